@@ -1,0 +1,25 @@
+# The two commands of the README. Each one sets everything up from nothing but Python.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test setup clean
+
+$(BIN)/zoo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e ".[dev]"
+	touch $(BIN)/zoo
+
+setup: $(BIN)/zoo
+
+# Main job on the built-in data.
+demo: setup
+	$(BIN)/zoo demo
+
+# The whole test suite (CI runs exactly this).
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,1 @@
+"""Data: the built-in offline datasets and the text pipeline (acquire -> clean -> dedup -> tokenizer -> tf.data)."""

@@ -1,0 +1,328 @@
+"""Filter stage: quality heuristics (Gopher / C4 style), language id and a harmful-word list.
+
+Each rule is a line in `FilterConfig` and a reason in the report, so a reader
+can see why each document went. A document is removed by the first rule it
+fails (cheap rules run first). Rules that count words count characters in
+Japanese/Chinese text, which has no spaces: there a "word" is taken to be
+`chars_per_word_unspaced` characters, and word-length rules do not apply.
+
+Rules (reason names as they appear in the report):
+    quality:too_short / too_long        words outside [min_words, max_words] (Gopher: 50..100,000)
+    quality:mean_word_length            mean word length outside [3, 10] chars (Gopher; spaced text only)
+    quality:mean_sentence_length        mean words per sentence outside the bounds
+    quality:symbol_ratio                ('#' + '...' + '…') per word above 0.1 (Gopher)
+    quality:digit_ratio                 digits / non-space chars above max_digit_ratio
+    quality:bullet_lines                lines starting with a bullet above 90 % (Gopher)
+    quality:ellipsis_lines              lines ending in '...' above 30 % (Gopher)
+    quality:lorem_ipsum                 placeholder text (C4)
+    quality:stop_words                  fewer than 2 English stop words / Japanese particles (Gopher)
+    quality:duplicate_lines / duplicate_line_chars / duplicate_paragraphs
+    quality:top_2gram..top_4gram        most frequent n-gram covers too much text (Gopher)
+    quality:duplicate_5gram..10gram     text covered by repeated n-grams (Gopher)
+    language:<code> / language:low_confidence   not an allowed language (py3langid)
+    harmful:word_list                   a term of the harmful-word list occurs
+
+Example:
+    >>> from zoo.data.document import Document
+    >>> good = Document(id="1", text="The cat sat on the mat and looked at the birds. "
+    ...                 "It wondered where they would go when the winter came to the garden.")
+    >>> spam = Document(id="2", text="buy the cheap pills and save now " * 30)
+    >>> result = filter_documents([good, spam], FilterConfig(min_words=10), progress=False)
+    >>> [d.id for d in result.kept], [r for _, r in result.removed]
+    (['1'], ['quality:top_2gram'])
+"""
+
+import collections
+import dataclasses
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+
+from zoo.data.language import identify_language, is_unspaced_script
+
+_ENGLISH_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])
+# The particles almost every Japanese sentence uses; the counterpart of Gopher's stop words.
+_JAPANESE_PARTICLES = ("の", "に", "は", "を", "が", "で", "て", "と")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n\s*\n")
+_BULLET_RE = re.compile(r"^\s*(?:[-*•●・◦▪‣]|\d+[.)])\s")
+_WORD_CHAR_RE = re.compile(r"\w", re.UNICODE)
+_TOP_NGRAM_LIMITS = {2: 0.20, 3: 0.18, 4: 0.16}
+_DUP_NGRAM_LIMITS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+
+
+@dataclasses.dataclass
+class FilterConfig:
+    """Thresholds of every filter rule; set one to None to turn that rule off.
+
+    Example:
+        >>> FilterConfig(languages=("ja",), min_words=10).languages
+        ('ja',)
+    """
+
+    min_words: int | None = 50
+    max_words: int | None = 100_000
+    min_mean_word_length: float | None = 3.0
+    max_mean_word_length: float | None = 10.0
+    min_mean_sentence_words: float | None = 3.0
+    max_mean_sentence_words: float | None = 250.0
+    max_symbol_ratio: float | None = 0.1
+    max_digit_ratio: float | None = 0.25
+    max_bullet_lines: float | None = 0.9
+    max_ellipsis_lines: float | None = 0.3
+    reject_lorem_ipsum: bool = True
+    min_stop_words: int | None = 2
+    max_duplicate_lines: float | None = 0.3
+    max_duplicate_line_chars: float | None = 0.2
+    max_duplicate_paragraphs: float | None = 0.3
+    top_ngram_limits: dict | None = dataclasses.field(default_factory=lambda: dict(_TOP_NGRAM_LIMITS))
+    duplicate_ngram_limits: dict | None = dataclasses.field(default_factory=lambda: dict(_DUP_NGRAM_LIMITS))
+    languages: tuple | None = ("en", "ja")  # None keeps every language
+    min_language_score: float | None = 0.5
+    harmful_words_path: str | None = None  # None: the list shipped as zoo/data/harmful_words.txt
+    harmful_max_hits: int | None = 0
+    chars_per_word_unspaced: float = 2.0  # a Japanese "word" is about two characters
+
+    def __post_init__(self):
+        if self.min_words is not None and self.max_words is not None and self.min_words > self.max_words:
+            raise ValueError(f"min_words ({self.min_words}) is larger than max_words ({self.max_words})")
+        if self.min_language_score is not None and not 0 <= self.min_language_score <= 1:
+            raise ValueError(f"min_language_score must be in [0, 1], got {self.min_language_score}")
+        if self.languages is not None:
+            self.languages = tuple(self.languages)
+        # JSON round trips turn int keys into strings; accept both.
+        for name in ("top_ngram_limits", "duplicate_ngram_limits"):
+            limits = getattr(self, name)
+            if limits is not None:
+                setattr(self, name, {int(n): float(v) for n, v in limits.items()})
+
+
+@dataclasses.dataclass
+class FilterResult:
+    """What the filter kept and what it removed, with one reason per removed document.
+
+    Example:
+        >>> FilterResult(kept=[], removed=[]).reason_counts()
+        {}
+    """
+
+    kept: list
+    removed: list  # (Document, reason)
+
+    def reason_counts(self):
+        """Return {reason: documents removed}, most frequent first.
+
+        Example:
+            >>> FilterResult([], [(None, "a"), (None, "b"), (None, "a")]).reason_counts()
+            {'a': 2, 'b': 1}
+        """
+        return dict(collections.Counter(reason for _, reason in self.removed).most_common())
+
+
+@functools.lru_cache(maxsize=8)
+def load_harmful_words(path=None):
+    """Return the harmful-word list (a tuple of lowercase terms) from `path`, or the shipped default.
+
+    Example:
+        >>> "porn" in load_harmful_words()
+        True
+    """
+    if path is None:
+        text = resources.files("zoo.data").joinpath("harmful_words.txt").read_text(encoding="utf-8")
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"harmful-word list {path} not found; pass a text file with one term per line")
+        text = path.read_text(encoding="utf-8")
+    terms = []
+    for line in text.splitlines():
+        term = line.split("#", 1)[0].strip().lower()
+        if term:
+            terms.append(term)
+    return tuple(terms)
+
+
+@functools.lru_cache(maxsize=8)
+def _harmful_regex(terms):
+    if not terms:
+        return None
+    ascii_terms = sorted((t for t in terms if t.isascii()), key=len, reverse=True)
+    other_terms = sorted((t for t in terms if not t.isascii()), key=len, reverse=True)
+    parts = []
+    if ascii_terms:
+        # Whole words only, so that "porn" does not hit "Pornic" and "escort" not "escorted".
+        parts.append(r"(?<!\w)(?:" + "|".join(map(re.escape, ascii_terms)) + r")(?!\w)")
+    if other_terms:
+        parts.append("(?:" + "|".join(map(re.escape, other_terms)) + ")")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def count_harmful(text, terms):
+    """Return how many times any term of `terms` occurs in `text`.
+
+    Example:
+        >>> count_harmful("free porn and ポルノ here; pornic is a town", ("porn", "ポルノ"))
+        2
+    """
+    regex = _harmful_regex(tuple(terms))
+    return 0 if regex is None else sum(1 for _ in regex.finditer(text))
+
+
+def _tokens(text, unspaced):
+    # Unspaced scripts: characters are the tokens (spaces and punctuation dropped).
+    if unspaced:
+        return [ch for ch in text if _WORD_CHAR_RE.match(ch)]
+    return text.split()
+
+
+def _top_ngram_fraction(tokens, n):
+    ngrams = collections.Counter(zip(*(tokens[i:] for i in range(n))))
+    if not ngrams:
+        return 0.0
+    gram, count = ngrams.most_common(1)[0]
+    total = sum(map(len, tokens))
+    return count * sum(map(len, gram)) / total if total else 0.0
+
+
+def _duplicate_ngram_fraction(tokens, n):
+    if len(tokens) < n:
+        return 0.0
+    grams = list(zip(*(tokens[i:] for i in range(n))))
+    counts = collections.Counter(grams)
+    covered = bytearray(len(tokens))
+    for start, gram in enumerate(grams):
+        if counts[gram] > 1:
+            covered[start : start + n] = b"\x01" * n
+    total = sum(map(len, tokens))
+    dup = sum(len(tok) for tok, flag in zip(tokens, covered) if flag)
+    return dup / total if total else 0.0
+
+
+def _duplicate_fractions(items):
+    items = [item for item in items if item.strip()]
+    if not items:
+        return 0.0, 0.0
+    counts = collections.Counter(items)
+    dup_items = sum(count - 1 for count in counts.values())
+    dup_chars = sum(len(item) * (count - 1) for item, count in counts.items())
+    return dup_items / len(items), dup_chars / max(1, sum(map(len, items)))
+
+
+def document_reason(text, config, harmful_terms=()):
+    """Return the reason the first failing rule gives for `text`, or None when it passes.
+
+    Example:
+        >>> document_reason("short", FilterConfig())
+        'quality:too_short'
+    """
+    c = config
+    unspaced = is_unspaced_script(text)
+    tokens = _tokens(text, unspaced)
+    if unspaced:
+        n_words = sum(map(len, tokens)) / c.chars_per_word_unspaced
+    else:
+        n_words = len(tokens)
+
+    # --- cheap length and character-class rules ---
+    if c.min_words is not None and n_words < c.min_words:
+        return "quality:too_short"
+    if c.max_words is not None and n_words > c.max_words:
+        return "quality:too_long"
+    if not unspaced and tokens:
+        mean_len = sum(map(len, tokens)) / len(tokens)
+        if c.min_mean_word_length is not None and mean_len < c.min_mean_word_length:
+            return "quality:mean_word_length"
+        if c.max_mean_word_length is not None and mean_len > c.max_mean_word_length:
+            return "quality:mean_word_length"
+    if c.min_mean_sentence_words is not None or c.max_mean_sentence_words is not None:
+        sentences = [s for s in _SENTENCE_END_RE.split(text) if s.strip()]
+        mean_sentence = n_words / max(1, len(sentences))
+        if c.min_mean_sentence_words is not None and mean_sentence < c.min_mean_sentence_words:
+            return "quality:mean_sentence_length"
+        if c.max_mean_sentence_words is not None and mean_sentence > c.max_mean_sentence_words:
+            return "quality:mean_sentence_length"
+    if c.max_symbol_ratio is not None:
+        symbols = text.count("#") + text.count("...") + text.count("…")
+        if symbols / max(1.0, n_words) > c.max_symbol_ratio:
+            return "quality:symbol_ratio"
+    if c.max_digit_ratio is not None:
+        non_space = sum(1 for ch in text if not ch.isspace())
+        digits = sum(1 for ch in text if ch.isdigit())
+        if non_space and digits / non_space > c.max_digit_ratio:
+            return "quality:digit_ratio"
+    lines = [line for line in text.split("\n") if line.strip()]
+    if lines and c.max_bullet_lines is not None:
+        if sum(1 for line in lines if _BULLET_RE.match(line)) / len(lines) > c.max_bullet_lines:
+            return "quality:bullet_lines"
+    if lines and c.max_ellipsis_lines is not None:
+        ellipsis = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+        if ellipsis / len(lines) > c.max_ellipsis_lines:
+            return "quality:ellipsis_lines"
+    if c.reject_lorem_ipsum and "lorem ipsum" in text.lower():
+        return "quality:lorem_ipsum"
+
+    # --- language: needed before the stop-word rule, which is language specific ---
+    lang, score = identify_language(text)
+    if c.languages is not None and lang not in c.languages:
+        return f"language:{lang}"
+    if c.min_language_score is not None and score < c.min_language_score:
+        return "language:low_confidence"
+    if c.min_stop_words is not None:
+        if lang == "ja":
+            found = sum(1 for particle in _JAPANESE_PARTICLES if particle in text)
+        elif lang == "en":
+            found = len(_ENGLISH_STOP_WORDS.intersection(word.lower() for word in tokens))
+        else:
+            found = c.min_stop_words  # no stop-word list for this language: the rule does not apply
+        if found < c.min_stop_words:
+            return "quality:stop_words"
+
+    # --- repetition (Gopher) ---
+    if c.max_duplicate_lines is not None or c.max_duplicate_line_chars is not None:
+        dup_lines, dup_line_chars = _duplicate_fractions(text.split("\n"))
+        if c.max_duplicate_lines is not None and dup_lines > c.max_duplicate_lines:
+            return "quality:duplicate_lines"
+        if c.max_duplicate_line_chars is not None and dup_line_chars > c.max_duplicate_line_chars:
+            return "quality:duplicate_line_chars"
+    if c.max_duplicate_paragraphs is not None:
+        dup_paragraphs, _ = _duplicate_fractions(re.split(r"\n\s*\n", text))
+        if dup_paragraphs > c.max_duplicate_paragraphs:
+            return "quality:duplicate_paragraphs"
+    # In unspaced text a token is one character, so n-grams are stretched to cover about as much text.
+    scale = int(round(c.chars_per_word_unspaced)) if unspaced else 1
+    for n, limit in sorted((c.top_ngram_limits or {}).items()):
+        if _top_ngram_fraction(tokens, n * scale) > limit:
+            return f"quality:top_{n}gram"
+    for n, limit in sorted((c.duplicate_ngram_limits or {}).items()):
+        if _duplicate_ngram_fraction(tokens, n * scale) > limit:
+            return f"quality:duplicate_{n}gram"
+
+    # --- harmful content ---
+    if c.harmful_max_hits is not None and harmful_terms:
+        if count_harmful(text, harmful_terms) > c.harmful_max_hits:
+            return "harmful:word_list"
+    return None
+
+
+def filter_documents(documents, config=None, progress=True):
+    """Run every rule over `documents`; return a FilterResult (kept documents and (document, reason) pairs).
+
+    Example:
+        >>> from zoo.data.document import Document
+        >>> text = ("吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"
+        ...         "何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。")
+        >>> len(filter_documents([Document(id="ja", text=text)], FilterConfig(min_words=20), progress=False).kept)
+        1
+    """
+    from tqdm.auto import tqdm
+
+    config = config or FilterConfig()
+    terms = load_harmful_words(config.harmful_words_path) if config.harmful_max_hits is not None else ()
+    kept, removed = [], []
+    for doc in tqdm(documents, desc="filter", unit="doc", disable=not progress):
+        reason = document_reason(doc.text, config, terms)
+        if reason is None:
+            kept.append(doc)
+        else:
+            removed.append((doc, reason))
+    return FilterResult(kept=kept, removed=removed)

@@ -1,0 +1,64 @@
+"""Language identification with py3langid, which ships its model (nothing is downloaded).
+
+It also answers the question several filter rules need: does this text put
+spaces between words? Japanese, Chinese and Thai do not, so rules that count
+"words" must count characters there instead.
+
+Example:
+    >>> identify_language("これは日本語の文章です。")[0]
+    'ja'
+    >>> is_unspaced_script("これは日本語の文章です。"), is_unspaced_script("This is English.")
+    (True, False)
+"""
+
+import functools
+import re
+
+# Hiragana, katakana, CJK ideographs (incl. extension A and compatibility), Thai, Lao, Khmer, Myanmar.
+_UNSPACED_RE = re.compile(
+    "[\u3040-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]"
+)
+_LETTER_RE = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    # norm_probs=True turns scores into probabilities in [0, 1], which a threshold can use.
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def identify_language(text, max_chars=2000):
+    """Return (ISO 639-1 code, probability) for `text`, looking at its first `max_chars` characters.
+
+    Example:
+        >>> lang, p = identify_language("The quick brown fox jumps over the lazy dog.")
+        >>> lang, p > 0.5
+        ('en', True)
+    """
+    lang, prob = _identifier().classify(text[:max_chars])
+    return lang, float(prob)
+
+
+def unspaced_ratio(text):
+    """Return the share of letters that belong to scripts written without spaces between words.
+
+    Example:
+        >>> round(unspaced_ratio("日本 ab"), 2)
+        0.5
+    """
+    letters = len(_LETTER_RE.findall(text))
+    if not letters:
+        return 0.0
+    return len(_UNSPACED_RE.findall(text)) / letters
+
+
+def is_unspaced_script(text, threshold=0.3):
+    """Return True when enough of `text` is Japanese/Chinese/Thai-like that word rules should count characters.
+
+    Example:
+        >>> is_unspaced_script("Python の使い方")
+        True
+    """
+    return unspaced_ratio(text) >= threshold

@@ -1,0 +1,212 @@
+"""Multi-head attention with a key/value cache, and the registry of attention kinds.
+
+`LLMConfig.attention` names an entry of the registry. "full" is the textbook
+softmax(QK^T / sqrt(d)) V over every allowed key. An efficient-attention kind
+registers a subclass under its own name and overrides `attention_mask()` (which
+keys each query may see) or `attend()` (how the weighted sum is computed);
+projections, rotary positions and the cache stay shared.
+
+Example:
+    >>> import numpy as np
+    >>> layer = get_attention_class("full")(num_heads=2, head_dim=4, causal=True)
+    >>> layer(np.zeros((1, 5, 8), "float32")).shape
+    (1, 5, 8)
+"""
+
+import math
+
+import keras
+from keras import ops
+
+_ATTENTION_KINDS = {}
+
+
+def register_attention(name):
+    """Class decorator: make an attention layer selectable as `LLMConfig(attention=name)`."""
+
+    def decorator(cls):
+        _ATTENTION_KINDS[name] = cls
+        return cls
+
+    return decorator
+
+
+def attention_kinds():
+    return sorted(_ATTENTION_KINDS)
+
+
+def get_attention_class(name):
+    """The layer class registered under `name`; an unknown name lists the known ones."""
+    if name not in _ATTENTION_KINDS:
+        raise ValueError(f"Unknown attention kind {name!r}. Known kinds: {', '.join(attention_kinds())}.")
+    return _ATTENTION_KINDS[name]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+@register_attention("full")
+class MultiHeadAttention(keras.layers.Layer):
+    """Full multi-head attention: self-attention (optionally causal) or cross-attention.
+
+    Self-attention projects Q, K and V with one fused matrix (one large matmul
+    is faster than three small ones); cross-attention projects Q from the
+    decoder and K, V from the encoder output `context`.
+
+    Call arguments:
+        x: [batch, query_len, hidden] queries (and keys/values for self-attention).
+        context: [batch, key_len, hidden] encoder output, for cross-attention.
+        padding_mask: [batch, key_len], 1 where a key is a real token.
+        cache: self-attention: [batch, 2, max_len, heads, head_dim] keys and values
+            of earlier positions; this call writes its own at `cache_index` and
+            returns `(output, cache)`. Cross-attention: keys and values from
+            `project_key_value(context)`, computed once per encoder output.
+        cache_index: position of the first query token in the sequence.
+
+    Example:
+        >>> import numpy as np
+        >>> mha = MultiHeadAttention(num_heads=2, head_dim=4, causal=True)
+        >>> cache = np.zeros((1, 2, 6, 2, 4), "float32")
+        >>> out, cache = mha(np.ones((1, 1, 8), "float32"), cache=cache, cache_index=0)
+        >>> out.shape, cache.shape
+        ((1, 1, 8), (1, 2, 6, 2, 4))
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        head_dim,
+        causal=False,
+        cross_attention=False,
+        dropout=0.0,
+        use_bias=True,
+        rotary=False,
+        rotary_max_wavelength=10000.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if rotary and cross_attention:
+            raise ValueError("Rotary positions apply to self-attention only.")
+        self.num_heads = int(num_heads)
+        self.head_dim = int(head_dim)
+        self.hidden_dim = self.num_heads * self.head_dim
+        self.causal = bool(causal)
+        self.cross_attention = bool(cross_attention)
+        self.dropout = float(dropout)
+        self.use_bias = bool(use_bias)
+        self.rotary = bool(rotary)
+        self.rotary_max_wavelength = float(rotary_max_wavelength)
+
+        dense = dict(use_bias=self.use_bias, kernel_initializer=_init(), dtype=self.dtype_policy)
+        if self.cross_attention:
+            self.query_dense = keras.layers.Dense(self.hidden_dim, name="query", **dense)
+            self.key_value_dense = keras.layers.Dense(2 * self.hidden_dim, name="key_value", **dense)
+        else:
+            self.qkv_dense = keras.layers.Dense(3 * self.hidden_dim, name="qkv", **dense)
+        self.output_dense = keras.layers.Dense(self.hidden_dim, name="output", **dense)
+        self.probs_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        if self.rotary:
+            from keras_hub.layers import RotaryEmbedding
+
+            # [batch, seq, heads, head_dim]: rotate along seq, pairs along head_dim.
+            self.rotary_embedding = RotaryEmbedding(
+                max_wavelength=self.rotary_max_wavelength,
+                sequence_axis=1,
+                feature_axis=-1,
+                dtype=self.dtype_policy,
+                name="rotary",
+            )
+
+    def build(self, input_shape, context_shape=None):
+        width = (None, None, self.hidden_dim)
+        if self.cross_attention:
+            self.query_dense.build(width)
+            self.key_value_dense.build(width)
+        else:
+            self.qkv_dense.build(width)
+        self.output_dense.build(width)
+        self.built = True
+
+    def _split_heads(self, x, parts):
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        return ops.reshape(x, (batch, length, parts, self.num_heads, self.head_dim))
+
+    def project_key_value(self, context):
+        """Keys and values of an encoder output, [batch, 2, key_len, heads, head_dim]."""
+        kv = self._split_heads(self.key_value_dense(context), 2)
+        return ops.transpose(kv, (0, 2, 1, 3, 4))
+
+    def attention_mask(self, query_positions, key_positions):
+        """[query_len, key_len] bool: which keys each query may attend to (None: all).
+
+        Subclasses narrow this (a sliding window keeps the last `w` keys).
+        """
+        if not self.causal:
+            return None
+        return ops.expand_dims(key_positions, 0) <= ops.expand_dims(query_positions, 1)
+
+    def attend(self, query, key, value, mask, training=None):
+        """softmax(QK^T / sqrt(head_dim)) V; mask is bool, broadcastable to [b, h, q, k]."""
+        scores = ops.einsum("bqhd,bkhd->bhqk", query, key)
+        # Softmax in float32: float16 logits overflow and its exp underflows.
+        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_dim))
+        if mask is not None:
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+        probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+        probs = self.probs_dropout(probs, training=training)
+        return ops.einsum("bhqk,bkhd->bqhd", probs, value)
+
+    def call(self, x, context=None, padding_mask=None, cache=None, cache_index=None, training=None):
+        batch, query_len = ops.shape(x)[0], ops.shape(x)[1]
+        start = 0 if cache_index is None else cache_index
+        if self.cross_attention:
+            query = self._split_heads(self.query_dense(x), 1)[:, :, 0]
+            if cache is None and context is None:
+                raise ValueError("Cross-attention needs the encoder output `context` (or its cache).")
+            kv = self.project_key_value(context) if cache is None else cache
+            key, value = kv[:, 0], kv[:, 1]
+            mask = None
+        else:
+            qkv = self._split_heads(self.qkv_dense(x), 3)
+            query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+            if self.rotary:
+                query = self.rotary_embedding(query, start_index=start)
+                key = self.rotary_embedding(key, start_index=start)
+            if cache is not None:
+                if cache_index is None:
+                    raise ValueError("A self-attention cache needs `cache_index`.")
+                # Write this call's keys/values into the cache, then attend over all
+                # of it: the prefix is read back, never recomputed.
+                new = ops.stack((key, value), axis=1)
+                cache = ops.slice_update(cache, (0, 0, cache_index, 0, 0), ops.cast(new, cache.dtype))
+                key, value = cache[:, 0], cache[:, 1]
+            query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
+            key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
+            mask = self.attention_mask(query_positions, key_positions)
+            if mask is not None:
+                mask = mask[None, None]
+        if padding_mask is not None:
+            keys_ok = ops.cast(padding_mask, "bool")[:, None, None, :]
+            mask = keys_ok if mask is None else ops.logical_and(mask, keys_ok)
+        out = self.attend(query, key, value, mask, training=training)
+        out = self.output_dense(ops.reshape(out, (batch, query_len, self.hidden_dim)))
+        # A self-attention cache changes every step, so it is returned; a cross-attention
+        # cache (the encoder's keys and values) is fixed and is not.
+        return (out, cache) if cache is not None and not self.cross_attention else out
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_heads=self.num_heads,
+            head_dim=self.head_dim,
+            causal=self.causal,
+            cross_attention=self.cross_attention,
+            dropout=self.dropout,
+            use_bias=self.use_bias,
+            rotary=self.rotary,
+            rotary_max_wavelength=self.rotary_max_wavelength,
+        )
+        return config
+
+
+def _init():
+    # GPT-2 / BERT initialise weights from N(0, 0.02).
+    return keras.initializers.RandomNormal(stddev=0.02)

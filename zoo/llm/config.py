@@ -1,0 +1,165 @@
+"""LLMConfig: every architecture choice of a transformer LLM in one dataclass.
+
+One config describes a decoder-only GPT, a BERT encoder or the original
+encoder-decoder Transformer; `build_llm(kind, config=...)` decides which of them
+is built from it. The config is plain Python (no TensorFlow import), so
+`zoo explain` can size a model without building it.
+
+Example:
+    >>> from zoo.llm.config import LLMConfig
+    >>> config = LLMConfig(vocab_size=1000, hidden_dim=64, num_heads=4)
+    >>> LLMConfig.from_config(config.get_config()) == config
+    True
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Optional
+
+NORMS = ("pre", "post")
+POSITIONS = ("learned", "sinusoidal", "rotary")
+ACTIVATIONS = ("gelu", "gelu_approximate", "relu", "silu")
+
+
+@dataclasses.dataclass(frozen=True)
+class LLMConfig:
+    """Architecture of a transformer language model.
+
+    Fields:
+        vocab_size: number of token ids; ids must lie in [0, vocab_size).
+        max_length: longest sequence the model accepts (positions table size).
+        num_layers: transformer blocks (the encoder's, for seq2seq).
+        hidden_dim: model width d_model.
+        num_heads: attention heads; hidden_dim must be divisible by it.
+        intermediate_dim: feed-forward width (usually 4 * hidden_dim).
+        num_decoder_layers: decoder blocks of a seq2seq model (None: num_layers).
+        dropout: dropout rate on embeddings, attention weights and residuals.
+        norm: "pre" (GPT-2: LayerNorm before each sublayer, plus a final one)
+            or "post" (BERT and the 2017 Transformer: after each residual add).
+        position: "learned" (GPT-2, BERT), "sinusoidal" (Transformer) or
+            "rotary" (RoPE, applied to queries and keys inside attention).
+        tie_embeddings: reuse the token embedding as the output projection.
+        activation: feed-forward activation ("gelu_approximate" is GPT-2's tanh form).
+        attention: attention kind from `zoo.llm.attention` ("full" here).
+        layer_norm_epsilon: LayerNorm epsilon (BERT 1e-12, GPT-2 1e-5).
+        embedding_norm: LayerNorm after the embedding sum (BERT).
+        scale_embeddings: multiply token embeddings by sqrt(hidden_dim) (Transformer).
+        num_segments: segment (token type) ids for sentence pairs; 0 means none.
+        next_sentence_prediction: masked models get BERT's NSP head as a second output.
+        use_bias: biases in attention and feed-forward projections.
+        rotary_max_wavelength: RoPE base wavelength.
+
+    Example:
+        >>> LLMConfig(hidden_dim=64, num_heads=4).head_dim
+        16
+    """
+
+    vocab_size: int = 512
+    max_length: int = 256
+    num_layers: int = 2
+    hidden_dim: int = 64
+    num_heads: int = 4
+    intermediate_dim: int = 256
+    num_decoder_layers: Optional[int] = None
+    dropout: float = 0.0
+    norm: str = "pre"
+    position: str = "learned"
+    tie_embeddings: bool = True
+    activation: str = "gelu"
+    attention: str = "full"
+    layer_norm_epsilon: float = 1e-5
+    embedding_norm: bool = False
+    scale_embeddings: bool = False
+    num_segments: int = 0
+    next_sentence_prediction: bool = False
+    use_bias: bool = True
+    rotary_max_wavelength: float = 10000.0
+
+    def __post_init__(self):
+        for name in ("vocab_size", "max_length", "num_layers", "hidden_dim", "num_heads", "intermediate_dim"):
+            _check_positive_int(name, getattr(self, name))
+        if self.num_decoder_layers is not None:
+            _check_positive_int("num_decoder_layers", self.num_decoder_layers)
+        if isinstance(self.num_segments, bool) or not isinstance(self.num_segments, int) or self.num_segments < 0:
+            raise ValueError(f"num_segments must be an integer >= 0, got {self.num_segments!r}.")
+        if self.hidden_dim % self.num_heads:
+            raise ValueError(
+                f"hidden_dim={self.hidden_dim} is not divisible by num_heads={self.num_heads}: "
+                "each head gets hidden_dim / num_heads features. Pick a width that is a multiple "
+                f"of {self.num_heads}, e.g. {self.num_heads * max(1, round(self.hidden_dim / self.num_heads))}."
+            )
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        _check_choice("norm", self.norm, NORMS)
+        _check_choice("position", self.position, POSITIONS)
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        if not isinstance(self.attention, str) or not self.attention:
+            raise ValueError(f"attention must be the name of an attention kind, got {self.attention!r}.")
+        if self.position == "rotary" and self.head_dim % 2:
+            raise ValueError(
+                f"rotary positions rotate feature pairs, so head_dim must be even; "
+                f"hidden_dim={self.hidden_dim} / num_heads={self.num_heads} = {self.head_dim}."
+            )
+        if self.next_sentence_prediction and self.num_segments < 2:
+            raise ValueError(
+                "next_sentence_prediction needs sentence pairs: set num_segments=2 (segment ids 0 and 1)."
+            )
+        if not float(self.layer_norm_epsilon) > 0:
+            raise ValueError(f"layer_norm_epsilon must be > 0, got {self.layer_norm_epsilon!r}.")
+
+    @property
+    def head_dim(self):
+        return self.hidden_dim // self.num_heads
+
+    @property
+    def decoder_layers(self):
+        """Decoder blocks of a seq2seq model."""
+        return self.num_layers if self.num_decoder_layers is None else self.num_decoder_layers
+
+    # Keras-style serialization: a plain dict of the fields.
+    def get_config(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_config(cls, config):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"Unknown LLMConfig field(s) {unknown}. Known fields: {sorted(known)}.")
+        return cls(**config)
+
+    def replace(self, **overrides):
+        """A copy with some fields changed (and validated again)."""
+        return self.from_config({**self.get_config(), **overrides})
+
+    @classmethod
+    def coerce(cls, value):
+        """An LLMConfig from an LLMConfig or its get_config() dict."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            return cls.from_config(value)
+        raise TypeError(f"Expected an LLMConfig or a dict of its fields, got {type(value).__name__}.")
+
+    def save(self, path):
+        Path(path).write_text(json.dumps(self.get_config(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path):
+        """Read a JSON config file; an optional "kind" key is ignored here."""
+        data = json.loads(Path(path).read_text())
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object of LLMConfig fields.")
+        data.pop("kind", None)
+        return cls.from_config(data)
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"Unknown {name} {value!r}. Choose one of: {', '.join(choices)}.")

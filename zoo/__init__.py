@@ -11,6 +11,10 @@ Example:
 """
 
 import importlib
+import os
+
+# Keep TensorFlow's C++ start-up chatter out of learners' terminals (users can override).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,164 @@
+"""The run folder every recipe writes: `runs/<recipe>-<timestamp>/`.
+
+It holds the config used (config.json), the training history (history.csv), a
+loss/metric plot (plot.png), the trained model (model.keras) and the measured
+results (results.json). Files are written to a temporary name and then renamed,
+so a crash never leaves a half-written model or JSON behind.
+
+Example:
+    >>> run = RunFolder("train-cnn", {"epochs": 3}, root="runs")
+    >>> history = model.fit(x, y, epochs=3, callbacks=run.callbacks())
+    >>> run.finish(model, history, {"test_accuracy": 0.98})
+"""
+
+import csv
+import datetime
+import json
+import os
+import tempfile
+
+import keras
+
+
+def atomic_write_text(path, text):
+    """Write `text` to `path` through a temporary file in the same folder, then rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_json(path, data):
+    """Write `data` as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def save_model_atomic(model, path):
+    """Save a Keras model to `path` (.keras) through a temporary file, then rename."""
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"A Keras model file must end in .keras, got {path!r}.")
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _json_default(value):
+    # numpy scalars and arrays come back from Keras metrics; store them as plain numbers.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def plot_history(history, path, title=None):
+    """Plot every metric in a Keras history (train and validation) to a PNG, one panel per metric."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen needed
+    import matplotlib.pyplot as plt
+
+    logs = history.history if hasattr(history, "history") else dict(history)
+    names = [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
+    if not names:
+        raise ValueError("The history has no metrics to plot; was the model trained?")
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        epochs = range(1, len(logs[name]) + 1)
+        ax.plot(epochs, logs[name], marker="o", label=f"train {name}")
+        if f"val_{name}" in logs:
+            ax.plot(epochs, logs[f"val_{name}"], marker="o", label=f"validation {name}")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".tmp-{os.path.basename(path)}")
+    fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+class RunFolder:
+    """A folder `root/<recipe>-<timestamp>/` that records one run of a recipe."""
+
+    def __init__(self, recipe, config, root="runs"):
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = os.path.join(root, f"{recipe}-{stamp}")
+        suffix = 1
+        while os.path.exists(path):  # two runs in the same second get their own folders
+            suffix += 1
+            path = os.path.join(root, f"{recipe}-{stamp}-{suffix}")
+        os.makedirs(path)
+        self.path = path
+        self.recipe = recipe
+        self.config = dict(config)
+        atomic_write_json(self.file("config.json"), {"recipe": recipe, **self.config})
+
+    def file(self, name):
+        """Path of a file inside the run folder."""
+        return os.path.join(self.path, name)
+
+    def callbacks(self, history_name="history.csv"):
+        """Callbacks that log every epoch to history.csv (append mode, so staged training keeps all rows)."""
+        return [keras.callbacks.CSVLogger(self.file(history_name), append=True)]
+
+    def save_model(self, model, name="model.keras"):
+        return save_model_atomic(model, self.file(name))
+
+    def save_results(self, results, name="results.json"):
+        atomic_write_json(self.file(name), results)
+        return self.file(name)
+
+    def finish(self, model, history, results, plot_title=None):
+        """Write plot.png, model.keras and results.json; return the results with the run folder added."""
+        if history is not None:
+            plot_history(history, self.file("plot.png"), title=plot_title or self.recipe)
+        if model is not None:
+            self.save_model(model)
+        results = {"run_dir": self.path, **results}
+        self.save_results(results)
+        return results
+
+
+def merge_histories(*histories):
+    """Concatenate the metrics of several Keras histories (e.g. frozen stage, then fine-tuning)."""
+    merged = {}
+    for history in histories:
+        logs = history.history if hasattr(history, "history") else history
+        for key, values in logs.items():
+            merged.setdefault(key, []).extend(values)
+    return merged
+
+
+def read_history_csv(path):
+    """Read a history.csv written by `RunFolder.callbacks()` into {metric: [values]}."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else {}
+
+
+def add_run_args(parser):
+    """Add the options every recipe shares: where runs go, the seed, and Keras' verbosity."""
+    parser.add_argument("--runs-dir", default="runs", help="folder that receives runs/<recipe>-<timestamp>/ (default: runs)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for data split, init and sampling (default: 0)")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (default: 1, a progress bar)")
+    return parser

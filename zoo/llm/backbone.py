@@ -105,7 +105,7 @@ class EncoderBackbone(LLMBackbone):
     def __init__(self, config, dtype=None, **kwargs):
         config = self._init_config(config)
         # === Layers ===
-        self.embeddings = LLMEmbeddings(config, dtype=dtype, name="embeddings")
+        self.embeddings = LLMEmbeddings(config, output_projection=False, dtype=dtype, name="embeddings")
         self.blocks = [block_from_config(config, f"block_{i}", causal=False, dtype=dtype) for i in range(config.num_layers)]
         self.final_norm = self._final_norm(config, "final_norm", dtype)
 

@@ -38,13 +38,16 @@ class LLMEmbeddings(keras.layers.Layer):
         (1, 2, 10)
     """
 
-    def __init__(self, config, **kwargs):
+    def __init__(self, config, output_projection=True, **kwargs):
         super().__init__(**kwargs)
         self.config = config = LLMConfig.coerce(config)
+        # An encoder's heads bring their own output weights, so only LMs that project
+        # onto the vocabulary through this layer get a separate untied matrix.
+        self.output_projection = bool(output_projection)
         self.token_embedding = keras.layers.ReversibleEmbedding(
             config.vocab_size,
             config.hidden_dim,
-            tie_weights=config.tie_embeddings,
+            tie_weights=config.tie_embeddings or not self.output_projection,
             embeddings_initializer=keras.initializers.RandomNormal(stddev=0.02),
             dtype=self.dtype_policy,
             name="token_embedding",
@@ -119,4 +122,5 @@ class LLMEmbeddings(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config["config"] = self.config.get_config()
+        config["output_projection"] = self.output_projection
         return config

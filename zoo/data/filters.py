@@ -241,6 +241,14 @@ def document_reason(text, config, harmful_terms=()):
             return "quality:mean_sentence_length"
         if c.max_mean_sentence_words is not None and mean_sentence > c.max_mean_sentence_words:
             return "quality:mean_sentence_length"
+    lines = [line for line in text.split("\n") if line.strip()]
+    if lines and c.max_bullet_lines is not None:
+        if sum(1 for line in lines if _BULLET_RE.match(line)) / len(lines) > c.max_bullet_lines:
+            return "quality:bullet_lines"
+    if lines and c.max_ellipsis_lines is not None:
+        ellipsis = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+        if ellipsis / len(lines) > c.max_ellipsis_lines:
+            return "quality:ellipsis_lines"
     if c.max_symbol_ratio is not None:
         symbols = text.count("#") + text.count("...") + text.count("…")
         if symbols / max(1.0, n_words) > c.max_symbol_ratio:
@@ -250,14 +258,6 @@ def document_reason(text, config, harmful_terms=()):
         digits = sum(1 for ch in text if ch.isdigit())
         if non_space and digits / non_space > c.max_digit_ratio:
             return "quality:digit_ratio"
-    lines = [line for line in text.split("\n") if line.strip()]
-    if lines and c.max_bullet_lines is not None:
-        if sum(1 for line in lines if _BULLET_RE.match(line)) / len(lines) > c.max_bullet_lines:
-            return "quality:bullet_lines"
-    if lines and c.max_ellipsis_lines is not None:
-        ellipsis = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
-        if ellipsis / len(lines) > c.max_ellipsis_lines:
-            return "quality:ellipsis_lines"
     if c.reject_lorem_ipsum and "lorem ipsum" in text.lower():
         return "quality:lorem_ipsum"
 

@@ -20,6 +20,12 @@ import tempfile
 from pathlib import Path
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode="w", encoding="utf-8"):
     """Open a temporary file next to `path`; rename it onto `path` only if the block succeeds.
@@ -36,6 +42,8 @@ def atomic_open(path, mode="w", encoding="utf-8"):
     path.parent.mkdir(parents=True, exist_ok=True)
     # Same folder as the target so that os.replace is a rename, never a copy.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+    os.chmod(tmp_name, 0o666 & ~_umask())
     binary = "b" in mode
     try:
         with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": "\n"})) as handle:

@@ -53,9 +53,7 @@ def corpus_texts(source):
     if isinstance(source, (str, Path)):
         from zoo.data.shards import read_shards
 
-        folder = Path(source)
-        shards = folder / "shards" if (folder / "shards").is_dir() else folder
-        return [doc.text for doc in read_shards(shards)]
+        return [doc.text for doc in read_shards(Path(source))]
     texts = [getattr(item, "text", item) for item in source]
     if not all(isinstance(text, str) for text in texts):
         raise TypeError("texts must be strings, Documents or a corpus folder path")

@@ -31,7 +31,7 @@ def write_shards(documents, folder, max_shard_bytes=64 * 1024 * 1024, prefix="sh
     Example:
         >>> import tempfile
         >>> from zoo.data.document import Document
-        >>> len(write_shards([Document(id=str(i), text="x" * 10) for i in range(5)], tempfile.mkdtemp(), max_shard_bytes=30))
+        >>> len(write_shards([Document(id=str(i), text="x" * 10) for i in range(5)], tempfile.mkdtemp(), max_shard_bytes=150))
         3
     """
     if max_shard_bytes <= 0:
@@ -62,7 +62,7 @@ def write_shards(documents, folder, max_shard_bytes=64 * 1024 * 1024, prefix="sh
 
 
 def shard_paths(folder):
-    """Return the shard files of a corpus folder in order; raise if there are none.
+    """Return the shard files of a shards folder (or of a corpus folder's shards/) in order; raise if none.
 
     Example:
         >>> import tempfile
@@ -72,6 +72,8 @@ def shard_paths(folder):
         FileNotFoundError: no shard-*.jsonl files in ...; run `zoo data prepare` or `zoo data clean` to make them
     """
     folder = Path(folder)
+    if (folder / "shards").is_dir():  # a corpus folder: its shards live in shards/
+        folder = folder / "shards"
     paths = sorted(folder.glob(SHARD_PATTERN))
     if not paths:
         raise FileNotFoundError(

@@ -37,10 +37,8 @@ import keras
 import keras_hub
 
 from zoo.data.atomic_files import write_bytes_atomic, write_json_atomic, write_text_atomic
-
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>")
-SPECIAL_TOKEN_NAMES = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token", "start_token", "end_token")
-KINDS = ("sentencepiece-unigram", "sentencepiece-bpe", "wordpiece", "byte-bpe")
+from zoo.data.special_tokens import SPECIAL_TOKEN_NAMES, SPECIAL_TOKENS
+from zoo.data.special_tokens import TOKENIZER_KINDS as KINDS
 METADATA_FILE = "tokenizer.json"
 _FILES = {
     "sentencepiece-unigram": ["sentencepiece.model"],

@@ -57,7 +57,6 @@ def train(args):
         "params": int(model.count_params()),
     }, plot_title="CNN on digits (28x28)")
     print(f"test accuracy: {test_accuracy:.4f} ({results['test_errors']} errors in {len(y_test)} images)")
-    print(f"run folder: {run.path}")
     return results
 
 

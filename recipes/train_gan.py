@@ -33,6 +33,10 @@ def build_parser(prog=None):
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default: {BATCH_SIZE})")
     parser.add_argument("--label-smoothing", type=float, default=0.1,
                         help="one-sided smoothing of real labels for the discriminator (default: 0.1)")
+    parser.add_argument("--instance-noise", type=float, default=0.0,
+                        help="std of Gaussian noise added to the discriminator's inputs (default: 0)")
+    parser.add_argument("--generator-steps", type=int, default=1,
+                        help="generator updates per discriminator update (default: 1)")
     parser.add_argument("--classifier", help="a trained digit classifier (.keras) to score with; "
                         f"default: train the tutorial's CNN for {CLASSIFIER_EPOCHS} epochs first")
     parser.add_argument("--classifier-epochs", type=int, default=CLASSIFIER_EPOCHS,
@@ -72,7 +76,8 @@ def train(args):
     import numpy as np
 
     images = np.concatenate([x_train, x_test])
-    gan = build_gan(generator=args.generator, label_smoothing=args.label_smoothing, seed=args.seed)
+    gan = build_gan(generator=args.generator, label_smoothing=args.label_smoothing,
+                    instance_noise=args.instance_noise, generator_steps=args.generator_steps, seed=args.seed)
     monitor = GANMonitor(run.file("samples"), classifier=classifier, seed=args.seed)
     # The monitor runs before the CSV logger, so its score lands in history.csv.
     history = gan.fit(images, batch_size=args.batch_size, epochs=args.epochs,
@@ -88,7 +93,7 @@ def train(args):
     print(f"GAN score: {score['confident_share']:.1%} of {score['n']} generated digits classified with confidence "
           f"> 0.9; class evenness {score['class_evenness']:.3f} (1.0 = all ten digits equally often); "
           f"per class {score['class_counts']}")
-    print(f"samples: {run.file('samples')}/   run folder: {run.path}")
+    print(f"samples: {run.file('samples')}/")
     return results
 
 

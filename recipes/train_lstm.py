@@ -138,7 +138,6 @@ def train(args):
     }, plot_title=f"LSTM generator ({args.level} level)")
     print(f"\nvalidation perplexity: {results['validation_perplexity']:.2f} per {args.level} "
           f"(unigram baseline {unigram_ppl:.2f})")
-    print(f"run folder: {run.path}")
     return results
 
 

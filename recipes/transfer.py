@@ -157,7 +157,6 @@ def train(args):
     for key, value in results.items():
         if key.endswith("accuracy"):
             print(f"{key}: {value:.4f}")
-    print(f"run folder: {run.path}")
     return results
 
 

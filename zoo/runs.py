@@ -136,6 +136,7 @@ class RunFolder:
             self.save_model(model)
         results = {"run_dir": self.path, **results}
         self.save_results(results)
+        print(f"run folder: {self.path}")
         return results
 
 

@@ -75,7 +75,8 @@ def _adam():
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by `fit()`."""
 
-    def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, label_smoothing=0.0, seed=None, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, label_smoothing=0.0, instance_noise=0.0,
+                 generator_steps=1, seed=None, **kwargs):
         super().__init__(**kwargs)
         if generator.output_shape[1:] != discriminator.input_shape[1:]:
             raise ValueError(
@@ -84,10 +85,16 @@ class GAN(keras.Model):
             )
         if not 0.0 <= label_smoothing < 0.5:
             raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}.")
+        if instance_noise < 0:
+            raise ValueError(f"instance_noise is a standard deviation and must be >= 0, got {instance_noise}.")
+        if generator_steps < 1:
+            raise ValueError(f"generator_steps must be at least 1, got {generator_steps}.")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.label_smoothing = label_smoothing
+        self.instance_noise = instance_noise
+        self.generator_steps = generator_steps
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -119,6 +126,13 @@ class GAN(keras.Model):
         """`n` latent vectors from a standard normal (the generator's input)."""
         return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
 
+    def _judge(self, images, training):
+        # Instance noise (Sonderby et al. 2017): blur what D sees so real and fake overlap and
+        # D cannot win outright, which keeps useful gradients flowing to a small generator.
+        if self.instance_noise > 0:
+            images = images + self.instance_noise * keras.random.normal(ops.shape(images), seed=self.seed_generator)
+        return self.discriminator(images, training=training)
+
     def discriminator_step(self, real_images):
         """Half-step 1: update only the discriminator, real -> 1 and generated -> 0. Returns (loss, D(real), D(fake))."""
         import tensorflow as tf  # the TF backend's train_step needs a gradient tape (keras.io's DCGAN pattern)
@@ -131,7 +145,7 @@ class GAN(keras.Model):
             [ops.ones((batch_size, 1)) * (1.0 - self.label_smoothing), ops.zeros((batch_size, 1))], axis=0
         )
         with tf.GradientTape() as tape:
-            predictions = self.discriminator(images, training=True)
+            predictions = self._judge(images, training=True)
             d_loss = self.loss_fn(labels, predictions)
         grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
@@ -143,7 +157,7 @@ class GAN(keras.Model):
 
         noise = self.sample_noise(batch_size)
         with tf.GradientTape() as tape:
-            predictions = self.discriminator(self.generator(noise, training=True), training=False)
+            predictions = self._judge(self.generator(noise, training=True), training=False)
             g_loss = self.loss_fn(ops.ones((batch_size, 1)), predictions)
         # Gradients flow through D into G, but only G's weights are in the list: D stays frozen here.
         grads = tape.gradient(g_loss, self.generator.trainable_weights)
@@ -155,7 +169,9 @@ class GAN(keras.Model):
             raise RuntimeError("zoo's GAN train_step uses the TensorFlow backend; set KERAS_BACKEND=tensorflow.")
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         d_loss, d_real, d_fake = self.discriminator_step(real_images)
-        g_loss = self.generator_step(ops.shape(real_images)[0])
+        # Optionally more generator updates per discriminator update, when D keeps winning.
+        for _ in range(self.generator_steps):
+            g_loss = self.generator_step(ops.shape(real_images)[0])
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(d_real)
@@ -169,6 +185,8 @@ class GAN(keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
             "label_smoothing": self.label_smoothing,
+            "instance_noise": self.instance_noise,
+            "generator_steps": self.generator_steps,
             "seed": self.seed,
         })
         return config
@@ -196,20 +214,24 @@ class GAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
 
 
-def build_gan(latent_dim=LATENT_DIM, generator="mlp", label_smoothing=0.0, seed=None, compile=True):
+def build_gan(latent_dim=LATENT_DIM, generator="mlp", label_smoothing=0.0, instance_noise=0.0, generator_steps=1,
+              seed=None, compile=True):
     """Build the tutorial's GAN (generator + discriminator in one trainable model).
 
     Args:
         latent_dim: size of the noise vector (100 in the tutorial).
         generator: "mlp" (the tutorial's) or "dcgan" (convolutional, sharper digits).
         label_smoothing: one-sided smoothing of the real labels in the discriminator step (0 = off).
+        instance_noise: standard deviation of Gaussian noise added to every image D sees (0 = off).
+        generator_steps: generator updates per discriminator update.
         seed: seed of the noise generator, for repeatable runs.
         compile: compile with Adam(2e-4, beta_1=0.5) for each network and binary crossentropy.
     """
     if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
     gan = GAN(build_generator(latent_dim, generator), build_discriminator(), latent_dim=latent_dim,
-              label_smoothing=label_smoothing, seed=seed, name=f"gan_{generator}")
+              label_smoothing=label_smoothing, instance_noise=instance_noise, generator_steps=generator_steps,
+              seed=seed, name=f"gan_{generator}")
     gan.build()
     if compile:
         gan.compile()

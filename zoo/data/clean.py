@@ -6,6 +6,7 @@ What it does, in order, and why:
    trafilatura finds no main content (tiny pages) selectolax's body text is used.
 2. Mojibake repair with ftfy (UTF-8 read as Latin-1 and the like), done before
    NFKC because ftfy recognises the broken byte patterns, not their normal form.
+   Only text that shows a sign of such mojibake goes through ftfy (it is slow).
 3. Unicode NFKC: full-width ASCII becomes ASCII, half-width katakana becomes
    full-width, so one character has one spelling; Japanese text stays Japanese.
 4. Control and zero-width characters removed (they are invisible but split tokens).
@@ -32,6 +33,19 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _INNER_SPACES_RE = re.compile(r"(?<=\S)[ \t\u00a0\u2000-\u200a\u3000]+")
 _TRAILING_RE = re.compile(r"[ \t]+$", re.MULTILINE)
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
+# UTF-8 misread as Latin-1 or Windows-1252 always shows a lead byte 0xC2-0xF4 as one of these
+# characters. Text without any cannot hold that mojibake, so ftfy (the slowest step) is skipped.
+_MOJIBAKE_HINT_RE = re.compile("[\u00c2-\u00f4]")
+
+
+def _fix_mojibake(text):
+    import ftfy
+
+    # Encoding repair only: no NFC (NFKC follows), no quote uncurling or HTML unescaping,
+    # which would change correct text.
+    config = ftfy.TextFixerConfig(unescape_html=False, uncurl_quotes=False, fix_line_breaks=False,
+                                  normalization=None, explain=False)
+    return ftfy.fix_text(text, config)
 
 
 @dataclasses.dataclass
@@ -88,11 +102,8 @@ def normalize_text(text, config=None):
     """
     config = config or CleanConfig()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if config.fix_mojibake:
-        import ftfy
-
-        # ftfy's own NFC step is skipped: NFKC below is the one normalization.
-        text = ftfy.fix_text(text, normalization=None, fix_line_breaks=False)
+    if config.fix_mojibake and _MOJIBAKE_HINT_RE.search(text):
+        text = _fix_mojibake(text)
     if config.nfkc:
         text = unicodedata.normalize("NFKC", text)
     if config.remove_control:

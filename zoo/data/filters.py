@@ -35,6 +35,7 @@ Example:
 import collections
 import dataclasses
 import functools
+import itertools
 import re
 from importlib import resources
 from pathlib import Path
@@ -47,6 +48,8 @@ _JAPANESE_PARTICLES = ("の", "に", "は", "を", "が", "で", "て", "と")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n\s*\n")
 _BULLET_RE = re.compile(r"^\s*(?:[-*•●・◦▪‣]|\d+[.)])\s")
 _WORD_CHAR_RE = re.compile(r"\w", re.UNICODE)
+_SPACE_RE = re.compile(r"\s")
+_DIGIT_RE = re.compile(r"\d")
 _TOP_NGRAM_LIMITS = {2: 0.20, 3: 0.18, 4: 0.16}
 _DUP_NGRAM_LIMITS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
 
@@ -175,27 +178,27 @@ def _tokens(text, unspaced):
     return text.split()
 
 
-def _top_ngram_fraction(tokens, n):
+def _top_ngram_fraction(tokens, lengths, total, n):
     ngrams = collections.Counter(zip(*(tokens[i:] for i in range(n))))
-    if not ngrams:
+    if not ngrams or not total:
         return 0.0
     gram, count = ngrams.most_common(1)[0]
-    total = sum(map(len, tokens))
-    return count * sum(map(len, gram)) / total if total else 0.0
+    return count * sum(map(len, gram)) / total
 
 
-def _duplicate_ngram_fraction(tokens, n):
-    if len(tokens) < n:
+def _duplicate_ngram_fraction(tokens, lengths, total, n):
+    if len(tokens) < n or not total:
         return 0.0
     grams = list(zip(*(tokens[i:] for i in range(n))))
     counts = collections.Counter(grams)
+    if len(counts) == len(grams):
+        return 0.0  # no n-gram occurs twice: the common case, answered without a second pass
     covered = bytearray(len(tokens))
+    ones = b"\x01" * n
     for start, gram in enumerate(grams):
         if counts[gram] > 1:
-            covered[start : start + n] = b"\x01" * n
-    total = sum(map(len, tokens))
-    dup = sum(len(tok) for tok, flag in zip(tokens, covered) if flag)
-    return dup / total if total else 0.0
+            covered[start : start + n] = ones
+    return sum(itertools.compress(lengths, covered)) / total
 
 
 def _duplicate_fractions(items):
@@ -254,8 +257,8 @@ def document_reason(text, config, harmful_terms=()):
         if symbols / max(1.0, n_words) > c.max_symbol_ratio:
             return "quality:symbol_ratio"
     if c.max_digit_ratio is not None:
-        non_space = sum(1 for ch in text if not ch.isspace())
-        digits = sum(1 for ch in text if ch.isdigit())
+        non_space = len(text) - len(_SPACE_RE.findall(text))
+        digits = len(_DIGIT_RE.findall(text))
         if non_space and digits / non_space > c.max_digit_ratio:
             return "quality:digit_ratio"
     if c.reject_lorem_ipsum and "lorem ipsum" in text.lower():
@@ -290,11 +293,13 @@ def document_reason(text, config, harmful_terms=()):
             return "quality:duplicate_paragraphs"
     # In unspaced text a token is one character, so n-grams are stretched to cover about as much text.
     scale = int(round(c.chars_per_word_unspaced)) if unspaced else 1
+    lengths = list(map(len, tokens))
+    total = sum(lengths)
     for n, limit in sorted((c.top_ngram_limits or {}).items()):
-        if _top_ngram_fraction(tokens, n * scale) > limit:
+        if _top_ngram_fraction(tokens, lengths, total, n * scale) > limit:
             return f"quality:top_{n}gram"
     for n, limit in sorted((c.duplicate_ngram_limits or {}).items()):
-        if _duplicate_ngram_fraction(tokens, n * scale) > limit:
+        if _duplicate_ngram_fraction(tokens, lengths, total, n * scale) > limit:
             return f"quality:duplicate_{n}gram"
 
     # --- harmful content ---

@@ -94,9 +94,13 @@ def test_mlm_masks_80_10_10_and_never_special_tokens(texts, tok):
 
 
 def test_mlm_masks_change_every_epoch(texts, tok):
-    ds = mlm_dataset(texts, tok, sequence_length=SEQ, batch_size=8, shuffle=False)
-    first = _take(ds, 1)[0]
-    second = _take(ds, 1)[0]
+    # With repeat=True one iterator runs through all epochs (fit with steps_per_epoch), so each
+    # pass over the same cached windows draws new masks.
+    batches_per_epoch = sum(1 for _ in mlm_dataset(texts[:6], tok, sequence_length=SEQ, batch_size=8,
+                                                   shuffle=False))
+    ds = mlm_dataset(texts[:6], tok, sequence_length=SEQ, batch_size=8, shuffle=False, repeat=True)
+    batches = _take(ds, 2 * batches_per_epoch)
+    first, second = batches[0], batches[batches_per_epoch]
     np.testing.assert_array_equal(first[0]["padding_mask"], second[0]["padding_mask"])  # same text
     assert not np.array_equal(first[0]["mask_positions"], second[0]["mask_positions"])  # new masks
 
@@ -152,10 +156,12 @@ def test_empty_input_is_a_clear_error(tok):
 def _mlm_digest(tokenizer_dir, texts, seed):
     keras.utils.set_random_seed(seed)  # before the tokenizer is loaded (see mlm_dataset's docstring)
     tokenizer = load_tokenizer(tokenizer_dir)
-    batches = _take(mlm_dataset(texts, tokenizer, sequence_length=SEQ, batch_size=4, seed=seed), 3)
+    ds = mlm_dataset(texts[:4], tokenizer, sequence_length=SEQ, batch_size=4, seed=seed, repeat=True)
+    batches = _take(ds, 3)
     return hashlib.sha256(b"".join(x["token_ids"].tobytes() for x, _, _ in batches)).hexdigest()
 
 
 def test_mlm_is_deterministic_under_a_seed(tokenizer_dir, texts):
-    assert _mlm_digest(tokenizer_dir, texts, 11) == _mlm_digest(tokenizer_dir, texts, 11)
-    assert _mlm_digest(tokenizer_dir, texts, 11) != _mlm_digest(tokenizer_dir, texts, 12)
+    first = _mlm_digest(tokenizer_dir, texts, 11)
+    assert _mlm_digest(tokenizer_dir, texts, 11) == first
+    assert _mlm_digest(tokenizer_dir, texts, 12) != first

@@ -136,15 +136,21 @@ def clm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=Tru
 
 
 def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0.15, max_predictions=None,
-                shuffle=True, seed=0, cache=True, shuffle_buffer=10_000):
+                shuffle=True, seed=0, cache=True, shuffle_buffer=10_000, repeat=False):
     """Return a masked-LM dataset in keras-hub's BertMaskedLM format: (x, mask_ids, mask_weights).
 
     `x` has "token_ids" ([CLS] ... [SEP], masked), "padding_mask", "segment_ids"
     and "mask_positions"; `mask_ids` are the original tokens at those positions.
     Masks are drawn anew every epoch (dynamic masking, as RoBERTa does) with
-    80/10/10 mask/random/keep; special tokens are never selected. For masks that
-    repeat across runs, call `keras.utils.set_random_seed(seed)` once at program
-    start, before the tokenizer is made or loaded.
+    80/10/10 mask/random/keep; special tokens are never selected.
+
+    Dynamic and reproducible masks: call `keras.utils.set_random_seed(seed)` once
+    at program start (before the tokenizer is made or loaded), pass `repeat=True`
+    and give `fit()` a `steps_per_epoch`. One iterator then runs through every
+    epoch and draws new masks each time, the same in every run. (A finite dataset
+    starts a new iterator each epoch, which restarts the seeded random ops: the
+    masks then repeat each epoch, or, with no global seed, differ but cannot be
+    reproduced. tf-text's mask selector takes no seed of its own.)
 
     Example:
         >>> from zoo.data.builtin_corpus import load_builtin_corpus
@@ -171,6 +177,8 @@ def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0
     if cache:
         ds = ds.cache()
     ds = _finish(ds, batch_size, shuffle, seed, shuffle_buffer)
+    if repeat:
+        ds = ds.repeat()  # before masking: one iterator, so each pass draws new masks
     masker = keras_hub.layers.MaskedLMMaskGenerator(
         vocabulary_size=tokenizer.vocabulary_size(),
         mask_selection_rate=mask_rate,
@@ -192,10 +200,9 @@ def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0
         }
         return x, out["mask_ids"], out["mask_weights"]
 
-    # Masking after the cache and the shuffle: every epoch sees new masks. tf-text's selector
-    # takes no seed; its random ops follow TF's global seed, so call keras.utils.set_random_seed()
-    # at the start of a program (before loading the tokenizer: setting it clears TF's kernel
-    # caches, and with them the tokenizer's resources) to get the same masks in every run.
+    # Masking after the cache and the shuffle, so cached windows get fresh masks. tf-text's
+    # selector takes no seed; its random ops follow TF's global seed (set it before loading the
+    # tokenizer: setting it clears TF's kernel caches, and with them the tokenizer's resources).
     # One call at a time: parallel calls would draw from the shared random state in
     # whatever order the threads run, and the masks would differ from run to run.
     return ds.map(mask).prefetch(tf.data.AUTOTUNE)

@@ -8,6 +8,7 @@ import pytest
 from tests.data.japanese_sample import JAPANESE_DOCUMENTS
 from zoo.data.builtin_corpus import load_builtin_corpus
 from zoo.data.cli import main
+from zoo.data.pipelines import corpus_datasets
 from zoo.data.shards import read_shards
 from zoo.data.tokenizer import load_tokenizer
 
@@ -27,6 +28,10 @@ def test_prepare_with_no_input_writes_the_builtin_corpus(tmp_path, capsys):
     tok = load_tokenizer(out / "tokenizer")
     assert tok.vocabulary_size() == 2000 and tok.end_token_id == 6
     assert "wrote" in capsys.readouterr().out
+    # What a training recipe does with the folder: one call gives split datasets and the tokenizer.
+    train, val, tokenizer = corpus_datasets(out, "clm", sequence_length=64, batch_size=4, validation_fraction=0.1)
+    x, y = next(iter(train))
+    assert x.shape == (4, 64) and val is not None and tokenizer.vocabulary_size() == 2000
 
 
 @pytest.fixture

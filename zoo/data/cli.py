@@ -160,8 +160,8 @@ def _write_stage(out, documents, report):
     print(f"wrote {len(documents)} documents to {out / 'shards'} and the report to {out / 'report.json'}")
 
 
-def _summary(report):
-    for entry in report.stages:
+def _summary(stages):
+    for entry in stages:
         top = ", ".join(f"{k} {v}" for k, v in list(entry["reasons"].items())[:3])
         docs_in = "" if entry["docs_in"] is None else f"{entry['docs_in']} -> "
         bytes_in = "" if entry["bytes_in"] is None else f"{entry['bytes_in']:,} -> "
@@ -194,7 +194,7 @@ def _cmd_clean(args):
     config = PrepareConfig(clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter)
     report = PipelineReport(name=Path(args.out).name)
     kept = run_clean_and_filter(_read_corpus(args.input), config, report, progress=not args.quiet)
-    _summary(report)
+    _summary(report.stages)
     _write_stage(args.out, kept, report)
 
 
@@ -205,7 +205,7 @@ def _cmd_dedup(args):
     report = PipelineReport(name=Path(args.out).name)
     kept = run_dedup(_read_corpus(args.input), PrepareConfig(dedup=_dedup_config(args)), report,
                      progress=not args.quiet)
-    _summary(report)
+    _summary(report.stages)
     _write_stage(args.out, kept, report)
 
 
@@ -235,7 +235,6 @@ def _cmd_stats(args):
 
 def _cmd_prepare(args):
     from zoo.data.prepare import PrepareConfig, prepare_corpus
-    from zoo.data.report import PipelineReport
 
     urls = _urls(args)
     name = args.name or (Path(args.inputs[0]).stem if args.inputs else "web" if urls else "builtin")
@@ -247,9 +246,7 @@ def _cmd_prepare(args):
         print("no inputs or URLs given: using the built-in corpus (pydoc topics)")
     result = prepare_corpus(args.inputs, urls, config, progress=not args.quiet)
     data = result["report_data"]
-    report = PipelineReport()
-    report.stages = data["stages"]
-    _summary(report)
+    _summary(data["stages"])
     corpus = data["corpus"]
     print(f"corpus: {corpus['documents']} documents, {corpus['bytes']:,} bytes, {corpus['tokens']:,} tokens "
           f"({corpus['bytes_per_token']} bytes/token)")

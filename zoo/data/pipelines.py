@@ -278,3 +278,34 @@ def nsp_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=Tru
     if cache:
         ds = ds.cache()
     return _finish(ds, batch_size, shuffle, seed, shuffle_buffer).prefetch(tf.data.AUTOTUNE)
+
+
+_BUILDERS = {"clm": clm_dataset, "mlm": mlm_dataset, "nsp": nsp_dataset}
+
+
+def corpus_datasets(folder, task="clm", sequence_length=128, batch_size=8, validation_fraction=0.1, seed=0,
+                    **options):
+    """Return (train, validation, tokenizer) for a corpus folder written by `zoo data prepare`.
+
+    `task` is "clm", "mlm" or "nsp"; the split is by document; the validation
+    set is not shuffled. Extra `options` go to the dataset builder (e.g. `repeat`
+    for MLM, `cache`).
+
+    Example:
+        >>> train, val, tok = corpus_datasets("data/corpus-builtin", "clm", 128, 16)  # doctest: +SKIP
+        >>> model.fit(train, validation_data=val, epochs=3)                           # doctest: +SKIP
+    """
+    from zoo.data.tokenizer import load_tokenizer
+
+    if task not in _BUILDERS:
+        raise ValueError(f"task must be one of {', '.join(_BUILDERS)}, got {task!r}")
+    folder = Path(folder)
+    tokenizer = load_tokenizer(folder / "tokenizer")
+    train_texts, val_texts = split_documents(folder, validation_fraction, seed=seed)
+    build = _BUILDERS[task]
+    train = build(train_texts, tokenizer, sequence_length, batch_size, seed=seed, **options)
+    validation = None
+    if val_texts:
+        val_options = {key: value for key, value in options.items() if key != "repeat"}
+        validation = build(val_texts, tokenizer, sequence_length, batch_size, shuffle=False, seed=seed, **val_options)
+    return train, validation, tokenizer

@@ -238,12 +238,10 @@ def tokenizer_kind(tokenizer):
         'wordpiece'
     """
     if isinstance(tokenizer, ZooSentencePieceTokenizer):
-        import sentencepiece as spm
         from sentencepiece import sentencepiece_model_pb2
 
         model = sentencepiece_model_pb2.ModelProto()
         model.ParseFromString(tokenizer.proto)
-        del spm
         return "sentencepiece-bpe" if model.trainer_spec.model_type == model.trainer_spec.BPE else "sentencepiece-unigram"
     if isinstance(tokenizer, ZooWordPieceTokenizer):
         return "wordpiece"

@@ -93,3 +93,18 @@ def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"], prog="zoo data")
     assert exit_info.value.code == 0 and "usage: zoo data " + command in capsys.readouterr().out
+
+
+def test_acquire_from_a_local_site_records_skipped_urls(tmp_path):
+    from tests.data.local_site import LocalSite
+
+    out = tmp_path / "web"
+    with LocalSite() as site:
+        code = main(["acquire", "--url", site.url("/"), "--out", str(out), "--delay", "0.01", "--read-timeout", "0.5",
+                     "--max-bytes", "100000", "--quiet"])
+    assert code == 0
+    docs = list(read_shards(out))
+    assert len(docs) == 4 and {d.kind for d in docs} == {"html", "text"}
+    stage = json.loads((out / "report.json").read_text(encoding="utf-8"))["stages"][0]
+    assert stage["reasons"]["crawl:robots_disallowed"] == 1 and len(stage["skipped"]) == 7
+    assert len(list((out / "crawl-state" / "pages").glob("*.json"))) == 10  # all but the transient timeout

@@ -1,6 +1,6 @@
 """A small website on 127.0.0.1 for the crawler tests (threaded http.server, no internet).
 
-It serves links, a robots.txt disallow, a redirect loop, a 404, a page over the
+It serves links, a robots.txt disallow, a redirect loop, a redirect to another site, a 404, a page over the
 byte limit, binary content, a binary file mislabelled as HTML, a slow page and
 a Japanese page, and records every request with its time.
 
@@ -22,7 +22,7 @@ PAGES = {
     "/": "<html><body><h1>Home</h1><p>Welcome to the test site, which has pages about cats and dogs.</p>"
          '<a href="/a">A</a> <a href="/b.txt">B</a> <a href="/jp">JP</a> <a href="/private/secret">secret</a> '
          '<a href="/loop1">loop</a> <a href="/missing">missing</a> <a href="/big">big</a> '
-         '<a href="/binary">binary</a> <a href="/fake-html">fake</a> <a href="/slow">slow</a> '
+         '<a href="/binary">binary</a> <a href="/fake-html">fake</a> <a href="/slow">slow</a> <a href="/away">away</a> '
          '<a href="http://example.invalid/offsite">off site</a> <a href="mailto:me@example.com">mail</a>'
          "</body></html>",
     "/a": "<html><body><article><p>Page A talks about cats. Cats sleep most of the day and hunt at night.</p>"
@@ -65,6 +65,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(302, headers=[("Location", "/loop2")])
         if path == "/loop2":
             return self._send(302, headers=[("Location", "/loop1")])
+        if path == "/away":  # same server, other host name: another site for the same-site rule
+            port = self.server.server_address[1]
+            return self._send(302, headers=[("Location", f"http://localhost:{port}/a")])
         if path == "/big":
             # No Content-Length: the crawler must notice the size while streaming.
             return self._send(200, b"<html><body>" + b"x" * BIG_PAGE_BYTES + b"</body></html>", length=False)

@@ -106,5 +106,5 @@ def test_acquire_from_a_local_site_records_skipped_urls(tmp_path):
     docs = list(read_shards(out))
     assert len(docs) == 4 and {d.kind for d in docs} == {"html", "text"}
     stage = json.loads((out / "report.json").read_text(encoding="utf-8"))["stages"][0]
-    assert stage["reasons"]["crawl:robots_disallowed"] == 1 and len(stage["skipped"]) == 7
-    assert len(list((out / "crawl-state" / "pages").glob("*.json"))) == 10  # all but the transient timeout
+    assert stage["reasons"]["crawl:robots_disallowed"] == 1 and len(stage["skipped"]) == 8
+    assert len(list((out / "crawl-state" / "pages").glob("*.json"))) == 11  # all but the transient timeout

@@ -51,6 +51,7 @@ def test_crawl_skips_each_bad_page_with_its_reason(crawled):
         "/binary": "crawl:content_type",
         "/fake-html": "crawl:binary_content",
         "/slow": "crawl:timeout",
+        "/away": "crawl:off_site",
     }
     loop = next(item for item in crawled["result"].skipped if item["reason"] == "crawl:redirect_loop")
     assert "/loop2" in loop["detail"]
@@ -59,8 +60,8 @@ def test_crawl_skips_each_bad_page_with_its_reason(crawled):
 def test_crawl_never_requests_disallowed_or_offsite_pages(crawled):
     hits = crawled["first_hits"]
     assert "/private/secret" not in hits
-    assert hits[0] == "/robots.txt" and hits.count("/robots.txt") == 1
-    assert hits.count("/a") == 1  # the "#section" link is the same page
+    assert hits.count("/a") == 1 and hits.count("/robots.txt") == 1  # the redirect to localhost was not followed
+    assert hits[0] == "/robots.txt"  # the "#section" link to /a was the same page: /a fetched once
 
 
 def test_rerun_resumes_without_refetching(crawled):

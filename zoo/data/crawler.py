@@ -230,14 +230,15 @@ class Crawler:
         chain = [url]
         current = url
         for _ in range(c.max_redirects + 1):
+            # The site rule first: a redirect off the seed sites must not even fetch that site's robots.txt.
+            if c.same_site and seed_sites and site_of(current) not in seed_sites:
+                return self._skip(url, "crawl:off_site", f"{current} is outside the seed sites", chain)
             robots = self._robots_for(current)
             if isinstance(robots, str):
                 reason = "crawl:unreachable" if "could not be fetched" in robots else "crawl:robots_unavailable"
                 return self._skip(url, reason, robots + "; check the URL and that the site is up", chain)
             if not robots.can_fetch(current, c.user_agent):
                 return self._skip(url, "crawl:robots_disallowed", f"robots.txt disallows {current}", chain)
-            if c.same_site and seed_sites and site_of(current) not in seed_sites:
-                return self._skip(url, "crawl:off_site", f"{current} is outside the seed sites", chain)
             self._wait_for_host(current)
             try:
                 response = self.session.get(current, timeout=(c.connect_timeout, c.read_timeout), stream=True,

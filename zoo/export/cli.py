@@ -1,0 +1,66 @@
+"""`zoo export`: turn a run folder or .keras file into a versioned SavedModel (TF Serving) or a TFLite file.
+
+Example:
+    $ zoo export runs/train-cnn-20260101-120000                 # -> saved_models/cnn/1/
+    $ zoo export runs/train-cnn-20260101-120000 --format tflite # -> saved_models/cnn/tflite/1/model.tflite
+    $ zoo export model.keras --name tiny_lm --tokenizer data/corpus-builtin/tokenizer --version 3
+"""
+
+import argparse
+import json
+import sys
+
+
+def build_parser(prog=None):
+    parser = argparse.ArgumentParser(
+        prog=prog or "zoo export",
+        description="Export a trained model for TF Serving (a versioned SavedModel) or for TFLite.",
+    )
+    parser.add_argument("source", help="a run folder (runs/<recipe>-<timestamp>/) or a .keras model file")
+    parser.add_argument("--name", help="the served model's name (default: the model's Keras name, e.g. cnn)")
+    parser.add_argument("--version", type=int, help="version number to write; it must not exist (default: next free)")
+    parser.add_argument("--format", choices=("saved_model", "tflite"), default="saved_model",
+                        help="saved_model for TF Serving (default) or tflite for ai_edge_litert")
+    parser.add_argument("--output", default="saved_models",
+                        help="model base folder: writes <output>/<name>/<version>/ (default: saved_models)")
+    parser.add_argument("--tokenizer", help="SentencePiece tokenizer folder to ship with a causal LM "
+                        "(default: the run folder's tokenizer/, if any)")
+    parser.add_argument("--quantization", choices=("none", "float16", "dynamic"), default="none",
+                        help="TFLite weights: float32 (none), float16, or int8 dynamic range (default: none)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip comparing the export with the Keras model before publishing it")
+    return parser
+
+
+def main(argv=None, prog=None):
+    """Run `zoo export`; prints a JSON summary and returns 0, or prints the error and returns 2."""
+    args = build_parser(prog).parse_args(argv)
+    if args.version is not None and args.version < 1:
+        print(f"zoo export: --version must be a positive integer, got {args.version}.", file=sys.stderr)
+        return 2
+    if args.quantization != "none" and args.format != "tflite":
+        print("zoo export: --quantization applies to --format tflite only.", file=sys.stderr)
+        return 2
+    # TensorFlow starts only now, so `zoo export --help` answers at once.
+    try:
+        if args.format == "tflite":
+            from zoo.export.tflite import export_tflite
+
+            result = export_tflite(args.source, args.output, name=args.name, version=args.version,
+                                   quantization=args.quantization, tokenizer_dir=args.tokenizer,
+                                   check=not args.no_check)
+        else:
+            from zoo.export.saved_model import export_saved_model
+
+            result = export_saved_model(args.source, args.output, name=args.name, version=args.version,
+                                        tokenizer_dir=args.tokenizer, check=not args.no_check)
+    except (FileNotFoundError, FileExistsError, ValueError) as err:  # TraceError is a ValueError
+        print(f"zoo export: {err}", file=sys.stderr)
+        return 2
+    summary = dict(vars(result))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The `generate` serving signature of a causal LM: a decode loop made of core TensorFlow ops.
+
+TF Serving and TFLite run graphs, not Python, so the loop is a `tf.while_loop`.
+Each step runs the model over the sequence so far and picks the next token:
+greedy where a row's temperature is 0, sampled from softmax(logits / T)
+otherwise. It deliberately does not reuse the model's KV-cache path: that path
+writes the cache with Keras' `slice_update`, which on the TensorFlow backend is
+XLA's `XlaDynamicUpdateSlice` op, and a serving graph must hold core ops only.
+The price is O(t^2) work per sequence, which is fine for the small LMs here.
+
+Prompts in a batch may differ in length: they are right-padded with the pad id
+(0 in every zoo tokenizer), and each row starts generating after its own last
+real token, as `zoo.llm.generation.generate` does.
+
+Example:
+    >>> fn = tf.function(build_generate_fn(model, stop_token_id=6), autograph=False)   # doctest: +SKIP
+    >>> fn(tf.constant([[5, 42, 17]]), tf.constant([8]), tf.constant([0.0]))["generated_ids"].shape   # doctest: +SKIP
+    TensorShape([1, 8])
+"""
+
+import tensorflow as tf
+
+PAD_TOKEN_ID = 0
+
+
+def build_generate_fn(model, stop_token_id=None, pad_token_id=PAD_TOKEN_ID):
+    """A function (prompt_ids [b, t], max_new_tokens [b], temperature [b]) -> generated ids.
+
+    It returns `generated_ids` [b, max(max_new_tokens)] (pad after a row's own
+    limit or after its stop token, which is not included) and `num_generated` [b].
+    """
+    config = model.llm_config
+    vocab_size, max_length = config.vocab_size, config.max_length
+
+    def generate(prompt_ids, max_new_tokens, temperature):
+        prompt_ids = tf.cast(prompt_ids, tf.int32)
+        max_new_tokens = tf.cast(max_new_tokens, tf.int32)
+        temperature = tf.cast(temperature, tf.float32)
+        batch = tf.shape(prompt_ids)[0]
+        real = tf.not_equal(prompt_ids, pad_token_id)
+        lengths = tf.reduce_sum(tf.cast(real, tf.int32), axis=1)
+        # Serving clients get these messages back as the request's error: say what to send instead.
+        checks = [
+            tf.debugging.assert_equal(
+                real, tf.range(tf.shape(prompt_ids)[1])[None, :] < lengths[:, None],
+                message=f"prompt_ids must be right-padded with the pad id {pad_token_id}: "
+                "each row's real tokens first, padding only after them"),
+            tf.debugging.assert_positive(
+                lengths, message="every prompt needs at least one real (non-pad) token"),
+            tf.debugging.assert_non_negative(prompt_ids, message="prompt_ids must be token ids >= 0"),
+            tf.debugging.assert_less(
+                prompt_ids, vocab_size, message=f"prompt_ids must be token ids below the vocabulary size {vocab_size}"),
+            tf.debugging.assert_equal(
+                tf.shape(max_new_tokens), [batch], message="max_new_tokens needs one value per prompt"),
+            tf.debugging.assert_equal(
+                tf.shape(temperature), [batch], message="temperature needs one value per prompt"),
+            tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be at least 1"),
+            tf.debugging.assert_non_negative(temperature, message="temperature must be >= 0 (0 = greedy)"),
+        ]
+        with tf.control_dependencies(checks):
+            longest = tf.reduce_max(lengths)
+            max_new = tf.reduce_max(max_new_tokens)
+        total = longest + max_new
+        with tf.control_dependencies([tf.debugging.assert_less_equal(
+                total, max_length,
+                message=f"the longest prompt plus max_new_tokens must fit the model's max_length {max_length}")]):
+            tokens = tf.concat([prompt_ids[:, :longest], tf.fill([batch, max_new], pad_token_id)], axis=1)
+        limits = lengths + max_new_tokens  # first position a row may no longer write
+        columns = tf.range(total)
+
+        def done(index, finished):
+            return tf.logical_or(finished, index >= limits)
+
+        def cond(index, tokens, finished):
+            return tf.logical_and(index < total, tf.logical_not(tf.reduce_all(done(index, finished))))
+
+        def body(index, tokens, finished):
+            prefix = tokens[:, :index]
+            # Causal attention: the logits at index - 1 depend on the prefix only.
+            logits = model({"token_ids": prefix, "padding_mask": tf.ones_like(prefix)}, training=False)
+            logits = tf.cast(logits[:, -1, :], tf.float32)
+            greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
+            sampled = tf.random.categorical(
+                logits / tf.where(temperature > 0, temperature, 1.0)[:, None], 1, dtype=tf.int32)[:, 0]
+            chosen = tf.where(temperature > 0, sampled, greedy)
+            # Rows still inside their prompt keep their own token; finished rows stay padded.
+            write = tf.logical_and(index >= lengths, tf.logical_not(done(index, finished)))
+            tokens = tf.where(tf.logical_and(tf.equal(columns, index)[None, :], write[:, None]), chosen[:, None], tokens)
+            if stop_token_id is not None:
+                finished = tf.logical_or(finished, tf.logical_and(write, tf.equal(chosen, stop_token_id)))
+            return index + 1, tokens, finished
+
+        _, tokens, _ = tf.while_loop(
+            cond, body, (tf.reduce_min(lengths), tokens, tf.zeros([batch], tf.bool)),
+            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, None]), tf.TensorShape([None])),
+        )
+        positions = lengths[:, None] + tf.range(max_new)[None, :]
+        generated = tf.gather(tokens, positions, batch_dims=1)
+        count = max_new_tokens
+        if stop_token_id is not None:
+            is_stop = tf.equal(generated, stop_token_id)
+            first_stop = tf.argmax(tf.cast(is_stop, tf.int32), axis=1, output_type=tf.int32)
+            count = tf.minimum(count, tf.where(tf.reduce_any(is_stop, axis=1), first_stop, max_new))
+        keep = tf.range(max_new)[None, :] < count[:, None]
+        return {
+            "generated_ids": tf.where(keep, generated, pad_token_id),
+            "num_generated": count,
+        }
+
+    return generate

@@ -1,0 +1,194 @@
+"""Export a zoo model as a versioned SavedModel that TF Serving loads as it is.
+
+`export_saved_model` writes `<output>/<name>/<version>/` (TF Serving's layout):
+the signatures of `zoo.export.signatures`, the text files a client needs as
+SavedModel assets (the LLM's `sentencepiece.model` and `tokenizer.json`, the
+LSTM's `vocabulary.json`), and `assets.extra/zoo_export.json`, a manifest of
+the signatures and of the check below. Before the version folder appears, the
+written SavedModel is loaded back and every signature is compared with the
+Keras model on sample inputs; an export that disagrees is never published.
+
+Why not `model.export(path, format="tf_saved_model")` as it is: it names the
+outputs `output_0`, offers one endpoint only, and has no way to ship assets.
+It is a thin wrapper over `tf.saved_model.save` with `tf.function` endpoints,
+and so is this module (with `autograph=False`, as Keras does).
+
+Example:
+    >>> result = export_saved_model("runs/train-cnn-20260101-120000")   # doctest: +SKIP
+    >>> result.path, sorted(result.signatures)                          # doctest: +SKIP
+    ('saved_models/cnn/1', ['serving_default'])
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.export.model_source import ExportSource, load_export_source
+from zoo.export.reference import keras_outputs, max_differences, sample_inputs
+from zoo.export.signatures import model_kind, trace_signatures
+from zoo.export.versions import versioned_folder
+
+MANIFEST = os.path.join("assets.extra", "zoo_export.json")
+# Float outputs may differ from Keras by rounding only; ids and labels must match exactly.
+TOLERANCE = 1e-4
+
+
+class ExportCheckError(RuntimeError):
+    """The written SavedModel does not answer like the Keras model; nothing was published."""
+
+
+@dataclasses.dataclass
+class ExportResult:
+    """Where an export went and what it contains."""
+
+    path: str
+    name: str
+    version: int
+    kind: str
+    signatures: dict  # name -> {"inputs": {...}, "outputs": {...}}
+    max_abs_diff: dict  # signature -> {output: max |keras - saved_model|}
+    size_bytes: int
+
+
+def tokenizer_assets(tokenizer_dir, model):
+    """The files of a SentencePiece tokenizer folder to ship, after checking they fit the model."""
+    meta_file = os.path.join(tokenizer_dir, "tokenizer.json")
+    model_file = os.path.join(tokenizer_dir, "sentencepiece.model")
+    if not os.path.isfile(meta_file) or not os.path.isfile(model_file):
+        raise ValueError(
+            f"{tokenizer_dir} is not a SentencePiece tokenizer folder (it needs tokenizer.json and "
+            "sentencepiece.model). Train one with `zoo data tokenizer --kind sentencepiece-unigram`: serving "
+            "clients tokenize with the sentencepiece library, which reads that model file."
+        )
+    with open(meta_file, encoding="utf-8") as f:
+        meta = json.load(f)
+    size = meta.get("vocabulary_size")
+    vocab = model.llm_config.vocab_size
+    if isinstance(size, int) and size > vocab:
+        raise ValueError(
+            f"The tokenizer in {tokenizer_dir} has {size} tokens but the model's vocab_size is {vocab}: "
+            "its ids would fall outside the model. Export with the tokenizer the model was trained with."
+        )
+    return [model_file, meta_file], meta.get("special_tokens", {}).get("</s>")
+
+
+def describe_signatures(concrete):
+    """{signature: {"inputs": {name: {dtype, shape}}, "outputs": {...}}} from traced functions."""
+    def spec(s):
+        return {"dtype": s.dtype.name, "shape": [None if d is None else int(d) for d in s.shape]}
+
+    result = {}
+    for name, fn in concrete.items():
+        args, kwargs = fn.structured_input_signature
+        inputs = {**{s.name: s for s in args}, **kwargs}  # positional specs carry their signature names
+        result[name] = {
+            "inputs": {k: spec(v) for k, v in sorted(inputs.items())},
+            "outputs": {k: spec(v) for k, v in sorted(fn.structured_outputs.items())},
+        }
+    return result
+
+
+def build_serving_module(model, kind, assets=(), stop_token_id=None, batch_size=None):
+    """A `tf.Module` holding the traced signatures, the variables they read and the asset files."""
+    concrete = trace_signatures(model, kind, stop_token_id=stop_token_id, batch_size=batch_size)
+    root = tf.Module()
+    # Only the variables the signatures read are saved (a GAN's discriminator stays behind).
+    used = {id(v): v for fn in concrete.values() for v in fn.variables}
+    root.serving_variables = list(used.values())
+    for name, fn in concrete.items():
+        setattr(root, f"signature_{name}", fn)
+    # tf.saved_model.Asset copies each file into <version>/assets/ and keeps its name.
+    root.assets = [tf.saved_model.Asset(path) for path in assets]
+    return root, concrete
+
+
+def check_saved_model(path, model, kind, stop_token_id=None, tolerance=TOLERANCE):
+    """Load the SavedModel at `path`, run every signature on sample inputs; {sig: {output: diff}}."""
+    loaded = tf.saved_model.load(path)
+    report = {}
+    for name, fn in loaded.signatures.items():
+        if name == "serving_default" and kind == "causal_lm":
+            continue  # the same function as `generate`
+        inputs = sample_inputs(model, kind, name)
+        expected = keras_outputs(model, kind, name, inputs, stop_token_id=stop_token_id)
+        actual = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
+        report[name] = diffs = max_differences(expected, actual)
+        for output, diff in diffs.items():
+            exact = not np.issubdtype(np.asarray(expected[output]).dtype, np.floating)
+            if diff > (0 if exact else tolerance):
+                raise ExportCheckError(
+                    f"The exported {name!r} signature's {output!r} differs from the Keras model by {diff:g} "
+                    f"(allowed: {0 if exact else tolerance}); the export was not published. "
+                    "This is a bug in the model's serving path: please report it with the model."
+                )
+    return report
+
+
+def folder_size(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+
+
+def export_saved_model(source, output="saved_models", name=None, version=None, tokenizer_dir=None, check=True):
+    """Export a run folder, .keras file or Keras model to `<output>/<name>/<version>/`.
+
+    Args:
+        source: a run folder, a .keras path, a Keras model or an `ExportSource`.
+        output: the model base folder TF Serving watches the children of.
+        name: the served model's name (default: the model's Keras name).
+        version: a positive integer that must not exist yet (default: the next one).
+        tokenizer_dir: the SentencePiece tokenizer folder of a causal LM (default: the run's own).
+        check: compare the written SavedModel with the Keras model before publishing it.
+
+    Returns:
+        An `ExportResult`.
+    """
+    source = resolve_source(source, name, tokenizer_dir)
+    model = source.model
+    kind = model_kind(model)
+    assets, stop_token_id = [], None
+    if source.tokenizer_dir is not None and kind == "causal_lm":
+        assets, stop_token_id = tokenizer_assets(source.tokenizer_dir, model)
+    if source.vocabulary_file is not None:
+        assets.append(source.vocabulary_file)
+    root, concrete = build_serving_module(model, kind, assets, stop_token_id)
+    signatures = describe_signatures(concrete)
+    with versioned_folder(output, source.name, version) as (tmp, version):
+        tf.saved_model.save(root, tmp, signatures=concrete)
+        report = check_saved_model(tmp, model, kind, stop_token_id) if check else {}
+        manifest = {
+            "name": source.name,
+            "version": version,
+            "kind": kind,
+            "source": source.path,
+            "signatures": signatures,
+            "assets": [os.path.basename(p) for p in assets],
+            "stop_token_id": stop_token_id,
+            "max_abs_diff_vs_keras": report,
+            "keras_version": keras.__version__,
+            "tensorflow_version": tf.__version__,
+        }
+        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+        size = folder_size(tmp)
+    path = os.path.join(output, source.name, str(version))
+    return ExportResult(path, source.name, version, kind, signatures, report, size)
+
+
+def resolve_source(source, name=None, tokenizer_dir=None):
+    """An `ExportSource` from a path, a Keras model or an ExportSource."""
+    if isinstance(source, ExportSource):
+        if name:
+            source.name = name
+        if tokenizer_dir:
+            source.tokenizer_dir = tokenizer_dir
+        return source
+    if isinstance(source, keras.Model):
+        from zoo.export.model_source import default_name
+
+        return ExportSource(model=source, name=name or default_name(source), tokenizer_dir=tokenizer_dir)
+    return load_export_source(os.fspath(source), name=name, tokenizer_dir=tokenizer_dir)

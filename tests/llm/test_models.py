@@ -144,3 +144,35 @@ def test_masked_lm_batch_masks_only_real_tokens():
     assert set(x["mask_positions"][0].tolist()) <= {0, 1, 2, 3}
     assert labels[0].tolist() == ids[0, x["mask_positions"][0]].tolist()
     assert weights.tolist() == [[1.0, 1.0, 1.0]]
+
+
+def test_load_llm_in_a_fresh_process(tmp_path):
+    # A new interpreter knows nothing of zoo's classes until load_llm registers them.
+    import subprocess
+    import sys
+
+    model = build("causal")
+    x = case_inputs("causal")
+    path = tmp_path / "model.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", x["token_ids"])
+    np.save(tmp_path / "y.npy", np.asarray(model(x)))
+    script = (
+        "import numpy as np; from zoo.llm import load_llm; "
+        f"m = load_llm({str(path)!r}); ids = np.load({str(tmp_path / 'x.npy')!r}); "
+        "out = np.asarray(m({'token_ids': ids, 'padding_mask': (ids != 0).astype('int32')})); "
+        f"np.testing.assert_array_equal(out, np.load({str(tmp_path / 'y.npy')!r}))"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+
+
+def test_mixed_precision_trains_and_keeps_float32_logits():
+    model = build("causal", dtype="mixed_bfloat16", learning_rate=3e-3)
+    x, y, w = _fit_data("causal")
+    assert model.backbone.blocks[0].compute_dtype == "bfloat16"
+    assert model.backbone.blocks[0].ffn_in.kernel.dtype == "float32"  # master weights stay float32
+    logits = model(x)
+    assert str(logits.dtype) in ("float32", "<dtype: 'float32'>")
+    losses = _losses(model, x, y, w, steps=10)
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert len(model.generate([[1, 2, 3]], max_new_tokens=3)[0]) == 3

@@ -15,7 +15,7 @@ Example:
     >>> from zoo.llm.config import LLMConfig
     >>> backbone = CausalBackbone(LLMConfig(vocab_size=50, hidden_dim=8, num_heads=2, num_layers=1))
     >>> ids = np.array([[1, 2, 3]])
-    >>> backbone({"token_ids": ids, "padding_mask": np.ones_like(ids)}).shape
+    >>> tuple(backbone({"token_ids": ids, "padding_mask": np.ones_like(ids)}).shape)
     (1, 3, 8)
 """
 
@@ -65,7 +65,7 @@ class CausalBackbone(LLMBackbone):
     Example:
         >>> from zoo.llm.config import LLMConfig
         >>> CausalBackbone(LLMConfig(vocab_size=50, hidden_dim=8, num_heads=2, num_layers=1)).count_params()
-        1456
+        7144
     """
 
     def __init__(self, config, dtype=None, **kwargs):
@@ -98,7 +98,7 @@ class EncoderBackbone(LLMBackbone):
         >>> import numpy as np
         >>> from zoo.llm.config import LLMConfig
         >>> backbone = EncoderBackbone(LLMConfig(vocab_size=50, hidden_dim=8, num_heads=2, num_layers=1))
-        >>> backbone({"token_ids": np.array([[5, 6]]), "padding_mask": np.array([[1, 1]])}).shape
+        >>> tuple(backbone({"token_ids": np.array([[5, 6]]), "padding_mask": np.array([[1, 1]])}).shape)
         (1, 2, 8)
     """
 
@@ -142,7 +142,7 @@ class Seq2SeqBackbone(LLMBackbone):
         >>> src, tgt = np.array([[4, 5, 6]]), np.array([[1, 7]])
         >>> out = backbone({"encoder_token_ids": src, "encoder_padding_mask": np.ones_like(src),
         ...                 "decoder_token_ids": tgt, "decoder_padding_mask": np.ones_like(tgt)})
-        >>> out["decoder_sequence_output"].shape
+        >>> tuple(out["decoder_sequence_output"].shape)
         (1, 2, 8)
     """
 

@@ -10,7 +10,7 @@ after each residual add (the 2017 paper and BERT).
 Example:
     >>> import numpy as np
     >>> block = TransformerBlock(hidden_dim=8, num_heads=2, intermediate_dim=16, causal=True)
-    >>> block(np.zeros((1, 4, 8), "float32")).shape
+    >>> tuple(block(np.zeros((1, 4, 8), "float32")).shape)
     (1, 4, 8)
 """
 
@@ -49,7 +49,7 @@ class TransformerBlock(keras.layers.Layer):
     Example:
         >>> import numpy as np
         >>> block = TransformerBlock(8, 2, 16, causal=True, cross_attention=True)
-        >>> block(np.zeros((1, 3, 8), "float32"), context=np.zeros((1, 5, 8), "float32")).shape
+        >>> tuple(block(np.zeros((1, 3, 8), "float32"), context=np.zeros((1, 5, 8), "float32")).shape)
         (1, 3, 8)
     """
 
@@ -125,7 +125,7 @@ class TransformerBlock(keras.layers.Layer):
     def _layer_norm(self, name):
         return keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name)
 
-    def build(self, input_shape, *args, **kwargs):
+    def build(self, x_shape, context_shape=None):
         width = (None, None, self.hidden_dim)
         self.self_attention.build(width)
         self.self_attention_norm.build(width)

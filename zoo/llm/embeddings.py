@@ -10,7 +10,7 @@ Example:
     >>> import numpy as np
     >>> from zoo.llm.config import LLMConfig
     >>> layer = LLMEmbeddings(LLMConfig(vocab_size=10, hidden_dim=8, num_heads=2))
-    >>> layer(np.array([[1, 2, 3]])).shape
+    >>> tuple(layer(np.array([[1, 2, 3]])).shape)
     (1, 3, 8)
 """
 
@@ -34,7 +34,7 @@ class LLMEmbeddings(keras.layers.Layer):
         >>> import numpy as np
         >>> from zoo.llm.config import LLMConfig
         >>> layer = LLMEmbeddings(LLMConfig(vocab_size=10, hidden_dim=8, num_heads=2))
-        >>> layer.logits(layer(np.array([[1, 2]]))).shape
+        >>> tuple(layer.logits(layer(np.array([[1, 2]]))).shape)
         (1, 2, 10)
     """
 

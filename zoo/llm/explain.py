@@ -43,7 +43,7 @@ def count_parameters(config, kind="causal", num_classes=2, backbone=None):
     Example:
         >>> count_parameters(LLMConfig(vocab_size=100, hidden_dim=8, num_heads=2, num_layers=1,
         ...                            intermediate_dim=16, max_length=10))["total"]
-        1576
+        1496
     """
     _check_kind(kind)
     d, f, v = config.hidden_dim, config.intermediate_dim, config.vocab_size

@@ -103,3 +103,22 @@ def build_llm(
     if compile:
         model.compile(learning_rate=learning_rate)
     return model
+
+
+def load_llm(path, safe_mode=True, compile=True):
+    """Load a `.keras` file saved from a zoo LLM (registers zoo's layers first).
+
+    `keras.saving.load_model` works too once `zoo.llm.tasks` has been imported;
+    safe_mode=True loads no arbitrary code: every zoo layer is a registered class.
+
+    Example:
+        >>> model = build_llm("causal", "tiny")
+        >>> model.save("/tmp/tiny.keras")
+        >>> load_llm("/tmp/tiny.keras").count_params() == model.count_params()
+        True
+    """
+    import keras
+
+    import zoo.llm.tasks  # noqa: F401  (registers the zoo>... classes)
+
+    return keras.saving.load_model(path, safe_mode=safe_mode, compile=compile)

@@ -15,7 +15,7 @@ Example:
     >>> from zoo.llm import build_llm
     >>> model = build_llm("causal", "tiny", num_layers=1)
     >>> ids = np.array([[1, 2, 3, 4]])
-    >>> model({"token_ids": ids, "padding_mask": np.ones_like(ids)}).shape
+    >>> tuple(model({"token_ids": ids, "padding_mask": np.ones_like(ids)}).shape)
     (1, 4, 512)
 """
 
@@ -179,7 +179,7 @@ class MaskedLM(LLMTask):
         >>> ids = np.array([[2, 3, 4, 5]])
         >>> out = model({"token_ids": ids, "padding_mask": np.ones_like(ids), "segment_ids": np.array([[0, 0, 1, 1]]),
         ...              "mask_positions": np.array([[1]])})
-        >>> out["mlm"].shape, out["nsp"].shape
+        >>> tuple(out["mlm"].shape), tuple(out["nsp"].shape)
         ((1, 1, 512), (1, 2))
     """
 
@@ -295,7 +295,7 @@ class SequenceClassifier(LLMTask):
         >>> from zoo.llm import build_llm
         >>> model = build_llm("classifier", "tiny", num_layers=1, num_classes=3)
         >>> ids = np.array([[2, 3, 4]])
-        >>> model({"token_ids": ids, "padding_mask": np.ones_like(ids)}).shape
+        >>> tuple(model({"token_ids": ids, "padding_mask": np.ones_like(ids)}).shape)
         (1, 3)
     """
 
@@ -340,7 +340,7 @@ class QuestionAnswering(LLMTask):
         >>> from zoo.llm import build_llm
         >>> model = build_llm("qa", "tiny", num_layers=1)
         >>> ids = np.array([[2, 3, 4, 5]])
-        >>> model({"token_ids": ids, "padding_mask": np.ones_like(ids)})["start_logits"].shape
+        >>> tuple(model({"token_ids": ids, "padding_mask": np.ones_like(ids)})["start_logits"].shape)
         (1, 4)
     """
 

@@ -1,0 +1,207 @@
+"""Training throughput and MFU of zoo's causal LM, against keras-hub's GPT-2 of the same shape.
+
+Prints one JSON object:
+- `peak_matmul_flops`: float32 matmul FLOP/s measured in this process (the MFU denominator);
+- `train`: for each preset, sequence length and XLA on/off: tokens/s and MFU of
+  `build_llm("causal", preset)` and of a keras-hub `GPT2Backbone` with a tied LM
+  head of the same shape (same optimizer, loss, batch), and their ratio;
+- `generation`: new tokens/s with and without the KV cache.
+
+MFU = tokens/s x training FLOPs per token (from `zoo explain`: 3 x forward
+matmul FLOPs at that sequence length) / peak matmul FLOP/s.
+
+Example:
+    $ python benchmarks/llm_train_throughput.py --quick      # a few minutes on 2 CPU cores
+    $ python benchmarks/llm_train_throughput.py --rounds 5 --presets small --xla on
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from zoo.llm import build_llm, get_preset  # noqa: E402
+from zoo.llm.explain import flops_per_token  # noqa: E402
+from zoo.llm.generation import generate  # noqa: E402
+
+
+def measure_peak_matmul(size=1024, repeats=10):
+    """Best float32 FLOP/s of an n x n matmul, compiled with and without XLA."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    best = 0.0
+    for jit in (False, True):
+        fn = tf.function(lambda x, y: tf.linalg.matmul(x, y), jit_compile=jit)
+        fn(a, b).numpy()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(a, b).numpy()
+            best = max(best, 2 * size**3 / (time.perf_counter() - start))
+    return best
+
+
+def keras_hub_gpt2(config):
+    """keras-hub's GPT2Backbone with the same shape and a tied LM head, compiled like zoo's."""
+    import keras_hub
+
+    backbone = keras_hub.models.GPT2Backbone(
+        vocabulary_size=config.vocab_size,
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        hidden_dim=config.hidden_dim,
+        intermediate_dim=config.intermediate_dim,
+        dropout=config.dropout,
+        max_sequence_length=config.max_length,
+    )
+    inputs = backbone.input
+    logits = backbone.token_embedding(backbone(inputs), reverse=True)
+    return keras.Model(inputs, logits)
+
+
+def compile_like_zoo(model, jit_compile):
+    optimizer = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=None,
+        jit_compile=jit_compile,
+    )
+
+
+def training_batch(config, batch_size, seq_len):
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, config.vocab_size, (batch_size, seq_len + 1)).astype("int32")
+    x = {"token_ids": ids[:, :-1], "padding_mask": np.ones((batch_size, seq_len), "int32")}
+    return x, ids[:, 1:]
+
+
+def best_tokens_per_second(models, x, y, rounds, steps, warmup):
+    """Best tokens/s of each model over `rounds`, timing the models in turn.
+
+    Alternating rounds and keeping the best one makes the ratio fair on a
+    machine whose other load comes and goes.
+    """
+    tokens = x["token_ids"].size * steps
+    for model in models.values():
+        for _ in range(warmup):  # the first call traces (and with XLA compiles) the step
+            model.train_on_batch(x, y)
+    best = dict.fromkeys(models, 0.0)
+    for _ in range(rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                model.train_on_batch(x, y)
+            best[name] = max(best[name], tokens / (time.perf_counter() - start))
+    return best
+
+
+def bench_train(preset, seq_len, jit, args, peak):
+    config = get_preset(preset)
+    flops = flops_per_token(config, "causal", seq_len=seq_len)["training"]
+    row = {"preset": preset, "seq_len": seq_len, "batch_size": args.batch_size, "xla": jit, "train_flops_per_token": flops}
+    keras.utils.set_random_seed(0)
+    models = {"zoo": build_llm("causal", preset, compile=False)}
+    if not args.no_reference:
+        models["keras_hub"] = keras_hub_gpt2(config)
+    for model in models.values():
+        compile_like_zoo(model, jit)
+    x, y = training_batch(config, args.batch_size, seq_len)
+    best = best_tokens_per_second(models, x, y, args.rounds, args.steps, args.warmup)
+    for name, model in models.items():
+        row[f"{name}_parameters"] = model.count_params()
+        row[f"{name}_tokens_per_s"] = round(best[name], 1)
+        row[f"{name}_mfu"] = round(best[name] * flops / peak, 4)
+    if "keras_hub" in best:
+        row["zoo_over_keras_hub"] = round(best["zoo"] / best["keras_hub"], 3)
+    del models
+    keras.backend.clear_session()
+    return row
+
+
+def bench_generation(args):
+    config = get_preset(args.gen_preset)
+    model = build_llm("causal", args.gen_preset, compile=False)
+    rng = np.random.default_rng(0)
+    prompts = rng.integers(0, config.vocab_size, (args.gen_batch, args.prompt_len)).tolist()
+    result = {
+        "preset": args.gen_preset,
+        "batch_size": args.gen_batch,
+        "prompt_len": args.prompt_len,
+        "new_tokens": args.new_tokens,
+        "xla": args.gen_xla,
+        "uncached_means": "a full forward pass over the whole fixed-size token buffer at every step",
+    }
+    outputs = {}
+    for use_cache in (True, False):
+        kwargs = dict(max_new_tokens=args.new_tokens, use_cache=use_cache, jit_compile=args.gen_xla)
+        generate(model, prompts, **kwargs)  # trace/compile once
+        start = time.perf_counter()
+        outputs[use_cache] = generate(model, prompts, **kwargs)
+        seconds = time.perf_counter() - start
+        key = "cached" if use_cache else "uncached"
+        result[f"{key}_tokens_per_s"] = round(args.gen_batch * args.new_tokens / seconds, 1)
+    result["cached_over_uncached"] = round(result["cached_tokens_per_s"] / result["uncached_tokens_per_s"], 2)
+    result["same_greedy_tokens"] = outputs[True] == outputs[False]
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 step, 1 warm-up: minutes on 2 CPU cores")
+    parser.add_argument("--presets", default="tiny,small")
+    parser.add_argument("--seq-lens", default="128,256")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per model (the best one counts)")
+    parser.add_argument("--steps", type=int, default=2, help="training steps per timed round")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing, XLA compile)")
+    parser.add_argument("--xla", default="off,on", help="'off', 'on' or 'off,on'")
+    parser.add_argument("--no-reference", action="store_true", help="skip the keras-hub GPT2Backbone reference")
+    parser.add_argument("--no-generation", action="store_true")
+    parser.add_argument("--gen-preset", default="small")
+    parser.add_argument("--gen-batch", type=int, default=4)
+    parser.add_argument("--prompt-len", type=int, default=16)
+    parser.add_argument("--new-tokens", type=int, default=256)
+    parser.add_argument("--gen-xla", action="store_true", help="compile the decode loop with XLA")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.steps, args.warmup = 2, 1, 1
+
+    started = time.perf_counter()
+    peak = measure_peak_matmul()
+    xla_modes = {"off": [False], "on": [True], "off,on": [False, True], "on,off": [True, False]}[args.xla]
+    rows = []
+    for preset in args.presets.split(","):
+        for seq_len in (int(s) for s in args.seq_lens.split(",")):
+            for jit in xla_modes:
+                rows.append(bench_train(preset, seq_len, jit, args, peak))
+                print(f"# {json.dumps(rows[-1])}", file=sys.stderr, flush=True)
+    report = {
+        "benchmark": "llm_train_throughput",
+        "machine": {"processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()},
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "rounds": args.rounds,
+        "steps_per_round": args.steps,
+        "warmup": args.warmup,
+        "peak_matmul_flops": round(peak),
+        "train": rows,
+    }
+    if not args.no_generation:
+        report["generation"] = bench_generation(args)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

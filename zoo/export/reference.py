@@ -105,12 +105,15 @@ def _keras_generate(model, inputs, stop_token_id):
     rows = [[int(t) for t in row if t != PAD_TOKEN_ID] for row in inputs["prompt_ids"]]
     generated = np.full((len(rows), width), PAD_TOKEN_ID, "int32")
     counts = np.zeros(len(rows), "int32")
-    for i, row in enumerate(rows):
+    # One call per distinct limit: Keras decodes ragged prompts in one batch the same way.
+    for limit in sorted(set(int(n) for n in limits)):
+        chosen = [i for i, n in enumerate(limits) if int(n) == limit]
         # Uncached: the same arithmetic as the serving loop, so argmax ties break the same way.
-        new = model.generate([row], max_new_tokens=int(limits[i]), sampler="greedy",
-                             stop_token_ids=stop_token_id, use_cache=False)[0]
-        generated[i, : len(new)] = new
-        counts[i] = len(new)
+        news = model.generate([rows[i] for i in chosen], max_new_tokens=limit, sampler="greedy",
+                              stop_token_ids=stop_token_id, use_cache=False)
+        for i, new in zip(chosen, news):
+            generated[i, : len(new)] = new
+            counts[i] = len(new)
     return {"generated_ids": generated, "num_generated": counts}
 
 

@@ -34,10 +34,14 @@ import json
 import os
 import sys
 
-import numpy as np
-import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow.python.framework import op_def_registry
+# Run as a script, this folder is first on sys.path, and its tflite.py, client.py, ...
+# would shadow same-named modules that TensorFlow or numpy import. Only the library path stays.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow.core.protobuf import saved_model_pb2  # noqa: E402
+from tensorflow.python.framework import op_def_registry  # noqa: E402
 
 
 def graph_ops(saved_model_dir):
@@ -138,21 +142,23 @@ def rest_predict(loaded, body):
 
 def verify_saved_model(path, cases=(), requests=()):
     """The report for one SavedModel folder (see the module docstring)."""
-    loaded = tf.saved_model.load(path)
+    ops = graph_ops(path)  # first: a graph with unknown ops cannot even be loaded
+    report = {"path": path, "ops": len(ops), "non_core_ops": non_core_ops(ops), "cases": [], "requests": []}
+    try:
+        loaded = tf.saved_model.load(path)
+    except Exception as err:  # what TF Serving would log when it refuses the model
+        report["load_error"] = f"{type(err).__name__}: {err}"[:2000]
+        return report
     shown = saved_model_cli_show_all(path)
-    ops = graph_ops(path)
-    report = {
-        "path": path,
+    report.update({
         "signatures": sorted(loaded.signatures),
         "saved_model_cli_signatures": sorted(
             name for name in loaded.signatures if f"signature_def['{name}']:" in shown),
         "inputs": {name: {k: [s.dtype.name, s.shape.as_list()] for k, s in _input_specs(fn).items()}
                    for name, fn in loaded.signatures.items()},
-        "ops": len(ops),
-        "non_core_ops": non_core_ops(ops),
-        "cases": [],
-        "requests": [],
-    }
+        "outputs": {name: {k: [s.dtype.name, s.shape.as_list()] for k, s in fn.structured_outputs.items()}
+                    for name, fn in loaded.signatures.items()},
+    })
     for case in cases:
         fn = loaded.signatures[case["signature"]]
         specs = _input_specs(fn)
@@ -191,7 +197,8 @@ def main(argv=None):
         "saved_models": reports,
     }
     print(json.dumps(result, indent=2))
-    ok = all(not r["non_core_ops"] and all(c["passed"] for c in r["cases"]) for r in reports)
+    ok = all(not r["non_core_ops"] and "load_error" not in r and all(c["passed"] for c in r["cases"])
+             for r in reports)
     return 0 if ok else 1
 
 

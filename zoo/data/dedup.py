@@ -99,8 +99,10 @@ def exact_hash(text):
     return hashlib.sha256(normalize_for_hash(text).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def shingles(text, size):
+def shingles(text, size, normalized=False):
     """Return the set of shingles of `text`: word n-grams, or character n-grams in unspaced scripts.
+
+    Pass `normalized=True` when `text` already went through `normalize_for_hash`.
 
     Example:
         >>> sorted(shingles("a b c d", 3))
@@ -108,7 +110,8 @@ def shingles(text, size):
         >>> sorted(shingles("日本語です", 3))
         ['日本語', '本語で', '語です']
     """
-    text = normalize_for_hash(text)
+    if not normalized:
+        text = normalize_for_hash(text)
     if is_unspaced_script(text):
         chars = "".join(_WORD_RE.findall(text))
         units, joiner = list(chars), ""
@@ -119,13 +122,7 @@ def shingles(text, size):
     return {joiner.join(units[i : i + size]) for i in range(len(units) - size + 1)}
 
 
-def _crc32(data):
-    # datasketch's default is SHA-1 per shingle; CRC-32 in C is ~10x faster and is enough
-    # for MinHash, which only needs a well-spread 32-bit value.
-    return zlib.crc32(data)
-
-
-def minhash(text, config):
+def minhash(text, config, normalized=False):
     """Return the datasketch MinHash signature of `text`.
 
     Example:
@@ -135,8 +132,10 @@ def minhash(text, config):
     """
     from datasketch import MinHash
 
-    m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=_crc32)
-    grams = shingles(text, config.shingle_size)
+    # datasketch's default hash is SHA-1 per shingle; CRC-32 (C, no wrapper) is far faster and
+    # enough for MinHash, which only needs a well-spread 32-bit value.
+    m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=zlib.crc32)
+    grams = shingles(text, config.shingle_size, normalized=normalized)
     if grams:
         m.update_batch([g.encode("utf-8", "surrogatepass") for g in grams])
     return m
@@ -165,8 +164,9 @@ def deduplicate(documents, config=None, progress=True):
     signatures = {}
     position = {}  # kept id -> order, so a cluster always names its earliest document
     for doc in tqdm(documents, desc="dedup", unit="doc", disable=not progress):
+        normalized = normalize_for_hash(doc.text)  # once, for both the hash and the shingles
         if config.exact:
-            digest = exact_hash(doc.text)
+            digest = hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).hexdigest()
             first = seen_hashes.get(digest)
             if first is not None:
                 removed.append((doc, "dedup:exact"))
@@ -174,7 +174,7 @@ def deduplicate(documents, config=None, progress=True):
                 continue
             seen_hashes[digest] = doc.id
         if lsh is not None:
-            m = minhash(doc.text, config)
+            m = minhash(normalized, config, normalized=True)
             # LSH returns candidates; confirm each with the signature estimate so that a
             # banding false positive does not remove a document.
             matches = [key for key in lsh.query(m) if signatures[key].jaccard(m) >= config.threshold]

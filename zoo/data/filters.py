@@ -35,10 +35,11 @@ Example:
 import collections
 import dataclasses
 import functools
-import itertools
 import re
 from importlib import resources
 from pathlib import Path
+
+import numpy as np
 
 from zoo.data.language import identify_language, is_unspaced_script
 
@@ -48,8 +49,6 @@ _JAPANESE_PARTICLES = ("の", "に", "は", "を", "が", "で", "て", "と")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n\s*\n")
 _BULLET_RE = re.compile(r"^\s*(?:[-*•●・◦▪‣]|\d+[.)])\s")
 _WORD_CHAR_RE = re.compile(r"\w", re.UNICODE)
-_SPACE_RE = re.compile(r"\s")
-_DIGIT_RE = re.compile(r"\d")
 _TOP_NGRAM_LIMITS = {2: 0.20, 3: 0.18, 4: 0.16}
 _DUP_NGRAM_LIMITS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
 
@@ -178,27 +177,48 @@ def _tokens(text, unspaced):
     return text.split()
 
 
-def _top_ngram_fraction(tokens, lengths, total, n):
-    ngrams = collections.Counter(zip(*(tokens[i:] for i in range(n))))
-    if not ngrams or not total:
-        return 0.0
-    gram, count = ngrams.most_common(1)[0]
-    return count * sum(map(len, gram)) / total
+class _NGrams:
+    """The n-gram statistics of one token list, computed with numpy.
 
+    Tokens become integer ids, and each n-gram a 64-bit rolling hash of its ids
+    (collisions are ~1e-19 per pair: no effect on a ratio), so counting n-grams
+    for n = 2..10 costs a few array passes instead of millions of Python tuples.
+    """
 
-def _duplicate_ngram_fraction(tokens, lengths, total, n):
-    if len(tokens) < n or not total:
-        return 0.0
-    grams = list(zip(*(tokens[i:] for i in range(n))))
-    counts = collections.Counter(grams)
-    if len(counts) == len(grams):
-        return 0.0  # no n-gram occurs twice: the common case, answered without a second pass
-    covered = bytearray(len(tokens))
-    ones = b"\x01" * n
-    for start, gram in enumerate(grams):
-        if counts[gram] > 1:
-            covered[start : start + n] = ones
-    return sum(itertools.compress(lengths, covered)) / total
+    def __init__(self, tokens):
+        ids = {}
+        self.ids = np.fromiter((ids.setdefault(t, len(ids)) for t in tokens), dtype=np.int64, count=len(tokens))
+        self.lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        self.total = int(self.lengths.sum())
+
+    def _hashes(self, n):
+        count = len(self.ids) - n + 1
+        h = np.zeros(count, dtype=np.int64)
+        with np.errstate(over="ignore"):  # wrap-around is the hash, not an error
+            for k in range(n):
+                h = h * np.int64(1_000_003) + self.ids[k : k + count]
+        return h
+
+    def top_fraction(self, n):
+        """Share of characters covered by the most frequent n-gram (Gopher's top n-gram ratio)."""
+        if len(self.ids) < n or not self.total:
+            return 0.0
+        _, first, counts = np.unique(self._hashes(n), return_index=True, return_counts=True)
+        best = int(np.argmax(counts))
+        start = int(first[best])
+        return int(counts[best]) * int(self.lengths[start : start + n].sum()) / self.total
+
+    def duplicate_fraction(self, n):
+        """Share of characters inside n-grams that occur more than once (Gopher's duplicate n-gram ratio)."""
+        if len(self.ids) < n or not self.total:
+            return 0.0
+        _, inverse, counts = np.unique(self._hashes(n), return_inverse=True, return_counts=True)
+        starts = counts[inverse] > 1
+        if not starts.any():
+            return 0.0
+        # A token is covered when any of the n n-grams that contain it is duplicated.
+        covered = np.convolve(starts.astype(np.int8), np.ones(n, dtype=np.int8))[: len(self.ids)] > 0
+        return int(self.lengths[covered].sum()) / self.total
 
 
 def _duplicate_fractions(items):
@@ -257,8 +277,8 @@ def document_reason(text, config, harmful_terms=()):
         if symbols / max(1.0, n_words) > c.max_symbol_ratio:
             return "quality:symbol_ratio"
     if c.max_digit_ratio is not None:
-        non_space = len(text) - len(_SPACE_RE.findall(text))
-        digits = len(_DIGIT_RE.findall(text))
+        non_space = len(text) - sum(map(str.isspace, text))
+        digits = sum(map(str.isdigit, text))
         if non_space and digits / non_space > c.max_digit_ratio:
             return "quality:digit_ratio"
     if c.reject_lorem_ipsum and "lorem ipsum" in text.lower():
@@ -293,13 +313,12 @@ def document_reason(text, config, harmful_terms=()):
             return "quality:duplicate_paragraphs"
     # In unspaced text a token is one character, so n-grams are stretched to cover about as much text.
     scale = int(round(c.chars_per_word_unspaced)) if unspaced else 1
-    lengths = list(map(len, tokens))
-    total = sum(lengths)
+    ngrams = _NGrams(tokens)
     for n, limit in sorted((c.top_ngram_limits or {}).items()):
-        if _top_ngram_fraction(tokens, lengths, total, n * scale) > limit:
+        if ngrams.top_fraction(n * scale) > limit:
             return f"quality:top_{n}gram"
     for n, limit in sorted((c.duplicate_ngram_limits or {}).items()):
-        if _duplicate_ngram_fraction(tokens, lengths, total, n * scale) > limit:
+        if ngrams.duplicate_fraction(n * scale) > limit:
             return f"quality:duplicate_{n}gram"
 
     # --- harmful content ---

@@ -41,13 +41,14 @@ def identify_language(text, max_chars=2000):
     return lang, float(prob)
 
 
-def unspaced_ratio(text):
-    """Return the share of letters that belong to scripts written without spaces between words.
+def unspaced_ratio(text, max_chars=10_000):
+    """Return the share of letters (in the first `max_chars`) from scripts written without spaces.
 
     Example:
         >>> round(unspaced_ratio("日本 ab"), 2)
         0.5
     """
+    text = text[:max_chars]  # a sample is enough for a ratio, and keeps long documents cheap
     letters = len(_LETTER_RE.findall(text))
     if not letters:
         return 0.0

@@ -30,7 +30,7 @@ import tensorflow as tf
 from zoo.export.model_source import ExportSource, load_export_source
 from zoo.export.reference import keras_outputs, max_differences, sample_inputs
 from zoo.export.signatures import model_kind, trace_signatures
-from zoo.export.versions import versioned_folder
+from zoo.export.versions import check_model_name, check_version, versioned_folder
 
 MANIFEST = os.path.join("assets.extra", "zoo_export.json")
 # Float outputs may differ from Keras by rounding only; ids and labels must match exactly.
@@ -147,6 +147,9 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
         An `ExportResult`.
     """
     source = resolve_source(source, name, tokenizer_dir)
+    check_model_name(source.name)  # before any tracing: a bad name or version wastes no time
+    if version is not None:
+        check_version(version)
     model = source.model
     kind = model_kind(model)
     assets, stop_token_id = [], None

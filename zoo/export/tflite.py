@@ -34,7 +34,7 @@ import tensorflow as tf
 from zoo.export.reference import keras_outputs, max_differences, sample_inputs
 from zoo.export.saved_model import build_serving_module, resolve_source, tokenizer_assets
 from zoo.export.signatures import model_kind
-from zoo.export.versions import check_model_name, versioned_folder
+from zoo.export.versions import check_model_name, check_version, versioned_folder
 
 QUANTIZATIONS = ("none", "float16", "dynamic")
 TFLITE_FILE = "model.tflite"
@@ -134,6 +134,8 @@ def export_tflite(source, output="saved_models", name=None, version=None, quanti
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
     source = resolve_source(source, name, tokenizer_dir)
     check_model_name(source.name)
+    if version is not None:
+        check_version(version)
     model = source.model
     kind = model_kind(model)
     assets = []

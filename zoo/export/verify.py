@@ -115,10 +115,10 @@ def rest_predict(loaded, body):
         if not isinstance(rows, list) or not rows:
             raise ValueError("'instances' must be a non-empty list.")
         if all(isinstance(row, dict) for row in rows):
-            columns = {key: [row.get(key) for row in rows] for key in specs}
-            missing = sorted({key for row in rows for key in specs if key not in row})
-            if missing:
-                raise ValueError(f"Every instance needs the inputs {sorted(specs)}; missing {missing}.")
+            keys = {key for row in rows for key in row}
+            if any(set(row) != keys for row in rows):
+                raise ValueError(f"Every instance must name the same inputs {sorted(specs)}.")
+            columns = {key: [row[key] for row in rows] for key in keys}
         elif len(specs) == 1:
             columns = {next(iter(specs)): rows}
         else:

@@ -1,0 +1,102 @@
+"""`zoo export` on bad input: each case a clear error, exit code 2, and nothing written."""
+
+import os
+
+import keras
+import pytest
+from keras import ops
+
+from tests.export.conftest import make_run_folder, tiny_cnn
+
+
+@keras.saving.register_keras_serializable(package="zoo_test")
+class EagerOnly(keras.layers.Layer):
+    """A layer that reads tensor values in Python: it works eagerly but cannot become a graph."""
+
+    def call(self, x):
+        scale = float(ops.convert_to_numpy(ops.max(x)))  # a concrete number: impossible while tracing
+        return x / scale
+
+    def compute_output_spec(self, x):
+        return keras.KerasTensor(x.shape, x.dtype)
+
+
+def run_cli(capsys, *argv):
+    from zoo.export.cli import main
+
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    return make_run_folder(tmp_path_factory.mktemp("runs"), "train-cnn", tiny_cnn())
+
+
+def test_a_path_that_does_not_exist(tmp_path, capsys):
+    code, err = run_cli(capsys, tmp_path / "runs" / "nothing", "--output", tmp_path / "out")
+    assert code == 2
+    assert "does not exist" in err and "run folder" in err and ".keras" in err
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_a_folder_that_is_not_a_run_folder(tmp_path, capsys):
+    (tmp_path / "notes").mkdir()
+    code, err = run_cli(capsys, tmp_path / "notes", "--output", tmp_path / "out")
+    assert code == 2 and "is not a run folder: it has no model.keras" in err
+
+
+def test_a_file_that_is_not_a_keras_model(tmp_path, capsys):
+    (tmp_path / "weights.h5").write_bytes(b"\x89HDF")
+    code, err = run_cli(capsys, tmp_path / "weights.h5", "--output", tmp_path / "out")
+    assert code == 2 and "is not a Keras model file" in err
+    (tmp_path / "broken.keras").write_bytes(b"not a zip archive")
+    code, err = run_cli(capsys, tmp_path / "broken.keras", "--output", tmp_path / "out")
+    assert code == 2 and "Could not load" in err and "model.save()" in err
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_a_version_that_exists_is_refused_and_left_as_it_was(cnn_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run_cli(capsys, cnn_run, "--output", out, "--version", 3)[0] == 0
+    before = {f: os.path.getmtime(out / "cnn" / "3" / f) for f in ("saved_model.pb", "fingerprint.pb")}
+    code, err = run_cli(capsys, cnn_run, "--output", out, "--version", 3)
+    assert code == 2
+    assert "Version 3 of 'cnn' already exists" in err and "Omit --version" in err
+    assert {f: os.path.getmtime(out / "cnn" / "3" / f) for f in before} == before
+    assert sorted(os.listdir(out / "cnn")) == ["3"]  # no temporary folder left behind
+
+
+def test_a_model_that_cannot_be_traced(tmp_path, capsys):
+    inputs = keras.Input((4,), name="features")
+    model = keras.Model(inputs, keras.layers.Dense(2)(EagerOnly()(inputs)), name="eager_only")
+    model.save(tmp_path / "eager_only.keras")
+    code, err = run_cli(capsys, tmp_path / "eager_only.keras", "--output", tmp_path / "out")
+    assert code == 2
+    assert "Could not trace the 'serving_default' signature of 'eager_only'" in err
+    assert "keras.ops.cond/where" in err
+    assert not os.path.exists(tmp_path / "out" / "eager_only" / "1")
+
+
+def test_a_subclassed_model_without_inputs_cannot_be_traced(tmp_path):
+    from zoo.export.saved_model import export_saved_model
+    from zoo.export.signatures import TraceError
+
+    class Unbuilt(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(TraceError, match="has no known inputs .* Sequential or functional"):
+        export_saved_model(Unbuilt(name="unbuilt"), tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--name", "my model"], "letters, digits"),
+    (["--version", "0"], "positive integer"),
+    (["--quantization", "float16"], "--format tflite only"),
+])
+def test_bad_options(cnn_run, tmp_path, capsys, argv, message):
+    code, err = run_cli(capsys, cnn_run, "--output", tmp_path / "out", *argv)
+    assert code == 2 and message in err
+    assert not os.path.exists(tmp_path / "out" / "cnn")

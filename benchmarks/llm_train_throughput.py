@@ -157,7 +157,7 @@ def bench_generation(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 step, 1 warm-up: minutes on 2 CPU cores")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 step, 1 warm-up, generation batch 1: minutes on 2 CPU cores")
     parser.add_argument("--presets", default="tiny,small")
     parser.add_argument("--seq-lens", default="128,256")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -175,6 +175,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.steps, args.warmup = 2, 1, 1
+        args.gen_batch = 1
 
     started = time.perf_counter()
     peak = measure_peak_matmul()

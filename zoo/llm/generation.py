@@ -160,77 +160,64 @@ def generate_seq2seq(
     return result[0] if single else result
 
 
-def _causal_decoder(model, sampler, stops, use_cache):
+def _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, num_layers, cached_step, full_logits):
+    """Run the sampler over the token buffer, with or without a KV cache."""
     config = model.llm_config
+    batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
+    if use_cache:
+        cache = ops.zeros((batch, num_layers, 2, total, config.num_heads, config.head_dim), dtype=model.compute_dtype)
+        # Prefill: every row has at least min_len prompt tokens; put all but the last of
+        # them into the cache in one pass. After that the loop feeds one token per step.
+        if min_len > 1:
+            _, _, cache = cached_step(tokens[:, : min_len - 1], cache, 0)
+
+        def next_logits(prompt, cache, index):
+            token = ops.slice(prompt, (0, index - 1), (batch, 1))
+            logits, _, cache = cached_step(token, cache, index - 1)
+            return logits[:, 0], None, cache
+
+    else:
+        cache = None
+
+        def next_logits(prompt, cache, index):
+            # Uncached: the whole sequence again, every step.
+            return ops.take(full_logits(prompt), index - 1, axis=1), None, cache
+
+    return sampler(next=next_logits, prompt=tokens, cache=cache, index=min_len, mask=mask, stop_token_ids=stops, model=model)
+
+
+def _causal_decoder(model, sampler, stops, use_cache):
+    def full_logits(prompt):
+        return model({"token_ids": prompt, "padding_mask": ops.ones_like(prompt)}, training=False)
 
     def decode(tokens, mask, min_len):
-        batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
-        if use_cache:
-            cache = ops.zeros(
-                (batch, config.num_layers, 2, total, config.num_heads, config.head_dim), dtype=model.compute_dtype
-            )
-            # Prefill: every row has at least min_len prompt tokens; fill the cache with all
-            # but the last of them in one pass. The loop feeds one token per step after that.
-            if min_len > 1:
-                _, _, cache = model.call_with_cache(tokens[:, : min_len - 1], cache, 0)
-
-            def next_logits(prompt, cache, index):
-                token = ops.slice(prompt, (0, index - 1), (batch, 1))
-                logits, _, cache = model.call_with_cache(token, cache, index - 1)
-                return logits[:, 0], None, cache
-
-        else:
-            cache = None
-
-            def next_logits(prompt, cache, index):
-                # Uncached: the whole sequence again, every step.
-                logits = model({"token_ids": prompt, "padding_mask": ops.ones_like(prompt)}, training=False)
-                return ops.take(logits, index - 1, axis=1), None, cache
-
-        return sampler(
-            next=next_logits, prompt=tokens, cache=cache, index=min_len, mask=mask, stop_token_ids=stops, model=model
+        layers = model.llm_config.num_layers
+        return _sampling_loop(
+            model, sampler, stops, use_cache, tokens, mask, min_len, layers, model.call_with_cache, full_logits
         )
 
     return decode
 
 
 def _seq2seq_decoder(model, sampler, stops, use_cache):
-    config = model.llm_config
-    backbone = model.backbone
-
     def decode(encoder_ids, encoder_mask, tokens, mask, min_len):
-        batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
-        if use_cache:
-            cross = model.cross_cache(backbone.encode(encoder_ids, encoder_mask))
-            cache = ops.zeros(
-                (batch, config.decoder_layers, 2, total, config.num_heads, config.head_dim), dtype=model.compute_dtype
-            )
-            if min_len > 1:
-                _, _, cache = model.call_decoder_with_cache(tokens[:, : min_len - 1], cache, 0, cross, encoder_mask)
+        # The encoder runs once; its keys/values for every decoder block are computed once.
+        cross = model.cross_cache(model.backbone.encode(encoder_ids, encoder_mask)) if use_cache else None
 
-            def next_logits(prompt, cache, index):
-                token = ops.slice(prompt, (0, index - 1), (batch, 1))
-                logits, _, cache = model.call_decoder_with_cache(token, cache, index - 1, cross, encoder_mask)
-                return logits[:, 0], None, cache
+        def cached_step(token_ids, cache, index):
+            return model.call_decoder_with_cache(token_ids, cache, index, cross, encoder_mask)
 
-        else:
-            cache = None
+        def full_logits(prompt):
+            inputs = {
+                "encoder_token_ids": encoder_ids,
+                "encoder_padding_mask": encoder_mask,
+                "decoder_token_ids": prompt,
+                "decoder_padding_mask": ops.ones_like(prompt),
+            }
+            return model(inputs, training=False)
 
-            def next_logits(prompt, cache, index):
-                logits = model(
-                    {
-                        "encoder_token_ids": encoder_ids,
-                        "encoder_padding_mask": encoder_mask,
-                        "decoder_token_ids": prompt,
-                        "decoder_padding_mask": ops.ones_like(prompt),
-                    },
-                    training=False,
-                )
-                return ops.take(logits, index - 1, axis=1), None, cache
-
-        return sampler(
-            next=next_logits, prompt=tokens, cache=cache, index=min_len, mask=mask, stop_token_ids=stops, model=model
-        )
+        layers = model.llm_config.decoder_layers
+        return _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, layers, cached_step, full_logits)
 
     return decode
 

@@ -108,6 +108,19 @@ def _require(backbone, classes, task):
         raise TypeError(f"{task} needs a {names}, got {type(backbone).__name__}.")
 
 
+def _run_with_cache(embeddings, blocks, final_norm, token_ids, cache, cache_index, cross_cache=None, encoder_padding_mask=None):
+    """Run new tokens through a decoder stack with per-block KV caches: (logits, hidden, cache)."""
+    x = embeddings(token_ids, start_index=cache_index)
+    caches = []
+    for i, block in enumerate(blocks):
+        cross = {} if cross_cache is None else dict(cross_cache=cross_cache[:, i], context_padding_mask=encoder_padding_mask)
+        x, layer_cache = block(x, cache=cache[:, i], cache_index=cache_index, **cross)
+        caches.append(layer_cache)
+    if final_norm is not None:
+        x = final_norm(x)
+    return embeddings.logits(x), x, ops.stack(caches, axis=1)
+
+
 def _pooler(config, dtype):
     # BERT's pooler: a tanh layer on the [CLS] (first) token feeds sentence-level heads.
     return keras.layers.Dense(
@@ -148,14 +161,7 @@ class CausalLM(LLMTask):
         `(logits, hidden, cache)`. Only the new tokens pass through the model.
         """
         backbone = self.backbone
-        x = backbone.embeddings(token_ids, start_index=cache_index)
-        caches = []
-        for i, block in enumerate(backbone.blocks):
-            x, layer_cache = block(x, cache=cache[:, i], cache_index=cache_index)
-            caches.append(layer_cache)
-        if backbone.final_norm is not None:
-            x = backbone.final_norm(x)
-        return backbone.embeddings.logits(x), x, ops.stack(caches, axis=1)
+        return _run_with_cache(backbone.embeddings, backbone.blocks, backbone.final_norm, token_ids, cache, cache_index)
 
     def generate(self, prompts, max_new_tokens=32, **kwargs):
         """Continue each prompt (lists of ids); see `zoo.llm.generation.generate`."""
@@ -260,20 +266,16 @@ class Seq2SeqLM(LLMTask):
     def call_decoder_with_cache(self, token_ids, cache, cache_index, cross_cache, encoder_padding_mask):
         """Decoder logits of `token_ids` at `cache_index` with self- and cross-attention caches."""
         backbone = self.backbone
-        x = backbone.embeddings(token_ids, start_index=cache_index)
-        caches = []
-        for i, block in enumerate(backbone.decoder_blocks):
-            x, layer_cache = block(
-                x,
-                cache=cache[:, i],
-                cache_index=cache_index,
-                cross_cache=cross_cache[:, i],
-                context_padding_mask=encoder_padding_mask,
-            )
-            caches.append(layer_cache)
-        if backbone.decoder_final_norm is not None:
-            x = backbone.decoder_final_norm(x)
-        return backbone.embeddings.logits(x), x, ops.stack(caches, axis=1)
+        return _run_with_cache(
+            backbone.embeddings,
+            backbone.decoder_blocks,
+            backbone.decoder_final_norm,
+            token_ids,
+            cache,
+            cache_index,
+            cross_cache=cross_cache,
+            encoder_padding_mask=encoder_padding_mask,
+        )
 
     def generate(self, sources, max_new_tokens=32, **kwargs):
         """Decode a target for each source (lists of ids); see `zoo.llm.generation.generate_seq2seq`."""

@@ -205,6 +205,8 @@ class _NGrams:
             return 0.0
         _, first, counts = np.unique(self._hashes(n), return_index=True, return_counts=True)
         best = int(np.argmax(counts))
+        if counts[best] < 2:
+            return 0.0  # no n-gram repeats: nothing to measure (short texts would fail on any gram)
         start = int(first[best])
         return int(counts[best]) * int(self.lengths[start : start + n].sum()) / self.total
 

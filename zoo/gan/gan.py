@@ -76,7 +76,7 @@ class GAN(keras.Model):
     """A generator and a discriminator trained against each other by `fit()`."""
 
     def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, label_smoothing=0.0, instance_noise=0.0,
-                 generator_steps=1, seed=None, **kwargs):
+                 generator_steps=1, generator_loss="standard", seed=None, **kwargs):
         super().__init__(**kwargs)
         if generator.output_shape[1:] != discriminator.input_shape[1:]:
             raise ValueError(
@@ -89,8 +89,10 @@ class GAN(keras.Model):
             raise ValueError(f"instance_noise is a standard deviation and must be >= 0, got {instance_noise}.")
         if generator_steps < 1:
             raise ValueError(f"generator_steps must be at least 1, got {generator_steps}.")
+        check_choice(generator_loss, ("standard", "feature_matching"), "generator_loss")
         self.generator = generator
         self.discriminator = discriminator
+        self.generator_loss = generator_loss
         self.latent_dim = latent_dim
         self.label_smoothing = label_smoothing
         self.instance_noise = instance_noise
@@ -133,6 +135,15 @@ class GAN(keras.Model):
             images = images + self.instance_noise * keras.random.normal(ops.shape(images), seed=self.seed_generator)
         return self.discriminator(images, training=training)
 
+    def _features(self, images):
+        # The discriminator's last hidden features (its input to the real/fake unit).
+        x = images
+        if self.instance_noise > 0:
+            x = x + self.instance_noise * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        for layer in self.discriminator.layers[:-1]:
+            x = layer(x, training=False)
+        return x
+
     def discriminator_step(self, real_images):
         """Half-step 1: update only the discriminator, real -> 1 and generated -> 0. Returns (loss, D(real), D(fake))."""
         import tensorflow as tf  # the TF backend's train_step needs a gradient tape (keras.io's DCGAN pattern)
@@ -151,14 +162,25 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
         return d_loss, ops.mean(predictions[:batch_size]), ops.mean(predictions[batch_size:])
 
-    def generator_step(self, batch_size):
-        """Half-step 2: update only the generator so that D calls its images real. Returns the loss."""
+    def generator_step(self, batch_size, real_images=None):
+        """Half-step 2: update only the generator so that D calls its images real. Returns the loss.
+
+        With generator_loss="feature_matching" (Salimans et al. 2016) the generator instead matches
+        the mean of D's last hidden features on real images, which resists mode collapse.
+        """
         import tensorflow as tf
 
         noise = self.sample_noise(batch_size)
+        if self.generator_loss == "feature_matching":
+            if real_images is None:
+                raise ValueError("generator_loss='feature_matching' needs the batch of real images.")
+            target = ops.stop_gradient(ops.mean(self._features(real_images), axis=0))
         with tf.GradientTape() as tape:
-            predictions = self._judge(self.generator(noise, training=True), training=False)
-            g_loss = self.loss_fn(ops.ones((batch_size, 1)), predictions)
+            fakes = self.generator(noise, training=True)
+            if self.generator_loss == "feature_matching":
+                g_loss = ops.mean(ops.square(ops.mean(self._features(fakes), axis=0) - target))
+            else:
+                g_loss = self.loss_fn(ops.ones((batch_size, 1)), self._judge(fakes, training=False))
         # Gradients flow through D into G, but only G's weights are in the list: D stays frozen here.
         grads = tape.gradient(g_loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
@@ -171,7 +193,7 @@ class GAN(keras.Model):
         d_loss, d_real, d_fake = self.discriminator_step(real_images)
         # Optionally more generator updates per discriminator update, when D keeps winning.
         for _ in range(self.generator_steps):
-            g_loss = self.generator_step(ops.shape(real_images)[0])
+            g_loss = self.generator_step(ops.shape(real_images)[0], real_images)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(d_real)
@@ -187,6 +209,7 @@ class GAN(keras.Model):
             "label_smoothing": self.label_smoothing,
             "instance_noise": self.instance_noise,
             "generator_steps": self.generator_steps,
+            "generator_loss": self.generator_loss,
             "seed": self.seed,
         })
         return config
@@ -215,7 +238,7 @@ class GAN(keras.Model):
 
 
 def build_gan(latent_dim=LATENT_DIM, generator="mlp", label_smoothing=0.0, instance_noise=0.0, generator_steps=1,
-              seed=None, compile=True):
+              generator_loss="standard", seed=None, compile=True):
     """Build the tutorial's GAN (generator + discriminator in one trainable model).
 
     Args:
@@ -224,6 +247,7 @@ def build_gan(latent_dim=LATENT_DIM, generator="mlp", label_smoothing=0.0, insta
         label_smoothing: one-sided smoothing of the real labels in the discriminator step (0 = off).
         instance_noise: standard deviation of Gaussian noise added to every image D sees (0 = off).
         generator_steps: generator updates per discriminator update.
+        generator_loss: "standard" (fool D) or "feature_matching" (match D's features on real images).
         seed: seed of the noise generator, for repeatable runs.
         compile: compile with Adam(2e-4, beta_1=0.5) for each network and binary crossentropy.
     """
@@ -231,7 +255,7 @@ def build_gan(latent_dim=LATENT_DIM, generator="mlp", label_smoothing=0.0, insta
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
     gan = GAN(build_generator(latent_dim, generator), build_discriminator(), latent_dim=latent_dim,
               label_smoothing=label_smoothing, instance_noise=instance_noise, generator_steps=generator_steps,
-              seed=seed, name=f"gan_{generator}")
+              generator_loss=generator_loss, seed=seed, name=f"gan_{generator}")
     gan.build()
     if compile:
         gan.compile()

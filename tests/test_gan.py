@@ -21,9 +21,12 @@ def test_parameter_counts_equal_tutorial_architecture():
         assert optimizer.beta_1 == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("kind", ["mlp", "dcgan"])
-def test_each_half_step_updates_only_its_own_network(kind):
-    gan = build_gan(generator=kind, seed=1)
+@pytest.mark.parametrize(
+    "kind, generator_loss, noise",
+    [("mlp", "standard", 0.0), ("dcgan", "standard", 0.0), ("mlp", "feature_matching", 0.1)],
+)
+def test_each_half_step_updates_only_its_own_network(kind, generator_loss, noise):
+    gan = build_gan(generator=kind, generator_loss=generator_loss, instance_noise=noise, seed=1)
     real = np.random.default_rng(0).uniform(-1, 1, size=(8, 28, 28, 1)).astype("float32")
 
     g0, d0 = weights_of(gan.generator), weights_of(gan.discriminator)
@@ -32,7 +35,7 @@ def test_each_half_step_updates_only_its_own_network(kind):
     assert same_weights(g0, g1), "the discriminator step must not touch the generator"
     assert not same_weights(d0, d1), "the discriminator step must update the discriminator"
 
-    gan.generator_step(8)
+    gan.generator_step(8, real)
     g2, d2 = weights_of(gan.generator), weights_of(gan.discriminator)
     assert same_weights(d1, d2), "the generator step must not touch the discriminator"
     assert not same_weights(g1, g2), "the generator step must update the generator"
@@ -74,6 +77,12 @@ def test_unknown_generator_and_bad_options_are_clear_errors():
         build_gan(latent_dim=0)
     with pytest.raises(ValueError, match="label_smoothing"):
         build_gan(label_smoothing=0.7)
+    with pytest.raises(ValueError, match="choose one of: standard, feature_matching"):
+        build_gan(generator_loss="wasserstein")
+    with pytest.raises(ValueError, match="instance_noise"):
+        build_gan(instance_noise=-1.0)
+    with pytest.raises(ValueError, match="generator_steps"):
+        build_gan(generator_steps=0)
 
 
 def test_class_evenness_is_one_for_uniform_and_zero_for_collapse():

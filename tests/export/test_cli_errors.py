@@ -100,3 +100,19 @@ def test_bad_options(cnn_run, tmp_path, capsys, argv, message):
     code, err = run_cli(capsys, cnn_run, "--output", tmp_path / "out", *argv)
     assert code == 2 and message in err
     assert not os.path.exists(tmp_path / "out" / "cnn")
+
+
+def test_an_export_that_disagrees_with_keras_is_not_published(tmp_path, monkeypatch):
+    from zoo.export import saved_model
+
+    real = saved_model.keras_outputs
+
+    def off_by_a_little(*args, **kwargs):
+        outputs = real(*args, **kwargs)
+        outputs["probabilities"] = outputs["probabilities"] + 1e-3
+        return outputs
+
+    monkeypatch.setattr(saved_model, "keras_outputs", off_by_a_little)
+    with pytest.raises(saved_model.ExportCheckError, match="'probabilities' differs from the Keras model by 0.001"):
+        saved_model.export_saved_model(tiny_cnn(), tmp_path)
+    assert os.listdir(tmp_path / "cnn") == []

@@ -103,6 +103,8 @@ def exported(tmp_path_factory, lm_run):
     images = sample_inputs(models["cnn"], "classifier", "serving_default", batch=2)["image"]
     codec = PromptCodec.from_export(summaries["causal_lm"]["path"])
     bodies = {
+        # The README's command builds this body: python -c "...request_body({'image': np.zeros((1, 28, 28, 1))})"
+        "cnn_readme": ("cnn", request_body({"image": np.zeros((1, 28, 28, 1))})),
         "cnn_instances": ("cnn", request_body({"image": images})),
         "cnn_inputs": ("cnn", request_body({"image": images}, format="inputs")),
         "lm_instances": ("causal_lm", json.loads(README_LM_INSTANCES)),
@@ -208,6 +210,9 @@ def test_classifier_rest_requests_in_both_formats(exported):
         assert outputs["label"] == keras["label"].tolist()
         np.testing.assert_allclose(outputs["probabilities"], keras["probabilities"], atol=1e-5)
     assert exported["bodies"]["cnn_instances"][1]["instances"][0].keys() == {"image"}
+    zeros = exported["keras_outputs"](exported["models"]["cnn"], "classifier", "serving_default",
+                                      {"image": np.zeros((1, 28, 28, 1), "float32")})
+    assert response_outputs(exported["responses"]["cnn_readme"])["label"] == zeros["label"].tolist()
 
 
 def test_readme_lm_requests_generate_the_keras_tokens(exported):

@@ -26,6 +26,7 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 import tempfile
 
 import numpy as np
@@ -147,6 +148,9 @@ def export_tflite(source, output="saved_models", name=None, version=None, quanti
     try:
         content, batch_size = _convert_model(model, kind, signatures, quantization, None), None
     except ValueError:
+        # The converter has printed its own errors above; say why they do not end the export.
+        print("zoo export: this graph does not lower to TFLite with an open batch size; "
+              "converting again with a batch of 1.", file=sys.stderr)
         content, batch_size = _convert_model(model, kind, signatures, quantization, 1), 1
     report = check_tflite(content, model, kind, quantization, batch_size) if check else {}
     with versioned_folder(os.path.join(output, source.name), "tflite", version) as (tmp, version):

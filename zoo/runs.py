@@ -15,29 +15,15 @@ import csv
 import datetime
 import json
 import os
-import tempfile
 
 import keras
 
-
-def atomic_write_text(path, text):
-    """Write `text` to `path` through a temporary file in the same folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+from zoo.data.atomic_files import write_text_atomic
 
 
 def atomic_write_json(path, data):
     """Write `data` as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
 
 
 def save_model_atomic(model, path):

@@ -94,9 +94,9 @@ class TextVocabulary:
 
     def save(self, path):
         """Save as JSON (atomically: a crash leaves no half-written file)."""
-        from zoo.runs import atomic_write_text
+        from zoo.data.atomic_files import write_text_atomic
 
-        atomic_write_text(path, json.dumps(self.get_config(), ensure_ascii=False))
+        write_text_atomic(path, json.dumps(self.get_config(), ensure_ascii=False))
         return path
 
     @classmethod

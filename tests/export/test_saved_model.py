@@ -88,9 +88,7 @@ def exported(tmp_path_factory, lm_run):
     entries, expected = [], {}
     for name, summary in summaries.items():
         model, kind, cases = models[name], summary["kind"], []
-        for signature in summary["signatures"]:
-            if signature == "serving_default" and kind == "causal_lm":
-                continue
+        for signature in summary["signatures"]:  # every signature, the LM's serving_default alias too
             for batch in (1, 4):  # two batch sizes through one signature: the batch is dynamic
                 inputs = sample_inputs(model, kind, signature, batch=batch, seed=batch)
                 stem = data / f"{name}-{signature}-{batch}"
@@ -174,8 +172,10 @@ def test_fresh_tensorflow_process_gives_the_keras_outputs(exported):
     checked = [r for r in report["saved_models"] if r["cases"]]
     assert len(checked) == 5
     for entry in checked:
-        # Two batch sizes per signature, and both signatures of the LM.
+        # Two batch sizes per signature, and all three signatures of the LM.
         assert len(entry["cases"]) >= 2
+        assert {c["signature"] for c in entry["cases"]} == set(next(
+            r["signatures"] for r in report["saved_models"] if r["path"] == entry["path"]))
         for case in entry["cases"]:
             assert case["passed"], (entry["path"], case)
 

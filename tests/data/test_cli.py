@@ -22,6 +22,9 @@ def test_prepare_with_no_input_writes_the_builtin_corpus(tmp_path, capsys):
     assert report["summary"]["docs_in"] == len(load_builtin_corpus())
     docs = list(read_shards(out / "shards"))
     assert len(docs) == report["summary"]["docs_out"] == report["corpus"]["documents"] > 40
+    assert len({doc.id for doc in docs}) == len(docs)
+    for cluster in report["stages"][-1]["clusters"]:  # two pydoc topics share their text
+        assert cluster["kept"] not in cluster["removed"]
     for before, after in zip(report["stages"], report["stages"][1:]):
         assert after["docs_in"] == before["docs_out"]  # every document is accounted for
         assert after["docs_in"] - after["docs_out"] == after["removed"] == sum(after["reasons"].values())

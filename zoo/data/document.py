@@ -72,3 +72,22 @@ def total_bytes(documents):
         6
     """
     return sum(len(doc.text.encode("utf-8", "surrogatepass")) for doc in documents)
+
+
+def with_unique_ids(documents):
+    """Return the documents with unique ids: a repeated id gets "-2", "-3", ... (the first keeps its own).
+
+    Two inputs can share an id when they have the same text and source (two URLs that
+    redirect to one page, say); reports and dedup clusters need each id to name one document.
+
+    Example:
+        >>> [d.id for d in with_unique_ids([Document(id="a", text="x"), Document(id="a", text="x")])]
+        ['a', 'a-2']
+    """
+    seen = {}
+    result = []
+    for doc in documents:
+        count = seen.get(doc.id, 0) + 1
+        seen[doc.id] = count
+        result.append(doc if count == 1 else dataclasses.replace(doc, id=f"{doc.id}-{count}"))
+    return result

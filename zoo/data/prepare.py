@@ -26,7 +26,7 @@ from zoo.data.acquire import AcquireResult, acquire_paths
 from zoo.data.clean import CleanConfig, clean_documents
 from zoo.data.crawler import CrawlConfig, Crawler
 from zoo.data.dedup import DedupConfig, deduplicate
-from zoo.data.document import Document, document_id
+from zoo.data.document import Document, document_id, with_unique_ids
 from zoo.data.filters import FilterConfig, filter_documents
 from zoo.data.report import PipelineReport
 from zoo.data.shards import write_shards
@@ -74,8 +74,9 @@ def builtin_documents():
     """
     from zoo.data.builtin_corpus import load_builtin_corpus
 
-    return [Document(id=document_id("pydoc_data.topics", text), text=text, source="pydoc_data.topics")
-            for text in load_builtin_corpus()]
+    # The position is part of the source: a few topics share their text, and ids must differ.
+    return [Document(id=document_id(f"pydoc_data.topics[{i}]", text), text=text, source=f"pydoc_data.topics[{i}]")
+            for i, text in enumerate(load_builtin_corpus())]
 
 
 def acquire(inputs=(), urls=(), config=None, state_dir=None, progress=True):
@@ -94,6 +95,7 @@ def acquire(inputs=(), urls=(), config=None, state_dir=None, progress=True):
         result.extend(acquire_paths(inputs, text_field=config.text_field, progress=progress))
     if urls:
         result.extend(Crawler(config.crawl, state_dir=state_dir).crawl(list(urls), progress=progress))
+    result.documents = with_unique_ids(result.documents)
     return result
 
 

@@ -130,8 +130,12 @@ def run_dedup(documents, config, report, progress=True):
     """
     started = time.perf_counter()
     result = deduplicate(documents, config.dedup, progress=progress)
+    # Sources next to ids, so a person can open the files or URLs a cluster names.
+    source = {doc.id: doc.source for doc in documents}
+    clusters = [{**cluster, "kept_source": source[cluster["kept"]],
+                 "removed_sources": [source[i] for i in cluster["removed"]]} for cluster in result.clusters]
     report.add_stage("dedup", documents, result.kept, removed=result.removed,
-                     details={"clusters": result.clusters}, seconds=time.perf_counter() - started)
+                     details={"clusters": clusters}, seconds=time.perf_counter() - started)
     return result.kept
 
 

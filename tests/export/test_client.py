@@ -57,7 +57,7 @@ def test_prompt_codec_gives_the_zoo_tokenizer_ids(lm_tokenizer_dir, tmp_path):
     for text in ("def main(argv=None):", "吾輩は猫である。"):
         ids = codec.encode(text)
         assert ids[0] == 6  # documents follow </s> in the CLM pipeline
-        assert ids[1:] == [int(i) for i in tokenizer.tokenize(text)]
+        assert ids[1:] == codec.encode(text, new_document=False) == [int(i) for i in tokenizer.tokenize(text)]
         assert codec.decode(ids[1:]) == text
     body = generate_request(codec, ["x", "def main("], max_new_tokens=5, temperature=0.7, format="inputs")
     short, long = codec.encode("x"), codec.encode("def main(")

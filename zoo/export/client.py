@@ -127,15 +127,16 @@ class PromptCodec:
         return cls(os.path.join(assets, "sentencepiece.model"), end_token_id=special.get("</s>", END_TOKEN_ID),
                    pad_token_id=special.get("[PAD]", PAD_TOKEN_ID))
 
-    def encode(self, text):
-        """Prompt ids: `</s>` first, because the CLM pipeline separates documents with it, then the text."""
-        return [self.end_token_id] + list(self.processor.encode(text))
+    def encode(self, text, new_document=True):
+        """Prompt ids of `text`; a new document starts after `</s>`, as in the CLM training stream."""
+        ids = list(self.processor.encode(text))
+        return [self.end_token_id] + ids if new_document else ids
 
     def decode(self, ids):
         return self.processor.decode([int(i) for i in ids])
 
 
-def generate_request(codec, prompts, max_new_tokens=32, temperature=0.0, format="instances"):
+def generate_request(codec, prompts, max_new_tokens=32, temperature=0.0, format="instances", new_document=True):
     """The `generate` request body for a list of prompt texts (right-padded ids, one setting per prompt).
 
     Example:
@@ -144,7 +145,7 @@ def generate_request(codec, prompts, max_new_tokens=32, temperature=0.0, format=
     """
     if isinstance(prompts, str):
         prompts = [prompts]
-    rows = [codec.encode(text) for text in prompts]
+    rows = [codec.encode(text, new_document) for text in prompts]
     width = max(len(row) for row in rows)
     ids = [row + [codec.pad_token_id] * (width - len(row)) for row in rows]
     inputs = {

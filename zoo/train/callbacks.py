@@ -1,0 +1,100 @@
+"""Callbacks that show what training is doing: samples, throughput, learning rate, perplexity.
+
+- `TrainingLog` adds `learning_rate`, `tokens_per_second` and `perplexity` /
+  `val_perplexity` (exp of the mean cross-entropy) to each epoch's logs, so the
+  CSV history, TensorBoard and the plots all get them. Put it before the
+  CSVLogger in the callback list.
+- `SampleGenerations` decodes a few prompts every epoch and prints and appends
+  them to a text file, so you can watch the model go from noise to words.
+
+Example:
+    >>> import keras
+    >>> log = TrainingLog(tokens_per_step=16 * 64)
+    >>> isinstance(log, keras.callbacks.Callback)
+    True
+"""
+
+import math
+import time
+
+import keras
+
+
+class TrainingLog(keras.callbacks.Callback):
+    """Log learning rate, tokens/second and perplexity at the end of every epoch.
+
+    Example:
+        >>> TrainingLog(tokens_per_step=1024).tokens_per_step
+        1024
+    """
+
+    def __init__(self, tokens_per_step):
+        super().__init__()
+        self.tokens_per_step = int(tokens_per_step)
+        self._started = None
+        self._steps = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+        self._steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        seconds = max(time.perf_counter() - self._started, 1e-9)
+        # Includes validation time of this epoch only after this point, so this is training throughput.
+        logs["tokens_per_second"] = self._steps * self.tokens_per_step / seconds
+        optimizer = self.model.optimizer
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        rate = inner.learning_rate
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
+        for key in ("loss", "val_loss"):
+            if key in logs:
+                # Capped so that a diverged run logs a large number instead of inf.
+                logs[key.replace("loss", "perplexity")] = math.exp(min(float(logs[key]), 50.0))
+
+
+class SampleGenerations(keras.callbacks.Callback):
+    """Generate text from `prompts` every `every` epochs; print it and append it to `path`.
+
+    Example:
+        >>> SampleGenerations(tokenizer=None, prompts=["def"], path="/tmp/samples.txt").every
+        1
+    """
+
+    def __init__(self, tokenizer, prompts, path=None, max_new_tokens=24, every=1, print_fn=print, seed=0):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be at least 1 epoch, got {every!r}.")
+        self.tokenizer = tokenizer
+        self.prompts = list(prompts)
+        self.path = path
+        self.max_new_tokens = int(max_new_tokens)
+        self.every = int(every)
+        self.print_fn = print_fn
+        self.seed = seed
+        self.samples = []  # (epoch, prompt, text) for reports and tests
+
+    def generate(self):
+        """(prompt, continuation) pairs from the current weights (top-k sampling, fixed seed)."""
+        from zoo.llm.generation import generate
+
+        ids = [[int(t) for t in keras.ops.convert_to_numpy(self.tokenizer(p))] for p in self.prompts]
+        new = generate(self.model, ids, max_new_tokens=self.max_new_tokens, sampler="top_k", top_k=10,
+                       seed=self.seed, stop_token_ids=[self.tokenizer.end_token_id])
+        return [(p, str(self.tokenizer.detokenize(n)) if n else "") for p, n in zip(self.prompts, new)]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        lines = [f"--- samples after epoch {epoch + 1} ---"]
+        for prompt, text in self.generate():
+            self.samples.append((epoch + 1, prompt, text))
+            lines.append(f"{prompt!r} -> {text!r}")
+        self.print_fn("\n".join(lines))
+        if self.path:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")

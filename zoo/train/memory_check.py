@@ -1,0 +1,83 @@
+"""Fail before training when a batch will not fit the memory the user allows (--max-memory).
+
+It uses `zoo explain`'s estimate (weights, gradients, AdamW moments,
+activations after Korthikanti et al. 2022). With remat only each block's input
+(2*s*b*h values) is kept per block, plus one block's full activations while it
+is recomputed. The batch here is the micro-batch of one `fit()` step: gradient
+accumulation adds one gradient-sized accumulator, not activations.
+
+Example:
+    >>> from zoo.llm.presets import get_preset
+    >>> parse_memory("1.5GiB"), parse_memory("512MB")
+    (1610612736, 512000000)
+    >>> try:
+    ...     check_memory(get_preset("gpt2_small"), batch_size=64, seq_len=1024, max_memory="8GiB")
+    ... except MemoryBudgetError as err:
+    ...     print(str(err).split(";")[1])
+     the largest batch that fits is 2 (or use --remat, --accum-steps or a shorter --seq-len)
+"""
+
+import re
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+class MemoryBudgetError(ValueError):
+    """The estimated training memory is above the allowed budget."""
+
+
+def parse_memory(text):
+    """Bytes from "800MB", "2GiB", "1.5 GB" or a plain number of bytes."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
+        if not match or match.group(2).upper() not in _UNITS:
+            raise ValueError(f"--max-memory must look like 800MB, 2GiB or 1.5GB, got {text!r}.")
+        value, unit = float(match.group(1)), match.group(2).upper()
+    if value <= 0:
+        raise ValueError(f"--max-memory must be positive, got {text!r}.")
+    return int(value * _UNITS[unit])
+
+
+def training_memory(config, batch_size, seq_len, precision="float32", remat=False, accum_steps=1, kind="causal"):
+    """Estimated bytes of one training step, as a dict with a "total"."""
+    from zoo.llm.explain import PRECISIONS, memory_bytes
+
+    memory = dict(memory_bytes(config, kind, batch_size=batch_size, seq_len=seq_len, precision=precision))
+    if remat:
+        act_bytes = PRECISIONS[precision][1]
+        s, b, h, a = seq_len, batch_size, config.hidden_dim, config.num_heads
+        one_layer = (34 * s * b * h + 5 * a * s * s * b) * act_bytes / 2
+        head = memory["activations"] - one_layer * config.num_layers  # logits and the rest outside the blocks
+        memory["activations"] = int(config.num_layers * s * b * h * act_bytes + one_layer + head)
+    if accum_steps > 1:
+        memory["accumulators"] = memory["gradients"]
+    memory.pop("total", None)
+    memory["total"] = sum(memory.values())
+    return memory
+
+
+def check_memory(config, batch_size, seq_len, max_memory, precision="float32", remat=False, accum_steps=1,
+                 kind="causal"):
+    """Return the estimate; raise MemoryBudgetError naming the largest batch that fits when it is too big."""
+    budget = parse_memory(max_memory)
+    memory = training_memory(config, batch_size, seq_len, precision, remat, accum_steps, kind)
+    if memory["total"] <= budget:
+        return memory
+    fits = 0
+    low, high = 1, batch_size
+    while low <= high:  # the estimate grows with the batch, so bisect for the largest that fits
+        middle = (low + high) // 2
+        if training_memory(config, middle, seq_len, precision, remat, accum_steps, kind)["total"] <= budget:
+            fits, low = middle, middle + 1
+        else:
+            high = middle - 1
+    parts = ", ".join(f"{name} {value / 2**30:.1f}" for name, value in memory.items() if name != "total")
+    advice = f"the largest batch that fits is {fits}" if fits else "not even a batch of 1 fits"
+    raise MemoryBudgetError(
+        f"batch {batch_size} x {seq_len} tokens needs about {memory['total'] / 2**30:.1f} GiB ({parts}), "
+        f"more than --max-memory {budget / 2**30:.1f} GiB; {advice} "
+        "(or use --remat, --accum-steps or a shorter --seq-len)"
+    )

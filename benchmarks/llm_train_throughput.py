@@ -11,7 +11,8 @@ MFU = tokens/s x training FLOPs per token (from `zoo explain`: 3 x forward
 matmul FLOPs at that sequence length) / peak matmul FLOP/s.
 
 Example:
-    $ python benchmarks/llm_train_throughput.py --quick      # a few minutes on 2 CPU cores
+    $ python benchmarks/llm_train_throughput.py --quick      # a few minutes on 2 CPU cores (batch 8)
+    $ python benchmarks/llm_train_throughput.py --rounds 2 --steps 1 --warmup 1 --gen-batch 1   # batch 32
     $ python benchmarks/llm_train_throughput.py --rounds 5 --presets small --xla on
 """
 
@@ -157,10 +158,10 @@ def bench_generation(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 step, 1 warm-up, generation batch 1: minutes on 2 CPU cores")
+    parser.add_argument("--quick", action="store_true", help="batch 8, 2 rounds of 1 step, 1 warm-up, generation batch 1: a few minutes on 2 CPU cores")
     parser.add_argument("--presets", default="tiny,small")
     parser.add_argument("--seq-lens", default="128,256")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, help="training batch (default 32; 8 with --quick)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per model (the best one counts)")
     parser.add_argument("--steps", type=int, default=2, help="training steps per timed round")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing, XLA compile)")
@@ -176,6 +177,8 @@ def main(argv=None):
     if args.quick:
         args.rounds, args.steps, args.warmup = 2, 1, 1
         args.gen_batch = 1
+    if args.batch_size is None:
+        args.batch_size = 8 if args.quick else 32
 
     started = time.perf_counter()
     peak = measure_peak_matmul()

@@ -145,9 +145,11 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def attend(self, query, key, value, mask, training=None):
         """softmax(QK^T / sqrt(head_dim)) V; mask is bool, broadcastable to [b, h, q, k]."""
+        # Scale the queries, not the [q, k] scores: a smaller tensor, and smaller float16 logits.
+        query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
         scores = ops.einsum("bqhd,bkhd->bhqk", query, key)
         # Softmax in float32: float16 logits overflow and its exp underflows.
-        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_dim))
+        scores = ops.cast(scores, "float32")
         if mask is not None:
             # Adding -1e9 to hidden keys is measurably faster on CPU than a select (where).
             scores = scores + ops.cast(ops.logical_not(mask), "float32") * -1e9

@@ -116,3 +116,18 @@ def test_an_export_that_disagrees_with_keras_is_not_published(tmp_path, monkeypa
     with pytest.raises(saved_model.ExportCheckError, match="'probabilities' differs from the Keras model by 0.001"):
         saved_model.export_saved_model(tiny_cnn(), tmp_path)
     assert os.listdir(tmp_path / "cnn") == []
+
+
+def test_a_tokenizer_that_does_not_fit_the_model(cnn_run, lm_tokenizer_dir, tmp_path, capsys):
+    from zoo.llm import build_llm
+
+    small = build_llm("causal", "tiny", num_layers=1, hidden_dim=8, num_heads=2, intermediate_dim=8, vocab_size=300,
+                      max_length=16, compile=False)
+    small.save(tmp_path / "small.keras")
+    code, err = run_cli(capsys, tmp_path / "small.keras", "--tokenizer", lm_tokenizer_dir, "--output", tmp_path / "o")
+    assert code == 2 and "has 400 tokens but the model's vocab_size is 300" in err
+    code, err = run_cli(capsys, tmp_path / "small.keras", "--tokenizer", tmp_path, "--output", tmp_path / "o")
+    assert code == 2 and "is not a SentencePiece tokenizer folder" in err
+    code, err = run_cli(capsys, cnn_run, "--tokenizer", lm_tokenizer_dir, "--output", tmp_path / "o")
+    assert code == 2 and "has no token vocabulary" in err
+    assert not os.path.exists(tmp_path / "o")

@@ -56,6 +56,12 @@ class ExportResult:
 
 def tokenizer_assets(tokenizer_dir, model):
     """The files of a SentencePiece tokenizer folder to ship, after checking they fit the model."""
+    config = getattr(model, "llm_config", None)
+    if config is None:
+        raise ValueError(
+            f"A tokenizer ({tokenizer_dir}) goes with a zoo LLM, but {model.name!r} has no token vocabulary "
+            "of its own; export it without --tokenizer."
+        )
     meta_file = os.path.join(tokenizer_dir, "tokenizer.json")
     model_file = os.path.join(tokenizer_dir, "sentencepiece.model")
     if not os.path.isfile(meta_file) or not os.path.isfile(model_file):
@@ -67,13 +73,24 @@ def tokenizer_assets(tokenizer_dir, model):
     with open(meta_file, encoding="utf-8") as f:
         meta = json.load(f)
     size = meta.get("vocabulary_size")
-    vocab = model.llm_config.vocab_size
-    if isinstance(size, int) and size > vocab:
+    if isinstance(size, int) and size > config.vocab_size:
         raise ValueError(
-            f"The tokenizer in {tokenizer_dir} has {size} tokens but the model's vocab_size is {vocab}: "
+            f"The tokenizer in {tokenizer_dir} has {size} tokens but the model's vocab_size is {config.vocab_size}: "
             "its ids would fall outside the model. Export with the tokenizer the model was trained with."
         )
     return [model_file, meta_file], meta.get("special_tokens", {}).get("</s>")
+
+
+def export_assets(source, kind):
+    """(files to ship beside the model, the LM's stop token id or None) for an ExportSource."""
+    assets, stop_token_id = [], None
+    if source.tokenizer_dir is not None:
+        assets, end_token_id = tokenizer_assets(source.tokenizer_dir, source.model)
+        # A causal LM stops where a document ends; other LLM tasks only need the tokenizer.
+        stop_token_id = end_token_id if kind == "causal_lm" else None
+    if source.vocabulary_file is not None:
+        assets.append(source.vocabulary_file)
+    return assets, stop_token_id
 
 
 def describe_signatures(concrete):
@@ -152,11 +169,7 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
         check_version(version)
     model = source.model
     kind = model_kind(model)
-    assets, stop_token_id = [], None
-    if source.tokenizer_dir is not None and kind == "causal_lm":
-        assets, stop_token_id = tokenizer_assets(source.tokenizer_dir, model)
-    if source.vocabulary_file is not None:
-        assets.append(source.vocabulary_file)
+    assets, stop_token_id = export_assets(source, kind)
     root, concrete = build_serving_module(model, kind, assets, stop_token_id)
     signatures = describe_signatures(concrete)
     with versioned_folder(output, source.name, version) as (tmp, version):

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.export.reference import keras_outputs, max_differences, sample_inputs
-from zoo.export.saved_model import build_serving_module, resolve_source, tokenizer_assets
+from zoo.export.saved_model import build_serving_module, export_assets, resolve_source
 from zoo.export.signatures import model_kind
 from zoo.export.versions import check_model_name, check_version, versioned_folder
 
@@ -139,11 +139,7 @@ def export_tflite(source, output="saved_models", name=None, version=None, quanti
         check_version(version)
     model = source.model
     kind = model_kind(model)
-    assets = []
-    if source.tokenizer_dir is not None and kind == "causal_lm":
-        assets, _ = tokenizer_assets(source.tokenizer_dir, model)
-    if source.vocabulary_file is not None:
-        assets.append(source.vocabulary_file)
+    assets, _ = export_assets(source, kind)
     signatures = tflite_signatures(kind)
     try:
         content, batch_size = _convert_model(model, kind, signatures, quantization, None), None

@@ -19,8 +19,10 @@ COMMANDS = {
     "train-lstm": ("recipes.train_lstm", "the tutorial's LSTM text generator on the built-in corpus"),
     "train-gan": ("recipes.train_gan", "the tutorial's GAN on digits, fixed to train correctly"),
     "transfer": ("recipes.transfer", "transfer learning: digits 0-4 -> 5-9, and the VGG16 path"),
+    "pretrain-clm": ("recipes.pretrain_clm", "pretrain a causal transformer LM on the built-in corpus"),
     "explain": ("zoo.llm.explain", "size, FLOPs and memory of an LLM preset or config"),
     "data": ("zoo.data.cli", "data pipeline: acquire, clean, dedup, tokenizer, stats, prepare"),
+    "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),
 }
 
 

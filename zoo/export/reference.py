@@ -24,7 +24,7 @@ def _vocab_size(model):
         return config.vocab_size
     import keras
 
-    for layer in model._flatten_layers():
+    for layer in model.layers:  # the LSTM generator's first layer
         if isinstance(layer, keras.layers.Embedding):
             return layer.input_dim
     return 2
@@ -36,7 +36,10 @@ def sample_inputs(model, kind, signature, batch=3, seed=0, prompt_length=5, max_
 
     rng = np.random.default_rng(seed)
     if kind == "causal_lm":
-        vocab = _vocab_size(model)
+        vocab, max_length = _vocab_size(model), model.llm_config.max_length
+        # Prompt plus new tokens must fit the model's positions, however short its max_length.
+        prompt_length = max(1, min(prompt_length, max_length // 2))
+        max_new_tokens = max(1, min(max_new_tokens, max_length - prompt_length))
         ids = rng.integers(1, vocab, size=(batch, prompt_length)).astype("int32")
         # Rows of different lengths, right-padded: the case clients get wrong most often.
         for row in range(1, batch):

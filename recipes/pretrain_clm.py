@@ -155,31 +155,60 @@ def as_model_inputs(dataset):
                        num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def train_split_statistics(dataset):
-    """Batches per pass and the unigram entropy of the training tokens (one pass over the cached split)."""
+def clm_splits(folder, seq_len, batch_size, validation_fraction, seed):
+    """(train, validation, tokenizer) of a corpus folder, split by document, both in corpus order.
+
+    The training split stays unshuffled here: `training_stream` shuffles each pass itself.
+    """
+    from zoo.data.pipelines import clm_dataset, split_documents
+    from zoo.data.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(folder / "tokenizer")
+    train_texts, val_texts = split_documents(folder, validation_fraction, seed=seed)
+    if not val_texts:
+        raise SystemExit(f"{folder} has too few documents for a validation split; give more text.")
+    train = clm_dataset(train_texts, tokenizer, seq_len, batch_size, shuffle=False, seed=seed)
+    validation = clm_dataset(val_texts, tokenizer, seq_len, batch_size, shuffle=False, seed=seed)
+    return train, validation, tokenizer
+
+
+def training_windows(dataset):
+    """All training windows as numpy arrays (inputs, labels) from one pass over the unshuffled split."""
     import numpy as np
 
-    from zoo.train.baseline import unigram_entropy
-
-    counts, batches = None, 0
+    xs, ys = [], []
     for x, y in dataset:
-        ids = np.asarray(y).ravel()
-        binc = np.bincount(ids)
-        counts = binc if counts is None else _add_counts(counts, binc)
-        batches += 1
-    if not batches:
+        xs.append(np.asarray(x))
+        ys.append(np.asarray(y))
+    if not xs:
         raise SystemExit("The training split has no full batch: use a smaller --batch-size or --seq-len, "
                          "or give more text.")
-    ids = np.repeat(np.arange(len(counts)), counts)
-    return batches, unigram_entropy(ids)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
-def _add_counts(a, b):
-    if len(a) < len(b):
-        a, b = b, a
-    a = a.copy()
-    a[: len(b)] += b
-    return a
+def training_stream(inputs, labels, batch_size, seed):
+    """An endless stream of shuffled model-input batches whose order depends only on the seed.
+
+    Each pass over the windows is a stateless permutation keyed by (seed, pass), so
+    `stream.skip(n)` in a resumed run sees exactly the batches an uninterrupted run
+    saw after step n; tf.data's own reshuffling would depend on how many iterators
+    were made before. The windows are held in memory (4 bytes per token, twice).
+    """
+    import tensorflow as tf
+
+    inputs, labels = tf.constant(inputs), tf.constant(labels)
+    count = int(inputs.shape[0])
+
+    def one_pass(index):
+        key = tf.stack([tf.constant(int(seed), tf.int64), index])
+        return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(tf.range(count), key))
+
+    def gather(order):
+        x = tf.gather(inputs, order)
+        return {"token_ids": x, "padding_mask": tf.ones_like(x)}, tf.gather(labels, order)
+
+    stream = tf.data.Dataset.range(2**62).flat_map(one_pass).batch(batch_size, drop_remainder=True)
+    return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def schedule_steps(args, batches_per_pass):
@@ -195,7 +224,7 @@ def build_model(args, config, total_steps):
     from zoo.llm import build_llm
     from zoo.train.optimizer import build_optimizer
     from zoo.train.precision import precision_scope, wrap_optimizer
-    from zoo.train.remat import remat_scope
+    from zoo.train.remat import enable_remat
     from zoo.train.schedules import WarmupDecay, check_schedule
 
     peak = args.learning_rate
@@ -205,8 +234,12 @@ def build_model(args, config, total_steps):
         check_schedule(peak, total_steps, warmup, args.decay, floor)
     except ValueError as err:
         raise SystemExit(str(err)) from None
-    with precision_scope(args.precision), remat_scope(config, enabled=args.remat):
+    with precision_scope(args.precision):
         model = build_llm("causal", config=config, compile=False, dtype=args.precision)
+    if args.remat:
+        enable_remat(model)
+        if config.dropout > 0:
+            print(f"note: --remat with dropout {config.dropout}: the recomputed forward draws new dropout masks")
     optimizer = build_optimizer(WarmupDecay(peak, total_steps, warmup, args.decay, floor),
                                 weight_decay=args.weight_decay, clipnorm=args.clipnorm,
                                 accum_steps=args.accum_steps, decay_embeddings=args.decay_embeddings)
@@ -219,7 +252,6 @@ def train(args, extra_callbacks=()):
     import keras
     import tensorflow as tf
 
-    from zoo.data.pipelines import corpus_datasets
     from zoo.data.tokenizer import save_tokenizer
     from zoo.runs import RunFolder, merge_histories
     from zoo.train.accumulation import check_global_batch
@@ -242,10 +274,8 @@ def train(args, extra_callbacks=()):
             raise SystemExit(f"--resume {args.resume}: no checkpoint there (looked for checkpoints/state.json).")
 
     folder = ensure_corpus(args.data)
-    train_ds, val_ds, tokenizer = corpus_datasets(folder, "clm", args.seq_len, args.batch_size,
-                                                  validation_fraction=args.validation_fraction, seed=args.seed)
-    if val_ds is None:
-        raise SystemExit(f"{folder} has too few documents for a validation split; give more text.")
+    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction,
+                                             args.seed)
     config = model_config(args, tokenizer.vocabulary_size())
     if state is not None:
         try:
@@ -260,7 +290,11 @@ def train(args, extra_callbacks=()):
             raise SystemExit(str(err)) from None
         print(f"memory estimate: {memory['total'] / 2**20:.1f} MiB, within --max-memory {args.max_memory}")
 
-    batches_per_pass, entropy = train_split_statistics(train_ds)
+    from zoo.train.baseline import unigram_entropy
+
+    train_x, train_y = training_windows(train_ds)
+    batches_per_pass = len(train_x) // args.batch_size
+    entropy = unigram_entropy(train_y.ravel())
     total_steps, eval_every = schedule_steps(args, batches_per_pass)
     start_step = 0 if state is None else int(state["step"])
     if start_step >= total_steps:
@@ -291,7 +325,7 @@ def train(args, extra_callbacks=()):
     # The stream is endless and the validation set is finite by design; Keras' warnings about both are noise here.
     warnings.filterwarnings("ignore", message=".*ran out of data.*")
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-    stream = as_model_inputs(train_ds).repeat()
+    stream = training_stream(train_x, train_y, args.batch_size, args.seed)
     validation = as_model_inputs(val_ds)
     print(f"training {model.count_params():,} parameters for {total_steps} steps "
           f"({total_steps / batches_per_pass:.1f} passes over {batches_per_pass} batches), "

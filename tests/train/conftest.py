@@ -12,7 +12,7 @@ QUICK = ["--preset", "tiny", "--seq-len", "16", "--batch-size", "4", "--sample-t
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
-    """A corpus folder like `zoo data prepare` writes, from 30 built-in documents (vocabulary 300)."""
+    """A corpus folder like `zoo data prepare` writes, from 30 built-in documents (vocabulary 400)."""
     from zoo.data.builtin_corpus import load_builtin_corpus
     from zoo.data.document import Document, document_id
     from zoo.data.shards import write_shards
@@ -21,7 +21,7 @@ def corpus(tmp_path_factory):
     texts = [text[:3000] for text in load_builtin_corpus()[:30]]
     folder = tmp_path_factory.mktemp("corpus")
     write_shards([Document(id=document_id("test", t), text=t, source="test") for t in texts], folder / "shards")
-    save_tokenizer(train_tokenizer(texts, vocab_size=300), folder / "tokenizer")
+    save_tokenizer(train_tokenizer(texts, vocab_size=400), folder / "tokenizer")
     return folder
 
 

@@ -1,0 +1,98 @@
+import csv
+import json
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from recipes import pretrain_clm
+from tests.train.conftest import QUICK
+
+
+def only_run(runs_dir):
+    (run,) = [p for p in Path(runs_dir).iterdir() if p.is_dir()]
+    return run
+
+
+def final_weights(run):
+    from zoo.llm import load_llm
+
+    return load_llm(str(run / "model.keras"), compile=False).get_weights()
+
+
+def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_path):
+    runs = tmp_path / "runs"
+    assert pretrain_clm.main([*QUICK, "--data", str(corpus), "--steps", "6", "--eval-every", "3",
+                              "--runs-dir", str(runs), "--precision", "mixed_bfloat16", "--remat",
+                              "--accum-steps", "2", "--decay", "linear", "--warmup-steps", "2",
+                              "--max-memory", "1GiB", "--tensorboard"]) == 0
+    run = only_run(runs)
+    for name in ("config.json", "history.csv", "plot.png", "training.png", "model.keras", "results.json",
+                 "samples.txt", "tokenizer/tokenizer.json", "checkpoints/state.json"):
+        assert (run / name).is_file(), name
+    assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
+    results = json.loads((run / "results.json").read_text())
+    assert results["steps"] == 6 and math.isfinite(results["val_loss"]) and results["unigram_entropy"] > 0
+    with open(run / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2  # validation every 3 steps
+    for key in ("loss", "val_loss", "val_perplexity", "learning_rate", "tokens_per_second"):
+        assert all(math.isfinite(float(row[key])) for row in rows), key
+    assert float(rows[0]["val_perplexity"]) == pytest.approx(math.exp(float(rows[0]["val_loss"])), rel=1e-4)
+    assert "samples after epoch 2" in (run / "samples.txt").read_text()
+    assert json.loads((run / "checkpoints/state.json").read_text())["step"] == 6
+
+
+class KillAt(keras.callbacks.Callback):
+    """Stands in for a kill: the process dies after `step` fit steps."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.seen = step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            raise KeyboardInterrupt("killed")
+
+
+def test_a_killed_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run(corpus, tmp_path):
+    common = [*QUICK, "--data", str(corpus), "--steps", "8", "--eval-every", "4", "--checkpoint-every", "3"]
+    pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "whole")])
+    whole = only_run(tmp_path / "whole")
+
+    # Killed at step 5, inside the second validation interval; the last checkpoint is step 3.
+    args = pretrain_clm.build_parser().parse_args([*common, "--runs-dir", str(tmp_path / "killed")])
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_clm.train(args, extra_callbacks=[KillAt(5)])
+    killed = only_run(tmp_path / "killed")
+    assert not (killed / "model.keras").exists()
+    assert json.loads((killed / "checkpoints/state.json").read_text())["step"] == 3
+
+    pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "resumed"), "--resume", str(killed)])
+    resumed = only_run(tmp_path / "resumed")
+    results = json.loads((resumed / "results.json").read_text())
+    assert results["resumed_from_step"] == 3 and results["steps"] == 8
+    expected = json.loads((whole / "results.json").read_text())
+    assert results["val_loss"] == pytest.approx(expected["val_loss"], abs=1e-5)
+    for a, b in zip(final_weights(resumed), final_weights(whole)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+    # A checkpoint of another architecture is refused, naming what differs.
+    with pytest.raises(SystemExit, match="another architecture.*dropout"):
+        pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "other"), "--resume", str(killed),
+                           "--dropout", "0.2"])
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--accum-steps", "0"], "--accum-steps must be an integer >= 1"),
+    (["--max-memory", "1MB", "--batch-size", "64"], "more than --max-memory.*largest batch that fits is"),
+    (["--max-memory", "lots"], "--max-memory must look like"),
+    (["--resume", "/no/such/run"], "no checkpoint there"),
+])
+def test_bad_options_fail_early_with_a_clear_message(corpus, tmp_path, extra, message):
+    with pytest.raises(SystemExit, match=message):
+        pretrain_clm.main([*QUICK, "--data", str(corpus), "--runs-dir", str(tmp_path), *extra])
+    assert not any(tmp_path.iterdir())  # nothing trained, no run folder

@@ -118,6 +118,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="5 MB corpus and fewer training steps (CI/smoke)")
     parser.add_argument("--size-mb", type=float, default=None, help="benchmark corpus size (default 50, quick 5)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="processes for clean and filter (default 1)")
     args = parser.parse_args(argv)
     size_mb = args.size_mb or (5.0 if args.quick else 50.0)
 
@@ -131,8 +132,8 @@ def main(argv=None):
     docs, size = make_corpus(int(size_mb * 1e6), args.seed)
     log(f"benchmark corpus: {len(docs)} documents, {size / 1e6:.1f} MB")
 
-    (cleaned, _), clean_s = timed(clean_documents, docs, progress=True)
-    filtered, filter_s = timed(filter_documents, cleaned, progress=True)
+    (cleaned, _), clean_s = timed(clean_documents, docs, progress=True, workers=args.workers)
+    filtered, filter_s = timed(filter_documents, cleaned, progress=True, workers=args.workers)
     deduped, dedup_s = timed(deduplicate, filtered.kept, progress=True)
     dedup_bytes = sum(len(d.text.encode("utf-8")) for d in filtered.kept)
 
@@ -169,7 +170,7 @@ def main(argv=None):
         "corpus": {"documents": len(docs), "megabytes": round(size / 1e6, 2),
                    "made_from": "built-in pydoc corpus repeated with word substitutions "
                                 f"(rate: share of copies) {PERTURBATION_MIX}"},
-        "clean_filter": {"seconds": round(clean_s + filter_s, 2), "clean_seconds": round(clean_s, 2),
+        "clean_filter": {"workers": args.workers, "seconds": round(clean_s + filter_s, 2), "clean_seconds": round(clean_s, 2),
                          "filter_seconds": round(filter_s, 2), "mb_per_s": round(size / 1e6 / (clean_s + filter_s), 3),
                          "docs_kept": len(filtered.kept), "removed": filtered.reason_counts()},
         "dedup": {"seconds": round(dedup_s, 2), "megabytes_in": round(dedup_bytes / 1e6, 2),

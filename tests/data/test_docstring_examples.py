@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["atomic_files", "document", "shards", "clean", "language", "filters", "dedup", "report", "acquire",
-           "special_tokens", "stats", "crawler"]
+           "special_tokens", "stats", "crawler", "parallel"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -102,3 +102,13 @@ def test_builtin_corpus_report_counts_every_removal():
     assert len(result.kept) + len(result.removed) == len(docs)
     assert len(result.kept) > len(docs) // 2  # reference prose mostly passes
     assert sum(result.reason_counts().values()) == len(result.removed)
+
+
+def test_workers_give_the_same_result_in_order():
+    docs = [Document(id=str(i), text=t) for i, t in enumerate(load_builtin_corpus()[:12] + JAPANESE_DOCUMENTS)]
+    one = filter_documents(docs, progress=False)
+    two = filter_documents(docs, progress=False, workers=2)
+    assert [d.id for d in two.kept] == [d.id for d in one.kept]
+    assert [(d.id, r) for d, r in two.removed] == [(d.id, r) for d, r in one.removed]
+    with pytest.raises(ValueError, match="workers"):
+        filter_documents(docs, workers=0)

@@ -58,6 +58,8 @@ def _add_clean_options(parser):
     group.add_argument("--min-language-score", type=float, default=0.5, help="language id confidence (default: 0.5)")
     group.add_argument("--harmful-words", help="your own harmful-word list (one term per line)")
     group.add_argument("--no-harmful-filter", action="store_true", help="turn the harmful-word rule off")
+    group.add_argument("--workers", type=int, default=1, help="processes for cleaning and filtering "
+                       "(default: 1; use your core count for big corpora)")
     group.add_argument("--filter-config", help="JSON file setting any FilterConfig field, e.g. "
                        '{"max_digit_ratio": 0.3, "top_ngram_limits": null}')
 
@@ -191,7 +193,8 @@ def _cmd_clean(args):
     from zoo.data.prepare import PrepareConfig, run_clean_and_filter
     from zoo.data.report import PipelineReport
 
-    config = PrepareConfig(clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter)
+    config = PrepareConfig(clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter,
+                           workers=args.workers)
     report = PipelineReport(name=Path(args.out).name)
     kept = run_clean_and_filter(_read_corpus(args.input), config, report, progress=not args.quiet)
     _summary(report.stages)
@@ -241,7 +244,7 @@ def _cmd_prepare(args):
     config = PrepareConfig(name=name, output=args.out, text_field=args.text_field, crawl=_crawl_config(args),
                            clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter,
                            dedup=_dedup_config(args), tokenizer_kind=args.kind, vocab_size=args.vocab_size,
-                           seed=args.seed)
+                           seed=args.seed, workers=args.workers)
     if not args.inputs and not urls:
         print("no inputs or URLs given: using the built-in corpus (pydoc topics)")
     result = prepare_corpus(args.inputs, urls, config, progress=not args.quiet)

@@ -330,8 +330,10 @@ def document_reason(text, config, harmful_terms=()):
     return None
 
 
-def filter_documents(documents, config=None, progress=True):
+def filter_documents(documents, config=None, progress=True, workers=1):
     """Run every rule over `documents`; return a FilterResult (kept documents and (document, reason) pairs).
+
+    `workers` > 1 spreads the documents over that many processes (same result, in order).
 
     Example:
         >>> from zoo.data.document import Document
@@ -340,13 +342,14 @@ def filter_documents(documents, config=None, progress=True):
         >>> len(filter_documents([Document(id="ja", text=text)], FilterConfig(min_words=20), progress=False).kept)
         1
     """
-    from tqdm.auto import tqdm
+    from zoo.data.parallel import parallel_map
 
     config = config or FilterConfig()
     terms = load_harmful_words(config.harmful_words_path) if config.harmful_max_hits is not None else ()
+    rule = functools.partial(document_reason, config=config, harmful_terms=terms)
+    reasons = parallel_map(rule, [doc.text for doc in documents], workers=workers, desc="filter", progress=progress)
     kept, removed = [], []
-    for doc in tqdm(documents, desc="filter", unit="doc", disable=not progress):
-        reason = document_reason(doc.text, config, terms)
+    for doc, reason in zip(documents, reasons):
         if reason is None:
             kept.append(doc)
         else:

@@ -12,7 +12,7 @@ same batches.
   them, and cut into windows of `sequence_length + 1` tokens; inputs are the
   first `sequence_length`, labels the same window shifted by one.
 - `mlm_dataset`: masked LM (BERT). Windows of `[CLS] ... [SEP]`, then
-  keras-hub's `MaskedLMMaskGenerator` picks 15 % of the tokens each epoch and
+  keras-hub's `MaskedLMMaskGenerator` (seeded) picks 15 % of the tokens each epoch and
   replaces 80 % of them with [MASK], 10 % with a random token, 10 % unchanged;
   special tokens are never picked.
 - `nsp_dataset`: next-sentence prediction. `nsp_pairs` builds (A, B, label)
@@ -38,6 +38,8 @@ import re
 from pathlib import Path
 
 import tensorflow as tf
+
+from zoo.data.masking import SeededMaskedLMMaskGenerator
 
 _SEGMENT_RE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 _TOKENIZE_BATCH = 256
@@ -136,21 +138,15 @@ def clm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=Tru
 
 
 def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0.15, max_predictions=None,
-                shuffle=True, seed=0, cache=True, shuffle_buffer=10_000, repeat=False):
+                shuffle=True, seed=0, cache=True, shuffle_buffer=10_000):
     """Return a masked-LM dataset in keras-hub's BertMaskedLM format: (x, mask_ids, mask_weights).
 
     `x` has "token_ids" ([CLS] ... [SEP], masked), "padding_mask", "segment_ids"
     and "mask_positions"; `mask_ids` are the original tokens at those positions.
     Masks are drawn anew every epoch (dynamic masking, as RoBERTa does) with
-    80/10/10 mask/random/keep; special tokens are never selected.
-
-    Dynamic and reproducible masks: call `keras.utils.set_random_seed(seed)` once
-    at program start (before the tokenizer is made or loaded), pass `repeat=True`
-    and give `fit()` a `steps_per_epoch`. One iterator then runs through every
-    epoch and draws new masks each time, the same in every run. (A finite dataset
-    starts a new iterator each epoch, which restarts the seeded random ops: the
-    masks then repeat each epoch, or, with no global seed, differ but cannot be
-    reproduced. tf-text's mask selector takes no seed of its own.)
+    80/10/10 mask/random/keep; special tokens are never selected. The masking
+    is keras-hub's `MaskedLMMaskGenerator` fed by a generator seeded with `seed`
+    (see `zoo.data.masking`): new masks each epoch, the same ones in every run.
 
     Example:
         >>> from zoo.data.builtin_corpus import load_builtin_corpus
@@ -177,9 +173,8 @@ def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0
     if cache:
         ds = ds.cache()
     ds = _finish(ds, batch_size, shuffle, seed, shuffle_buffer)
-    if repeat:
-        ds = ds.repeat()  # before masking: one iterator, so each pass draws new masks
-    masker = keras_hub.layers.MaskedLMMaskGenerator(
+    masker = SeededMaskedLMMaskGenerator(
+        seed=seed,
         vocabulary_size=tokenizer.vocabulary_size(),
         mask_selection_rate=mask_rate,
         mask_token_id=tokenizer.mask_token_id,
@@ -200,11 +195,8 @@ def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0
         }
         return x, out["mask_ids"], out["mask_weights"]
 
-    # Masking after the cache and the shuffle, so cached windows get fresh masks. tf-text's
-    # selector takes no seed; its random ops follow TF's global seed (set it before loading the
-    # tokenizer: setting it clears TF's kernel caches, and with them the tokenizer's resources).
-    # One call at a time: parallel calls would draw from the shared random state in
-    # whatever order the threads run, and the masks would differ from run to run.
+    # Masking after the cache and the shuffle, so cached windows get fresh masks. One call at a
+    # time: parallel calls would take draws from the shared generator in thread order.
     return ds.map(mask).prefetch(tf.data.AUTOTUNE)
 
 
@@ -288,8 +280,8 @@ def corpus_datasets(folder, task="clm", sequence_length=128, batch_size=8, valid
     """Return (train, validation, tokenizer) for a corpus folder written by `zoo data prepare`.
 
     `task` is "clm", "mlm" or "nsp"; the split is by document; the validation
-    set is not shuffled. Extra `options` go to the dataset builder (e.g. `repeat`
-    for MLM, `cache`).
+    set is not shuffled. Extra `options` go to the dataset builder (e.g. `cache`,
+    `mask_rate` for MLM).
 
     Example:
         >>> train, val, tok = corpus_datasets("data/corpus-builtin", "clm", 128, 16)  # doctest: +SKIP
@@ -306,6 +298,5 @@ def corpus_datasets(folder, task="clm", sequence_length=128, batch_size=8, valid
     train = build(train_texts, tokenizer, sequence_length, batch_size, seed=seed, **options)
     validation = None
     if val_texts:
-        val_options = {key: value for key, value in options.items() if key != "repeat"}
-        validation = build(val_texts, tokenizer, sequence_length, batch_size, shuffle=False, seed=seed, **val_options)
+        validation = build(val_texts, tokenizer, sequence_length, batch_size, shuffle=False, seed=seed, **options)
     return train, validation, tokenizer

@@ -51,6 +51,7 @@ class PrepareConfig:
     filter: FilterConfig = dataclasses.field(default_factory=FilterConfig)
     dedup: DedupConfig = dataclasses.field(default_factory=DedupConfig)
     apply_filter: bool = True
+    workers: int = 1  # processes for clean and filter (pure Python: more cores, more speed)
     tokenizer_kind: str = "sentencepiece-unigram"
     vocab_size: int = 2000  # what the built-in corpus supports (at most ~3,600 for unigram)
     seed: int = 0
@@ -109,12 +110,12 @@ def run_clean_and_filter(documents, config, report, progress=True):
         3
     """
     started = time.perf_counter()
-    cleaned, removed = clean_documents(documents, config.clean, progress=progress)
+    cleaned, removed = clean_documents(documents, config.clean, progress=progress, workers=config.workers)
     report.add_stage("clean", documents, cleaned, removed=removed, seconds=time.perf_counter() - started)
     if not config.apply_filter:
         return cleaned
     started = time.perf_counter()
-    result = filter_documents(cleaned, config.filter, progress=progress)
+    result = filter_documents(cleaned, config.filter, progress=progress, workers=config.workers)
     report.add_stage("filter", cleaned, result.kept, removed=result.removed, seconds=time.perf_counter() - started)
     return result.kept
 

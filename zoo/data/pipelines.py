@@ -12,14 +12,16 @@ same batches.
   them, and cut into windows of `sequence_length + 1` tokens; inputs are the
   first `sequence_length`, labels the same window shifted by one.
 - `mlm_dataset`: masked LM (BERT). Windows of `[CLS] ... [SEP]`, then
-  keras-hub's `MaskedLMMaskGenerator` (seeded) picks 15 % of the tokens each epoch and
-  replaces 80 % of them with [MASK], 10 % with a random token, 10 % unchanged;
-  special tokens are never picked.
+  keras-hub's `MaskedLMMaskGenerator` (seeded) picks 15 % of the tokens each
+  epoch and replaces 80 % of them with [MASK], 10 % with a random token, 10 %
+  unchanged; special tokens are never picked.
 - `nsp_dataset`: next-sentence prediction. `nsp_pairs` builds (A, B, label)
   pairs, half with B the true next segment (label 1) and half with B from
   another document (label 0); they are packed as `[CLS] A [SEP] B [SEP]`.
 - `split_documents`: a train/validation split by document (never inside one),
   stable under a seed.
+- `corpus_datasets`: all of it for a folder written by `zoo data prepare`:
+  (train, validation, tokenizer) in one call.
 
 Example:
     >>> from zoo.data.tokenizer import train_tokenizer

@@ -72,7 +72,7 @@ def generate(
     seed=None,
     stop_token_ids=None,
     use_cache=True,
-    jit_compile=False,
+    jit_compile=True,
     pad_token_id=0,
 ):
     """Continue each prompt of a CausalLM; returns the new token ids of every prompt.
@@ -85,7 +85,8 @@ def generate(
         temperature, top_k, top_p, seed: sampler settings.
         stop_token_ids: ids that end a row (the stop token is not returned).
         use_cache: False recomputes the whole sequence every step (for comparison).
-        jit_compile: compile the decode loop with XLA (TensorFlow backend).
+        jit_compile: compile the decode loop with XLA (TensorFlow backend); on a CPU
+            this makes cached decoding several times faster after a one-off compile.
 
     Example:
         >>> from zoo.llm import build_llm
@@ -118,7 +119,7 @@ def generate_seq2seq(
     seed=None,
     stop_token_ids=None,
     use_cache=True,
-    jit_compile=False,
+    jit_compile=True,
     pad_token_id=0,
 ):
     """Decode a target for each source of a Seq2SeqLM; returns the new token ids.
@@ -160,12 +161,13 @@ def generate_seq2seq(
     return result[0] if single else result
 
 
-def _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, num_layers, cached_step, full_logits):
+def _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, cached_step, full_logits):
     """Run the sampler over the token buffer, with or without a KV cache."""
-    config = model.llm_config
+    from zoo.llm.tasks import empty_cache
+
     batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
     if use_cache:
-        cache = ops.zeros((batch, num_layers, 2, total, config.num_heads, config.head_dim), dtype=model.compute_dtype)
+        cache = empty_cache(model, batch, total)
         # Prefill: every row has at least min_len prompt tokens; put all but the last of
         # them into the cache in one pass. After that the loop feeds one token per step.
         if min_len > 1:
@@ -191,10 +193,7 @@ def _causal_decoder(model, sampler, stops, use_cache):
         return model({"token_ids": prompt, "padding_mask": ops.ones_like(prompt)}, training=False)
 
     def decode(tokens, mask, min_len):
-        layers = model.llm_config.num_layers
-        return _sampling_loop(
-            model, sampler, stops, use_cache, tokens, mask, min_len, layers, model.call_with_cache, full_logits
-        )
+        return _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, model.call_with_cache, full_logits)
 
     return decode
 
@@ -216,8 +215,7 @@ def _seq2seq_decoder(model, sampler, stops, use_cache):
             }
             return model(inputs, training=False)
 
-        layers = model.llm_config.decoder_layers
-        return _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, layers, cached_step, full_logits)
+        return _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, cached_step, full_logits)
 
     return decode
 

@@ -109,16 +109,28 @@ def _require(backbone, classes, task):
 
 
 def _run_with_cache(embeddings, blocks, final_norm, token_ids, cache, cache_index, cross_cache=None, encoder_padding_mask=None):
-    """Run new tokens through a decoder stack with per-block KV caches: (logits, hidden, cache)."""
+    """Run new tokens through a decoder stack with per-block KV caches: (logits, hidden, cache).
+
+    `cache` is a tuple with one [batch, 2, max_len, heads, head_dim] tensor per
+    block (separate tensors: no slicing and restacking of one big tensor per step).
+    """
     x = embeddings(token_ids, start_index=cache_index)
     caches = []
     for i, block in enumerate(blocks):
-        cross = {} if cross_cache is None else dict(cross_cache=cross_cache[:, i], context_padding_mask=encoder_padding_mask)
-        x, layer_cache = block(x, cache=cache[:, i], cache_index=cache_index, **cross)
+        cross = {} if cross_cache is None else dict(cross_cache=cross_cache[i], context_padding_mask=encoder_padding_mask)
+        x, layer_cache = block(x, cache=cache[i], cache_index=cache_index, **cross)
         caches.append(layer_cache)
     if final_norm is not None:
         x = final_norm(x)
-    return embeddings.logits(x), x, ops.stack(caches, axis=1)
+    return embeddings.logits(x), x, tuple(caches)
+
+
+def empty_cache(model, batch_size, max_len):
+    """A zero KV cache for `call_with_cache`: one [b, 2, max_len, heads, head_dim] per block."""
+    config = model.llm_config
+    layers = config.decoder_layers if isinstance(model, Seq2SeqLM) else config.num_layers
+    shape = (batch_size, 2, max_len, config.num_heads, config.head_dim)
+    return tuple(ops.zeros(shape, dtype=model.compute_dtype) for _ in range(layers))
 
 
 def _pooler(config, dtype):
@@ -157,8 +169,9 @@ class CausalLM(LLMTask):
     def call_with_cache(self, token_ids, cache, cache_index):
         """Logits of `token_ids` placed at `cache_index`, reading and extending the KV cache.
 
-        cache: [batch, num_layers, 2, max_len, heads, head_dim]. Returns
-        `(logits, hidden, cache)`. Only the new tokens pass through the model.
+        cache: a tuple of one [batch, 2, max_len, heads, head_dim] tensor per block
+        (see `empty_cache`). Returns `(logits, hidden, cache)`. Only the new tokens
+        pass through the model.
         """
         backbone = self.backbone
         return _run_with_cache(backbone.embeddings, backbone.blocks, backbone.final_norm, token_ids, cache, cache_index)
@@ -260,8 +273,8 @@ class Seq2SeqLM(LLMTask):
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
 
     def cross_cache(self, encoder_output):
-        """Encoder keys/values of every decoder block: [b, layers, 2, s, heads, head_dim]."""
-        return ops.stack([block.cross_key_value(encoder_output) for block in self.backbone.decoder_blocks], axis=1)
+        """Encoder keys/values of every decoder block: a tuple of [b, 2, s, heads, head_dim]."""
+        return tuple(block.cross_key_value(encoder_output) for block in self.backbone.decoder_blocks)
 
     def call_decoder_with_cache(self, token_ids, cache, cache_index, cross_cache, encoder_padding_mask):
         """Decoder logits of `token_ids` at `cache_index` with self- and cross-attention caches."""

@@ -88,24 +88,33 @@ def training_batch(config, batch_size, seq_len):
     return x, ids[:, 1:]
 
 
-def best_tokens_per_second(models, x, y, rounds, steps, warmup):
+def best_tokens_per_second(models, x, y, rounds, steps, warmup, min_round_seconds):
     """Best tokens/s of each model over `rounds`, timing the models in turn.
 
     Alternating rounds and keeping the best one makes the ratio fair on a
-    machine whose other load comes and goes.
+    machine whose other load comes and goes; a round runs at least `steps`
+    steps and at least `min_round_seconds`, so tiny models are not timed on one
+    100 ms step.
     """
-    tokens = x["token_ids"].size * steps
-    for model in models.values():
+    steps_per_round = {}
+    for name, model in models.items():
         for _ in range(warmup):  # the first call traces (and with XLA compiles) the step
             model.train_on_batch(x, y)
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        step_seconds = time.perf_counter() - start
+        steps_per_round[name] = max(steps, int(np.ceil(min_round_seconds / max(step_seconds, 1e-6))))
+    # Both models run the same number of steps per round: the larger estimate.
+    count = max(steps_per_round.values())
+    tokens = x["token_ids"].size * count
     best = dict.fromkeys(models, 0.0)
     for _ in range(rounds):
         for name, model in models.items():
             start = time.perf_counter()
-            for _ in range(steps):
+            for _ in range(count):
                 model.train_on_batch(x, y)
             best[name] = max(best[name], tokens / (time.perf_counter() - start))
-    return best
+    return best, count
 
 
 def bench_train(preset, seq_len, jit, args):
@@ -119,7 +128,9 @@ def bench_train(preset, seq_len, jit, args):
     for model in models.values():
         compile_like_zoo(model, jit)
     x, y = training_batch(config, args.batch_size, seq_len)
-    best = best_tokens_per_second(models, x, y, args.rounds, args.steps, args.warmup)
+    best, row["steps_per_round"] = best_tokens_per_second(
+        models, x, y, args.rounds, args.steps, args.warmup, args.min_round_seconds
+    )
     for name, model in models.items():
         row[f"{name}_parameters"] = model.count_params()
         row[f"{name}_tokens_per_s"] = round(best[name], 1)
@@ -166,6 +177,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per model (the best one counts)")
     parser.add_argument("--steps", type=int, default=2, help="training steps per timed round")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing, XLA compile)")
+    parser.add_argument("--min-round-seconds", type=float, default=2.0, help="a timed round lasts at least this long")
     parser.add_argument("--xla", default="off,on", help="'off', 'on' or 'off,on'")
     parser.add_argument("--no-reference", action="store_true", help="skip the keras-hub GPT2Backbone reference")
     parser.add_argument("--no-generation", action="store_true")
@@ -176,7 +188,7 @@ def main(argv=None):
     parser.add_argument("--gen-xla", default="on,off", help="decode loop with XLA: 'on', 'off' or 'on,off'")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.steps, args.warmup = 2, 1, 1
+        args.rounds, args.steps, args.warmup, args.min_round_seconds = 2, 1, 1, 1.0
         args.gen_batch = 1
         args.gen_xla = "on"
     if args.batch_size is None:
@@ -205,7 +217,8 @@ def main(argv=None):
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "rounds": args.rounds,
-        "steps_per_round": args.steps,
+        "min_steps_per_round": args.steps,
+        "min_round_seconds": args.min_round_seconds,
         "warmup": args.warmup,
         "peak_matmul_flops": round(peak),
         "peak_matmul_flops_range": [round(min(peaks)), round(peak)],

@@ -219,8 +219,8 @@ def schedule_steps(args, batches_per_pass):
     return intervals * eval_every, eval_every
 
 
-def build_model(args, config, total_steps):
-    """Build and compile the causal LM with the recipe's precision, remat and optimizer options."""
+def build_model(args, config, total_steps, kind="causal", loss="auto"):
+    """Build and compile a zoo LLM of `kind` with the recipe's precision, remat and optimizer options."""
     from zoo.llm import build_llm
     from zoo.train.optimizer import build_optimizer
     from zoo.train.precision import precision_scope, wrap_optimizer
@@ -235,7 +235,7 @@ def build_model(args, config, total_steps):
     except ValueError as err:
         raise SystemExit(str(err)) from None
     with precision_scope(args.precision):
-        model = build_llm("causal", config=config, compile=False, dtype=args.precision)
+        model = build_llm(kind, config=config, compile=False, dtype=args.precision)
     if args.remat:
         enable_remat(model)
         if config.dropout > 0:
@@ -243,22 +243,17 @@ def build_model(args, config, total_steps):
     optimizer = build_optimizer(WarmupDecay(peak, total_steps, warmup, args.decay, floor),
                                 weight_decay=args.weight_decay, clipnorm=args.clipnorm,
                                 accum_steps=args.accum_steps, decay_embeddings=args.decay_embeddings)
-    model.compile(optimizer=wrap_optimizer(optimizer, args.precision))
+    model.compile(optimizer=wrap_optimizer(optimizer, args.precision), loss=loss)
     return model
 
 
-def train(args, extra_callbacks=()):
-    """Pretrain, validate and save; returns the results dict (also in <run>/results.json)."""
+def start(args):
+    """Checks that need no data: options, the seed, replicas, and the checkpoint to resume (or None)."""
     import keras
     import tensorflow as tf
 
-    from zoo.data.tokenizer import save_tokenizer
-    from zoo.runs import RunFolder, merge_histories
     from zoo.train.accumulation import check_global_batch
-    from zoo.train.callbacks import SampleGenerations, TrainingLog
-    from zoo.train.checkpoints import StepCheckpoint, check_resumable, read_checkpoint, restore
-    from zoo.train.memory_check import MemoryBudgetError, check_memory
-    from zoo.train.report import plot_training, summary_lines
+    from zoo.train.checkpoints import read_checkpoint
 
     check_args(args)
     # Seed first: tf.random.set_seed later would drop the tokenizer ops the data pipeline already traced.
@@ -272,25 +267,97 @@ def train(args, extra_callbacks=()):
         state = read_checkpoint(args.resume)
         if state is None:
             raise SystemExit(f"--resume {args.resume}: no checkpoint there (looked for checkpoints/state.json).")
+    return state
 
-    folder = ensure_corpus(args.data)
-    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction,
-                                             args.seed)
-    config = model_config(args, tokenizer.vocabulary_size())
+
+def check_fits(args, config, state, kind="causal"):
+    """Refuse a checkpoint of another architecture and a batch over --max-memory, before any training."""
+    from zoo.train.checkpoints import check_resumable
+    from zoo.train.memory_check import check_memory
+
     if state is not None:
         try:
-            check_resumable(state, config.get_config())
+            check_resumable(state, config.get_config(), kind)
         except ValueError as err:
             raise SystemExit(str(err)) from None
     if args.max_memory:
         try:
             memory = check_memory(config, args.batch_size, args.seq_len, args.max_memory, args.precision,
-                                  args.remat, args.accum_steps)
-        except (MemoryBudgetError, ValueError) as err:
+                                  args.remat, args.accum_steps, kind)
+        except ValueError as err:  # MemoryBudgetError is a ValueError, as is a malformed budget
             raise SystemExit(str(err)) from None
         print(f"memory estimate: {memory['total'] / 2**20:.1f} MiB, within --max-memory {args.max_memory}")
 
+
+def standard_callbacks(run, args, config, eval_every, start_step, tokens_per_step, kind="causal"):
+    """NaN guard, LR/throughput/perplexity log, checkpoints, TensorBoard and the CSV history."""
+    import keras
+
+    from zoo.train.callbacks import TrainingLog
+    from zoo.train.checkpoints import StepCheckpoint
+
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        TrainingLog(tokens_per_step),
+        StepCheckpoint(run.file("checkpoints"), args.checkpoint_every or eval_every, config.get_config(),
+                       start_step=start_step, kind=kind),
+    ]
+    if args.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(run.file("tensorboard"), update_freq="epoch", write_graph=False))
+    return callbacks + run.callbacks()
+
+
+def fit_from(model, stream, validation, start_step, total_steps, eval_every, callbacks, verbose):
+    """fit() from `start_step` to `total_steps`, validating every `eval_every` steps; (history dict, seconds).
+
+    `stream` is an endless dataset whose order is fixed by the seed, so `stream.skip(step)` continues
+    exactly where a killed run stopped.
+    """
+    from zoo.runs import merge_histories
+
+    # The stream is endless and the validation set is finite by design; Keras' warnings about both are noise here.
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    histories = []
+    started = time.perf_counter()
+    step = start_step
+    if step % eval_every:
+        # A checkpoint inside a validation interval: finish that interval first, so that
+        # validation, logs and the data order fall on the same steps as an uninterrupted run.
+        rest = eval_every - step % eval_every
+        epoch = step // eval_every
+        histories.append(model.fit(stream.skip(step), steps_per_epoch=rest, initial_epoch=epoch, epochs=epoch + 1,
+                                   validation_data=validation, callbacks=callbacks, verbose=verbose))
+        step += rest
+    if step < total_steps:
+        histories.append(model.fit(stream.skip(step), steps_per_epoch=eval_every, initial_epoch=step // eval_every,
+                                   epochs=total_steps // eval_every, validation_data=validation,
+                                   callbacks=callbacks, verbose=verbose))
+    seconds = time.perf_counter() - started
+    history = merge_histories(*histories)
+    if model.stop_training and not history.get("val_loss"):
+        raise SystemExit("Training stopped before the first validation (a NaN loss?): lower --learning-rate.")
+    return history, seconds
+
+
+def train(args, extra_callbacks=(), recipe="pretrain-clm"):
+    """Pretrain, validate and save; returns the results dict (also in <run>/results.json).
+
+    The returned dict also holds the trained "model" and its "tokenizer" (not in the JSON).
+    """
+    from zoo.data.tokenizer import save_tokenizer
+    from zoo.runs import RunFolder
     from zoo.train.baseline import unigram_entropy
+    from zoo.train.callbacks import SampleGenerations
+    from zoo.train.checkpoints import restore
+    from zoo.train.report import plot_training, summary_lines
+
+    state = start(args)
+    folder = ensure_corpus(args.data)
+    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction,
+                                             args.seed)
+    config = model_config(args, tokenizer.vocabulary_size())
+    check_fits(args, config, state)
 
     train_x, train_y = training_windows(train_ds)
     batches_per_pass = len(train_x) // args.batch_size
@@ -305,53 +372,22 @@ def train(args, extra_callbacks=()):
         restore(model, state)
         print(f"resumed from {state['folder']} at step {start_step}")
 
-    run = RunFolder("pretrain-clm", {**vars(args), "tokenizer": "tokenizer", "llm_config": config.get_config(),
-                                     "total_steps": total_steps}, root=args.runs_dir)
+    run = RunFolder(recipe, {**vars(args), "tokenizer": "tokenizer", "llm_config": config.get_config(),
+                             "total_steps": total_steps}, root=args.runs_dir)
     save_tokenizer(tokenizer, run.file("tokenizer"))
     sampler = SampleGenerations(tokenizer, PROMPTS, path=run.file("samples.txt"), max_new_tokens=args.sample_tokens,
                                 seed=args.seed, print_fn=print if args.verbose else (lambda *_: None))
-    tokens_per_step = args.batch_size * args.seq_len
-    callbacks = [
-        keras.callbacks.TerminateOnNaN(),
-        TrainingLog(tokens_per_step),
-        sampler,
-        StepCheckpoint(run.file("checkpoints"), args.checkpoint_every or eval_every, config.get_config(),
-                       start_step=start_step),
-    ]
-    if args.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(run.file("tensorboard"), update_freq="epoch", write_graph=False))
-    callbacks += [*run.callbacks(), *extra_callbacks]
-
-    # The stream is endless and the validation set is finite by design; Keras' warnings about both are noise here.
-    warnings.filterwarnings("ignore", message=".*ran out of data.*")
-    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-    stream = training_stream(train_x, train_y, args.batch_size, args.seed)
-    validation = as_model_inputs(val_ds)
+    callbacks = [sampler, *standard_callbacks(run, args, config, eval_every, start_step,
+                                              args.batch_size * args.seq_len), *extra_callbacks]
     print(f"training {model.count_params():,} parameters for {total_steps} steps "
           f"({total_steps / batches_per_pass:.1f} passes over {batches_per_pass} batches), "
           f"global batch {args.batch_size * args.accum_steps} x {args.seq_len} tokens, {args.precision}"
           f"{', remat' if args.remat else ''}")
-    histories = []
-    started = time.perf_counter()
-    step = start_step
-    if step % eval_every:
-        # A checkpoint inside a validation interval: finish that interval first, so that
-        # validation, logs and the data order fall on the same steps as an uninterrupted run.
-        rest = eval_every - step % eval_every
-        epoch = step // eval_every
-        histories.append(model.fit(stream.skip(step), steps_per_epoch=rest, initial_epoch=epoch, epochs=epoch + 1,
-                                   validation_data=validation, callbacks=callbacks, verbose=args.verbose))
-        step += rest
-    if step < total_steps:
-        histories.append(model.fit(stream.skip(step), steps_per_epoch=eval_every, initial_epoch=step // eval_every,
-                                   epochs=total_steps // eval_every, validation_data=validation,
-                                   callbacks=callbacks, verbose=args.verbose))
-    train_seconds = time.perf_counter() - started
-    history = merge_histories(*histories)
-    if model.stop_training and not history.get("val_loss"):
-        raise SystemExit("Training stopped before the first validation (a NaN loss?): lower --learning-rate.")
+    stream = training_stream(train_x, train_y, args.batch_size, args.seed)
+    history, train_seconds = fit_from(model, stream, as_model_inputs(val_ds), start_step, total_steps, eval_every,
+                                      callbacks, args.verbose)
 
-    plot_training(history, run.file("training.png"), eval_every, title=f"pretrain-clm ({args.preset})")
+    plot_training(history, run.file("training.png"), eval_every, title=f"{recipe} ({args.preset})")
     results = {
         "val_loss": float(history["val_loss"][-1]),
         "val_perplexity": float(math.exp(min(history["val_loss"][-1], 50.0))),
@@ -365,12 +401,10 @@ def train(args, extra_callbacks=()):
         "params": int(model.count_params()),
         "samples": [{"step": epoch * eval_every, "prompt": p, "text": t} for epoch, p, t in sampler.samples],
     }
-    results = run.finish(model, history, results, plot_title=f"pretrain-clm ({args.preset})")
+    results = run.finish(model, history, results, plot_title=f"{recipe} ({args.preset})")
     for line in summary_lines(results):
         print(line)
-    results["model"] = model
-    results["tokenizer"] = tokenizer
-    return results
+    return {**results, "model": model, "tokenizer": tokenizer}
 
 
 def main(argv=None, prog=None):

@@ -10,7 +10,8 @@ from zoo.train.precision import check_precision, precision_scope, wrap_optimizer
 from zoo.train.remat import enable_remat, rematerialized_blocks
 
 
-@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+# mixed_bfloat16 runs end to end in the recipe test (tests/train/test_pretrain_clm.py).
+@pytest.mark.parametrize("precision", ["mixed_float16"])
 def test_mixed_precision_trains_with_finite_losses(precision):
     with precision_scope(precision):
         model = build_llm("causal", config=LLMConfig(**TINY), compile=False, dtype=precision)

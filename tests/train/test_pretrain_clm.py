@@ -88,7 +88,8 @@ def test_a_killed_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run
 
 @pytest.mark.parametrize("extra, message", [
     (["--accum-steps", "0"], "--accum-steps must be an integer >= 1"),
-    (["--max-memory", "1MB", "--batch-size", "64"], "more than --max-memory.*largest batch that fits is"),
+    (["--max-memory", "4MB", "--batch-size", "64"], r"needs about .* MiB .*more than --max-memory 3.8 MiB; "
+                                                    r"the largest batch that fits is \d+"),
     (["--max-memory", "lots"], "--max-memory must look like"),
     (["--resume", "/no/such/run"], "no checkpoint there"),
 ])

@@ -1,7 +1,7 @@
 """Callbacks that show what training is doing: samples, throughput, learning rate, perplexity.
 
 - `TrainingLog` adds `learning_rate`, `tokens_per_second` and `perplexity` /
-  `val_perplexity` (exp of the mean cross-entropy) to each epoch's logs, so the
+  `val_perplexity` (exp of the mean LM cross-entropy) to each epoch's logs, so the
   CSV history, TensorBoard and the plots all get them. Put it before the
   CSVLogger in the callback list.
 - `SampleGenerations` decodes a few prompts every epoch and prints and appends
@@ -51,10 +51,12 @@ class TrainingLog(keras.callbacks.Callback):
         inner = getattr(optimizer, "inner_optimizer", optimizer)
         rate = inner.learning_rate
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
-        for key in ("loss", "val_loss"):
+        for prefix in ("", "val_"):
+            # MLM+NSP sums two losses; perplexity is the language model's alone.
+            key = f"{prefix}mlm_loss" if f"{prefix}mlm_loss" in logs else f"{prefix}loss"
             if key in logs:
                 # Capped so that a diverged run logs a large number instead of inf.
-                logs[key.replace("loss", "perplexity")] = math.exp(min(float(logs[key]), 50.0))
+                logs[f"{prefix}perplexity"] = math.exp(min(float(logs[key]), 50.0))
 
 
 class SampleGenerations(keras.callbacks.Callback):

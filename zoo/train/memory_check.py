@@ -74,10 +74,20 @@ def check_memory(config, batch_size, seq_len, max_memory, precision="float32", r
             fits, low = middle, middle + 1
         else:
             high = middle - 1
-    parts = ", ".join(f"{name} {value / 2**30:.1f}" for name, value in memory.items() if name != "total")
+    parts = ", ".join(f"{name} {format_bytes(value)}" for name, value in memory.items() if name != "total")
     advice = f"the largest batch that fits is {fits}" if fits else "not even a batch of 1 fits"
     raise MemoryBudgetError(
-        f"batch {batch_size} x {seq_len} tokens needs about {memory['total'] / 2**30:.1f} GiB ({parts}), "
-        f"more than --max-memory {budget / 2**30:.1f} GiB; {advice} "
+        f"batch {batch_size} x {seq_len} tokens needs about {format_bytes(memory['total'])} ({parts}), "
+        f"more than --max-memory {format_bytes(budget)}; {advice} "
         "(or use --remat, --accum-steps or a shorter --seq-len)"
     )
+
+
+def format_bytes(n):
+    """"1.5 GiB" or "12.0 MiB": the unit that keeps the number readable.
+
+    Example:
+        >>> format_bytes(3 * 2**20), format_bytes(2**31)
+        ('3.0 MiB', '2.0 GiB')
+    """
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"

@@ -303,7 +303,7 @@ class SequenceClassifier(LLMTask):
 
     An encoder reads the whole input, so the pooled first ([CLS]) token
     represents it (BERT); a causal backbone only sees everything at the last real
-    token, so that one is used (GPT).
+    token, so that one is used (GPT; inputs must be right-padded).
 
     Example:
         >>> import numpy as np

@@ -81,7 +81,8 @@ def generate_texts(model, tokenizer, prompts, max_new_tokens, seed):
     ids = [[int(t) for t in tokenizer(p)] for p in prompts]
     outputs = generate(model, ids, max_new_tokens=max_new_tokens, sampler="top_k", top_k=20, temperature=0.8,
                        seed=seed, stop_token_ids=[tokenizer.end_token_id])
-    return [f"{prompt}{tokenizer.detokenize(new) if new else ''}" for prompt, new in zip(prompts, outputs)]
+    # Detokenize prompt and continuation together: SentencePiece drops a leading space of a piece on its own.
+    return [str(tokenizer.detokenize(prompt + new)) for prompt, new in zip(ids, outputs)]
 
 
 def export(run_dir, output):

@@ -31,7 +31,7 @@ class TrainingLog(keras.callbacks.Callback):
     def __init__(self, tokens_per_step):
         super().__init__()
         self.tokens_per_step = int(tokens_per_step)
-        self._started = None
+        self._started = self._last_step_end = None
         self._steps = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -40,12 +40,13 @@ class TrainingLog(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._steps += 1
+        self._last_step_end = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
+        if logs is None or not self._steps:
             return
-        seconds = max(time.perf_counter() - self._started, 1e-9)
-        # Includes validation time of this epoch only after this point, so this is training throughput.
+        # Up to the last training step: validation and sample generation are not training throughput.
+        seconds = max(self._last_step_end - self._started, 1e-9)
         logs["tokens_per_second"] = self._steps * self.tokens_per_step / seconds
         optimizer = self.model.optimizer
         inner = getattr(optimizer, "inner_optimizer", optimizer)
@@ -87,7 +88,8 @@ class SampleGenerations(keras.callbacks.Callback):
         ids = [[int(t) for t in keras.ops.convert_to_numpy(self.tokenizer(p))] for p in self.prompts]
         new = generate(self.model, ids, max_new_tokens=self.max_new_tokens, sampler="top_k", top_k=10,
                        seed=self.seed, stop_token_ids=[self.tokenizer.end_token_id])
-        return [(p, str(self.tokenizer.detokenize(n)) if n else "") for p, n in zip(self.prompts, new)]
+        # Prompt and continuation together: SentencePiece drops the leading space of a lone piece.
+        return [(p, str(self.tokenizer.detokenize(i + n))) for p, i, n in zip(self.prompts, ids, new)]
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:

@@ -20,6 +20,7 @@ def test_mixed_precision_trains_with_finite_losses(precision):
     block = model.backbone.blocks[0]
     assert block.compute_dtype == precision.split("_")[1]
     assert all(v.dtype == "float32" for v in model.trainable_variables)  # master weights stay float32
+    assert model.outputs[0].dtype == "float32"  # logits leave the model in float32 for a stable softmax
     if precision == "mixed_float16":
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     x, y = lm_batch(batch=8)

@@ -13,9 +13,9 @@ $(BIN)/zoo: pyproject.toml
 
 setup: $(BIN)/zoo
 
-# Main job on the built-in data.
+# Main job on the built-in data: prepare corpus, train tokenizer, pretrain a causal LM, generate, export.
 demo: setup
-	$(BIN)/zoo demo
+	$(BIN)/zoo run
 
 # The whole test suite (CI runs exactly this).
 test: setup

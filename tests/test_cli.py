@@ -7,7 +7,7 @@ import pytest
 from zoo.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ["train-cnn", "train-lstm", "train-gan", "transfer", "demo"]
+RECIPES = ["run", "train-cnn", "train-lstm", "train-gan", "transfer", "pretrain-clm", "pretrain-mlm", "tune"]
 
 
 def test_help_lists_every_subcommand(capsys):
@@ -32,7 +32,7 @@ def test_each_recipe_has_help_through_zoo(name, capsys):
     assert f"zoo {name}" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("script", ["train_cnn", "train_lstm", "train_gan", "transfer", "demo"])
+@pytest.mark.parametrize("script", ["run", "train_cnn", "train_lstm", "train_gan", "transfer", "pretrain_clm"])
 def test_each_recipe_runs_as_a_script(script):
     result = subprocess.run(
         [sys.executable, str(ROOT / "recipes" / f"{script}.py"), "--help"], capture_output=True, text=True, timeout=120

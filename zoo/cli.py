@@ -5,6 +5,7 @@ only when it runs, so `zoo --help` answers at once without starting TensorFlow.
 
 Example:
     $ zoo --help
+    $ zoo run                      # the main job
     $ zoo train-cnn --epochs 5
     $ python recipes/train_cnn.py --epochs 5     # the same recipe
 """
@@ -14,12 +15,14 @@ import sys
 
 # name -> (module with main(argv), one-line help). Order is the order shown.
 COMMANDS = {
-    "demo": ("recipes.demo", "the main job: the README's first command"),
+    "run": ("recipes.run", "the main job: prepare data, tokenizer, pretrain a causal LM, generate, export"),
     "train-cnn": ("recipes.train_cnn", "the tutorial's CNN on scikit-learn digits (28x28)"),
     "train-lstm": ("recipes.train_lstm", "the tutorial's LSTM text generator on the built-in corpus"),
     "train-gan": ("recipes.train_gan", "the tutorial's GAN on digits, fixed to train correctly"),
     "transfer": ("recipes.transfer", "transfer learning: digits 0-4 -> 5-9, and the VGG16 path"),
-    "pretrain-clm": ("recipes.pretrain_clm", "pretrain a causal transformer LM on the built-in corpus"),
+    "pretrain-clm": ("recipes.pretrain_clm", "pretrain a causal LM (GPT) with every training technique as an option"),
+    "pretrain-mlm": ("recipes.pretrain_mlm", "pretrain a masked LM (BERT), optionally with next-sentence prediction"),
+    "tune": ("recipes.tune", "KerasTuner search over learning rate, batch size, weight decay and warmup"),
     "explain": ("zoo.llm.explain", "size, FLOPs and memory of an LLM preset or config"),
     "data": ("zoo.data.cli", "data pipeline: acquire, clean, dedup, tokenizer, stats, prepare"),
     "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),

@@ -11,7 +11,6 @@ Example:
     >>> run.finish(model, history, {"test_accuracy": 0.98})
 """
 
-import csv
 import datetime
 import json
 import os
@@ -62,8 +61,13 @@ def plot_history(history, path, title=None):
     names = [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
     if not names:
         raise ValueError("The history has no metrics to plot; was the model trained?")
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    # At most three panels a row, so a GAN's six metrics stay readable.
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.5 * rows), squeeze=False)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    for ax, name in zip(axes.ravel(), names):
         epochs = range(1, len(logs[name]) + 1)
         ax.plot(epochs, logs[name], marker="o", label=f"train {name}")
         if f"val_{name}" in logs:
@@ -134,13 +138,6 @@ def merge_histories(*histories):
         for key, values in logs.items():
             merged.setdefault(key, []).extend(values)
     return merged
-
-
-def read_history_csv(path):
-    """Read a history.csv written by `RunFolder.callbacks()` into {metric: [values]}."""
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else {}
 
 
 def add_run_args(parser):

@@ -1,0 +1,83 @@
+"""Fingerprints of a tokenizer and a model: short hashes that say "this exact one".
+
+An index is only valid with the tokenizer that cut its passages (BM25 terms are
+token ids) and the model that embedded them (vectors from another model live in
+another space). The store's manifest records both fingerprints; loading it with
+anything else raises `FingerprintMismatchError` instead of returning nonsense.
+
+Example:
+    >>> from zoo.data.tokenizer import ZooWordPieceTokenizer
+    >>> from zoo.data.special_tokens import SPECIAL_TOKENS
+    >>> a = ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS) + ["cat"])
+    >>> b = ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS) + ["dog"])
+    >>> tokenizer_fingerprint(a) == tokenizer_fingerprint(b)
+    False
+"""
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+from zoo.retrieval.errors import FingerprintMismatchError
+
+
+def _digest(chunks):
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def tokenizer_fingerprint(tokenizer):
+    """Hash of a zoo tokenizer's saved files (model/vocabulary and metadata).
+
+    Example:
+        >>> from zoo.data.tokenizer import ZooWordPieceTokenizer
+        >>> from zoo.data.special_tokens import SPECIAL_TOKENS
+        >>> len(tokenizer_fingerprint(ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS))))
+        16
+    """
+    from zoo.data.tokenizer import save_tokenizer
+
+    # The saved form is what defines a tokenizer here: the same files load the same tokenizer.
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = save_tokenizer(tokenizer, tmp)
+        files = sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+        return _digest(p.name.encode() + b"\0" + p.read_bytes() for p in files)
+
+
+def model_fingerprint(model):
+    """Hash of a Keras model's weights (values, shapes, order) and its class name.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model_fingerprint(model) == model_fingerprint(model)
+        True
+    """
+    import numpy as np
+
+    def chunks():
+        yield type(model).__name__.encode()
+        for weight in model.get_weights():
+            array = np.ascontiguousarray(weight)
+            yield json.dumps([list(array.shape), str(array.dtype)]).encode()
+            yield array.tobytes()
+
+    return _digest(chunks())
+
+
+def check_fingerprint(what, expected, actual, hint):
+    """Raise FingerprintMismatchError when `actual` differs from the recorded `expected`.
+
+    Example:
+        >>> check_fingerprint("tokenizer", "abc", "abc", "")
+        >>> check_fingerprint("tokenizer", "abc", "def", "rebuild the index")
+        Traceback (most recent call last):
+        ...
+        zoo.retrieval.errors.FingerprintMismatchError: this index was built with another tokenizer (index abc, given def); rebuild the index
+    """
+    if expected is not None and actual != expected:
+        raise FingerprintMismatchError(f"this index was built with another {what} (index {expected}, given {actual}); "
+                                       f"{hint}")

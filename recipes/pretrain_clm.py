@@ -30,6 +30,8 @@ import sys
 import time
 import warnings
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 DEFAULT_DATA = os.path.join("data", "corpus-builtin")
 PROMPTS = ["The ", "def ", "A class"]
 
@@ -84,7 +86,7 @@ def add_training_args(parser, preset="tiny", steps=300, batch_size=16, seq_len=6
     hygiene.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True,
                          help="write TensorBoard logs to <run>/tensorboard (default: on)")
     hygiene.add_argument("--sample-tokens", type=int, default=24, help="tokens per sample generation (default: 24)")
-    return parser
+    return add_strategy_args(parser)
 
 
 def build_parser(prog=None):
@@ -340,6 +342,7 @@ def fit_from(model, stream, validation, start_step, total_steps, eval_every, cal
     return history, seconds
 
 
+@distributed
 def train(args, extra_callbacks=(), recipe="pretrain-clm"):
     """Pretrain, validate and save; returns the results dict (also in <run>/results.json).
 

@@ -17,6 +17,8 @@ import argparse
 import math
 import sys
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 
 def build_parser(prog=None):
     from recipes.pretrain_clm import add_training_args
@@ -118,6 +120,7 @@ def token_entropy(texts, tokenizer):
     return unigram_entropy(ids)
 
 
+@distributed
 def train(args, extra_callbacks=()):
     """Pretrain and validate the masked LM; returns the results dict (also in <run>/results.json)."""
     from recipes.pretrain_clm import build_model, check_fits, ensure_corpus, fit_from, standard_callbacks, start

@@ -21,6 +21,8 @@ import os
 import sys
 import time
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 PROMPTS = ["The", "A function", "In Python,"]
 
 
@@ -96,6 +98,7 @@ def export(run_dir, output):
         return None, f"{type(err).__name__}: {err}"
 
 
+@distributed
 def run(args):
     """Run the five stages; returns the main-job summary (also written to <run>/main_job.json)."""
     from recipes import pretrain_clm

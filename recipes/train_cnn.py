@@ -14,6 +14,8 @@ Run:
 import argparse
 import sys
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 EPOCHS = 30
 BATCH_SIZE = 32
 
@@ -28,9 +30,10 @@ def build_parser(prog=None):
                         help="feed integer labels, or one-hot labels as the tutorial does (default: one-hot)")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                         help="random small shifts/rotations/zooms of the training images (default: on)")
-    return add_run_args(parser)
+    return add_run_args(add_strategy_args(parser))
 
 
+@distributed
 def train(args):
     """Train and evaluate; returns the results dict (also written to the run folder)."""
     import keras

@@ -22,6 +22,8 @@ Run:
 import argparse
 import sys
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 EPOCHS = 25
 BATCH_SIZE = 64
 CLASSIFIER_EPOCHS = 15
@@ -49,9 +51,10 @@ def build_parser(prog=None):
     parser.add_argument("--classifier-epochs", type=int, default=CLASSIFIER_EPOCHS,
                         help=f"epochs for the judge CNN when --classifier is not given (default: {CLASSIFIER_EPOCHS})")
     parser.add_argument("--score-samples", type=int, default=1000, help="images generated for the final score")
-    return add_run_args(parser)
+    return add_run_args(add_strategy_args(parser))
 
 
+@distributed
 def train(args):
     import os
 

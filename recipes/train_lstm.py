@@ -15,6 +15,8 @@ import argparse
 import os
 import sys
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 EPOCHS = 4
 BATCH_SIZE = 128
 SEQ_LEN = 40
@@ -39,7 +41,7 @@ def build_parser(prog=None):
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default: {BATCH_SIZE})")
     parser.add_argument("--sample-length", type=int, default=200, help="tokens to generate per sample (default: 200)")
     parser.add_argument("--prompt", default="The ", help="seed text for the samples (default: 'The ')")
-    return add_run_args(parser)
+    return add_run_args(add_strategy_args(parser))
 
 
 def read_documents(path):
@@ -76,6 +78,7 @@ def split_documents(docs, share=VALIDATION_SHARE):
     return [text[:cut]], [text[cut:]]
 
 
+@distributed
 def train(args):
     import keras
     import numpy as np

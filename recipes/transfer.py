@@ -20,6 +20,8 @@ Run:
 import argparse
 import sys
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 SOURCE_DIGITS = (0, 1, 2, 3, 4)
 TARGET_DIGITS = (5, 6, 7, 8, 9)
 
@@ -41,7 +43,7 @@ def build_parser(prog=None):
                         help="vgg16 only: 'imagenet' (Keras cache), 'none', or a path to no-top weights (default: none)")
     parser.add_argument("--image-size", type=int, default=64, help="vgg16 only: image side, >= 32 (default: 64)")
     parser.add_argument("--subset", type=int, default=300, help="vgg16 only: images used in all (default: 300)")
-    return add_run_args(parser)
+    return add_run_args(add_strategy_args(parser))
 
 
 def take_per_class(x, y, per_class, seed):
@@ -142,6 +144,7 @@ def run_vgg16(args, run):
     }
 
 
+@distributed
 def train(args):
     import keras
 

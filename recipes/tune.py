@@ -16,6 +16,8 @@ import copy
 import math
 import sys
 
+from zoo.train.strategy import add_strategy_args, distributed
+
 LEARNING_RATES = (1e-4, 1e-2)
 BATCH_SIZES = (8, 16, 32)
 WEIGHT_DECAYS = (0.0, 0.01, 0.1)
@@ -92,6 +94,7 @@ def array_dataset(x, y, batch_size):
     return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
 
 
+@distributed
 def train(args):
     """Run the search; returns the results dict (also in <run>/results.json)."""
     import keras_tuner

@@ -3,8 +3,18 @@
 `LLMConfig.attention` names an entry of the registry. "full" is the textbook
 softmax(QK^T / sqrt(d)) V over every allowed key. An efficient-attention kind
 registers a subclass under its own name and overrides `attention_mask()` (which
-keys each query may see) or `attend()` (how the weighted sum is computed);
-projections, rotary positions and the cache stay shared.
+keys each query may see), `attend()` (how the weighted sum is computed) or
+`attend_sequence()` (self-attention over a whole sequence without a cache, where
+the sub-quadratic kinds compute block by block); projections, rotary positions
+and the cache stay shared. A kind's own settings are constructor arguments,
+filled from LLMConfig fields named in its `option_fields`.
+
+Kinds (each in its own module, imported at the end of this one):
+    "full"            this module
+    "sliding_window"  zoo.llm.sliding_window_attention (Longformer)
+    "block_sparse"    zoo.llm.block_sparse_attention (Sparse Transformer / BigBird)
+    "axial"           zoo.llm.axial_attention (rows, then columns)
+    "lsh"             zoo.llm.lsh_attention (Reformer)
 
 Example:
     >>> import numpy as np
@@ -69,6 +79,11 @@ class MultiHeadAttention(keras.layers.Layer):
         >>> tuple(out.shape), tuple(cache.shape)
         ((1, 1, 8), (1, 2, 6, 2, 4))
     """
+
+    # Whether a key/value cache gives the same outputs as recomputing the sequence.
+    supports_cache = True
+    # Constructor argument -> LLMConfig field, for the kind's own settings.
+    option_fields = {}
 
     def __init__(
         self,
@@ -143,6 +158,17 @@ class MultiHeadAttention(keras.layers.Layer):
             return None
         return ops.expand_dims(key_positions, 0) <= ops.expand_dims(query_positions, 1)
 
+    def attend_sequence(self, query, key, value, padding_mask=None, training=None):
+        """Self-attention over a whole sequence (no cache); query, key, value [b, n, h, d].
+
+        The full kind builds the [n, n] mask and calls `attend()`; the efficient
+        kinds override this to compute on blocks, rows or hash buckets.
+        """
+        positions = ops.arange(ops.shape(query)[1], dtype="int32")
+        mask = self.attention_mask(positions, positions)
+        mask = None if mask is None else mask[None, None]
+        return self.attend(query, key, value, _with_padding(mask, padding_mask), training=training)
+
     def attend(self, query, key, value, mask, training=None):
         """softmax(QK^T / sqrt(head_dim)) V; mask is bool, broadcastable to [b, h, q, k]."""
         # Scale the queries, not the [q, k] scores: a smaller tensor, and smaller float16 logits.
@@ -166,30 +192,36 @@ class MultiHeadAttention(keras.layers.Layer):
                 raise ValueError("Cross-attention needs the encoder output `context` (or its cache).")
             kv = self.project_key_value(context) if cache is None else cache
             key, value = kv[:, 0], kv[:, 1]
-            mask = None
+            out = self.attend(query, key, value, _with_padding(None, padding_mask), training=training)
         else:
+            if cache is not None and not self.supports_cache:
+                raise ValueError(
+                    f"{type(self).__name__} has no key/value cache: its output for a token depends on more "
+                    "than the keys and values of earlier tokens. Decode without a cache "
+                    "(generate(..., use_cache=False); zoo.llm.generation does this by itself for this kind)."
+                )
             qkv = self._split_heads(self.qkv_dense(x), 3)
             query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
             if self.rotary:
                 query = self.rotary_embedding(query, start_index=start)
                 key = self.rotary_embedding(key, start_index=start)
-            if cache is not None:
+            if cache is None:
+                out = self.attend_sequence(query, key, value, padding_mask, training=training)
+            else:
                 if cache_index is None:
                     raise ValueError("A self-attention cache needs `cache_index`.")
                 # Write this call's keys/values into the cache, then attend over all
-                # of it: the prefix is read back, never recomputed.
+                # of it: the prefix is read back, never recomputed. Every kind with a
+                # cache states its pattern as a [q, k] mask here (q is one token or a
+                # prompt, so the mask is small).
                 new = ops.stack((key, value), axis=1)
                 cache = ops.slice_update(cache, (0, 0, cache_index, 0, 0), ops.cast(new, cache.dtype))
                 key, value = cache[:, 0], cache[:, 1]
-            query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
-            key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
-            mask = self.attention_mask(query_positions, key_positions)
-            if mask is not None:
-                mask = mask[None, None]
-        if padding_mask is not None:
-            keys_ok = ops.cast(padding_mask, "bool")[:, None, None, :]
-            mask = keys_ok if mask is None else ops.logical_and(mask, keys_ok)
-        out = self.attend(query, key, value, mask, training=training)
+                query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
+                key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
+                mask = self.attention_mask(query_positions, key_positions)
+                mask = None if mask is None else mask[None, None]
+                out = self.attend(query, key, value, _with_padding(mask, padding_mask), training=training)
         out = self.output_dense(ops.reshape(out, (batch, query_len, self.hidden_dim)))
         # A self-attention cache changes every step, so it is returned; a cross-attention
         # cache (the encoder's keys and values) is fixed and is not.
@@ -210,6 +242,19 @@ class MultiHeadAttention(keras.layers.Layer):
         return config
 
 
+def _with_padding(mask, padding_mask):
+    """Combine a [.., q, k] bool mask with a [batch, k] key padding mask (1 = real token)."""
+    if padding_mask is None:
+        return mask
+    keys_ok = ops.cast(padding_mask, "bool")[:, None, None, :]
+    return keys_ok if mask is None else ops.logical_and(mask, keys_ok)
+
+
 def _init():
     # GPT-2 / BERT initialise weights from N(0, 0.02).
     return keras.initializers.RandomNormal(stddev=0.02)
+
+
+# Register the efficient kinds: importing them runs their @register_attention.
+# (At the end: they subclass MultiHeadAttention.)
+from zoo.llm import axial_attention, block_sparse_attention, lsh_attention, sliding_window_attention  # noqa: E402,F401

@@ -24,6 +24,7 @@ import keras
 from zoo.llm.blocks import block_from_config
 from zoo.llm.config import LLMConfig
 from zoo.llm.embeddings import LLMEmbeddings
+from zoo.llm.reversible import ReversibleStack
 
 
 class LLMBackbone(keras.Model):
@@ -31,6 +32,20 @@ class LLMBackbone(keras.Model):
 
     def _init_config(self, config):
         return LLMConfig.coerce(config)
+
+    def _stack(self, config, blocks, name):
+        """A function running x through the blocks: one after another, or as a reversible stack."""
+        if not config.reversible:
+
+            def run(x, padding_mask, training=None):
+                for block in blocks:
+                    x = block(x, padding_mask=padding_mask, training=training)
+                return x
+
+            return run
+        stack = ReversibleStack(blocks, name=name)
+        setattr(self, f"_{name}", stack)
+        return lambda x, padding_mask, training=None: stack(x, padding_mask=padding_mask, training=training)
 
     def _final_norm(self, config, name, dtype):
         # Pre-LN stacks leave the residual stream unnormalised: GPT-2 adds one last LayerNorm.
@@ -73,14 +88,13 @@ class CausalBackbone(LLMBackbone):
         # === Layers ===
         self.embeddings = LLMEmbeddings(config, dtype=dtype, name="embeddings")
         self.blocks = [block_from_config(config, f"block_{i}", causal=True, dtype=dtype) for i in range(config.num_layers)]
+        run_blocks = self._stack(config, self.blocks, "reversible_stack")
         self.final_norm = self._final_norm(config, "final_norm", dtype)
 
         # === Functional Model ===
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
-        x = self.embeddings(token_ids)
-        for block in self.blocks:
-            x = block(x, padding_mask=padding_mask)
+        x = run_blocks(self.embeddings(token_ids), padding_mask)
         if self.final_norm is not None:
             x = self.final_norm(x)
         super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=x, dtype=dtype, **kwargs)
@@ -107,6 +121,7 @@ class EncoderBackbone(LLMBackbone):
         # === Layers ===
         self.embeddings = LLMEmbeddings(config, output_projection=False, dtype=dtype, name="embeddings")
         self.blocks = [block_from_config(config, f"block_{i}", causal=False, dtype=dtype) for i in range(config.num_layers)]
+        run_blocks = self._stack(config, self.blocks, "reversible_stack")
         self.final_norm = self._final_norm(config, "final_norm", dtype)
 
         # === Functional Model ===
@@ -117,8 +132,7 @@ class EncoderBackbone(LLMBackbone):
         if config.num_segments:
             inputs["segment_ids"] = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
         x = self.embeddings(inputs["token_ids"], segment_ids=inputs.get("segment_ids"))
-        for block in self.blocks:
-            x = block(x, padding_mask=inputs["padding_mask"])
+        x = run_blocks(x, inputs["padding_mask"])
         if self.final_norm is not None:
             x = self.final_norm(x)
         super().__init__(inputs=inputs, outputs=x, dtype=dtype, **kwargs)
@@ -154,6 +168,8 @@ class Seq2SeqBackbone(LLMBackbone):
         self.encoder_blocks = [
             block_from_config(config, f"encoder_block_{i}", causal=False, dtype=dtype) for i in range(config.num_layers)
         ]
+        # Reversible applies to the encoder; decoder blocks (with cross-attention) stay standard.
+        self._run_encoder_blocks = self._stack(config, self.encoder_blocks, "encoder_reversible_stack")
         self.encoder_final_norm = self._final_norm(config, "encoder_final_norm", dtype)
         self.decoder_blocks = [
             block_from_config(config, f"decoder_block_{i}", causal=True, cross_attention=True, dtype=dtype)
@@ -185,9 +201,7 @@ class Seq2SeqBackbone(LLMBackbone):
 
     def encode(self, token_ids, padding_mask, training=None):
         """Encoder output [b, s, d] of source ids (run once per source when decoding)."""
-        x = self.embeddings(token_ids, training=training)
-        for block in self.encoder_blocks:
-            x = block(x, padding_mask=padding_mask, training=training)
+        x = self._run_encoder_blocks(self.embeddings(token_ids, training=training), padding_mask, training=training)
         if self.encoder_final_norm is not None:
             x = self.encoder_final_norm(x)
         return x

@@ -68,6 +68,7 @@ class TransformerBlock(keras.layers.Layer):
         layer_norm_epsilon=1e-5,
         rotary=False,
         rotary_max_wavelength=10000.0,
+        attention_options=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -85,6 +86,10 @@ class TransformerBlock(keras.layers.Layer):
         self.rotary = bool(rotary)
         self.rotary_max_wavelength = float(rotary_max_wavelength)
         self._activation_fn = activation_fn(activation)
+        # The attention kind's own settings (window, block size...), see its option_fields.
+        self.attention_options = dict(attention_options or {})
+        # Set by zoo.llm.reversible.ReversibleStack: the block then runs only as part of it.
+        self.in_reversible_stack = False
 
         head_dim = self.hidden_dim // self.num_heads
         common = dict(dtype=self.dtype_policy)
@@ -97,6 +102,7 @@ class TransformerBlock(keras.layers.Layer):
             rotary=self.rotary,
             rotary_max_wavelength=self.rotary_max_wavelength,
             name="self_attention",
+            **self.attention_options,
             **common,
         )
         self.self_attention_norm = self._layer_norm("self_attention_norm")
@@ -146,6 +152,14 @@ class TransformerBlock(keras.layers.Layer):
         """Encoder keys/values for cross-attention, computed once per source."""
         return self.cross_attention.project_key_value(context)
 
+    def attention_branch(self, x, padding_mask=None, training=None):
+        """Attention(LN(x)) without the residual add: F of a reversible block."""
+        return self.self_attention(self.self_attention_norm(x), padding_mask=padding_mask, training=training)
+
+    def ffn_branch(self, x):
+        """FFN(LN(x)) without the residual add: G of a reversible block."""
+        return self.ffn_out(self._activation_fn(self.ffn_in(self.ffn_norm(x))))
+
     def call(
         self,
         x,
@@ -157,6 +171,11 @@ class TransformerBlock(keras.layers.Layer):
         cross_cache=None,
         training=None,
     ):
+        if self.in_reversible_stack:
+            raise ValueError(
+                f"{self.name} is part of a reversible stack and runs inside it (ReversibleStack), "
+                "not as a standard residual block; decode a reversible model without a KV cache."
+            )
         new_cache = []
 
         def self_attend(h):
@@ -198,8 +217,29 @@ class TransformerBlock(keras.layers.Layer):
             layer_norm_epsilon=self.layer_norm_epsilon,
             rotary=self.rotary,
             rotary_max_wavelength=self.rotary_max_wavelength,
+            attention_options=self.attention_options,
         )
         return config
+
+
+def attention_options(config):
+    """The settings of config.attention's kind, read from the LLMConfig fields it names."""
+    fields = get_attention_class(config.attention).option_fields
+    return {argument: getattr(config, field) for argument, field in fields.items()}
+
+
+def supports_kv_cache(config):
+    """Whether cached decoding of the (decoder) self-attention equals recomputing the sequence.
+
+    False for kinds without a cache ("axial", "lsh") and for reversible causal
+    stacks (their blocks run as a pair of streams); generation then recomputes.
+
+    Example:
+        >>> from zoo.llm.config import LLMConfig
+        >>> supports_kv_cache(LLMConfig(attention="sliding_window")), supports_kv_cache(LLMConfig(attention="lsh"))
+        (True, False)
+    """
+    return get_attention_class(config.attention).supports_cache and not config.reversible
 
 
 def block_from_config(config, name, causal, cross_attention=False, dtype=None):
@@ -218,6 +258,7 @@ def block_from_config(config, name, causal, cross_attention=False, dtype=None):
         layer_norm_epsilon=config.layer_norm_epsilon,
         rotary=config.position == "rotary",
         rotary_max_wavelength=config.rotary_max_wavelength,
+        attention_options=attention_options(config),
         dtype=dtype,
         name=name,
     )

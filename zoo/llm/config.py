@@ -41,7 +41,20 @@ class LLMConfig:
             "rotary" (RoPE, applied to queries and keys inside attention).
         tie_embeddings: reuse the token embedding as the output projection.
         activation: feed-forward activation ("gelu_approximate" is GPT-2's tanh form).
-        attention: attention kind from `zoo.llm.attention` ("full" here).
+        attention: attention kind from `zoo.llm.attention`: "full", "sliding_window",
+            "block_sparse", "axial" or "lsh" (self-attention; cross-attention is always full).
+        attention_window: sliding_window: keys less than this many positions away.
+        global_tokens: sliding_window: the first positions every query sees (Longformer).
+        block_size: sliding_window and block_sparse compute on blocks of this many tokens.
+        local_blocks: block_sparse: neighbour blocks on each side (earlier side if causal).
+        global_blocks: block_sparse: leading blocks every query sees (BigBird).
+        block_stride: block_sparse: also attend to every block_stride-th block (0: none).
+        axial_row_length: axial: columns of the grid the sequence is laid out in.
+        lsh_chunk_size: lsh: sorted chunk length (Reformer's bucket size).
+        lsh_num_buckets: lsh: hash buckets (1 or even).
+        lsh_num_hashes: lsh: hashing rounds (n_hashes).
+        reversible: reversible residual blocks (Reformer): activations are recomputed from
+            block outputs in the backward pass; needs norm="pre" and dropout=0.
         layer_norm_epsilon: LayerNorm epsilon (BERT 1e-12, GPT-2 1e-5).
         embedding_norm: LayerNorm after the embedding sum (BERT).
         scale_embeddings: multiply token embeddings by sqrt(hidden_dim) (Transformer).
@@ -75,6 +88,17 @@ class LLMConfig:
     next_sentence_prediction: bool = False
     use_bias: bool = True
     rotary_max_wavelength: float = 10000.0
+    attention_window: int = 128
+    global_tokens: int = 0
+    block_size: int = 64
+    local_blocks: int = 1
+    global_blocks: int = 1
+    block_stride: int = 0
+    axial_row_length: int = 64
+    lsh_chunk_size: int = 64
+    lsh_num_buckets: int = 8
+    lsh_num_hashes: int = 2
+    reversible: bool = False
 
     def __post_init__(self):
         for name in ("vocab_size", "max_length", "num_layers", "hidden_dim", "num_heads", "intermediate_dim"):
@@ -107,6 +131,38 @@ class LLMConfig:
             )
         if not float(self.layer_norm_epsilon) > 0:
             raise ValueError(f"layer_norm_epsilon must be > 0, got {self.layer_norm_epsilon!r}.")
+        self._check_attention_options()
+
+    def _check_attention_options(self):
+        if isinstance(self.attention_window, bool) or not isinstance(self.attention_window, int) or self.attention_window < 1:
+            raise ValueError(
+                f"attention_window must be a positive integer (keys closer than it are seen), got {self.attention_window!r}."
+            )
+        for name in ("block_size", "axial_row_length", "lsh_chunk_size"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("global_tokens", "local_blocks", "global_blocks", "block_stride"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
+        if isinstance(self.lsh_num_hashes, bool) or not isinstance(self.lsh_num_hashes, int) or self.lsh_num_hashes < 1:
+            raise ValueError(f"lsh_num_hashes (hashing rounds) must be an integer >= 1, got {self.lsh_num_hashes!r}.")
+        _check_positive_int("lsh_num_buckets", self.lsh_num_buckets)
+        if self.lsh_num_buckets > 1 and self.lsh_num_buckets % 2:
+            raise ValueError(
+                f"lsh_num_buckets must be 1 or even (hashing takes argmax over [xR, -xR]), got {self.lsh_num_buckets}."
+            )
+        if not isinstance(self.reversible, bool):
+            raise ValueError(f"reversible must be True or False, got {self.reversible!r}.")
+        if self.reversible and self.norm != "pre":
+            raise ValueError(
+                "reversible blocks need norm='pre': y1 = x1 + Attention(LN(x2)) can be inverted, "
+                "a LayerNorm after the residual add cannot."
+            )
+        if self.reversible and float(self.dropout) > 0:
+            raise ValueError(
+                "reversible blocks recompute activations in the backward pass, which would need the same "
+                "dropout masks again; set dropout=0 with reversible=True."
+            )
 
     @property
     def head_dim(self):

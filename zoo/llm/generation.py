@@ -11,6 +11,10 @@ at the shortest, and a row keeps its own prompt tokens until it has passed
 them (keras-hub's sampler loop does this bookkeeping). The samplers are
 keras-hub's (`keras_hub.samplers`).
 
+Attention kinds without a KV cache ("axial", "lsh") and reversible causal
+stacks decode by recomputing the sequence every step even when use_cache=True
+(`zoo.llm.blocks.supports_kv_cache`): the cache would not give the same tokens.
+
 Example:
     >>> from zoo.llm import build_llm
     >>> model = build_llm("causal", "tiny")
@@ -25,6 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.llm.blocks import supports_kv_cache
 from zoo.llm.validation import check_token_ids
 
 SAMPLERS = ("greedy", "top_k", "top_p", "random")
@@ -84,7 +89,8 @@ def generate(
         sampler: "greedy", "top_k", "top_p", "random" or a keras_hub sampler.
         temperature, top_k, top_p, seed: sampler settings.
         stop_token_ids: ids that end a row (the stop token is not returned).
-        use_cache: False recomputes the whole sequence every step (for comparison).
+        use_cache: False recomputes the whole sequence every step (for comparison);
+            models whose attention has no cache always do.
         jit_compile: compile the decode loop with XLA (TensorFlow backend); on a CPU
             this makes cached decoding several times faster after a one-off compile.
 
@@ -100,6 +106,7 @@ def generate(
     tokens, mask, min_len, total = _pad(rows, max_new_tokens, config.max_length, pad_token_id, "prompt")
     stops = _stop_ids(stop_token_ids, config.vocab_size)
     settings = (sampler, temperature, top_k, top_p, seed)
+    use_cache = use_cache and supports_kv_cache(config)
     fn = _decoder_fn(model, "causal", settings, stops, use_cache, jit_compile, _causal_decoder)
     out = np.asarray(ops.convert_to_numpy(fn(tokens, mask, min_len)))
     result = _new_tokens(out, [len(r) for r in rows], max_new_tokens, stops)
@@ -155,6 +162,8 @@ def generate_seq2seq(
     tokens, mask, min_len, total = _pad(targets, max_new_tokens, config.max_length, pad_token_id, "decoder prompt")
     stops = _stop_ids(stop_token_ids, config.vocab_size)
     settings = (sampler, temperature, top_k, top_p, seed)
+    # The decoder's blocks are never reversible, so only its attention kind decides.
+    use_cache = use_cache and supports_kv_cache(config.replace(reversible=False))
     fn = _decoder_fn(model, "seq2seq", settings, stops, use_cache, jit_compile, _seq2seq_decoder)
     out = np.asarray(ops.convert_to_numpy(fn(encoder_ids, encoder_mask, tokens, mask, min_len)))
     result = _new_tokens(out, [len(t) for t in targets], max_new_tokens, stops)

@@ -235,6 +235,63 @@ def tpu_attached():
     return bool(os.environ.get("TPU_NAME") or glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"))
 
 
+def _let_keras_fit_dict_inputs_on_multi_worker():
+    """Work around two Keras 3.15 bugs that stop fit() under MultiWorkerMirroredStrategy.
+
+    Before the first step Keras builds the model from one batch, which it gets by
+    `strategy.reduce("MEAN", batch)` over the whole (nested) batch; the multi-worker
+    strategy reduces only single tensors, so a dict of token ids and padding masks
+    fails with "Attempt to convert a value ({'token_ids': PerReplica...". The build
+    needs only shapes and dtypes, so this takes this worker's own copy of the batch.
+    Patched once, only when a multi-worker strategy is made.
+    """
+    import tensorflow as tf
+
+    try:
+        from keras.src import tree
+        from keras.src.backend.tensorflow import trainer as trainer_module
+        from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+    except ImportError:  # another Keras layout: nothing to patch
+        return
+    original = TensorFlowTrainer._maybe_symbolic_build
+    if getattr(original, "_zoo_patched", False):
+        return
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = self._distribute_strategy
+        if iterator is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return original(self, iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            batch = next(it)
+            data_batch = tree.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
+            break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    _maybe_symbolic_build._zoo_patched = True
+    TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
+
+    # After each step Keras averages the logged metrics over replicas with
+    # `strategy.reduce("MEAN", v, axis=0)`, which fails for the scalar metrics on the
+    # multi-worker strategy ("Invalid reduction dimension 0"). Average scalars over
+    # replicas only (axis=None); every other case goes to Keras unchanged.
+    reduce_original = trainer_module.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            def mean(v):
+                if not isinstance(v, tf.distribute.DistributedValues):
+                    return v
+                rank = strategy.experimental_local_results(v)[0].shape.rank
+                return strategy.reduce("MEAN", v, axis=None if rank == 0 else 0)
+            return tree.map_structure(mean, values)
+        return reduce_original(values, strategy, reduction)
+
+    trainer_module.reduce_per_replica = reduce_per_replica
+
+
 def make_strategy(name="auto", cpu_replicas=None, tpu=None, log=print):
     """The tf.distribute strategy called `name` (one of STRATEGIES), made once per process.
 
@@ -282,6 +339,7 @@ def make_strategy(name="auto", cpu_replicas=None, tpu=None, log=print):
     elif chosen == "multi_worker":
         config = read_tf_config()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _let_keras_fit_dict_inputs_on_multi_worker()
         task = config["task"]
         workers = config["cluster"].get("worker", [])
         log(f"strategy multi_worker: this is {task['type']} {task['index']} of {len(workers)} workers "

@@ -135,12 +135,10 @@ def to_tf_keras(model, inline=True):
 
 
 def find_tf_keras_layer(tfk_model, name):
-    """The layer `name` of a tf_keras model, looking through TF-MOT's prune/quantize wrappers."""
+    """The layer `name` of a tf_keras model, or TF-MOT's wrapper around it (`prune_low_magnitude_<name>`, `quant_<name>`)."""
     for layer in tfk_model.layers:
-        if layer.name == name:
+        if layer.name == name or any(layer.name == prefix + name for prefix in _WRAPPER_PREFIXES):
             return layer
-        if any(layer.name == prefix + name for prefix in _WRAPPER_PREFIXES) and hasattr(layer, "layer"):
-            return layer.layer
     names = ", ".join(layer.name for layer in tfk_model.layers)
     raise BridgeError(f"The tf_keras model has no layer {name!r} (also tried TF-MOT's wrapper names); layers: {names}.")
 
@@ -154,8 +152,7 @@ def copy_weights_back(tfk_model, model):
     copied = []
     for layer in keras3_layers_with_weights(model):
         source = find_tf_keras_layer(tfk_model, layer.name)
-        weights = _float_weights(source, len(layer.weights))
-        _copy(weights, layer, layer.name)
+        _copy(_matching_weights(source, layer), layer, layer.name)
         copied.append(layer.name)
     return copied
 
@@ -294,12 +291,22 @@ def _effectively_trainable(layer):
     return bool(layer.trainable)
 
 
-def _float_weights(layer, count):
-    # A TF-MOT wrapper may hold extra variables (masks, quantizer ranges); the wrapped layer's own come first.
-    weights = layer.get_weights()
-    if len(weights) < count:
-        raise BridgeError(f"Layer {layer.name!r} holds {len(weights)} weights, the Keras 3 layer needs {count}.")
-    return weights[:count]
+def _matching_weights(source, layer):
+    # A TF-MOT wrapper holds extra variables (masks, quantizer ranges) and may order the wrapped
+    # layer's own differently, so match by variable name: tf_keras "conv1/kernel:0" <- Keras 3 "kernel".
+    variables = {}
+    for variable in source.weights:
+        variables.setdefault(variable.name.split(":")[0].split("/")[-1], []).append(variable)
+    weights = []
+    for target in layer.weights:
+        found = variables.get(target.name.split("/")[-1], [])
+        if len(found) != 1:
+            break
+        weights.append(found[0].numpy())
+    else:
+        return weights
+    inner = getattr(source, "layer", source)
+    return inner.get_weights()[: len(layer.weights)]
 
 
 def _copy(weights, target, name):

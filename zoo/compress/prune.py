@@ -230,6 +230,12 @@ def prune_layers_one_shot(model, target_sparsity=0.5, m_by_n=None):
     return OneShotResult(pruned, skipped, layer_sparsity(model, layers), overall_sparsity(model, layers), masks)
 
 
+def pruned_sparsity(model, paths):
+    """(share of zeros over the layers at `paths`, {path: share}) as they stand now (e.g. after a fine-tune)."""
+    layers = [layer for layer in model._flatten_layers(include_self=False, recursive=True) if _path(layer) in set(paths)]
+    return overall_sparsity(model, layers), layer_sparsity(model, layers)
+
+
 class MaskKeeper(keras.callbacks.Callback):
     """Keeps pruned weights at zero while a Keras 3 model fine-tunes (re-applies the masks after each batch).
 

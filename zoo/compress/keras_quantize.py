@@ -160,7 +160,11 @@ def file_sizes(path):
 
 
 def saved_sizes(model):
-    """(raw bytes, gzip bytes) of `model` saved as a .keras file (written to a temporary folder)."""
+    """(raw bytes, gzip bytes) of `model` saved as a .keras file (written to a temporary folder).
+
+    A compiled model that has trained also saves its optimizer state (twice the weights for
+    Adam); compare models loaded with compile=False to compare weights alone.
+    """
     folder = tempfile.mkdtemp(prefix="zoo-size-")
     try:
         path = os.path.join(folder, "model.keras")

@@ -1,0 +1,135 @@
+"""Recipe: LoRA fine-tuning of a causal LM with Keras' enable_lora, against a full fine-tune.
+
+The base model is a trained zoo causal LM (`--model`, or `--preset` trained here
+for `--steps` on the training documents). The held-out documents are split in
+two: the model is fine-tuned on the first half and evaluated on the second.
+LoRA adds rank-`--rank` adapters to the attention and feed-forward projections
+(`--targets`; Keras `Dense.enable_lora`, `Embedding.enable_lora` for the token
+table) and trains only them; a full fine-tune of a copy of the same base with
+the same steps is the reference. Saving merges the adapters into the kernels,
+so model.keras is a plain zoo LLM of the base's size.
+
+Run:
+    zoo lora                                      # or: python recipes/lora.py
+    zoo lora --model runs/pretrain-clm-<stamp>/model.keras --rank 4 --lora-steps 200
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+
+def build_parser(prog=None):
+    from recipes.quantize_llm import add_lm_args
+    from zoo.runs import add_run_args
+
+    parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a causal LM with LoRA adapters (Keras enable_lora).")
+    add_lm_args(parser)
+    lora = parser.add_argument_group("LoRA")
+    lora.add_argument("--rank", type=int, default=8, help="adapter rank (default: 8)")
+    lora.add_argument("--alpha", type=float, default=None, help="update scale numerator: (alpha / rank) A B (default: rank)")
+    lora.add_argument("--targets", nargs="+", default=["attention", "ffn"], choices=("attention", "ffn", "embedding"),
+                      help="layer groups that get adapters (default: attention ffn)")
+    lora.add_argument("--lora-steps", type=int, default=100, help="fine-tuning steps (default: 100)")
+    lora.add_argument("--lora-learning-rate", type=float, default=2e-3, help="fine-tuning learning rate (default: 2e-3)")
+    lora.add_argument("--compare-full", action=argparse.BooleanOptionalAction, default=True,
+                      help="also fine-tune every weight of a copy for the same steps (default: on)")
+    return add_run_args(parser)
+
+
+def split_halves(windows):
+    """(fine-tune, evaluation) halves of held-out (x, y) windows, in order."""
+    x, y = windows
+    half = len(x) // 2
+    if half < 1:
+        raise SystemExit("Too few held-out windows to fine-tune on one half and evaluate on the other; "
+                         "use a shorter --seq-len or more text.")
+    return (x[:half], y[:half]), (x[half:], y[half:])
+
+
+def lora_finetune(args, run=None, log=print):
+    """Base model, LoRA fine-tune (and full fine-tune); results dict with the LoRA model under "model"."""
+    import keras
+
+    from recipes.quantize_llm import corpus_windows, fit_steps, load_or_train
+    from zoo.compress.keras_quantize import perplexity
+    from zoo.compress.lora import enable_lora, merged_model
+    from zoo.llm import load_llm
+
+    if args.lora_steps < 1 or args.lora_learning_rate <= 0:
+        raise SystemExit("--lora-steps must be at least 1 and --lora-learning-rate > 0.")
+    train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed)
+    tune, held = split_halves(val)
+    if args.eval_windows:
+        held = (held[0][:args.eval_windows], held[1][:args.eval_windows])
+    base, _ = load_or_train(args, train, tokenizer)
+    base_ppl = perplexity(base, *held)
+    folder = tempfile.mkdtemp(prefix="zoo-lora-base-")
+    base_path = os.path.join(folder, "base.keras")
+    base.save(base_path)
+
+    model = load_llm(base_path, compile=False)
+    try:
+        report = enable_lora(model, rank=args.rank, alpha=args.alpha, targets=tuple(args.targets))
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    model.compile(learning_rate=args.lora_learning_rate, weight_decay=0.0)
+    log(f"LoRA rank {args.rank} on {len(report['layers'])} layers: {report['trainable_params']:,} trainable of "
+        f"{report['total_params']:,} ({100 * report['trainable_share']:.1f}%), {args.lora_steps} steps")
+    callbacks = run.callbacks() if run is not None else ()
+    history = fit_steps(model, tune, args.lora_steps, args.batch_size, args.seed, args.verbose, callbacks)
+    result = {
+        "base_perplexity": base_ppl,
+        "lora_perplexity": perplexity(model, *held),
+        **{k: report[k] for k in ("rank", "alpha", "layers", "trainable_params", "total_params", "trainable_share")},
+        "base_params": int(base.count_params()),
+        "tune_windows": int(len(tune[0])),
+        "eval_windows": int(len(held[0])),
+    }
+    merged = merged_model(model)
+    result["merged_params"] = int(merged.count_params())
+    result["merged_perplexity"] = perplexity(merged, *held)
+    if args.compare_full:
+        full = load_llm(base_path, compile=False)
+        full.compile(learning_rate=args.lora_learning_rate, weight_decay=0.0)
+        log(f"full fine-tune of every weight ({full.count_params():,}) for {args.lora_steps} steps")
+        fit_steps(full, tune, args.lora_steps, args.batch_size, args.seed, args.verbose)
+        result["full_finetune_perplexity"] = perplexity(full, *held)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {**result, "model": model, "history": history}
+
+
+def run_recipe(args):
+    """Fine-tune with LoRA and save the merged model; returns the results dict (also in results.json)."""
+    import keras
+
+    from recipes.quantize_llm import check_lm_args
+    from zoo.runs import RunFolder
+
+    check_lm_args(args)
+    keras.utils.set_random_seed(args.seed)
+    run = RunFolder("lora", vars(args), root=args.runs_dir)
+    result = lora_finetune(args, run)
+    model, history = result.pop("model"), result.pop("history")
+    # Saving merges the adapters: model.keras is a plain zoo LLM of the base's size.
+    results = run.finish(model, history, result, plot_title=f"LoRA rank {args.rank}")
+    line = (f"held-out perplexity: base {result['base_perplexity']:.2f} -> LoRA {result['lora_perplexity']:.2f} "
+            f"(merged {result['merged_perplexity']:.2f})")
+    if "full_finetune_perplexity" in result:
+        line += f", full fine-tune {result['full_finetune_perplexity']:.2f}"
+    print(line)
+    print(f"trainable parameters: {result['trainable_params']:,} of {result['total_params']:,} "
+          f"({100 * result['trainable_share']:.2f}%)")
+    return results
+
+
+def main(argv=None, prog=None):
+    args = build_parser(prog).parse_args(argv)
+    run_recipe(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Distiller: the loss is what the paper says, only the student learns, and bad options fail clearly."""
+
+import numpy as np
+import pytest
+
+TINY = dict(vocab_size=60, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
+
+
+def lm_data(n=8, t=8, seed=0):
+    ids = np.random.default_rng(seed).integers(7, TINY["vocab_size"], (n, t + 1)).astype("int32")
+    return {"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1])}, ids[:, 1:]
+
+
+def log_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def test_lm_loss_is_alpha_ce_plus_t2_kl_per_token():
+    from zoo.compress.distill import Distiller
+    from zoo.llm import build_llm
+
+    teacher = build_llm("causal", "tiny", compile=False, **TINY)
+    student = build_llm("causal", "tiny", compile=False, **{**TINY, "hidden_dim": 8})
+    alpha, t = 0.3, 2.5
+    distiller = Distiller(student, teacher, alpha=alpha, temperature=t)
+    distiller.compile(optimizer="adam")
+    x, y = lm_data()
+    s_logits = np.asarray(student(x), "float64")
+    t_logits = np.asarray(teacher(x), "float64")
+    loss = float(distiller.compute_loss(x, y, student(x)))
+    ce = -np.take_along_axis(log_softmax(s_logits), y[..., None], axis=-1).mean()
+    p = np.exp(log_softmax(t_logits / t))
+    kl = (p * (np.log(p) - log_softmax(s_logits / t))).sum(axis=-1).mean()  # per token, then averaged
+    assert loss == pytest.approx(alpha * ce + (1 - alpha) * t * t * kl, rel=1e-4)
+
+
+def test_student_equal_to_teacher_has_no_distillation_loss():
+    import keras
+
+    from zoo.compress.distill import Distiller
+    from zoo.llm import build_llm
+
+    teacher = build_llm("causal", "tiny", compile=False, **TINY)
+    student = build_llm("causal", "tiny", compile=False, **TINY)
+    student.set_weights(teacher.get_weights())
+    distiller = Distiller(student, teacher, alpha=0.0, temperature=3.0)
+    distiller.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x, y = lm_data()
+    assert float(distiller.compute_loss(x, y, student(x))) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_compare_with_scratch_starts_both_students_alike(digits):
+    import keras
+
+    from zoo.compress.distill import compare_with_scratch, student_cnn
+    from zoo.vision.cnn import build_cnn
+
+    (x, y), (x_test, y_test) = digits
+    teacher = build_cnn(filters=(4, 8, 8), dense_units=16)
+    teacher_weights = [w.copy() for w in teacher.get_weights()]
+    starts = []
+
+    def build():
+        model = student_cnn(filters=(2, 4, 4), dense_units=8, compile=False)
+        return model
+
+    def fit(model, callbacks):
+        inner = getattr(model, "student", model)
+        starts.append([w.copy() for w in inner.get_weights()])
+        return model.fit(x[:64], y[:64], epochs=2, batch_size=32, verbose=0, callbacks=callbacks)
+
+    def accuracy(model):
+        return float((np.argmax(np.asarray(model(x_test[:50])), -1) == y_test[:50]).mean())
+
+    # run_eagerly: tracing costs more than these few steps.
+    result = compare_with_scratch(teacher, build, fit, accuracy,
+                                  lambda: {"optimizer": keras.optimizers.Adam(3e-3), "run_eagerly": True},
+                                  from_logits=False)
+    assert all(np.array_equal(a, b) for a, b in zip(*starts))
+    assert 0.0 <= result["distilled"] <= 1.0 and 0.0 <= result["scratch"] <= 1.0
+    distilled = result["distilled_history"]
+    assert {"loss", "student_loss", "distillation_loss"} <= set(distilled)
+    assert "distillation_loss" not in result["scratch_history"]
+    assert distilled["loss"][-1] < distilled["loss"][0]
+    # Only the student learns: the teacher is frozen inside the Distiller.
+    assert all(np.array_equal(a, b) for a, b in zip(teacher.get_weights(), teacher_weights))
+
+
+def test_bad_options_fail_clearly():
+    from zoo.compress.distill import Distiller
+    from zoo.llm import build_llm
+
+    teacher = build_llm("causal", "tiny", compile=False, **TINY)
+    student = build_llm("causal", "tiny", compile=False, **TINY)
+    with pytest.raises(ValueError, match="alpha .* \\[0, 1\\]"):
+        Distiller(student, teacher, alpha=1.5)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        Distiller(student, teacher, temperature=0)
+    other = build_llm("causal", "tiny", compile=False, **{**TINY, "vocab_size": 70})
+    with pytest.raises(ValueError, match="same tokenizer and vocab_size"):
+        Distiller(other, teacher)

@@ -1,0 +1,95 @@
+"""Keras int8/int4 quantization of a zoo LLM and the CNN: what gets quantized, round trips, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+TINY = dict(vocab_size=120, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
+
+
+def tiny_llm():
+    from zoo.llm import build_llm
+
+    return build_llm("causal", "tiny", compile=False, **TINY)
+
+
+def windows(n=4, t=8, seed=0):
+    ids = np.random.default_rng(seed).integers(7, TINY["vocab_size"], (n, t + 1)).astype("int32")
+    return ids[:, :-1], ids[:, 1:]
+
+
+def weight_bytes(model):
+    return sum(np.asarray(v.numpy()).nbytes for v in model.weights)
+
+
+def logits(model, x):
+    # An eager call: tracing a predict function costs more than running a model this small.
+    return np.asarray(model({"token_ids": x, "padding_mask": np.ones_like(x)}))
+
+
+@pytest.mark.parametrize("mode, tolerance", [("int8", 0.0), ("int4", 1e-2)])
+def test_llm_quantize_reaches_attention_ffn_and_embedding_and_round_trips(tmp_path, mode, tolerance):
+    from zoo.compress.keras_quantize import quantize_model, quantized_layers
+    from zoo.llm import load_llm
+
+    model = tiny_llm()
+    x, _ = windows()
+    before = logits(model, x)
+    float_bytes = weight_bytes(model)
+    report = quantize_model(model, mode)
+    assert report["quantized"] == sorted([
+        "block_0/self_attention/qkv", "block_0/self_attention/output", "block_0/ffn_in", "block_0/ffn_out",
+        "embeddings/token_embedding"])
+    # LayerNorms and the learned position table have no quantized form.
+    assert "embeddings/position_embedding" in report["kept_float"]
+    assert any("norm" in path for path in report["kept_float"])
+    after = logits(model, x)
+    assert np.max(np.abs(after - before)) < 0.1 * np.max(np.abs(before)) + 1e-3
+    path = tmp_path / f"{mode}.keras"
+    model.save(path)
+    reloaded = load_llm(path, compile=False)
+    assert set(quantized_layers(reloaded).values()) == {mode}
+    # int4: Keras' ReversibleEmbedding recomputes its reverse projection slightly differently after a load.
+    np.testing.assert_allclose(logits(reloaded, x), after, atol=tolerance, rtol=0)
+    with pytest.raises(ValueError, match=f"already quantized .*{mode}.*Quantize the float32 model"):
+        quantize_model(reloaded, "int8")
+    # int8: a quarter of the float bytes for the big matrices; int4: an eighth (LayerNorms, positions stay float).
+    assert weight_bytes(reloaded) < float_bytes / 2
+
+
+def test_cnn_dense_layers_quantize_and_convs_stay_float(tmp_path):
+    import keras
+
+    from zoo import build_cnn
+    from zoo.compress.keras_quantize import quantize_model, quantized_layers
+
+    model = build_cnn(compile=False)
+    images = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    before = np.asarray(model(images))
+    with pytest.raises(ValueError, match="Unknown quantization mode 'int2'. Choose one of: int8, int4"):
+        quantize_model(model, "int2")
+    report = quantize_model(model, "int8")
+    assert [p.split("/")[-1] for p in report["quantized"]] == ["dense", "probabilities"]
+    assert [p.split("/")[-1] for p in report["kept_float"]] == ["conv1", "conv2", "conv3"]
+    after = np.asarray(model(images))
+    np.testing.assert_allclose(after, before, atol=0.02)
+    model.save(tmp_path / "cnn.keras")
+    reloaded = keras.saving.load_model(tmp_path / "cnn.keras", compile=False)
+    assert quantized_layers(reloaded) == {"dense": "int8", "probabilities": "int8"}
+    np.testing.assert_allclose(np.asarray(reloaded(images)), after, atol=1e-6)
+    with pytest.raises(ValueError, match="already quantized"):
+        quantize_model(reloaded, "int4")
+
+
+def test_perplexity_is_exp_of_keras_cross_entropy():
+    import keras
+
+    from zoo.compress.keras_quantize import perplexity
+
+    model = tiny_llm()
+    x, y = windows(n=5)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits(model, x))
+    assert perplexity(model, x, y, batch_size=2) == pytest.approx(math.exp(float(loss)), rel=1e-4)
+    with pytest.raises(ValueError, match="same shape|one shape"):
+        perplexity(model, x, y[:, :-1])

@@ -1,0 +1,59 @@
+"""LoRA with Keras enable_lora on a zoo LLM: only the adapters train, saving merges them."""
+
+import numpy as np
+import pytest
+
+TINY = dict(vocab_size=60, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
+
+
+def data(n=8, t=8):
+    ids = np.random.default_rng(0).integers(7, TINY["vocab_size"], (n, t + 1)).astype("int32")
+    return {"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1])}, ids[:, 1:]
+
+
+def test_lora_trains_only_adapters_and_merges_on_save(tmp_path):
+    from zoo.compress.lora import enable_lora
+    from zoo.llm import build_llm, load_llm
+
+    model = build_llm("causal", "tiny", compile=False, **TINY)
+    x, y = data()
+    before = np.asarray(model(x))
+    frozen = {v.path: v.numpy().copy() for v in model.weights}
+    report = enable_lora(model, rank=2, targets=("attention", "ffn", "embedding"))
+    assert report["layers"] == ["embeddings/token_embedding", "block_0/self_attention/qkv",
+                                "block_0/self_attention/output", "block_0/ffn_in", "block_0/ffn_out"]
+    # Rank-2 factors of the 60x16 table, the 16x48 qkv, the 16x16 output, the 16x32 ffn_in and the 32x16 ffn_out.
+    adapters = 2 * ((60 + 16) + (16 + 48) + (16 + 16) + (16 + 32) + (32 + 16))
+    assert report["trainable_params"] == adapters == sum(int(v.numpy().size) for v in model.trainable_weights)
+    assert all("lora_" in v.path for v in model.trainable_weights)
+    base_params = sum(a.size for a in frozen.values())
+    assert report["total_params"] == base_params + adapters
+    np.testing.assert_allclose(np.asarray(model(x)), before, atol=1e-6)  # B starts at zero
+    model.compile(learning_rate=1e-2, weight_decay=0.0, run_eagerly=True)  # tracing costs more than these steps
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    assert all(np.array_equal(v.numpy(), frozen[v.path]) for v in model.weights if v.path in frozen)
+    tuned = np.asarray(model(x))
+    model.save(tmp_path / "merged.keras")
+    merged = load_llm(tmp_path / "merged.keras", compile=False)
+    assert merged.count_params() == base_params
+    np.testing.assert_allclose(np.asarray(merged(x)), tuned, atol=1e-5)
+
+
+def test_bad_lora_requests_fail_clearly():
+    from zoo import build_cnn
+    from zoo.compress.lora import enable_lora
+    from zoo.llm import build_llm
+
+    model = build_llm("causal", "tiny", compile=False, **TINY)
+    with pytest.raises(ValueError, match="positive integer"):
+        enable_lora(model, rank=0)
+    with pytest.raises(ValueError, match="larger than min\\(m, n\\) = 16"):
+        enable_lora(model, rank=17)
+    with pytest.raises(ValueError, match="Unknown LoRA target"):
+        enable_lora(model, rank=2, targets=("conv",))
+    with pytest.raises(ValueError, match="zoo causal/encoder LLMs"):
+        enable_lora(build_cnn(compile=False), rank=2)
+    enable_lora(model, rank=2)
+    with pytest.raises(ValueError, match="already enabled"):
+        enable_lora(model, rank=2)

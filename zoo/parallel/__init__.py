@@ -1,0 +1,14 @@
+"""Scaling one model over several devices: model parallel (keras.distribution on JAX) and pipeline parallel.
+
+Data parallelism lives in `zoo.train.strategy` (tf.distribute around fit()).
+
+- `model_parallel`: tensor-parallel sharding of the LLM's attention and feed-forward weights
+  with a LayoutMap over a DeviceMesh (JAX backend).
+- `pipeline_parallel`: the LLM's blocks split into stages on different devices, trained with a
+  GPipe schedule of micro-batches (a teaching implementation).
+
+Example:
+    >>> from zoo.parallel.pipeline_parallel import bubble_fraction
+    >>> bubble_fraction(stages=4, micro_batches=8)
+    0.2727272727272727
+"""

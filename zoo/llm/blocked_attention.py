@@ -59,7 +59,9 @@ def masked_softmax(scores, mask, bias=None):
         scores = scores + bias
     # Adding -1e9 to hidden keys is faster on CPU than a select, as in the full kind.
     scores = scores + ops.cast(ops.logical_not(mask), "float32") * _HIDDEN
-    return ops.softmax(scores, axis=-1), scores
+    # Written out (not ops.softmax): axial grids of one row have a length-1 axis, which is fine here.
+    exp = ops.exp(scores - ops.stop_gradient(ops.max(scores, axis=-1, keepdims=True)))
+    return exp / ops.sum(exp, axis=-1, keepdims=True), scores
 
 
 def blocked_attend(

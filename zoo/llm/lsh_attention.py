@@ -138,9 +138,12 @@ class LSHAttention(MultiHeadAttention):
         out = ops.take_along_axis(out, ops.broadcast_to(undo[:, :, None, None], ops.shape(out)), axis=1)
         lse = ops.take_along_axis(lse[:, :, 0], undo, axis=1)
         out = ops.reshape(out, (batch, heads, rounds, padded, depth))
-        # Rounds are combined by how much probability mass each found (its log-sum-exp).
-        weights = ops.softmax(ops.reshape(lse, (batch, heads, rounds, padded)), axis=2)
-        out = ops.sum(out * ops.cast(weights[..., None], out.dtype), axis=2)
+        if rounds > 1:
+            # Rounds are combined by how much probability mass each found (its log-sum-exp).
+            weights = ops.softmax(ops.reshape(lse, (batch, heads, rounds, padded)), axis=2)
+            out = ops.sum(out * ops.cast(weights[..., None], out.dtype), axis=2)
+        else:
+            out = out[:, :, 0]
         return ops.transpose(out, (0, 2, 1, 3))[:, :n]
 
     def get_config(self):

@@ -61,7 +61,8 @@ class ReversibleStack(keras.layers.Layer):
 
     def build(self, x_shape):
         for block in self.blocks:
-            block.build(x_shape)
+            if not block.built:
+                block.build(x_shape)
         self.built = True
 
     def _forward(self, x1, x2, padding_mask, training):

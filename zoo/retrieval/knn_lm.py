@@ -176,7 +176,7 @@ def perplexity(log_probs):
         >>> round(perplexity(np.log([0.5, 0.5])), 6)
         2.0
     """
-    return float(math.exp(-float(np.mean(log_probs))))
+    return float(math.exp(-float(np.mean(np.asarray(log_probs, np.float64)))))
 
 
 class KNNDatastore:

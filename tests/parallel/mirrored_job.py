@@ -65,6 +65,18 @@ def main(out):
     grad_diff = max(float(np.max(np.abs(np.asarray(g) - np.asarray(by_id[id(v)]))))
                     for g, v in zip(pipe_grads, pipe.variables))
 
+    # Last (it touches the cluster setup): the real "no TPU here" path of a Cloud TPU VM's --tpu local.
+    import time
+
+    from zoo.train.strategy import StrategyError, tpu_strategy
+
+    started, tpu_error = time.monotonic(), None
+    try:
+        tpu_strategy("local", timeout=20)
+    except StrategyError as err:
+        tpu_error = str(err)
+    tpu_seconds = time.monotonic() - started
+
     print(json.dumps({
         "replicas": [one.num_replicas_in_sync, mirrored.num_replicas_in_sync],
         "single_losses": single_losses, "mirrored_losses": double_losses,
@@ -72,6 +84,7 @@ def main(out):
         "resumed_loss": resumed_loss, "continued_loss": continued_loss,
         "pipeline_devices": pipe.devices, "stage_output_devices": [pipe.output_devices[0], pipe.output_devices[1]],
         "pipeline_loss": float(pipe_loss), "reference_loss": float(ref_loss), "pipeline_grad_diff": grad_diff,
+        "tpu_error": tpu_error, "tpu_seconds": tpu_seconds,
     }))
 
 

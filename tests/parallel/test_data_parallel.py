@@ -33,3 +33,9 @@ def test_pipeline_stages_on_two_devices_match_unsplit_gradients(job):
     assert [d.split("device:")[-1] for d in job["stage_output_devices"]] == ["CPU:0", "CPU:1"]
     assert job["pipeline_loss"] == pytest.approx(job["reference_loss"], abs=1e-5)
     assert job["pipeline_grad_diff"] < 1e-5
+
+
+def test_tpu_local_without_a_tpu_fails_fast_with_instructions(job):
+    assert job["tpu_error"] is not None and "no TPU found at 'local'" in job["tpu_error"]
+    assert "Cloud TPU VM" in job["tpu_error"]
+    assert job["tpu_seconds"] < 20

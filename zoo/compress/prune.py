@@ -287,8 +287,9 @@ def _one_shot_kernel(tfmot, tf_keras, layer, target_sparsity, m_by_n):
         one_layer = tf_keras.Model(inputs, wrapper(inputs))
     twin.set_weights([np.asarray(w) for w in ([layer.kernel, layer.bias] if getattr(layer, "use_bias", False)
                                               else [kernel])])
-    # Step 0 is a pruning step of a ConstantSparsity(begin_step=0) schedule: compute the mask once, apply it.
-    wrapper.pruning_step.assign(0)
+    # Step 1 is a pruning step of ConstantSparsity(begin_step=0, frequency=1), and the one step at which
+    # TF-MOT computes m-by-n masks: compute the mask once, then apply it.
+    wrapper.pruning_step.assign(1)
     wrapper.pruning_obj.conditional_mask_update()
     wrapper.pruning_obj.weight_mask_op()
     stripped = tfmot.sparsity.keras.strip_pruning(one_layer)

@@ -1,0 +1,43 @@
+"""`zoo compress`: the TF-MOT/TFLite subcommands write their run folder; others are dispatched."""
+
+import json
+import os
+import sys
+import types
+
+import pytest
+
+from recipes import compress
+
+
+def test_ptq_from_a_saved_model_writes_tflite_and_results(small_cnn, tmp_path):
+    model, _, _ = small_cnn
+    path = str(tmp_path / "cnn.keras")
+    model.save(path)
+    assert compress.main(["ptq", "--from", path, "--modes", "dynamic", "--calibration-samples", "8",
+                          "--runs-dir", str(tmp_path / "runs")]) == 0
+    (run_dir,) = os.listdir(tmp_path / "runs")
+    folder = tmp_path / "runs" / run_dir
+    assert (folder / "model-dynamic.tflite").stat().st_size > 0
+    results = json.loads((folder / "results.json").read_text())
+    assert 0.0 <= results["tflite"]["dynamic"]["accuracy"] <= 1.0
+    assert results["tflite"]["dynamic"]["gzip_bytes"] > 0
+
+
+def test_other_techniques_are_dispatched_to_their_recipes(monkeypatch):
+    calls = []
+    fake = types.ModuleType("recipes.low_rank")
+    fake.main = lambda argv, prog=None: calls.append((argv, prog)) or 0
+    monkeypatch.setitem(sys.modules, "recipes.low_rank", fake)
+    assert compress.main(["low-rank", "--rank", "4"], prog="zoo compress") == 0
+    assert calls == [(["--rank", "4"], "zoo compress low-rank")]
+
+
+def test_missing_recipe_module_and_bad_options_are_explained(monkeypatch, capsys):
+    monkeypatch.setitem(compress.EXTERNAL, "lora", ("recipes.no_such_recipe", "x"))
+    with pytest.raises(SystemExit, match="recipes/no_such_recipe.py is missing"):
+        compress.main(["lora"])
+    with pytest.raises(SystemExit, match="2:4"):
+        compress.main(["prune", "--m-by-n", "two-four"])
+    assert compress.main([]) == 2
+    assert "prune" in capsys.readouterr().out

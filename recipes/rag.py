@@ -6,10 +6,14 @@ one-sentence passage. All passages go into a document store (BM25 by default);
 the model never trains on the test countries' facts, so it can only answer them
 by reading what the store returns.
 
-Fine-tuning data, from the training split: each question once with its top-k
-retrieved passages as context, and once closed book (no context), the answer
-tokens alone carrying the loss. Evaluation: exact match on the test split with
-retrieval and without (closed book), and the same on the training split.
+Fine-tuning data, from the training split: --copies counterfactual copies of
+each fact (answer and country replaced by fresh made-up words in passage,
+question and answer; see `zoo.retrieval.rag.counterfactual`), each with its
+gold passage plus k-1 passages retrieved for the question as context, so that
+answers cannot be memorised and must be read; plus each real training question
+once closed book. The answer tokens alone carry the loss. Evaluation: exact match
+on the test split with retrieval and without (closed book), and the same on the
+training split.
 
 The causal LM is a run from `zoo pretrain-clm` (--run), or a fresh preset model
 using the tokenizer of the --data corpus folder (the built-in corpus, prepared
@@ -41,6 +45,8 @@ def build_parser(prog=None):
     parser.add_argument("--method", default="bm25", choices=("bm25", "dense", "hybrid"),
                         help="retrieval method (default: bm25)")
     parser.add_argument("--steps", type=int, default=800, help="fine-tuning steps (default: 800)")
+    parser.add_argument("--copies", type=int, default=20,
+                        help="counterfactual copies of each training fact (default: 20)")
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
     parser.add_argument("--seq-len", type=int, default=64, help="tokens per example (default: 64)")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate (default: 2e-3)")
@@ -73,13 +79,13 @@ def run_rag(args):
     import keras
     import numpy as np
 
-    from zoo.retrieval.rag import evaluate_em, load_qa, retrieve_contexts, training_arrays
+    from zoo.retrieval.rag import counterfactual, evaluate_em, load_qa, retrieve_contexts, training_arrays
     from zoo.retrieval.store import DocumentStore
     from zoo.runs import RunFolder
     from zoo.train.schedules import WarmupDecay
 
-    if args.k < 1 or args.steps < 1 or args.batch_size < 1 or args.seq_len < 8:
-        raise SystemExit("-k, --steps and --batch-size must be at least 1 and --seq-len at least 8")
+    if args.k < 1 or args.steps < 1 or args.batch_size < 1 or args.seq_len < 8 or args.copies < 1:
+        raise SystemExit("-k, --steps, --batch-size and --copies must be at least 1 and --seq-len at least 8")
     keras.utils.set_random_seed(args.seed)
     rows = load_qa(args.qa)
     train_rows = [r for r in rows if r.get("split", "train") == "train"]
@@ -95,11 +101,23 @@ def run_rag(args):
     store.save(run.file("store"))
     print(f"store: {len(store)} passages (BM25) in {run.file('store')}")
 
-    questions = [r["question"] for r in train_rows]
-    answers = [r["answer"] for r in train_rows]
-    contexts = retrieve_contexts(store, questions, k=args.k, method=args.method)
-    # Each question with retrieved context and closed book: the model learns both prompt shapes.
-    x, y, w = training_arrays(tokenizer, questions * 2, answers * 2, contexts + [[]] * len(questions), args.seq_len)
+    import random
+
+    rng = random.Random(args.seed)
+    copies = [counterfactual(r, rng) for _ in range(args.copies) for r in train_rows]
+    # Distractors are what the store returns for the real question; the gold passage (with the
+    # made-up words) goes in at a random place among them.
+    retrieved = retrieve_contexts(store, [r["question"] for r in train_rows], k=args.k, method=args.method)
+    contexts = []
+    for i, row in enumerate(copies):
+        others = [p for p in retrieved[i % len(train_rows)] if p != train_rows[i % len(train_rows)]["passage"]]
+        context = others[: args.k - 1]
+        context.insert(rng.randrange(len(context) + 1), row["passage"])
+        contexts.append(context)
+    questions = [r["question"] for r in copies] + [r["question"] for r in train_rows]
+    answers = [r["answer"] for r in copies] + [r["answer"] for r in train_rows]
+    contexts += [[] for _ in train_rows]  # closed book: the model also knows that prompt shape
+    x, y, w = training_arrays(tokenizer, questions, answers, contexts, args.seq_len)
     schedule = WarmupDecay(args.learning_rate, args.steps, min(50, args.steps // 10), "cosine", args.learning_rate / 10)
     model.compile(learning_rate=schedule)
     per_epoch = max(1, len(y) // args.batch_size)

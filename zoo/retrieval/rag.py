@@ -120,6 +120,57 @@ def prompt_and_answer_ids(tokenizer, prompt, answer):
     return prompt_ids, np.append(answer_ids, tokenizer.end_token_id).astype(np.int32)
 
 
+_ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gr", "kr", "st", "tr", "th")
+_VOWELS = ("a", "e", "i", "o", "u", "ae", "io", "ua")
+_CODAS = ("n", "r", "l", "s", "th", "nd", "rk", "x", "m", "sk", "lt", "")
+
+
+def made_up_like(word, rng):
+    """A random stand-in for `word` of the same shape: digits for digits, a made-up name otherwise.
+
+    Example:
+        >>> import random
+        >>> rng = random.Random(0)
+        >>> made_up_like("1716", rng).isdigit(), made_up_like("Orsk", rng)[0].isupper()
+        (True, True)
+    """
+    if word.isdigit():
+        return str(rng.randint(10 ** (len(word) - 1), 10 ** len(word) - 1))
+    syllables = max(1, min(3, len(word) // 3))
+    out = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(syllables)) + rng.choice(_CODAS)
+    return out.capitalize() if word[:1].isupper() else out
+
+
+def counterfactual(row, rng):
+    """A copy of a QA row whose answer (and entity, if the row names one) are replaced by made-up words.
+
+    Fine-tuning on such copies teaches a small model to read the answer from the
+    context: no answer can be memorised, since every copy has new ones.
+
+    Example:
+        >>> import random
+        >>> row = {"question": "What is the capital of Veltria?", "answer": "Orsk", "entity": "Veltria",
+        ...        "passage": "The capital of Veltria is Orsk."}
+        >>> new = counterfactual(row, random.Random(1))
+        >>> new["answer"] in new["passage"], "Veltria" in new["question"], new["answer"] != "Orsk"
+        (True, False, True)
+    """
+    new = dict(row)
+    words = row["answer"].split()
+    # "Mount Luniolt": keep the template word, replace the name.
+    replaced = " ".join(made_up_like(w, rng) if i == len(words) - 1 or not w[:1].isupper() else w
+                        for i, w in enumerate(words))
+    new["answer"] = replaced
+    new["passage"] = row["passage"].replace(row["answer"], replaced)
+    entity = row.get("entity")
+    if entity:
+        other = made_up_like(entity + "xx", rng)
+        new["entity"] = other
+        new["passage"] = new["passage"].replace(entity, other)
+        new["question"] = row["question"].replace(entity, other)
+    return new
+
+
 def retrieve_contexts(store, questions, k=1, method=None):
     """The texts of the top-k passages for each question (a list of lists)."""
     if store is None:

@@ -110,7 +110,8 @@ def _generate(args):
     if args.retrieval:
         from zoo.retrieval.store import DocumentStore
 
-        store = DocumentStore.load(args.retrieval, tokenizer=tokenizer)
+        # The store keeps its own tokenizer (retrieval returns text), so it need not be the LM's.
+        store = DocumentStore.load(args.retrieval)
         passages = retrieve_contexts(store, [prompt], k=args.k, method=args.method)[0]
         for i, text in enumerate(passages, 1):
             print(f"retrieved {i}: {' '.join(text.split())[:300]}")

@@ -9,8 +9,8 @@ run with ai_edge_litert's interpreter (one thread, one image per call):
 
 Causal LM (byte-level, the built-in corpus): float32 baseline, and its Dense/Embedding
 layers pruned to 50% and 80% by TF-MOT one layer at a time, then a short masked fine-tune.
-Size is the weights stored uncompressed (.npz), raw and gzipped; latency is one eager
-forward pass of one sequence. Perplexity is measured on held-out windows.
+Size is the weights stored uncompressed (.npz), raw and gzipped; latency is one
+`predict_on_batch` call on one sequence. Perplexity is measured on held-out windows.
 
 Then the rows of `benchmarks/compression_extra.py` (Keras int8/int4 of the LM, distillation,
 low rank, LoRA) are appended when that file is present.

@@ -64,7 +64,7 @@ def build_parser(prog=None):
                        help="LLM only: masked fine-tune steps after one-shot pruning (default: 100)")
     prune.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True,
                        help="also write the pruned model as a full-integer int8 TFLite file (cnn; default: on)")
-    _common(prune)
+    _common(prune, vgg=False)
 
     qat = sub.add_parser("qat", help=OWN["qat"])
     qat.add_argument("--model", choices=("cnn", "vgg16"), default="cnn", help="which zoo model (default: cnn)")
@@ -87,13 +87,18 @@ def build_parser(prog=None):
     return parser
 
 
-def _common(parser):
+def _common(parser, vgg=True):
     parser.add_argument("--from", dest="source", default=None, metavar="RUN_OR_FILE",
                         help="a trained model: a .keras file or a run folder holding model.keras "
                              "(default: train a fresh baseline first)")
     parser.add_argument("--base-epochs", type=int, default=None,
                         help="epochs of the baseline trained when --from is not given (default: per model)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
+    if not vgg:
+        return
+    parser.add_argument("--vgg-weights", default=None, metavar="WEIGHTS",
+                        help="vgg16 only: 'imagenet' (from the Keras cache, never downloaded) or a local no-top "
+                             "weights file (default: none, an untrained base)")
 
 
 def main(argv=None, prog=None):
@@ -284,7 +289,7 @@ def _baseline(args):
         return workloads.trained_cnn(epochs=epochs or 10, batch_size=args.batch_size, seed=args.seed, verbose=args.verbose)
     if args.model == "vgg16":
         return workloads.trained_vgg16_transfer(epochs=epochs or 3, batch_size=args.batch_size, seed=args.seed,
-                                                verbose=args.verbose)
+                                                weights=args.vgg_weights, verbose=args.verbose)
     return workloads.trained_lstm(epochs=epochs or 2, seed=args.seed, verbose=args.verbose)
 
 

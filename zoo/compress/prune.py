@@ -28,13 +28,11 @@ Example:
 """
 
 import dataclasses
-import os
-import tempfile
 
 import keras
 import numpy as np
 
-from zoo.compress.bridge import BridgeError, copy_weights_back, dense_and_embedding_layers, to_keras3, to_tf_keras
+from zoo.compress.bridge import BridgeError, dense_and_embedding_layers, to_keras3, to_tf_keras
 from zoo.compress.sizes import keras_weights_size, layer_sparsity, overall_sparsity
 from zoo.compress.tfmot import load_tfmot
 

@@ -1,4 +1,4 @@
-"""Import TF-MOT and tf_keras lazily, without turning `tf.keras` into Keras 2 for everyone else.
+"""Import TF-MOT and tf_keras lazily, without turning TensorFlow's `keras` attribute into Keras 2 for everyone.
 
 `tensorflow_model_optimization` sets `TF_USE_LEGACY_KERAS=1` in `os.environ` when it is
 imported. TensorFlow reads that variable the first time its `keras` attribute is
@@ -30,7 +30,7 @@ def load_tfmot():
     before = os.environ.get(_ENV)
     # Touching an attribute resolves TensorFlow's lazy `keras` module now, under the caller's
     # setting (Keras 3 unless the user asked otherwise), before TF-MOT changes the variable.
-    getattr(tf.keras, "__name__", None)
+    getattr(getattr(tf, "keras"), "__name__", None)
     try:
         import tensorflow_model_optimization as tfmot
         import tf_keras

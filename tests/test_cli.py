@@ -7,7 +7,9 @@ import pytest
 from zoo.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ["run", "train-cnn", "train-lstm", "train-gan", "transfer", "pretrain-clm", "pretrain-mlm", "tune"]
+RECIPES = ["run", "train-cnn", "train-lstm", "train-gan", "transfer", "pretrain-clm", "pretrain-mlm", "tune",
+           "finetune-qa", "finetune-nli", "finetune-sentiment", "compress", "model-parallel", "pipeline-parallel",
+           "retrieve", "knn-lm", "rag"]
 
 
 def test_help_lists_every_subcommand(capsys):

@@ -116,7 +116,9 @@ def read_results(run):
     if not os.path.isfile(path):
         raise SystemExit(f"{path} not found; give a finished run folder of the recipe")
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        results = json.load(handle)
+    results["run_dir"] = run  # where it is now (a run folder may have been moved since)
+    return results
 
 
 def main(argv=None):

@@ -66,8 +66,8 @@ def train(args):
     from zoo.finetune.formats import read_squad
     from zoo.finetune.metrics import squad_scores
     from zoo.finetune.pretrained import attach_head, model_inputs
-    from zoo.finetune.training import (TaskScores, check_args, compile_for_finetuning, data_files, fit, schedule,
-                                       starting_point)
+    from zoo.finetune.training import (TaskScores, check_args, compile_for_finetuning, data_files, eval_batch_size,
+                                       fit, schedule, starting_point)
     from zoo.runs import RunFolder
 
     check_args(args)
@@ -106,7 +106,7 @@ def train(args):
     compile_for_finetuning(model, args, total_steps, loss, metrics)
 
     def answers(m):
-        out = m.predict(eval_x, batch_size=64, verbose=0)
+        out = m.predict(eval_x, batch_size=eval_batch_size(len(eval_examples), args.batch_size), verbose=0)
         return predict_answers(out["start_logits"], out["end_logits"], eval_f["meta"], args.max_answer_tokens)
 
     def score(m):

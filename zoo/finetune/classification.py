@@ -38,8 +38,8 @@ def train_classifier(args, task, fields, default_labels, recipe):
     from zoo.finetune.formats import read_classification
     from zoo.finetune.metrics import classification_scores
     from zoo.finetune.pretrained import attach_head, model_inputs
-    from zoo.finetune.training import (TaskScores, check_args, compile_for_finetuning, data_files, fit,
-                                       labels_from_args, schedule, starting_point)
+    from zoo.finetune.training import (TaskScores, check_args, compile_for_finetuning, data_files, eval_batch_size,
+                                       fit, labels_from_args, schedule, starting_point)
     from zoo.runs import RunFolder
 
     import keras
@@ -63,12 +63,13 @@ def train_classifier(args, task, fields, default_labels, recipe):
         raise SystemExit(str(err)) from None
     train_x, eval_x = model_inputs(train_x, model), model_inputs(eval_x, model)
     epochs, per_epoch, total_steps = schedule(args, len(train_y))
+    eval_batch = eval_batch_size(len(eval_y), args.batch_size)
     compile_for_finetuning(model, args, total_steps,
                            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
 
     def score(m):
-        predicted = np.argmax(m.predict(eval_x, batch_size=64, verbose=0), axis=-1)
+        predicted = np.argmax(m.predict(eval_x, batch_size=eval_batch, verbose=0), axis=-1)
         return classification_scores(eval_y, predicted, len(labels))
 
     run = RunFolder(recipe, {**vars(args), "labels": list(labels), "train_file": str(train_file),
@@ -82,7 +83,7 @@ def train_classifier(args, task, fields, default_labels, recipe):
     history = fit(model, train_x, train_y, (eval_x, eval_y), args, epochs, [scores, *run.callbacks()])
     seconds = time.perf_counter() - started
 
-    logits = model.predict(eval_x, batch_size=64, verbose=0)
+    logits = model.predict(eval_x, batch_size=eval_batch, verbose=0)
     predicted = np.argmax(logits, axis=-1)
     final = classification_scores(eval_y, predicted, len(labels))
     baseline = majority_baseline(train_y, eval_y, len(labels))

@@ -155,10 +155,16 @@ def builtin_texts(limit=QUICK_CORPUS_DOCUMENTS, max_chars=4000):
 
 
 def encoder_config(preset, vocab_size, seq_len, dropout=0.1):
-    """The preset as a BERT-style encoder: two segments for sentence pairs, room for seq_len tokens."""
+    """The preset (a name, or an LLMConfig JSON file) as a BERT-style encoder: two segments for
+    sentence pairs, room for seq_len tokens.
+
+    Example:
+        >>> encoder_config("tiny", 1000, 300).max_length
+        300
+    """
     from zoo.llm.factory import resolve_config
 
-    base = resolve_config(preset)
+    base = resolve_config(config=preset) if str(preset).endswith(".json") else resolve_config(preset)
     return base.replace(vocab_size=int(vocab_size), max_length=max(base.max_length, seq_len), num_segments=2,
                         next_sentence_prediction=False, dropout=dropout)
 

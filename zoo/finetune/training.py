@@ -35,7 +35,7 @@ def add_finetune_args(parser, task, seq_len, epochs, learning_rate, batch_size=1
                        help="no pretraining at all: random weights (the baseline that shows what pretraining adds)")
     start.add_argument("--pretrain-steps", type=int, default=300,
                        help="steps of the quick built-in masked-LM pretraining (default: 300)")
-    start.add_argument("--preset", default="tiny", help="model preset of the built-in start (default: tiny)")
+    start.add_argument("--preset", default="tiny", help="model preset (or an LLMConfig .json file) of the built-in start (default: tiny)")
     start.add_argument("--vocab-size", type=int, default=1000,
                        help="tokenizer size of the built-in start (default: 1000)")
 
@@ -113,10 +113,23 @@ def starting_point(args, task_texts, verbose=True):
 
 
 def schedule(args, train_count):
-    """(epochs, steps per epoch, total steps): --steps rounds up to whole epochs."""
-    per_epoch = math.ceil(train_count / args.batch_size)
+    """(epochs, steps per epoch, total steps): full batches only; --steps rounds up to whole epochs."""
+    if train_count < args.batch_size:
+        raise SystemExit(f"{train_count} training examples are fewer than one batch of --batch-size "
+                         f"{args.batch_size}: lower --batch-size.")
+    per_epoch = train_count // args.batch_size
     epochs = math.ceil(args.steps / per_epoch) if args.steps is not None else args.epochs
     return epochs, per_epoch, epochs * per_epoch
+
+
+def eval_batch_size(count, batch_size, limit=256):
+    """One batch for a small evaluation set: a partial last batch would make TensorFlow trace the step again.
+
+    Example:
+        >>> eval_batch_size(120, 16), eval_batch_size(10_000, 16)
+        (120, 16)
+    """
+    return count if count <= limit else batch_size
 
 
 def compile_for_finetuning(model, args, total_steps, loss, metrics):
@@ -167,6 +180,18 @@ def labels_from_args(args, default):
 
 
 def fit(model, x, y, validation, args, epochs, callbacks):
-    """model.fit over numpy arrays, shuffled each epoch; returns the Keras history."""
-    return model.fit(x, y, batch_size=args.batch_size, epochs=epochs, validation_data=validation, shuffle=True,
-                     callbacks=callbacks, verbose=args.verbose)
+    """model.fit over the numpy arrays, reshuffled every epoch, full batches only; returns the Keras history.
+
+    Every batch has the same shape, so the train step is traced once (a last partial batch
+    would trace it a second time: seconds on a small CPU run). The few examples left over
+    differ from epoch to epoch.
+    """
+    import tensorflow as tf
+
+    count = len(next(iter(y.values())) if isinstance(y, dict) else y)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(count, seed=args.seed, reshuffle_each_iteration=True)
+    data = data.batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    val_count = len(next(iter(validation[1].values())) if isinstance(validation[1], dict) else validation[1])
+    return model.fit(data, epochs=epochs, validation_data=validation,
+                     validation_batch_size=eval_batch_size(val_count, args.batch_size), callbacks=callbacks,
+                     verbose=args.verbose)

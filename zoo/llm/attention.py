@@ -42,7 +42,8 @@ def register_attention(name):
 
 
 def attention_kinds():
-    return sorted(_ATTENTION_KINDS)
+    """Registered kinds in registration order: "full" first, then the efficient ones."""
+    return list(_ATTENTION_KINDS)
 
 
 def get_attention_class(name):
@@ -257,4 +258,7 @@ def _init():
 
 # Register the efficient kinds: importing them runs their @register_attention.
 # (At the end: they subclass MultiHeadAttention.)
-from zoo.llm import axial_attention, block_sparse_attention, lsh_attention, sliding_window_attention  # noqa: E402,F401
+from zoo.llm import sliding_window_attention  # noqa: E402,F401,I001  (this order: the order of attention_kinds())
+from zoo.llm import block_sparse_attention  # noqa: E402,F401
+from zoo.llm import axial_attention  # noqa: E402,F401
+from zoo.llm import lsh_attention  # noqa: E402,F401

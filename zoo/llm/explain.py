@@ -16,6 +16,7 @@ Example:
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -134,6 +135,9 @@ def memory_bytes(config, kind="causal", batch_size=8, seq_len=None, precision="f
     s*b*h*(34 + 5*a*s/h) bytes at 16 bits (attention 11sbh + 5as^2b, MLP 19sbh,
     norms 4sbh), doubled for float32; a decoder block with cross-attention adds
     another attention block and norm. Logits add b*s*vocab float32 values.
+    An efficient attention kind replaces the s keys per query in 5as^2b by the
+    keys it really scores (`attended_keys`); reversible stacks keep one layer's
+    activations plus the two streams, whatever the depth.
 
     Example:
         >>> from zoo.llm.presets import get_preset
@@ -150,14 +154,19 @@ def memory_bytes(config, kind="causal", batch_size=8, seq_len=None, precision="f
     n = count_parameters(config, kind, num_classes=num_classes, backbone=backbone)["total"]
     s, b, h, a = seq_len, batch_size, config.hidden_dim, config.num_heads
     scale = act_bytes / 2  # the formula is for 16-bit values
-    attention_block = 11 * s * b * h + 5 * a * s * s * b
-    layer = (34 * s * b * h + 5 * a * s * s * b) * scale
     backbone = _backbone_kind(kind, backbone)
+    keys = attended_keys(config, s, causal=backbone == "causal")
+    attention_block = 11 * s * b * h + 5 * a * s * s * b
+    layer = (34 * s * b * h + 5 * a * s * keys * b) * scale
+    # Reversible stacks recompute activations in backprop: one block's, plus the two streams.
+    encoder_layers = 1 if config.reversible else config.num_layers
+    reversible_streams = 2 * s * b * h * scale * 2 if config.reversible else 0
     if backbone == "seq2seq":
+        # Decoder self-attention uses the kind; cross-attention is full (s keys).
         decoder_layer = layer + (attention_block + 2 * s * b * h) * scale
-        activations = layer * config.num_layers + decoder_layer * config.decoder_layers
+        activations = layer * encoder_layers + reversible_streams + decoder_layer * config.decoder_layers
     else:
-        activations = layer * config.num_layers
+        activations = layer * encoder_layers + reversible_streams
     if kind in ("causal", "seq2seq"):
         activations += b * s * config.vocab_size * 4
     elif kind == "masked":
@@ -170,6 +179,32 @@ def memory_bytes(config, kind="causal", batch_size=8, seq_len=None, precision="f
     }
     memory["total"] = sum(memory.values())
     return memory
+
+
+def attended_keys(config, seq_len, causal=True):
+    """Keys each query scores under config.attention at length seq_len (seq_len for "full").
+
+    Example:
+        >>> from zoo.llm.config import LLMConfig
+        >>> attended_keys(LLMConfig(attention="sliding_window", attention_window=256, block_size=64), 8192)
+        320
+    """
+    s, kind = int(seq_len), config.attention
+    if kind == "sliding_window":
+        reach = math.ceil((config.attention_window - 1) / config.block_size)
+        blocks = reach + 1 if causal else 2 * reach + 1
+        return min(s, blocks * config.block_size + config.global_tokens)
+    if kind == "block_sparse":
+        blocks = config.local_blocks + 1 if causal else 2 * config.local_blocks + 1
+        if config.block_stride:
+            strided = math.ceil(config.max_length / config.block_size) // config.block_stride
+            blocks += strided if causal else 2 * strided
+        return min(s, (blocks + config.global_blocks) * config.block_size)
+    if kind == "axial":
+        return min(s, config.axial_row_length) + math.ceil(s / config.axial_row_length)
+    if kind == "lsh":
+        return config.lsh_num_hashes * min(s, (2 if causal else 3) * config.lsh_chunk_size)
+    return s
 
 
 def explain(config, kind="causal", batch_size=8, seq_len=None, precision="float32", num_classes=2, backbone=None):

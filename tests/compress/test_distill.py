@@ -33,21 +33,10 @@ def test_lm_loss_is_alpha_ce_plus_t2_kl_per_token():
     p = np.exp(log_softmax(t_logits / t))
     kl = (p * (np.log(p) - log_softmax(s_logits / t))).sum(axis=-1).mean()  # per token, then averaged
     assert loss == pytest.approx(alpha * ce + (1 - alpha) * t * t * kl, rel=1e-4)
-
-
-def test_student_equal_to_teacher_has_no_distillation_loss():
-    import keras
-
-    from zoo.compress.distill import Distiller
-    from zoo.llm import build_llm
-
-    teacher = build_llm("causal", "tiny", compile=False, **TINY)
-    student = build_llm("causal", "tiny", compile=False, **TINY)
-    student.set_weights(teacher.get_weights())
-    distiller = Distiller(student, teacher, alpha=0.0, temperature=3.0)
-    distiller.compile(optimizer=keras.optimizers.Adam(1e-3))
-    x, y = lm_data()
-    assert float(distiller.compute_loss(x, y, student(x))) == pytest.approx(0.0, abs=1e-5)
+    # A student that already matches its teacher has nothing left to learn from it.
+    clone = Distiller(teacher, teacher, alpha=0.0, temperature=t)
+    clone.compile(optimizer="adam")
+    assert float(clone.compute_loss(x, y, teacher(x))) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_compare_with_scratch_starts_both_students_alike(digits):
@@ -88,15 +77,17 @@ def test_compare_with_scratch_starts_both_students_alike(digits):
 
 
 def test_bad_options_fail_clearly():
-    from zoo.compress.distill import Distiller
-    from zoo.llm import build_llm
+    import keras
 
-    teacher = build_llm("causal", "tiny", compile=False, **TINY)
-    student = build_llm("causal", "tiny", compile=False, **TINY)
+    from zoo.compress.distill import Distiller
+
+    def classifier(classes):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(classes)])
+
+    teacher, student = classifier(3), classifier(3)
     with pytest.raises(ValueError, match="alpha .* \\[0, 1\\]"):
         Distiller(student, teacher, alpha=1.5)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         Distiller(student, teacher, temperature=0)
-    other = build_llm("causal", "tiny", compile=False, **{**TINY, "vocab_size": 70})
-    with pytest.raises(ValueError, match="same tokenizer and vocab_size"):
-        Distiller(other, teacher)
+    with pytest.raises(ValueError, match="student outputs 5 classes per position but the teacher 3"):
+        Distiller(classifier(5), teacher)

@@ -235,8 +235,6 @@ def ratios(table):
 
 
 def main(argv=None):
-    import keras
-
     parser = argparse.ArgumentParser(description="Keras-native compression of zoo models (quantize, distill, "
                                                  "low rank, LoRA): one JSON object.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few steps, to check that it runs")
@@ -245,6 +243,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in (("teacher_preset", args.teacher_preset), ("teacher_steps", args.teacher_steps))
                  if v is not None}
+    import keras
+
     started = time.perf_counter()
     table = rows(args.quick, **overrides)
     distilled = {r["model"]: r for r in table if r["technique"] == "distilled student"}

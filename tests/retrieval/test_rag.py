@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.retrieval.conftest import tiny_llm
-from zoo.retrieval.rag import counterfactual, evaluate_em, exact_match, format_prompt, load_qa, retrieve_contexts, training_arrays
+from zoo.retrieval.rag import counterfactual, exact_match, format_prompt, load_qa, retrieve_contexts, training_arrays
 from zoo.retrieval.store import DocumentStore
 
 
@@ -34,7 +33,7 @@ def test_bm25_retrieves_the_gold_passage_for_most_questions(tokenizer):
     assert np.mean([r["passage"] in ctx for r, ctx in zip(rows, contexts)]) >= 0.95
 
 
-def test_training_arrays_weight_the_answer_and_em_runs(tokenizer):
+def test_training_arrays_weight_the_answer(tokenizer):
     rows = load_qa(split="train")[:4]
     contexts = [[r["passage"]] for r in rows]
     x, y, w = training_arrays(tokenizer, [r["question"] for r in rows], [r["answer"] for r in rows], contexts, 48)
@@ -44,11 +43,9 @@ def test_training_arrays_weight_the_answer_and_em_runs(tokenizer):
         assert y[i, first[-1]] == tokenizer.end_token_id
         assert tokenizer.detokenize(y[i, first[:-1]]).strip() == row["answer"]
         np.testing.assert_array_equal(x["token_ids"][i, 1:first[-1] + 1], y[i, :first[-1]])  # shifted by one
-    model = tiny_llm("causal", tokenizer.vocabulary_size())
-    store = DocumentStore.build([r["passage"] for r in rows], tokenizer, window=64, stride=64)
-    result = evaluate_em(model, tokenizer, rows[:2], store=store, k=1, max_new_tokens=2)
-    assert 0.0 <= result["exact_match"] <= 1.0 and result["retrieval_hit_rate"] == 1.0
-    assert result["examples"][0]["answer"] == rows[0]["answer"]
+    # Closed book: no "context:" line, the answer still weighted.
+    x, y, w = training_arrays(tokenizer, [rows[0]["question"]], [rows[0]["answer"]], [[]], 48)
+    assert tokenizer.detokenize(x["token_ids"][0][: np.flatnonzero(w[0])[0]]).startswith("question:")
 
 
 def test_counterfactual_copies_keep_the_fact_readable():

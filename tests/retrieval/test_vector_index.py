@@ -10,7 +10,7 @@ from zoo.retrieval.vector_index import ExactIndex, FaissIndex, build_vector_inde
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(3000, 32)).astype("float32")
+    x = rng.normal(size=(2000, 32)).astype("float32")
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     q = rng.normal(size=(50, 32)).astype("float32")
     return x, q
@@ -41,9 +41,9 @@ def test_faiss_agrees_with_exact(data, kind):
 def test_auto_kind_and_save_load(tmp_path, data):
     x, q = data
     assert build_vector_index(x[:100]).kind == "exact"
-    assert build_vector_index(x, exact_limit=1000).kind == "hnsw"
+    assert build_vector_index(x[:300], exact_limit=200).kind == "hnsw"
     for kind in ("exact", "hnsw"):
-        index = build_vector_index(x[:500], kind=kind, metric="l2")
+        index = build_vector_index(x[:300], kind=kind, metric="l2")
         index.save(tmp_path / index_file(kind))
         loaded = load_vector_index(tmp_path, kind, "l2")
         for a, b in zip(index.search(q, 3), loaded.search(q, 3)):

@@ -140,8 +140,8 @@ def student_cnn(num_classes=10, filters=(8, 16, 16), dense_units=32, compile=Tru
                      name="student_cnn")
 
 
-def compare_with_scratch(teacher, build_student, fit_args, evaluate, compile_args, alpha=0.1, temperature=3.0,
-                         from_logits=True):
+def compare_with_scratch(teacher, build_student, fit, evaluate, compile_args, alpha=0.1, temperature=3.0,
+                         from_logits=True, distill_callbacks=()):
     """Train one student distilled from `teacher` and the same student from scratch; return both scores.
 
     Both students start from the same initial weights and train with the same
@@ -150,17 +150,20 @@ def compare_with_scratch(teacher, build_student, fit_args, evaluate, compile_arg
     Args:
         teacher: the trained teacher model.
         build_student: a function returning a new (uncompiled) student model.
-        fit_args: keyword arguments for `fit` (x, y, epochs, batch_size, steps_per_epoch...).
+        fit: function(model, callbacks) -> History that trains a compiled model (the Distiller,
+            then the scratch student) on the same data for the same steps.
         evaluate: function(model) -> score (accuracy, or perplexity: the caller knows which way is better).
-        compile_args: function() -> dict with fresh "optimizer" (and "metrics"), called once per student.
+        compile_args: function() -> dict with a fresh "optimizer" (and "metrics"), called once per student.
         alpha, temperature, from_logits: see `Distiller`.
+        distill_callbacks: callbacks for the distilled run only (e.g. a run folder's CSV logger).
 
     Returns:
         {"distilled": score, "scratch": score, "student_params": int,
          "distilled_model": model, "scratch_model": model, "distilled_history", "scratch_history"}.
 
     Example:
-        >>> result = compare_with_scratch(teacher, student_cnn, dict(x=x, y=y, epochs=3), accuracy_of,
+        >>> fit = lambda model, callbacks: model.fit(x, y, epochs=3, callbacks=callbacks)
+        >>> result = compare_with_scratch(teacher, student_cnn, fit, accuracy_of,
         ...                               lambda: {"optimizer": "adam"}, from_logits=False)   # doctest: +SKIP
     """
     distilled = build_student()
@@ -168,10 +171,9 @@ def compare_with_scratch(teacher, build_student, fit_args, evaluate, compile_arg
     scratch.set_weights(distilled.get_weights())  # the same starting point: only the teacher differs
     distiller = Distiller(distilled, teacher, alpha=alpha, temperature=temperature, from_logits=from_logits)
     distiller.compile(**compile_args())
-    distilled_history = distiller.fit(**fit_args)
-    args = compile_args()
-    scratch.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits), **args)
-    scratch_history = scratch.fit(**fit_args)
+    distilled_history = fit(distiller, list(distill_callbacks))
+    scratch.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits), **compile_args())
+    scratch_history = fit(scratch, [])
     return {
         "distilled": float(evaluate(distilled)),
         "scratch": float(evaluate(scratch)),

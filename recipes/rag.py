@@ -77,7 +77,6 @@ def load_model(args):
 def run_rag(args):
     """Build the store, fine-tune, evaluate EM with and without retrieval; returns the results dict."""
     import keras
-    import numpy as np
 
     from zoo.retrieval.rag import counterfactual, evaluate_em, load_qa, retrieve_contexts, training_arrays
     from zoo.retrieval.store import DocumentStore

@@ -67,6 +67,7 @@ def on_jax():
 def relaunch_on_jax(argv, devices):
     """Run this recipe again in a fresh process with KERAS_BACKEND=jax; returns its exit code."""
     env = dict(os.environ, KERAS_BACKEND="jax")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     flag = f"--xla_force_host_platform_device_count={devices}"
     if "xla_force_host_platform_device_count" not in env.get("XLA_FLAGS", ""):
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + flag).strip()
@@ -148,6 +149,7 @@ def train(args):
 def main(argv=None, prog=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)
+    parse_mesh(args.mesh)  # a malformed mesh fails before the restart
     if not on_jax():
         return relaunch_on_jax(argv, args.devices)
     train(args)

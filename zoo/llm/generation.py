@@ -246,6 +246,10 @@ def _decoder_fn(model, kind, settings, stops, use_cache, jit_compile, make_decod
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
+            if jit_compile and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+                # Under a multi-replica strategy the sampler's seed variable is
+                # mirrored; XLA cannot read it from another device, so run the graph unjitted.
+                jit_compile = False
             # One graph for the whole decode loop (min_len is a Python int: one trace per value).
             fn = tf.function(fn, jit_compile=bool(jit_compile))
         initial = [np.array(ops.convert_to_numpy(v)) for v in sampler.variables] if named and seed is not None else None

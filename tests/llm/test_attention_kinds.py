@@ -114,7 +114,7 @@ def test_causal_kind_ignores_the_future(kind, options):
     assert np.abs(before[:, 7:] - after[:, 7:]).max() > 1e-3  # the later outputs did change
 
 
-def test_reversible_model_saves_loads_and_refuses_a_cache(tmp_path):
+def test_model_saves_loads_and_refuses_a_cache(tmp_path):
     """Save -> load (safe_mode) keeps the kind and its options; a model without a usable KV
     cache refuses a cached call (generate() recomputes for it instead)."""
     import keras
@@ -124,7 +124,7 @@ def test_reversible_model_saves_loads_and_refuses_a_cache(tmp_path):
     from zoo.llm.blocks import supports_kv_cache
     from zoo.llm.tasks import empty_cache
 
-    fields = dict(attention="sliding_window", attention_window=3, block_size=4, reversible=True)
+    fields = dict(attention="axial", axial_row_length=3)
     model = build_llm("causal", config=dict(TINY, **fields), compile=False)
     x = inputs_for("causal")
     model.save(tmp_path / "model.keras")

@@ -33,7 +33,9 @@ def padded_length(length, multiple, minimum=0):
     """The smallest multiple of `multiple` that is >= length and >= minimum (works on tensors)."""
     blocks = (length + multiple - 1) // multiple
     if minimum:
-        blocks = ops.maximum(blocks, -(-minimum // multiple))
+        least = -(-minimum // multiple)
+        # Python ints stay ints (static shapes, as JAX needs); symbolic lengths use ops.
+        blocks = max(blocks, least) if isinstance(blocks, int) else ops.maximum(blocks, least)
     return blocks * multiple
 
 

@@ -91,13 +91,19 @@ class ReversibleStack(keras.layers.Layer):
                 totals = [None] * len(variables)
                 out1, out2 = y1, y2
                 for block in reversed(self.blocks):
+                    # Recompute this block only once the later block's gradient exists: in a
+                    # graph nothing else orders them, and recomputing every block up front
+                    # would hold all their activations at once (memory growing with depth).
+                    with tf.control_dependencies([dy1, dy2]):
+                        out1, out2 = tf.identity(out1), tf.identity(out2)
                     # Undo y2 = x2 + G(y1): recompute G at y1 and take its VJP.
                     with tf.GradientTape() as tape:
                         tape.watch(out1)
                         g = block.ffn_branch(out1)
                     d_out1, *g_vars = tape.gradient(g, [out1] + variables, output_gradients=dy2)
-                    in2 = out2 - g
                     dy1 = dy1 + d_out1
+                    with tf.control_dependencies([dy1]):
+                        in2 = out2 - g
                     # Undo y1 = x1 + F(x2).
                     with tf.GradientTape() as tape:
                         tape.watch(in2)

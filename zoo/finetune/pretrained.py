@@ -220,8 +220,8 @@ def quick_pretrained(task_texts, steps=300, preset="tiny", seq_len=128, vocab_si
               f"{batch_size} x {window} tokens on the built-in corpus + the task's training text")
     # The stream is endless and shuffled by tf.data; Keras' warning about shuffle=True is noise here.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-    first = model.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
-    history = model.fit(data, steps_per_epoch=max(1, steps - 1), epochs=1, verbose=verbose)
+    first = model.fit(data, steps_per_epoch=1, epochs=1, shuffle=False, verbose=0)
+    history = model.fit(data, steps_per_epoch=max(1, steps - 1), epochs=1, shuffle=False, verbose=verbose)
     info = {"init": "quick-mlm", "backbone": "encoder", "pretrain_steps": int(steps),
             "pretrain_first_loss": float(first.history["loss"][0]),
             "pretrain_final_loss": float(history.history["loss"][-1])}

@@ -192,6 +192,6 @@ def fit(model, x, y, validation, args, epochs, callbacks):
     data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(count, seed=args.seed, reshuffle_each_iteration=True)
     data = data.batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     val_count = len(next(iter(validation[1].values())) if isinstance(validation[1], dict) else validation[1])
-    return model.fit(data, epochs=epochs, validation_data=validation,
+    return model.fit(data, epochs=epochs, validation_data=validation, shuffle=False,
                      validation_batch_size=eval_batch_size(val_count, args.batch_size), callbacks=callbacks,
                      verbose=args.verbose)

@@ -30,6 +30,7 @@ import sys
 import time
 import warnings
 
+from zoo.llm.attention_args import add_attention_args, attention_overrides
 from zoo.train.strategy import add_strategy_args, distributed
 
 DEFAULT_DATA = os.path.join("data", "corpus-builtin")
@@ -86,6 +87,7 @@ def add_training_args(parser, preset="tiny", steps=300, batch_size=16, seq_len=6
     hygiene.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True,
                          help="write TensorBoard logs to <run>/tensorboard (default: on)")
     hygiene.add_argument("--sample-tokens", type=int, default=24, help="tokens per sample generation (default: 24)")
+    add_attention_args(parser)
     return add_strategy_args(parser)
 
 
@@ -143,6 +145,8 @@ def model_config(args, vocab_size):
     overrides = {"vocab_size": int(vocab_size), "max_length": max(base.max_length, args.seq_len)}
     if args.dropout is not None:
         overrides["dropout"] = args.dropout
+    # Only the attention options given on the command line; the preset keeps the rest.
+    overrides.update(attention_overrides(args))
     try:
         return base.replace(**overrides)
     except ValueError as err:

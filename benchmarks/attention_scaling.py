@@ -82,8 +82,8 @@ def run_cases(spec):
         forward = layer
         cases = [(str(n), n) for n in spec["lengths"]]
     else:  # stacks of blocks, standard or reversible, one depth per case
-        from zoo.llm.blocks import TransformerBlock
-        from zoo.llm.reversible import ReversibleStack
+        from zoo.llm.layers.blocks import TransformerBlock
+        from zoo.llm.layers.reversible import ReversibleStack
 
         cases = [(str(depth), spec["n"]) for depth in spec["depths"]]
     baseline = resident_kib()
@@ -157,7 +157,7 @@ def quality(kinds_fields, steps, seq_len=128, batch_size=16, eval_batches=20, lo
 
     from recipes.pretrain_clm import DEFAULT_DATA, clm_splits, ensure_corpus, training_stream, training_windows
     from zoo.llm import build_llm
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
 
     folder = ensure_corpus(Path(DEFAULT_DATA), log=log)
     train, validation, tokenizer = clm_splits(folder, seq_len, batch_size, 0.1, seed=0)

@@ -4,7 +4,8 @@ causal, matches its own dense mask, decodes correctly, saves and loads, and reje
 import numpy as np
 import pytest
 
-from zoo.llm.attention import MultiHeadAttention, get_attention_class
+from zoo.llm.attention import get_attention_class
+from zoo.llm.attention.full import MultiHeadAttention
 
 HEADS, HEAD_DIM, WIDTH = 2, 4, 8
 
@@ -121,8 +122,8 @@ def test_model_saves_loads_and_refuses_a_cache(tmp_path):
 
     from tests.llm.conftest import TINY, inputs_for
     from zoo.llm import build_llm
-    from zoo.llm.blocks import supports_kv_cache
-    from zoo.llm.tasks import empty_cache
+    from zoo.llm.layers.blocks import supports_kv_cache
+    from zoo.llm.models.tasks import empty_cache
 
     fields = dict(attention="axial", axial_row_length=3)
     model = build_llm("causal", config=dict(TINY, **fields), compile=False)

@@ -4,7 +4,7 @@ Each query sees the keys less than `window` positions away: the `window` most
 recent tokens (itself included) when causal, `window - 1` on each side when
 bidirectional. The first `global_tokens` positions (a [CLS] token, a task
 prompt) are global: every query sees them and, bidirectionally, they see every
-key. Computed block by block (`zoo.llm.blocked_attention`): a query block
+key. Computed block by block (`zoo.llm.attention.blocked`): a query block
 gathers the ceil((window - 1) / block_size) blocks before it (and after it,
 bidirectionally), so time and memory grow as n * window, not n^2.
 
@@ -24,8 +24,8 @@ import math
 import keras
 from keras import ops
 
-from zoo.llm.attention import register_attention
-from zoo.llm.blocked_attention import BlockedAttention, _check_int
+from zoo.llm.attention.blocked import BlockedAttention, _check_int
+from zoo.llm.attention.registry import register_attention
 
 
 @keras.saving.register_keras_serializable(package="zoo")

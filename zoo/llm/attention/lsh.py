@@ -20,7 +20,7 @@ output for the same input (the paper redraws them every step).
 
 Lengths that are not a multiple of `chunk_size` are padded internally. There is
 no KV cache (a new token can change which keys share its bucket neighbourhood),
-so generation recomputes the sequence each step (zoo.llm.generation does this).
+so generation recomputes the sequence each step (zoo.llm.models.generation does this).
 
 Example:
     >>> import numpy as np
@@ -32,8 +32,9 @@ Example:
 import keras
 from keras import ops
 
-from zoo.llm.attention import register_attention, MultiHeadAttention
-from zoo.llm.blocked_attention import _check_int, blocked_attend, key_mask_for, pad_sequence, padded_length
+from zoo.llm.attention.blocked import _check_int, blocked_attend, key_mask_for, pad_sequence, padded_length
+from zoo.llm.attention.full import MultiHeadAttention
+from zoo.llm.attention.registry import register_attention
 
 SELF_PENALTY = -1e5
 

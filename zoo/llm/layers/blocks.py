@@ -17,7 +17,8 @@ Example:
 import keras
 from keras import ops
 
-from zoo.llm.attention import MultiHeadAttention, get_attention_class
+from zoo.llm.attention import get_attention_class
+from zoo.llm.attention.full import MultiHeadAttention
 
 _ACTIVATIONS = {
     "gelu": lambda x: keras.activations.gelu(x, approximate=False),
@@ -88,7 +89,7 @@ class TransformerBlock(keras.layers.Layer):
         self._activation_fn = activation_fn(activation)
         # The attention kind's own settings (window, block size...), see its option_fields.
         self.attention_options = dict(attention_options or {})
-        # Set by zoo.llm.reversible.ReversibleStack: the block then runs only as part of it.
+        # Set by zoo.llm.layers.reversible.ReversibleStack: the block then runs only as part of it.
         self.in_reversible_stack = False
 
         head_dim = self.hidden_dim // self.num_heads

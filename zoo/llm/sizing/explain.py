@@ -9,7 +9,7 @@ Example:
     $ zoo explain gpt2_small --batch-size 8 --seq-len 1024 --precision mixed_bfloat16
     $ zoo explain my_config.json --kind masked --json
 
-    >>> from zoo.llm.presets import get_preset
+    >>> from zoo.llm.models.presets import get_preset
     >>> count_parameters(get_preset("gpt2_small"), "causal")["total"]
     124439808
 """
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from zoo.llm.config import LLMConfig
-from zoo.llm.presets import PRESETS, get_preset, preset_kind
+from zoo.llm.models.presets import PRESETS, get_preset, preset_kind
 
 KINDS = ("causal", "masked", "seq2seq", "classifier", "qa")
 PARTS = ("embeddings", "attention", "ffn", "norms", "heads")
@@ -96,7 +96,7 @@ def flops_per_token(config, kind="causal", seq_len=None, backbone=None):
     one source token. Masked LMs run the MLM head on 15% of the tokens.
 
     Example:
-        >>> from zoo.llm.presets import get_preset
+        >>> from zoo.llm.models.presets import get_preset
         >>> f = flops_per_token(get_preset("gpt2_small"), seq_len=1024)
         >>> f["training"] == 3 * f["forward"]
         True
@@ -140,7 +140,7 @@ def memory_bytes(config, kind="causal", batch_size=8, seq_len=None, precision="f
     activations plus the two streams, whatever the depth.
 
     Example:
-        >>> from zoo.llm.presets import get_preset
+        >>> from zoo.llm.models.presets import get_preset
         >>> m = memory_bytes(get_preset("gpt2_small"), batch_size=1, seq_len=1024)
         >>> m["optimizer"] == 2 * m["weights"]
         True
@@ -211,7 +211,7 @@ def explain(config, kind="causal", batch_size=8, seq_len=None, precision="float3
     """Everything `zoo explain` prints, as a dict.
 
     Example:
-        >>> from zoo.llm.presets import get_preset
+        >>> from zoo.llm.models.presets import get_preset
         >>> explain(get_preset("tiny"))["compute_optimal_tokens"] == 20 * explain(get_preset("tiny"))["parameters"]["total"]
         True
     """

@@ -53,10 +53,10 @@ SCALING_KINDS = {
 # Quality runs: windows of 128 tokens, so the kinds must be narrower than that to differ.
 QUALITY_FIELDS = {
     "full": {},
-    "sliding_window": dict(attention_window=32, block_size=16),
-    "block_sparse": dict(block_size=16, local_blocks=1, global_blocks=1),
-    "axial": dict(axial_row_length=16),
-    "lsh": dict(lsh_chunk_size=16, lsh_num_buckets=8, lsh_num_hashes=2),
+    "sliding_window": dict(attention_options=dict(window=32, block_size=16)),
+    "block_sparse": dict(attention_options=dict(block_size=16, local_blocks=1, global_blocks=1)),
+    "axial": dict(attention_options=dict(row_length=16)),
+    "lsh": dict(attention_options=dict(chunk_size=16, num_buckets=8, num_hashes=2)),
     "full+reversible": dict(reversible=True),
 }
 DEFAULT_PLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "attention_scaling.png")

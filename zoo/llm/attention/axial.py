@@ -46,7 +46,6 @@ class AxialAttention(MultiHeadAttention):
     """
 
     supports_cache = False
-    option_fields = {"row_length": "axial_row_length"}
 
     def __init__(self, num_heads, head_dim, row_length=64, **kwargs):
         super().__init__(num_heads, head_dim, **kwargs)

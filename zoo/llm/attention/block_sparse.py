@@ -43,14 +43,6 @@ class BlockSparseAttention(BlockedAttention):
         [-8, -4, -1, 0]
     """
 
-    option_fields = {
-        "block_size": "block_size",
-        "local_blocks": "local_blocks",
-        "global_blocks": "global_blocks",
-        "block_stride": "block_stride",
-        "max_length": "max_length",
-    }
-
     def __init__(
         self, num_heads, head_dim, block_size=64, local_blocks=1, global_blocks=1, block_stride=0, max_length=2048,
         **kwargs,

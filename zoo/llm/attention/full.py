@@ -52,8 +52,6 @@ class MultiHeadAttention(keras.layers.Layer):
 
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
     supports_cache = True
-    # Constructor argument -> LLMConfig field, for the kind's own settings.
-    option_fields = {}
 
     def __init__(
         self,

@@ -53,7 +53,6 @@ class LSHAttention(MultiHeadAttention):
     """
 
     supports_cache = False
-    option_fields = {"chunk_size": "lsh_chunk_size", "num_buckets": "lsh_num_buckets", "num_hashes": "lsh_num_hashes"}
 
     def __init__(self, num_heads, head_dim, chunk_size=64, num_buckets=8, num_hashes=2, **kwargs):
         super().__init__(num_heads, head_dim, **kwargs)

@@ -13,6 +13,8 @@ Example:
 
 import importlib
 
+from zoo.llm.attention.options import register_options
+
 # Built-in kinds, in the order attention_kinds() lists them: name -> module in this folder.
 BUILTIN_KINDS = {
     "full": "zoo.llm.attention.full",
@@ -25,10 +27,17 @@ BUILTIN_KINDS = {
 _ATTENTION_KINDS = {}
 
 
-def register_attention(name):
-    """Class decorator: make an attention layer selectable as `LLMConfig(attention=name)`."""
+def register_attention(name, options=None):
+    """Class decorator: make an attention layer selectable as `LLMConfig(attention=name)`.
+
+    `options`: the kind's options class (a dataclass subclassing
+    `zoo.llm.attention.options.AttentionOptions` whose fields are the layer's keyword
+    arguments); the built-in kinds' options are registered in that module.
+    """
 
     def decorator(cls):
+        if options is not None:
+            register_options(name, options)
         _ATTENTION_KINDS[name] = cls
         return cls
 

@@ -39,8 +39,6 @@ class SlidingWindowAttention(BlockedAttention):
         [-4, -3, -2, -1, 0, 1, 2, 3, 4]
     """
 
-    option_fields = {"window": "attention_window", "global_tokens": "global_tokens", "block_size": "block_size"}
-
     def __init__(self, num_heads, head_dim, window=128, global_tokens=0, block_size=64, **kwargs):
         super().__init__(num_heads, head_dim, block_size=block_size, **kwargs)
         _check_int("window (attention_window)", window, 1)

@@ -10,6 +10,7 @@ Example:
 
 import dataclasses
 
+from zoo.llm.attention.options import flat_names
 from zoo.llm.config import LLMConfig
 from zoo.llm.models.presets import get_preset, preset_kind
 
@@ -21,7 +22,8 @@ def resolve_config(preset=None, config=None, **overrides):
     """The LLMConfig from a preset name or a config (LLMConfig, dict or JSON path), plus overrides."""
     if preset is not None and config is not None:
         raise ValueError("Pass either preset= or config=, not both (use keyword overrides to change a preset).")
-    unknown = sorted(set(overrides) - set(_FIELDS))
+    # The old flat attention names (attention_window=256) still work as overrides.
+    unknown = sorted(set(overrides) - set(_FIELDS) - set(flat_names()))
     if unknown:
         raise ValueError(f"Unknown option(s) {unknown}. LLMConfig fields are: {', '.join(_FIELDS)}.")
     if config is None:

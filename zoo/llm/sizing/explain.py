@@ -16,7 +16,6 @@ Example:
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -184,27 +183,14 @@ def memory_bytes(config, kind="causal", batch_size=8, seq_len=None, precision="f
 def attended_keys(config, seq_len, causal=True):
     """Keys each query scores under config.attention at length seq_len (seq_len for "full").
 
+    Each kind's options know its pattern (`zoo.llm.attention.options`).
+
     Example:
         >>> from zoo.llm.config import LLMConfig
-        >>> attended_keys(LLMConfig(attention="sliding_window", attention_window=256, block_size=64), 8192)
+        >>> attended_keys(LLMConfig(attention="sliding_window", attention_options={"window": 256, "block_size": 64}), 8192)
         320
     """
-    s, kind = int(seq_len), config.attention
-    if kind == "sliding_window":
-        reach = math.ceil((config.attention_window - 1) / config.block_size)
-        blocks = reach + 1 if causal else 2 * reach + 1
-        return min(s, blocks * config.block_size + config.global_tokens)
-    if kind == "block_sparse":
-        blocks = config.local_blocks + 1 if causal else 2 * config.local_blocks + 1
-        if config.block_stride:
-            strided = math.ceil(config.max_length / config.block_size) // config.block_stride
-            blocks += strided if causal else 2 * strided
-        return min(s, (blocks + config.global_blocks) * config.block_size)
-    if kind == "axial":
-        return min(s, config.axial_row_length) + math.ceil(s / config.axial_row_length)
-    if kind == "lsh":
-        return config.lsh_num_hashes * min(s, (2 if causal else 3) * config.lsh_chunk_size)
-    return s
+    return config.attention_options.attended_keys(int(seq_len), causal=causal, max_length=config.max_length)
 
 
 def explain(config, kind="causal", batch_size=8, seq_len=None, precision="float32", num_classes=2, backbone=None):

@@ -124,3 +124,72 @@ def test_explain_sizes_options_and_old_set_flags(capsys):
     assert main(["tiny", "--set", "attention=axial", "--set", "axial_row_length=16", "--json"]) in (0, None)
     report = json.loads(capsys.readouterr().out)
     assert report["config"]["attention_options"] == {"row_length": 16}
+
+
+def test_a_kind_registered_by_user_code_builds_saves_and_loads(tmp_path, monkeypatch):
+    """The example of docs/contributing_attention.md: options + layer, registered together."""
+    import dataclasses
+    import math
+
+    import keras
+    from keras import ops
+
+    from zoo.llm import build_llm, load_llm
+    from zoo.llm.attention import options as options_module
+    from zoo.llm.attention import registry
+    from zoo.llm.attention.full import MultiHeadAttention
+    from zoo.llm.attention.options import AttentionOptions
+    from zoo.llm.sizing.explain import attended_keys
+
+    # Registered for this test only.
+    monkeypatch.setattr(registry, "_ATTENTION_KINDS", dict(registry._ATTENTION_KINDS))
+    monkeypatch.setattr(options_module, "_OPTIONS", dict(options_module._OPTIONS))
+
+    @dataclasses.dataclass(frozen=True)
+    class DilatedOptions(AttentionOptions):
+        dilation: int = 2
+
+        def check(self):
+            if not isinstance(self.dilation, int) or self.dilation < 1:
+                raise ValueError(f"dilation must be an integer >= 1, got {self.dilation!r}.")
+
+        def attended_keys(self, seq_len, causal, max_length):
+            return math.ceil(seq_len / self.dilation)
+
+    @keras.saving.register_keras_serializable(package="zoo_test")
+    @registry.register_attention("dilated", options=DilatedOptions)
+    class DilatedAttention(MultiHeadAttention):
+        def __init__(self, num_heads, head_dim, dilation=2, **kwargs):
+            super().__init__(num_heads, head_dim, **kwargs)
+            self.dilation = dilation
+
+        def attention_mask(self, query_positions, key_positions):
+            distance = ops.expand_dims(query_positions, 1) - ops.expand_dims(key_positions, 0)
+            mask = ops.equal(distance % self.dilation, 0)
+            base = super().attention_mask(query_positions, key_positions)
+            return mask if base is None else ops.logical_and(mask, base)
+
+        def get_config(self):
+            return {**super().get_config(), "dilation": self.dilation}
+
+    assert registry.attention_kinds()[-1] == "dilated"
+    positions = np.arange(6)
+    mask = np.asarray(DilatedAttention(1, 2, dilation=2, causal=True).attention_mask(positions, positions))
+    expected = (positions[:, None] >= positions[None, :]) & ((positions[:, None] - positions[None, :]) % 2 == 0)
+    np.testing.assert_array_equal(mask, expected)
+
+    config = dict(OLD_CONFIG, attention="dilated")  # its flat fields belong to other kinds and are dropped
+    model = build_llm("causal", config=dict(config, attention_options={"dilation": 3}), compile=False)
+    assert model.llm_config.attention_options == DilatedOptions(3)
+    assert attended_keys(model.llm_config, 12) == 4
+    ids = np.array([[3, 5, 7, 9, 11, 13, 2, 4]], "int32")
+    x = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
+    model.save(tmp_path / "dilated.keras")
+    np.testing.assert_allclose(np.asarray(load_llm(tmp_path / "dilated.keras")(x)), np.asarray(model(x)), atol=1e-6)
+    # Dilation 1 sees every earlier key: the same logits as full attention with the same weights.
+    one = build_llm("causal", config=dict(config, attention_options={"dilation": 1}), compile=False)
+    full = build_llm("causal", config=dict(config, attention="full"), compile=False)
+    full.set_weights(one.get_weights())
+    np.testing.assert_allclose(np.asarray(one(x)), np.asarray(full(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="dilation must be an integer >= 1"):
+        LLMConfig(attention="dilated", attention_options={"dilation": 0})

@@ -78,10 +78,10 @@ def test_old_keras_file_loads_with_the_same_outputs(tmp_path):
 def test_old_checkpoint_state_still_resumes():
     from zoo.train.checkpoints import check_resumable
 
-    check_resumable({"kind": "causal", "config": OLD_CONFIG, "folder": "ckpt"}, LLMConfig.from_config(OLD_CONFIG).get_config())
+    this_run = LLMConfig.from_config(OLD_CONFIG).get_config()
+    check_resumable({"kind": "causal", "config": OLD_CONFIG, "folder": "ckpt"}, this_run)
     with pytest.raises(ValueError, match="attention_options"):
-        check_resumable({"kind": "causal", "config": dict(OLD_CONFIG, attention_window=5), "folder": "ckpt"},
-                        LLMConfig.from_config(OLD_CONFIG).get_config())
+        check_resumable({"kind": "causal", "config": dict(OLD_CONFIG, attention_window=5), "folder": "ckpt"}, this_run)
 
 
 def test_options_object_names_the_kind():
@@ -104,7 +104,8 @@ def test_replace_merges_options_and_a_new_kind_starts_from_its_defaults():
 def test_command_line_flags_keep_their_names_and_the_preset_keeps_the_rest():
     parser = argparse.ArgumentParser()
     add_attention_args(parser)
-    base = resolve_config("tiny").replace(attention="block_sparse", attention_options={"block_size": 16, "global_blocks": 2})
+    options = dict(block_size=16, global_blocks=2)
+    base = resolve_config("tiny").replace(attention="block_sparse", attention_options=options)
     args = parser.parse_args(["--local-blocks", "3"])
     options = base.replace(**attention_overrides(args)).attention_options
     assert (options.block_size, options.local_blocks, options.global_blocks) == (16, 3, 2)

@@ -57,7 +57,8 @@ def test_reading_gpt_greedy_generation_matches_the_cached_library_decoder():
 
 def test_reading_gpt_trains_with_fit():
     gpt = GPT(GPTConfig(vocab_size=32, max_length=8, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32))
-    gpt.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    gpt.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss)
     ids = np.tile(np.arange(9) % 4 + 1, (16, 1)).astype("int32")  # a repeating pattern is easy to learn
     history = gpt.fit(ids[:, :-1], ids[:, 1:], epochs=40, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]

@@ -129,7 +129,8 @@ class LLMConfig:
                 raise ValueError("Pass the attention options either as attention=<options> or as attention_options.")
             kind = options_kind(type(self.attention))
             if kind is None:
-                raise ValueError(f"{type(self.attention).__name__} is not the options class of a registered attention kind.")
+                name = type(self.attention).__name__
+                raise ValueError(f"{name} is not the options class of a registered attention kind.")
             object.__setattr__(self, "attention_options", self.attention)
             object.__setattr__(self, "attention", kind)
         if not isinstance(self.attention, str) or not self.attention:
@@ -191,7 +192,8 @@ class LLMConfig:
         if isinstance(new_kind, AttentionOptions) or new_kind != self.attention:
             current.pop("attention_options")  # the old kind's options do not apply to the new kind
         elif isinstance(overrides.get("attention_options"), dict):
-            overrides = {**overrides, "attention_options": {**current["attention_options"], **overrides["attention_options"]}}
+            merged = {**current["attention_options"], **overrides["attention_options"]}
+            overrides = {**overrides, "attention_options": merged}
         return self.from_config({**current, **overrides})
 
     @classmethod

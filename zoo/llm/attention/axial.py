@@ -49,7 +49,7 @@ class AxialAttention(MultiHeadAttention):
 
     def __init__(self, num_heads, head_dim, row_length=64, **kwargs):
         super().__init__(num_heads, head_dim, **kwargs)
-        _check_int("row_length (axial_row_length)", row_length, 1)
+        _check_int("row_length", row_length, 1)
         self.row_length = int(row_length)
 
     def attend_sequence(self, query, key, value, padding_mask=None, training=None):

@@ -56,12 +56,12 @@ class LSHAttention(MultiHeadAttention):
 
     def __init__(self, num_heads, head_dim, chunk_size=64, num_buckets=8, num_hashes=2, **kwargs):
         super().__init__(num_heads, head_dim, **kwargs)
-        _check_int("chunk_size (lsh_chunk_size)", chunk_size, 1)
-        _check_int("num_hashes (lsh_num_hashes)", num_hashes, 1)
-        _check_int("num_buckets (lsh_num_buckets)", num_buckets, 1)
+        _check_int("chunk_size", chunk_size, 1)
+        _check_int("num_hashes", num_hashes, 1)
+        _check_int("num_buckets", num_buckets, 1)
         if num_buckets > 1 and num_buckets % 2:
             raise ValueError(
-                f"num_buckets (lsh_num_buckets) must be 1 or even (hashing takes argmax over [xR, -xR]), got {num_buckets}."
+                f"num_buckets must be 1 or even (hashing takes argmax over [xR, -xR]), got {num_buckets}."
             )
         self.chunk_size = int(chunk_size)
         self.num_buckets = int(num_buckets)

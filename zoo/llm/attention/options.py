@@ -65,7 +65,11 @@ class SlidingWindowOptions(AttentionOptions):
     global_tokens: int = 0
     block_size: int = 64
 
-    flat_names: ClassVar[dict] = {"window": "attention_window", "global_tokens": "global_tokens", "block_size": "block_size"}
+    flat_names: ClassVar[dict] = {
+        "window": "attention_window",
+        "global_tokens": "global_tokens",
+        "block_size": "block_size",
+    }
 
     def check(self):
         _check_int("window", self.window, 1, "keys closer than it are seen")

@@ -41,7 +41,7 @@ class SlidingWindowAttention(BlockedAttention):
 
     def __init__(self, num_heads, head_dim, window=128, global_tokens=0, block_size=64, **kwargs):
         super().__init__(num_heads, head_dim, block_size=block_size, **kwargs)
-        _check_int("window (attention_window)", window, 1)
+        _check_int("window", window, 1)
         _check_int("global_tokens", global_tokens, 0)
         self.window = int(window)
         self.global_tokens = int(global_tokens)

@@ -163,10 +163,12 @@ def from_zoo(model):
         2
     """
     c = model.llm_config
+    # Refuse, never approximate. getattr's default: Llama-style fields a config may not have.
     required = dict(norm="pre", position="learned", tie_embeddings=True, attention="full", use_bias=True,
-                    reversible=False, embedding_norm=False, scale_embeddings=False, num_segments=0)
+                    reversible=False, embedding_norm=False, scale_embeddings=False, num_segments=0,
+                    norm_type="layernorm", mlp="standard", qkv_bias=None, num_key_value_heads=None)
     for field, value in required.items():
-        if getattr(c, field) != value:
+        if getattr(c, field, value) != value:
             raise ValueError(f"The reading GPT needs {field}={value!r}, this model has {getattr(c, field)!r}.")
     if c.activation not in ("gelu", "gelu_approximate"):
         raise ValueError(f"The reading GPT uses GELU, this model has activation={c.activation!r}.")

@@ -51,8 +51,10 @@ def _load_builtin_kinds():
 
 
 def attention_kinds():
-    """Registered kinds: the built-in ones ("full" first), then any registered by user code."""
-    _load_builtin_kinds()
+    """Registered kinds: the built-in ones ("full" first), then any registered by user code.
+
+    Imports no Keras (the built-in kinds are known by name), so `--help` stays fast.
+    """
     return list(BUILTIN_KINDS) + [name for name in _ATTENTION_KINDS if name not in BUILTIN_KINDS]
 
 

@@ -16,43 +16,42 @@ Run:
     zoo compress qat                         # quantization-aware training of the CNN -> int8 TFLite
     zoo compress qat --model vgg16 --only dense probabilities
     zoo compress ptq --modes dynamic int8 float16 --from runs/train-cnn-20260101-120000
-    zoo compress distill | low-rank | lora | quantize-llm ...   (see `zoo compress <name> --help`)
+    zoo compress distill | low-rank | lora | quantize-llm ...   (their own recipes; see `zoo compress --help`)
 or: python recipes/compress.py prune ...
 """
 
 import argparse
 import csv
-import importlib
 import io
 import os
 import sys
 
-# Subcommands whose recipes live in their own modules: recipes/<module>.py with main(argv, prog).
-EXTERNAL = {
-    "distill": ("recipes.distill", "knowledge distillation (teacher -> student)"),
-    "low-rank": ("recipes.low_rank", "low-rank (truncated SVD) factorization of Dense kernels"),
-    "lora": ("recipes.lora", "LoRA adapters for fine-tuning the LLM"),
-    "quantize-llm": ("recipes.quantize_llm", "Keras int8/int4 quantization of the LLM with perplexity"),
-}
-OWN = {
+from zoo.errors import UsageError
+
+TECHNIQUES = {
     "prune": "TF-MOT magnitude pruning (PolynomialDecay/ConstantSparsity, 2:4) with fine-tuning",
     "qat": "TF-MOT quantization-aware training -> int8 TFLite",
     "ptq": "post-training quantization to TFLite: float32, dynamic, float16, int8",
 }
+EXAMPLES = ["zoo compress prune --sparsity 0.5 --schedule constant --m-by-n 2:4",
+            "zoo compress qat --epochs 1",
+            "zoo compress ptq --modes dynamic int8 --from runs/train-cnn-20260101-120000"]
 
 
 def build_parser(prog=None):
     from zoo.runs import add_run_args
 
-    parser = argparse.ArgumentParser(
-        prog=prog, description="Compress a zoo model: pruning, quantization, distillation, low rank.",
-        epilog="Subcommands: " + "; ".join(f"{k}: {v}" for k, v in {**OWN, **{k: v[1] for k, v in EXTERNAL.items()}}.items()),
-    )
-    sub = parser.add_subparsers(dest="technique", metavar="TECHNIQUE")
-    for name, (_, help_text) in EXTERNAL.items():
-        sub.add_parser(name, help=help_text, add_help=False)
+    from zoo.recipe import examples_epilog
 
-    prune = sub.add_parser("prune", help=OWN["prune"])
+    parser = argparse.ArgumentParser(prog=prog, description="Compress a zoo model with TF-MOT or TFLite.")
+    sub = parser.add_subparsers(dest="technique", metavar="TECHNIQUE")
+
+    def technique(name):
+        return sub.add_parser(name, help=TECHNIQUES[name], description=TECHNIQUES[name],
+                              epilog=examples_epilog([e for e in EXAMPLES if f" {name} " in e]),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    prune = technique("prune")
     prune.add_argument("--model", choices=("cnn", "lstm", "llm"), default="cnn", help="which zoo model (default: cnn)")
     prune.add_argument("--sparsity", type=float, default=0.8, help="target share of zero weights (default: 0.8)")
     prune.add_argument("--schedule", choices=("polynomial", "constant"), default="polynomial",
@@ -66,7 +65,7 @@ def build_parser(prog=None):
                        help="also write the pruned model as a full-integer int8 TFLite file (cnn; default: on)")
     _common(prune, vgg=False)
 
-    qat = sub.add_parser("qat", help=OWN["qat"])
+    qat = technique("qat")
     qat.add_argument("--model", choices=("cnn", "vgg16"), default="cnn", help="which zoo model (default: cnn)")
     qat.add_argument("--only", nargs="+", default=None, metavar="LAYER",
                      help="quantize only these layers (e.g. the VGG16 head: dense probabilities)")
@@ -74,7 +73,7 @@ def build_parser(prog=None):
     qat.add_argument("--learning-rate", type=float, default=1e-4, help="QAT learning rate (default: 1e-4)")
     _common(qat)
 
-    ptq = sub.add_parser("ptq", help=OWN["ptq"])
+    ptq = technique("ptq")
     ptq.add_argument("--model", choices=("cnn", "vgg16"), default="cnn", help="which zoo model (default: cnn)")
     ptq.add_argument("--modes", nargs="+", default=["float32", "dynamic", "float16", "int8"],
                      choices=("float32", "dynamic", "float16", "int8"), help="TFLite files to write (default: all four)")
@@ -102,32 +101,24 @@ def _common(parser, vgg=True):
 
 
 def main(argv=None, prog=None):
+    """`main(["prune", ...])`; the other techniques (quantize-llm, distill, low-rank, lora) are their own
+    recipes, reached through `zoo compress <technique>` (zoo/cli.py)."""
+    from zoo.recipe import usage_exit
+
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = prog or "zoo compress"
-    if argv and argv[0] in EXTERNAL:
-        return run_external(argv[0], argv[1:], prog)
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.technique is None:
         parser.print_help()
         return 2
-    return {"prune": run_prune, "qat": run_qat, "ptq": run_ptq}[args.technique](args)
+    import keras
 
-
-def run_external(name, rest, prog):
-    """Hand a technique implemented in its own recipe module its arguments."""
-    module_name, _ = EXTERNAL[name]
+    keras.utils.set_random_seed(args.seed)
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name not in (module_name, module_name.split(".")[0]):
-            raise
-        raise SystemExit(
-            f"{prog} {name}: the recipe module {module_name} is not installed in this checkout "
-            f"({module_name.replace('.', '/')}.py is missing), so `{name}` cannot run here."
-        ) from None
-    result = module.main(rest, prog=f"{prog} {name}")
-    return 0 if result is None else result
+        return {"prune": run_prune, "qat": run_qat, "ptq": run_ptq}[args.technique](args)
+    except (UsageError, FileNotFoundError) as err:
+        raise usage_exit(f"{prog} {args.technique}", err) from None
 
 
 # --- the three TF-MOT/TFLite techniques ----------------------------------------------------
@@ -275,14 +266,14 @@ def _baseline(args):
     epochs = args.base_epochs
     if args.model == "llm":
         if args.source:
-            raise SystemExit("--from is not supported for --model llm here; the recipe trains a byte-level LM.")
+            raise UsageError("--from is not supported for --model llm here; the recipe trains a byte-level LM.")
         return workloads.trained_lm(steps=epochs * 100 if epochs else 300, verbose=args.verbose)
     data = {"cnn": lambda: workloads.digits(), "vgg16": lambda: workloads.digits(size=32, channels=3),
             "lstm": None}[args.model]
     if args.source:
         model = _load(args.source)
         if data is None:
-            raise SystemExit("--from is not supported for --model lstm here; the recipe trains its own generator.")
+            raise UsageError("--from is not supported for --model lstm here; the recipe trains its own generator.")
         train, test = data()
         return model, train, test
     if args.model == "cnn":
@@ -300,7 +291,7 @@ def _load(source):
 
     path = os.path.join(source, "model.keras") if os.path.isdir(source) else source
     if not os.path.isfile(path):
-        raise SystemExit(f"--from {source}: no model file at {path} (give a .keras file or a run folder with model.keras).")
+        raise UsageError(f"--from {source}: no model file at {path} (give a .keras file or a run folder with model.keras).")
     return keras.models.load_model(path)
 
 
@@ -319,16 +310,16 @@ def _parse_m_by_n(text):
     try:
         m, n = (int(v) for v in text.split(":"))
     except ValueError:
-        raise SystemExit(f"--m-by-n must look like 2:4 (m zeros in every n weights), got {text!r}.") from None
+        raise UsageError(f"--m-by-n must look like 2:4 (m zeros in every n weights), got {text!r}.") from None
     if not 0 < m < n:
-        raise SystemExit(f"--m-by-n needs 0 < m < n, got {text!r}.")
+        raise UsageError(f"--m-by-n needs 0 < m < n, got {text!r}.")
     return (m, n)
 
 
 def _check_positive(**values):
     for name, value in values.items():
         if value < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
 
 
 def _write_bytes(path, content):

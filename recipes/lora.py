@@ -1,6 +1,6 @@
 """Recipe: LoRA fine-tuning of a causal LM with Keras' enable_lora, against a full fine-tune.
 
-The base model is a trained zoo causal LM (`--model`, or `--preset` trained here
+The base model is a trained zoo causal LM (`--from`, or `--preset` trained here
 for `--steps` on the training documents). The held-out documents are split in
 two: the model is fine-tuned on the first half and evaluated on the second.
 LoRA adds rank-`--rank` adapters to the attention and feed-forward projections
@@ -10,8 +10,8 @@ the same steps is the reference. Saving merges the adapters into the kernels,
 so model.keras is a plain zoo LLM of the base's size.
 
 Run:
-    zoo lora                                      # or: python recipes/lora.py
-    zoo lora --model runs/pretrain-clm-<stamp>/model.keras --rank 4 --lora-steps 200
+    zoo compress lora                                      # or: python recipes/lora.py
+    zoo compress lora --from runs/pretrain-clm-<stamp>/model.keras --rank 4 --lora-steps 200
 """
 
 import argparse
@@ -22,7 +22,7 @@ import tempfile
 
 
 def build_parser(prog=None):
-    from recipes.quantize_llm import add_lm_args
+    from zoo.compress.llm_source import add_lm_args
     from zoo.runs import add_run_args
 
     parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a causal LM with LoRA adapters (Keras enable_lora).")
@@ -53,7 +53,8 @@ def lora_finetune(args, run=None, log=print):
     """Base model, LoRA fine-tune (and full fine-tune); results dict with the LoRA model under "model"."""
     import keras
 
-    from recipes.quantize_llm import corpus_windows, fit_steps, load_or_train
+    from zoo.compress.llm_source import fit_steps, load_or_train
+    from zoo.data.corpus import corpus_windows
     from zoo.compress.keras_quantize import perplexity
     from zoo.compress.lora import enable_lora, merged_model
     from zoo.llm import load_llm
@@ -64,7 +65,8 @@ def lora_finetune(args, run=None, log=print):
     tune, held = split_halves(val)
     if args.eval_windows:
         held = (held[0][:args.eval_windows], held[1][:args.eval_windows])
-    base, _ = load_or_train(args, train, tokenizer)
+    base, _ = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size, args.seq_len,
+                            args.learning_rate, args.seed, args.verbose, data=args.data)
     base_ppl = perplexity(base, *held)
     folder = tempfile.mkdtemp(prefix="zoo-lora-base-")
     base_path = os.path.join(folder, "base.keras")
@@ -105,10 +107,10 @@ def run_recipe(args):
     """Fine-tune with LoRA and save the merged model; returns the results dict (also in results.json)."""
     import keras
 
-    from recipes.quantize_llm import check_lm_args
+    from zoo.compress.llm_source import check_lm_source
     from zoo.runs import RunFolder
 
-    check_lm_args(args)
+    check_lm_source(args.model, args.seq_len)
     keras.utils.set_random_seed(args.seed)
     run = RunFolder("lora", vars(args), root=args.runs_dir)
     result = lora_finetune(args, run)

@@ -1,6 +1,6 @@
 """Recipe: low-rank factorization of the CNN's Dense layer, accuracy and parameters against rank.
 
-The tutorial CNN (trained here, or `--model` a trained CNN .keras) has one large
+The tutorial CNN (trained here, or `--from` a trained CNN .keras) has one large
 Dense layer (576 x 64). Its kernel is replaced by two truncated-SVD factors of
 each rank in `--ranks`, and of the rank chosen by `--energy` (the smallest
 that keeps that share of the squared singular values); each factored model is
@@ -10,8 +10,8 @@ as model.keras (it loads with `keras.saving.load_model`: `LowRankDense` is a
 registered layer).
 
 Run:
-    zoo low-rank                                 # or: python recipes/low_rank.py
-    zoo low-rank --ranks 2 4 8 16 32 --energy 0.95 --fine-tune-epochs 3
+    zoo compress low-rank                                 # or: python recipes/low_rank.py
+    zoo compress low-rank --ranks 2 4 8 16 32 --energy 0.95 --fine-tune-epochs 3
 """
 
 import argparse
@@ -25,8 +25,8 @@ def build_parser(prog=None):
     from zoo.runs import add_run_args
 
     parser = argparse.ArgumentParser(prog=prog, description="Factor the CNN's Dense layer by truncated SVD; sweep the rank.")
-    parser.add_argument("--model", default=None, help="a trained CNN .keras (default: train the tutorial CNN first)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs to train the CNN when no --model is given (default: {EPOCHS})")
+    parser.add_argument("--from", "--model", dest="model", default=None, help="a trained CNN .keras (default: train the tutorial CNN first)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs to train the CNN when no --from is given (default: {EPOCHS})")
     parser.add_argument("--ranks", type=int, nargs="+", default=list(RANKS), help="ranks to try (default: 2 4 8 16 32)")
     parser.add_argument("--energy", type=float, default=0.9,
                         help="share of sum(s^2) to keep when choosing the saved model's rank (default: 0.9)")

@@ -28,7 +28,7 @@ import time
 
 
 def build_parser(prog=None):
-    from recipes.pretrain_clm import DEFAULT_DATA
+    from zoo.data.corpus import DEFAULT_DATA
     from zoo.runs import add_run_args
 
     parser = argparse.ArgumentParser(prog=prog, description="Train the causal LLM sharded over a device mesh "
@@ -80,7 +80,8 @@ def train(args):
     import keras
     import numpy as np
 
-    from recipes.pretrain_clm import clm_splits, ensure_corpus, model_config, training_windows
+    from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
+    from zoo.train.pretraining import TrainingOptions, model_config
     from zoo.parallel.model_parallel import (build_distributed_llm, make_distribution, require_jax, shard_shapes,
                                              weight_shardings)
     from zoo.runs import RunFolder
@@ -94,7 +95,7 @@ def train(args):
     folder = ensure_corpus(args.data)
     train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction,
                                              args.seed)
-    sizes = argparse.Namespace(preset=args.preset, seq_len=args.seq_len, dropout=None)
+    sizes = TrainingOptions(preset=args.preset, seq_len=args.seq_len, dropout=None)
     config = model_config(sizes, tokenizer.vocabulary_size()).replace(position="rotary")
     devices = keras.distribution.list_devices()
     try:

@@ -27,7 +27,7 @@ import time
 
 
 def build_parser(prog=None):
-    from recipes.pretrain_clm import DEFAULT_DATA
+    from zoo.data.corpus import DEFAULT_DATA
     from zoo.runs import add_run_args
 
     parser = argparse.ArgumentParser(prog=prog, description="Train the causal LLM with a GPipe pipeline schedule.")
@@ -80,7 +80,8 @@ def train(args):
     import keras
     import numpy as np
 
-    from recipes.pretrain_clm import clm_splits, ensure_corpus, model_config, training_windows
+    from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
+    from zoo.train.pretraining import TrainingOptions, model_config
     from zoo.llm import build_llm
     from zoo.parallel.pipeline_parallel import GPipe, full_batch_gradients
     from zoo.runs import RunFolder
@@ -94,7 +95,7 @@ def train(args):
     train_x, train_y = training_windows(train_ds)
     val_x, val_y = training_windows(val_ds)
     # Dropout off: the gradient check compares two runs, which must draw the same (no) masks.
-    sizes = argparse.Namespace(preset=args.preset, seq_len=args.seq_len, dropout=0.0)
+    sizes = TrainingOptions(preset=args.preset, seq_len=args.seq_len, dropout=0.0)
     config = model_config(sizes, tokenizer.vocabulary_size()).replace(num_layers=args.layers)
     model = build_llm("causal", config=config, compile=False)
     pipeline = GPipe(model, num_stages=args.stages, micro_batches=args.micro_batches, devices=devices)

@@ -30,7 +30,7 @@ import time
 
 
 def build_parser(prog=None):
-    from recipes.pretrain_clm import DEFAULT_DATA
+    from zoo.data.corpus import DEFAULT_DATA
     from zoo.runs import add_run_args
 
     parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a causal LM to answer questions from "
@@ -55,7 +55,7 @@ def build_parser(prog=None):
 
 def load_model(args):
     """(model, tokenizer): the --run's, or a fresh preset model on the corpus folder's tokenizer."""
-    from recipes.pretrain_clm import ensure_corpus
+    from zoo.data.corpus import ensure_corpus
     from zoo.data.tokenizer import load_tokenizer
     from zoo.llm import build_llm
     from zoo.llm.factory import resolve_config

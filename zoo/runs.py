@@ -15,8 +15,6 @@ import datetime
 import json
 import os
 
-import keras
-
 from zoo.data.atomic_files import write_text_atomic
 
 
@@ -109,6 +107,8 @@ class RunFolder:
 
     def callbacks(self, history_name="history.csv"):
         """Callbacks that log every epoch to history.csv (append mode, so staged training keeps all rows)."""
+        import keras
+
         return [keras.callbacks.CSVLogger(self.file(history_name), append=True)]
 
     def save_model(self, model, name="model.keras"):

@@ -104,7 +104,8 @@ def test_tpu_resolver_that_hangs_is_cut_off(monkeypatch):
 
 
 def test_recipe_with_tpu_strategy_and_no_tpu_exits_with_the_reason():
-    from recipes import train_cnn
+    from zoo.cli import load_recipe
+    train_cnn = load_recipe("train_cnn")
 
     port = free_ports(1)[0]
     with pytest.raises(SystemExit, match="--strategy tpu: nothing answers"):
@@ -112,7 +113,8 @@ def test_recipe_with_tpu_strategy_and_no_tpu_exits_with_the_reason():
 
 
 def test_recipe_with_multi_worker_and_no_tf_config_exits_with_the_reason(monkeypatch):
-    from recipes import pretrain_clm
+    from zoo.cli import load_recipe
+    pretrain_clm = load_recipe("pretrain_clm")
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(SystemExit, match="needs TF_CONFIG"):

@@ -14,6 +14,10 @@ Example:
     {'attention': 'sliding_window', 'attention_window': 64}
 """
 
+# The registered kinds of zoo.llm.attention, listed here so that `--help` needs no Keras
+# (tests/test_cli.py checks that the two lists agree).
+ATTENTION_KINDS = ("full", "sliding_window", "block_sparse", "axial", "lsh")
+
 # option -> (LLMConfig field, type, help)
 _OPTIONS = {
     "--attention-window": ("attention_window", int, "sliding_window: keys closer than this many positions"),
@@ -37,10 +41,8 @@ def add_attention_args(parser):
         >>> add_attention_args(argparse.ArgumentParser()).title
         'attention'
     """
-    from zoo.llm.attention import attention_kinds
-
     group = parser.add_argument_group("attention")
-    group.add_argument("--attention", choices=attention_kinds(), default=None,
+    group.add_argument("--attention", choices=ATTENTION_KINDS, default=None,
                        help="self-attention kind (default: the preset's, usually full)")
     for option, (field, kind, text) in _OPTIONS.items():
         group.add_argument(option, dest=field, type=kind, default=None, help=text)

@@ -33,9 +33,12 @@ TECHNIQUES = {
     "qat": "TF-MOT quantization-aware training -> int8 TFLite",
     "ptq": "post-training quantization to TFLite: float32, dynamic, float16, int8",
 }
-EXAMPLES = ["zoo compress prune --sparsity 0.5 --schedule constant --m-by-n 2:4",
-            "zoo compress qat --epochs 1",
-            "zoo compress ptq --modes dynamic int8 --from runs/train-cnn-20260101-120000"]
+EXAMPLES = {
+    "prune": ["zoo compress prune --sparsity 0.5 --schedule constant --m-by-n 2:4",
+              "zoo compress prune --model llm --sparsity 0.5 --fine-tune-steps 50"],
+    "qat": ["zoo compress qat --epochs 1", "zoo compress qat --model vgg16 --only dense probabilities"],
+    "ptq": ["zoo compress ptq --modes dynamic int8", "zoo compress ptq --from runs/train-cnn-20260101-120000"],
+}
 
 
 def build_parser(prog=None):
@@ -48,7 +51,7 @@ def build_parser(prog=None):
 
     def technique(name):
         return sub.add_parser(name, help=TECHNIQUES[name], description=TECHNIQUES[name],
-                              epilog=examples_epilog([e for e in EXAMPLES if f" {name} " in e]),
+                              epilog=examples_epilog(EXAMPLES[name]),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     prune = technique("prune")

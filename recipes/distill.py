@@ -21,15 +21,22 @@ Run:
 import argparse
 import sys
 
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
+
 TEACHER_EPOCHS = 10
 STUDENT_EPOCHS = 10
 
 
-def build_parser(prog=None):
-    from zoo.compress.llm_source import add_lm_args
-    from zoo.runs import add_run_args
+recipe = Recipe("distill", "Distill a teacher into a smaller student; compare with scratch.", examples=[
+    "zoo compress distill --task cnn --epochs 2",
+    "zoo compress distill --task llm --student-steps 200",
+], command="compress distill")
 
-    parser = argparse.ArgumentParser(prog=prog, description="Distill a teacher into a smaller student; compare with scratch.")
+
+@recipe.options
+def add_options(parser):
+    from zoo.compress.llm_source import add_lm_args
     parser.add_argument("--task", choices=("cnn", "llm"), default="cnn", help="which zoo model to distill (default: cnn)")
     parser.add_argument("--alpha", type=float, default=0.1, help="weight of the label loss; 1 - alpha goes to the teacher's (default: 0.1)")
     parser.add_argument("--temperature", type=float, default=4.0, help="softening temperature T (default: 4)")
@@ -48,17 +55,16 @@ def build_parser(prog=None):
     # The teacher must beat the student: a tiny preset trained 800 steps does on the built-in
     # corpus, the small preset needs far more CPU steps than that.
     add_lm_args(parser, preset="tiny", steps=800)
-    return add_run_args(parser)
 
 
 def check_args(args):
     if not 0.0 <= args.alpha <= 1.0:
-        raise SystemExit(f"--alpha must lie in [0, 1], got {args.alpha}.")
+        raise UsageError(f"--alpha must lie in [0, 1], got {args.alpha}.")
     if not args.temperature > 0:
-        raise SystemExit(f"--temperature must be > 0, got {args.temperature}.")
+        raise UsageError(f"--temperature must be > 0, got {args.temperature}.")
     for name in ("teacher_epochs", "epochs", "student_steps", "student_dense", "student_layers", "student_width"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
 
 
 def distill_cnn(args, run=None, log=print):
@@ -134,11 +140,11 @@ def distill_llm(args, run=None, log=print):
             "teacher_params": int(teacher.count_params()), **result}
 
 
-def run_recipe(args):
+@recipe.body
+def run_recipe(args, run):
     """Distill and compare; returns the results dict (also in <run>/results.json)."""
     import keras
 
-    from zoo.runs import RunFolder
 
     check_args(args)
     if args.task == "llm":
@@ -146,7 +152,6 @@ def run_recipe(args):
 
         check_lm_source(args.model, args.seq_len)
     keras.utils.set_random_seed(args.seed)
-    run = RunFolder("distill", vars(args), root=args.runs_dir)
     result = (distill_llm if args.task == "llm" else distill_cnn)(args, run)
     student = result.pop("distilled_model")
     result.pop("scratch_model")
@@ -161,10 +166,7 @@ def run_recipe(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run_recipe(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

@@ -17,14 +17,21 @@ Run:
 import argparse
 import sys
 
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
+
 EPOCHS = 10
 RANKS = (2, 4, 8, 16, 32)
 
 
-def build_parser(prog=None):
-    from zoo.runs import add_run_args
+recipe = Recipe("low-rank", "Factor the CNN's Dense layer by truncated SVD; sweep the rank.", examples=[
+    "zoo compress low-rank --epochs 3",
+    "zoo compress low-rank --from runs/train-cnn-<stamp>/model.keras --ranks 4 16 64",
+], command="compress low-rank")
 
-    parser = argparse.ArgumentParser(prog=prog, description="Factor the CNN's Dense layer by truncated SVD; sweep the rank.")
+
+@recipe.options
+def add_options(parser):
     parser.add_argument("--from", "--model", dest="model", default=None, help="a trained CNN .keras (default: train the tutorial CNN first)")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs to train the CNN when no --from is given (default: {EPOCHS})")
     parser.add_argument("--ranks", type=int, nargs="+", default=list(RANKS), help="ranks to try (default: 2 4 8 16 32)")
@@ -32,7 +39,6 @@ def build_parser(prog=None):
                         help="share of sum(s^2) to keep when choosing the saved model's rank (default: 0.9)")
     parser.add_argument("--layer", default="dense", help="the Dense layer to factor (default: dense, 576x64)")
     parser.add_argument("--fine-tune-epochs", type=int, default=2, help="epochs of fine-tuning after the cut (default: 2)")
-    return add_run_args(parser)
 
 
 def low_rank_cnn(args, log=print, callbacks=()):
@@ -45,7 +51,7 @@ def low_rank_cnn(args, log=print, callbacks=()):
     from zoo.vision.cnn import build_cnn
 
     if args.epochs < 1 or args.fine_tune_epochs < 0:
-        raise SystemExit("--epochs must be at least 1 and --fine-tune-epochs at least 0.")
+        raise UsageError("--epochs must be at least 1 and --fine-tune-epochs at least 0.")
     (x_train, y_train), (x_test, y_test) = load_digits_28(seed=args.seed)
 
     def accuracy(model):
@@ -66,12 +72,12 @@ def low_rank_cnn(args, log=print, callbacks=()):
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, verbose=args.verbose)
     names = [layer.name for layer in model.layers]
     if args.layer not in names:
-        raise SystemExit(f"--layer {args.layer!r} is not in the model; its layers are: {', '.join(names)}.")
+        raise UsageError(f"--layer {args.layer!r} is not in the model; its layers are: {', '.join(names)}.")
     try:
         sweep = rank_sweep(model, args.ranks, accuracy, fine_tune, layer_names=[args.layer])
         chosen, report = factorize_model(model, energy=args.energy, layer_names=[args.layer])
     except ValueError as err:
-        raise SystemExit(str(err)) from None
+        raise UsageError(str(err)) from None
     info = report["layers"][args.layer]
     cut = accuracy(chosen)
     history = fine_tune(chosen, callbacks)
@@ -93,14 +99,13 @@ def low_rank_cnn(args, log=print, callbacks=()):
     }
 
 
-def run_recipe(args):
+@recipe.body
+def run_recipe(args, run):
     """Sweep and save; returns the results dict (also in <run>/results.json)."""
     import keras
 
-    from zoo.runs import RunFolder
 
     keras.utils.set_random_seed(args.seed)
-    run = RunFolder("low-rank", vars(args), root=args.runs_dir)
     result = low_rank_cnn(args, callbacks=run.callbacks())
     model, history = result.pop("model"), result.pop("history")
     results = run.finish(model, history, result, plot_title="low-rank CNN: fine-tune after the cut")
@@ -113,10 +118,7 @@ def run_recipe(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run_recipe(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ import sys
 from zoo.compress.llm_source import add_lm_args
 from zoo.recipe import Recipe
 
-recipe = Recipe("compress-quantize-llm", "Quantize a causal LM to int8/int4 (Keras 3) and measure it.", examples=[
+recipe = Recipe("quantize-llm", "Quantize a causal LM to int8/int4 (Keras 3) and measure it.", examples=[
     "zoo compress quantize-llm --steps 50",
     "zoo compress quantize-llm --from runs/pretrain-clm-<stamp>/model.keras --modes int8",
-])
+], command="compress quantize-llm")
 
 
 @recipe.options

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.cli import COMMANDS, main
+from zoo.cli import COMMANDS, load_recipe, main
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["run", "train-cnn", "train-lstm", "train-gan", "transfer", "pretrain-clm", "pretrain-mlm", "tune",
@@ -116,3 +116,35 @@ def test_a_user_mistake_exits_2_with_one_line(tmp_path, capsys):
     assert err == [f"zoo pretrain-clm: error: {tmp_path / 'nothing-here'} is not a corpus folder (no tokenizer/ and "
                    f"shards/); make one with `zoo data prepare <your texts> --out {tmp_path / 'nothing-here'}`."]
     assert not (tmp_path / "runs").exists()
+
+
+def test_every_example_in_every_help_parses_with_its_command():
+    import contextlib
+    import io
+    import shlex
+
+    for command in _all_commands():
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            try:
+                main([*command, "--help"])
+            except SystemExit:
+                pass
+        examples = out.getvalue().rstrip().split("examples:")[-1].strip().splitlines()
+        for line in examples:
+            words = shlex.split(line)
+            if words[0] != "zoo" or "--help" in words:
+                continue
+            assert words[1:1 + len(command)] == command or len(command) == 2, line
+            # Only the parser runs: a wrong option name exits 2 here.
+            target = COMMANDS[words[1]][0]
+            if isinstance(target, dict):
+                target, rest = target[words[2]][0], words[3:]
+                rest = [words[2], *rest] if target == "recipe:compress" else rest
+            else:
+                rest = words[2:]
+            if not target.startswith("recipe:"):
+                continue
+            module = load_recipe(target.split(":", 1)[1])
+            parser = module.recipe.build_parser() if hasattr(module, "recipe") else module.build_parser()
+            parser.parse_args(rest)

@@ -125,10 +125,11 @@ class Run:
 
 
 class Recipe:
-    """One `zoo <name>` command: its options, its body, and the shared run machinery."""
+    """One `zoo <command>` (by default `zoo <name>`): its options, its body, and the shared run machinery."""
 
-    def __init__(self, name, description, examples, training=True):
-        self.name = name
+    def __init__(self, name, description, examples, training=True, command=None):
+        self.name = name  # also the run folder's prefix: runs/<name>-<timestamp>/
+        self.command = command or name  # the words after `zoo`, e.g. "compress lora"
         self.description = description
         self.examples = list(examples)
         self.training = training
@@ -148,7 +149,7 @@ class Recipe:
     def build_parser(self, prog=None):
         from zoo.runs import add_run_args
 
-        parser = argparse.ArgumentParser(prog=prog or f"zoo {self.name}", description=self.description,
+        parser = argparse.ArgumentParser(prog=prog or f"zoo {self.command}", description=self.description,
                                          epilog=examples_epilog(self.examples),
                                          formatter_class=argparse.RawDescriptionHelpFormatter)
         if self._add_options is not None:
@@ -162,7 +163,7 @@ class Recipe:
 
         A user mistake raises UsageExit (status 2) after printing one line; keyword arguments go to the body.
         """
-        prog = prog or f"zoo {self.name}"
+        prog = prog or f"zoo {self.command}"
         args = self.build_parser(prog).parse_args(argv)
         try:
             return self.execute(args, run_folder=run_folder, **kwargs)

@@ -265,7 +265,9 @@ def build_parser(prog=None):
     """
     parser = argparse.ArgumentParser(prog=prog or "zoo data", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Run `zoo data <subcommand> --help` for its options.")
+                                     epilog="Run `zoo data <subcommand> --help` for its options.\n\nexamples:\n"
+                                            "  zoo data prepare --out data/corpus-builtin\n"
+                                            "  zoo data stats data/corpus-builtin")
     sub = parser.add_subparsers(dest="command", metavar="subcommand")
 
     def add(name, help_text, func):

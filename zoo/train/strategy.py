@@ -62,7 +62,7 @@ def add_strategy_args(parser):
     group.add_argument("--strategy", choices=STRATEGIES, default="auto",
                        help="tf.distribute strategy: auto picks tpu, then mirrored (>1 GPU), then default "
                             "(default: auto)")
-    group.add_argument("--cpu-devices", "--cpu-replicas", dest="cpu_replicas", type=int, default=None,
+    group.add_argument("--cpu-devices", "--cpu-replicas", dest="cpu_replicas", type=int, default=None, metavar="N",
                        help="split the CPU into N logical devices, so --strategy mirrored can be tried without GPUs")
     group.add_argument("--tpu", default=None,
                        help="TPU name or grpc:// address for --strategy tpu (default: $TPU_NAME, else 'local' "

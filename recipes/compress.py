@@ -23,7 +23,6 @@ or: python recipes/compress.py prune ...
 import argparse
 import csv
 import io
-import os
 import sys
 
 from zoo.errors import UsageError
@@ -42,9 +41,8 @@ EXAMPLES = {
 
 
 def build_parser(prog=None):
-    from zoo.runs import add_run_args
-
     from zoo.recipe import examples_epilog
+    from zoo.runs import add_run_args
 
     parser = argparse.ArgumentParser(prog=prog, description="Compress a zoo model with TF-MOT or TFLite.")
     sub = parser.add_subparsers(dest="technique", metavar="TECHNIQUE")
@@ -291,11 +289,12 @@ def _load(source):
     import keras
 
     import zoo.losses  # noqa: F401  (registers the loss zoo's models are compiled with)
+    from zoo.runs import find_run
 
-    path = os.path.join(source, "model.keras") if os.path.isdir(source) else source
-    if not os.path.isfile(path):
-        raise UsageError(f"--from {source}: no model file at {path} (give a .keras file or a run folder with model.keras).")
-    return keras.models.load_model(path)
+    try:
+        return keras.models.load_model(find_run(source).model_file)
+    except FileNotFoundError as err:
+        raise UsageError(f"--from {source}: {err}") from None
 
 
 def _accuracy(model, x, y):

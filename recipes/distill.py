@@ -108,10 +108,10 @@ def distill_llm(args, run=None, log=print):
     """Teacher LM, distilled and scratch student LMs on the corpus; results dict (metric: perplexity)."""
     import keras
 
-    from zoo.compress.llm_source import fit_steps, lm_config, load_or_train
-    from zoo.data.corpus import corpus_windows
     from zoo.compress.distill import compare_with_scratch
     from zoo.compress.keras_quantize import perplexity
+    from zoo.compress.llm_source import fit_steps, lm_config, load_or_train
+    from zoo.data.corpus import corpus_windows
     from zoo.llm import build_llm
 
     train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed,

@@ -74,8 +74,15 @@ def train(args, run):
     from zoo.finetune.formats import read_squad
     from zoo.finetune.metrics import squad_scores
     from zoo.finetune.pretrained import attach_head, model_inputs
-    from zoo.finetune.training import (TaskScores, compile_for_finetuning, data_files, eval_batch_size, fit, schedule,
-                                       starting_point)
+    from zoo.finetune.training import (
+        TaskScores,
+        compile_for_finetuning,
+        data_files,
+        eval_batch_size,
+        fit,
+        schedule,
+        starting_point,
+    )
 
     # Data: SQuAD questions, the start (pretrained, quick pretraining or random) and answer spans in tokens.
     options = FinetuneOptions.from_args(args)

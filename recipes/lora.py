@@ -23,7 +23,6 @@ import tempfile
 from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
-
 recipe = Recipe("lora", "Fine-tune a causal LM with LoRA adapters (Keras enable_lora).", examples=[
     "zoo compress lora --rank 4 --lora-steps 50",
     "zoo compress lora --from runs/pretrain-clm-<stamp>/model.keras --rank 8",
@@ -59,10 +58,10 @@ def lora_finetune(args, run=None, log=print):
     """Base model, LoRA fine-tune (and full fine-tune); results dict with the LoRA model under "model"."""
     import keras
 
-    from zoo.compress.llm_source import fit_steps, load_or_train
-    from zoo.data.corpus import corpus_windows
     from zoo.compress.keras_quantize import perplexity
+    from zoo.compress.llm_source import fit_steps, load_or_train
     from zoo.compress.lora import enable_lora, merged_model
+    from zoo.data.corpus import corpus_windows
     from zoo.llm import load_llm
 
     if args.lora_steps < 1 or args.lora_learning_rate <= 0:

@@ -29,7 +29,6 @@ import time
 from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
-
 recipe = Recipe(
     "model-parallel", "Train the causal LLM sharded over a device mesh (keras.distribution on JAX).",
     examples=[
@@ -92,9 +91,14 @@ def train(args, run):
     import numpy as np
 
     from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
+    from zoo.parallel.model_parallel import (
+        build_distributed_llm,
+        make_distribution,
+        require_jax,
+        shard_shapes,
+        weight_shardings,
+    )
     from zoo.train.pretraining import TrainingOptions, model_config
-    from zoo.parallel.model_parallel import (build_distributed_llm, make_distribution, require_jax, shard_shapes,
-                                             weight_shardings)
 
     require_jax()
     for name in ("batch_size", "seq_len", "steps"):

@@ -28,7 +28,6 @@ import time
 from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
-
 recipe = Recipe("pipeline-parallel", "Train the causal LLM with a GPipe pipeline schedule.", examples=[
     "zoo pipeline-parallel --steps 20",
     "zoo pipeline-parallel --stages 4 --micro-batches 8 --cpu-devices 4",
@@ -88,9 +87,9 @@ def train(args, run):
     import numpy as np
 
     from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
-    from zoo.train.pretraining import TrainingOptions, model_config
     from zoo.llm import build_llm
     from zoo.parallel.pipeline_parallel import GPipe, full_batch_gradients
+    from zoo.train.pretraining import TrainingOptions, model_config
 
     check_args(args)
     devices = place_devices(args)  # before any other TensorFlow work, so the CPU can still be split

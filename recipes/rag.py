@@ -31,7 +31,6 @@ import time
 from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
-
 recipe = Recipe(
     "rag", "Fine-tune a causal LM to answer questions from retrieved passages; exact match with and without retrieval.",
     examples=[

@@ -46,7 +46,8 @@ class UsageExit(SystemExit):
 
 def usage_exit(prog, message):
     """Print `prog: error: message` to stderr and return the UsageExit to raise."""
-    message = str(message).strip().splitlines()[0] if str(message).strip() else "invalid usage"
+    # One line, even for a message that explains itself over several.
+    message = " ".join(line.strip() for line in str(message).strip().splitlines()) or "invalid usage"
     print(f"{prog}: error: {message}", file=sys.stderr)
     return UsageExit(message)
 

@@ -35,6 +35,7 @@ def majority_baseline(train_labels, eval_labels, num_classes):
 def train_classifier(options, run, task, fields, default_labels):
     """Run one fine-tuning of `task` ("sentiment" or "nli") into `run` (a zoo.recipe run folder);
     returns the results dict (also in results.json) with the "model" and "tokenizer"."""
+    import keras
     import numpy as np
 
     from zoo.data.tokenizer import save_tokenizer
@@ -42,10 +43,16 @@ def train_classifier(options, run, task, fields, default_labels):
     from zoo.finetune.formats import read_classification
     from zoo.finetune.metrics import classification_scores
     from zoo.finetune.pretrained import attach_head, model_inputs
-    from zoo.finetune.training import (TaskScores, compile_for_finetuning, data_files, eval_batch_size, fit,
-                                       label_names, schedule, starting_point)
-
-    import keras
+    from zoo.finetune.training import (
+        TaskScores,
+        compile_for_finetuning,
+        data_files,
+        eval_batch_size,
+        fit,
+        label_names,
+        schedule,
+        starting_point,
+    )
 
     # Data: the labelled files, then the start (pretrained, quick pretraining or random) and its tokenizer.
     options.check()

@@ -17,8 +17,6 @@ Example:
 
 import importlib
 import importlib.util
-import os
-import re
 import sys
 from pathlib import Path
 
@@ -59,10 +57,6 @@ COMMANDS = {
     "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),
 }
 EXAMPLES = ["zoo run --steps 200", "zoo pretrain-clm --steps 20 --eval-every 10", "zoo compress lora --help"]
-# TensorFlow's C++ start-up lines that say nothing a learner can act on.
-_TF_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|[IWE]\d{4} [\d:.]+\s+\d+ \S+\.(cc|h):\d+\]"
-                       r"|.*(cuInit|cuda drivers|TF_ENABLE_ONEDNN_OPTS|Unable to register cu|computation placer))")
-
 
 def load_recipe(name):
     """The module of a recipe, by command or file name: `load_recipe("train-cnn")` is recipes/train_cnn.py.
@@ -114,40 +108,6 @@ def _usage(table, prog, title):
     return "\n".join(lines)
 
 
-def quiet_tensorflow():
-    """Import TensorFlow with its C++ start-up lines filtered out of stderr (other lines pass through).
-
-    Does nothing when the user set TF_CPP_MIN_LOG_LEVEL (they asked for TensorFlow's own logging).
-    """
-    import zoo
-
-    if zoo.USER_SET_TF_LOG_LEVEL or "tensorflow" in sys.modules:
-        return
-    import tempfile
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # the device scan prints the cuInit line; do it now, quietly
-            from absl import logging as absl_logging
-
-            absl_logging.set_verbosity(absl_logging.ERROR)
-        except Exception:
-            pass  # the command's own import reports the error, with its traceback
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-        captured.seek(0)
-        for line in captured.read().decode("utf-8", "replace").splitlines():
-            if line.strip() and not _TF_NOISE.match(line):
-                print(line, file=sys.stderr)
-
-
 def _wants_help(argv):
     return any(arg in ("-h", "--help") for arg in argv)
 
@@ -177,6 +137,8 @@ def main(argv=None, table=None, prog="zoo"):
     if isinstance(target, dict):
         return main(rest, target, f"{prog} {name}")
     if not _wants_help(rest):
+        from zoo.quiet import quiet_tensorflow
+
         quiet_tensorflow()
     try:
         module = _load(target)

@@ -164,8 +164,11 @@ class Recipe:
 
         A user mistake raises UsageExit (status 2) after printing one line; keyword arguments go to the body.
         """
+        from zoo.quiet import quiet_tensorflow
+
         prog = prog or f"zoo {self.command}"
         args = self.build_parser(prog).parse_args(argv)
+        quiet_tensorflow()  # after parsing: --help and bad options never start TensorFlow
         try:
             return self.execute(args, run_folder=run_folder, **kwargs)
         except UsageExit:

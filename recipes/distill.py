@@ -18,7 +18,6 @@ Run:
     zoo compress distill --task llm --steps 800 --student-steps 300
 """
 
-import argparse
 import sys
 
 from zoo.errors import UsageError

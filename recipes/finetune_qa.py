@@ -67,7 +67,6 @@ def first_words_baseline(train_examples, eval_examples, language):
 def train(args, run):
     """Fine-tune and evaluate; returns the results dict (also in <run>/results.json)."""
     import keras
-    import numpy as np
 
     from zoo.data.tokenizer import save_tokenizer
     from zoo.finetune.features import byte_fallback_share, encode_qa, predict_answers

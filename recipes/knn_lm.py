@@ -20,7 +20,6 @@ Run:
     zoo knn-lm --steps 1200 -k 64 --new-domain my_texts/
 """
 
-import argparse
 import sys
 import time
 

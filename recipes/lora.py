@@ -56,7 +56,6 @@ def split_halves(windows):
 
 def lora_finetune(args, run=None, log=print):
     """Base model, LoRA fine-tune (and full fine-tune); results dict with the LoRA model under "model"."""
-    import keras
 
     from zoo.compress.keras_quantize import perplexity
     from zoo.compress.llm_source import fit_steps, load_or_train

@@ -14,7 +14,6 @@ Run:
     zoo compress low-rank --ranks 2 4 8 16 32 --energy 0.95 --fine-tune-epochs 3
 """
 
-import argparse
 import sys
 
 from zoo.errors import UsageError

@@ -19,7 +19,6 @@ Run:
     zoo model-parallel --distribution data
 """
 
-import argparse
 import math
 import os
 import subprocess

@@ -20,7 +20,6 @@ Run:
     zoo pipeline-parallel --stages 2 --micro-batches 8 --steps 60
 """
 
-import argparse
 import math
 import sys
 import time

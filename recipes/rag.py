@@ -24,7 +24,6 @@ Run:
     zoo rag --run runs/pretrain-clm-20260101-120000 -k 2 --steps 800
 """
 
-import argparse
 import sys
 import time
 

@@ -19,7 +19,6 @@ Run:
     zoo train-gan --classifier runs/train-cnn-.../model.keras   # reuse a trained CNN as the judge
 """
 
-import argparse
 import sys
 
 from zoo.errors import UsageError

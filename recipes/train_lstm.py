@@ -11,7 +11,6 @@ Run:
     zoo train-lstm --text my_corpus.txt  # your own UTF-8 text (Japanese works at char level)
 """
 
-import argparse
 import os
 import sys
 

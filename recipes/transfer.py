@@ -17,7 +17,6 @@ Run:
     zoo transfer --model vgg16 --weights imagenet # needs ~/.keras/models/vgg16_..._notop.h5
 """
 
-import argparse
 import sys
 
 from zoo.errors import UsageError

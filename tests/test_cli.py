@@ -140,11 +140,9 @@ def test_every_example_in_every_help_parses_with_its_command():
             target = COMMANDS[words[1]][0]
             if isinstance(target, dict):
                 target, rest = target[words[2]][0], words[3:]
-                rest = [words[2], *rest] if target == "recipe:compress" else rest
             else:
                 rest = words[2:]
             if not target.startswith("recipe:"):
                 continue
             module = load_recipe(target.split(":", 1)[1])
-            parser = module.recipe.build_parser() if hasattr(module, "recipe") else module.build_parser()
-            parser.parse_args(rest)
+            module.recipe.build_parser().parse_args(rest)

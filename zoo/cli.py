@@ -26,9 +26,9 @@ RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 # name -> (target, one-line help); a target is "recipe:<file stem>" or a zoo module with main(argv, prog).
 # A dict of such entries is a nested command (zoo compress <technique>). Order is the order shown.
 COMPRESS = {
-    "prune": ("recipe:compress", "TF-MOT magnitude pruning (PolynomialDecay/ConstantSparsity, 2:4) with fine-tuning"),
-    "qat": ("recipe:compress", "TF-MOT quantization-aware training -> int8 TFLite"),
-    "ptq": ("recipe:compress", "post-training quantization to TFLite: float32, dynamic, float16, int8"),
+    "prune": ("recipe:compress_prune", "TF-MOT magnitude pruning (PolynomialDecay/ConstantSparsity, 2:4), fine-tuned"),
+    "qat": ("recipe:compress_qat", "TF-MOT quantization-aware training -> int8 TFLite"),
+    "ptq": ("recipe:compress_ptq", "post-training quantization to TFLite: float32, dynamic, float16, int8"),
     "quantize-llm": ("recipe:quantize_llm", "Keras int8/int4 quantization of the LLM with perplexity"),
     "distill": ("recipe:distill", "knowledge distillation (teacher -> student)"),
     "low-rank": ("recipe:low_rank", "low-rank (truncated SVD) factorization of Dense kernels"),
@@ -48,7 +48,7 @@ COMMANDS = {
     "finetune-sentiment": ("recipe:finetune_sentiment", "fine-tune for sentiment (CSV or JSONL; accuracy, macro-F1)"),
     "compress": (COMPRESS, "prune, quantize (QAT, TFLite PTQ, int8/int4), distill, low-rank, LoRA"),
     "model-parallel": ("recipe:model_parallel", "keras.distribution model parallelism on JAX (LayoutMap over a mesh)"),
-    "pipeline-parallel": ("recipe:pipeline_parallel", "a GPipe pipeline-parallel schedule over device stages (teaching)"),
+    "pipeline-parallel": ("recipe:pipeline_parallel", "a GPipe pipeline-parallel schedule over device stages"),
     "retrieve": ("zoo.retrieval.cli", "document store: build a BM25/dense index, query, RAG generation, kNN-LM"),
     "knn-lm": ("recipe:knn_lm", "kNN-LM: a causal LM interpolated with nearest neighbours of its hidden states"),
     "rag": ("recipe:rag", "retrieval-augmented generation: fine-tune to answer from retrieved passages"),
@@ -147,10 +147,7 @@ def main(argv=None, table=None, prog="zoo"):
             print(f"{prog}: command {name!r} is not available here ({err}).", file=sys.stderr)
             return 2
         raise
-    if target == "recipe:compress":  # prune, qat and ptq share one recipe file with a subcommand each
-        result = module.main([name, *rest], prog=prog)
-    else:
-        result = module.main(rest, prog=f"{prog} {name}")
+    result = module.main(rest, prog=f"{prog} {name}")
     return 0 if result is None else int(result)
 
 

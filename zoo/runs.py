@@ -206,6 +206,22 @@ def read_run(path, tokenizer_dir=None, compile=False, need_tokenizer=True):
     return load_llm(files.model_file, compile=compile), tokenizer, files.config
 
 
+def write_history_csv(path, history):
+    """Write a history dict ({"loss": [...], ...}) as CSV, one row per epoch, atomically; nothing for an empty one."""
+    import csv
+    import io
+
+    if not history:
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    keys = list(history)
+    writer.writerow(["epoch"] + keys)
+    for epoch in range(len(history[keys[0]])):
+        writer.writerow([epoch] + [history[k][epoch] for k in keys])
+    write_text_atomic(path, buffer.getvalue())
+
+
 def merge_histories(*histories):
     """Concatenate the metrics of several Keras histories (e.g. frozen stage, then fine-tuning)."""
     merged = {}

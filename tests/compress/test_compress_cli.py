@@ -8,9 +8,6 @@ import types
 import pytest
 
 from zoo import cli
-from zoo.cli import load_recipe
-
-compress = load_recipe("compress")
 
 
 def test_ptq_from_a_saved_model_writes_tflite_and_results(small_cnn, tmp_path):

@@ -36,6 +36,7 @@ recipe = Recipe("pipeline-parallel", "Train the causal LLM with a GPipe pipeline
 @recipe.options
 def add_options(parser):
     from zoo.data.corpus import DEFAULT_DATA
+
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
     parser.add_argument("--preset", default="tiny", help="model preset (default: tiny)")

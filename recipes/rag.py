@@ -15,13 +15,13 @@ once closed book. The answer tokens alone carry the loss. Evaluation: exact matc
 on the test split with retrieval and without (closed book), and the same on the
 training split.
 
-The causal LM is a run from `zoo pretrain-clm` (--run), or a fresh preset model
+The causal LM is a run from `zoo pretrain-clm` (--from), or a fresh preset model
 using the tokenizer of the --data corpus folder (the built-in corpus, prepared
 on first use).
 
 Run:
     zoo rag                                   # or: python recipes/rag.py
-    zoo rag --run runs/pretrain-clm-20260101-120000 -k 2 --steps 800
+    zoo rag --from runs/pretrain-clm-20260101-120000 -k 2 --steps 800
 """
 
 import sys
@@ -42,10 +42,12 @@ recipe = Recipe(
 @recipe.options
 def add_options(parser):
     from zoo.data.corpus import DEFAULT_DATA
-    parser.add_argument("--run", default=None, help="a causal LM run folder (model.keras + tokenizer/) to fine-tune")
+
+    parser.add_argument("--from", "--run", dest="run", default=None,
+                        help="a causal LM run folder (model.keras + tokenizer/) to fine-tune")
     parser.add_argument("--data", default=DEFAULT_DATA, help=f"corpus folder whose tokenizer a fresh model uses "
                                                              f"(default: {DEFAULT_DATA}, prepared on first use)")
-    parser.add_argument("--preset", default="tiny", help="preset of a fresh model when no --run (default: tiny)")
+    parser.add_argument("--preset", default="tiny", help="preset of a fresh model when no --from (default: tiny)")
     parser.add_argument("--qa", default=None, help="QA JSONL (question, answer, passage, split); default: the "
                                                    "shipped facts set")
     parser.add_argument("-k", type=int, default=1, help="passages retrieved per question (default: 1)")
@@ -60,7 +62,7 @@ def add_options(parser):
 
 
 def load_model(args):
-    """(model, tokenizer): the --run's, or a fresh preset model on the corpus folder's tokenizer."""
+    """(model, tokenizer): the --from run's, or a fresh preset model on the corpus folder's tokenizer."""
     from zoo.data.corpus import ensure_corpus
     from zoo.data.tokenizer import load_tokenizer
     from zoo.llm import build_llm
@@ -70,7 +72,7 @@ def load_model(args):
     if args.run:
         model, tokenizer = load_run(args.run)
         if type(model).__name__ != "CausalLM":
-            raise UsageError(f"--run {args.run} holds a {type(model).__name__}; RAG needs a causal LM run "
+            raise UsageError(f"--from {args.run} holds a {type(model).__name__}; RAG needs a causal LM run "
                              "(zoo pretrain-clm)")
         return model, tokenizer
     tokenizer = load_tokenizer(ensure_corpus(args.data) / "tokenizer")

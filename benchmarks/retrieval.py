@@ -148,8 +148,7 @@ def main(argv=None):
         else:
             from zoo.cli import load_recipe
 
-            knn_lm = load_recipe("knn-lm")
-            knn = knn_lm.run_knn_lm(knn_lm.build_parser().parse_args(common + (["--steps", "150"] if args.quick else [])))
+            knn = load_recipe("knn-lm").recipe.run(common + (["--steps", "150"] if args.quick else []))
         new, held = knn["new_domain_test"], knn["heldout"]
         result["knn_lm"] = {
             "run": knn["run_dir"], "new_domain": knn["new_domain"], "datastore_entries": knn["datastore_entries"],
@@ -172,8 +171,7 @@ def main(argv=None):
         else:
             from zoo.cli import load_recipe
 
-            rag_recipe = load_recipe("rag")
-            rag = rag_recipe.run_rag(rag_recipe.build_parser().parse_args(common + (["--steps", "300"] if args.quick else [])))
+            rag = load_recipe("rag").recipe.run(common + (["--steps", "300"] if args.quick else []))
         test = rag["test"]
         result["rag"] = {
             "run": rag["run_dir"], "k": rag["k"], "method": rag["method"], "test_questions": test["count"],

@@ -9,6 +9,7 @@ every epoch by `TaskScores` and lands in history.csv next to the loss.
 Every function takes a `zoo.finetune.options.FinetuneOptions`.
 
 Example:
+    >>> from zoo.finetune.options import FinetuneOptions
     >>> options = FinetuneOptions(seq_len=64, epochs=8)
     >>> data_files(options, "sentiment")[0].name
     'sentiment_en_train.csv'
@@ -19,7 +20,6 @@ import math
 import keras
 
 from zoo.errors import UsageError
-from zoo.finetune.options import FinetuneOptions
 
 
 def data_files(options, task):

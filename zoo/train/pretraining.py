@@ -106,14 +106,17 @@ def add_training_args(parser, preset="tiny", steps=300, batch_size=16, seq_len=6
     data = parser.add_argument_group("data and model")
     data.add_argument("--data", default=DEFAULT_DATA,
                       help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
-    data.add_argument("--preset", default=preset, help=f"model preset, vocabulary set to the tokenizer's (default: {preset})")
-    data.add_argument("--seq-len", type=positive_int, default=seq_len, help=f"tokens per training window (default: {seq_len})")
+    data.add_argument("--preset", default=preset,
+                      help=f"model preset, vocabulary set to the tokenizer's (default: {preset})")
+    data.add_argument("--seq-len", type=positive_int, default=seq_len,
+                      help=f"tokens per training window (default: {seq_len})")
     data.add_argument("--dropout", type=float, default=None, help="override the preset's dropout rate")
     data.add_argument("--validation-fraction", type=fraction, default=0.1,
                       help="share of documents held out for validation (default: 0.1)")
 
     length = parser.add_argument_group("length of training")
-    length.add_argument("--steps", type=positive_int, default=steps, help=f"fit steps (micro-batches) to train (default: {steps})")
+    length.add_argument("--steps", type=positive_int, default=steps,
+                        help=f"fit steps (micro-batches) to train (default: {steps})")
     length.add_argument("--epochs", type=positive_float, default=None,
                         help="passes over the training split instead of --steps (may be fractional)")
     length.add_argument("--batch-size", type=positive_int, default=batch_size,

@@ -146,3 +146,14 @@ def test_every_example_in_every_help_parses_with_its_command():
                 continue
             module = load_recipe(target.split(":", 1)[1])
             module.recipe.build_parser().parse_args(rest)
+
+
+def test_recipe_docstrings_show_commands_that_exist():
+    import re
+
+    for path in sorted((ROOT / "recipes").glob("*.py")):
+        for words in re.findall(r"^\s+zoo ([\w-]+)(?: ([\w-]+))?", path.read_text(), flags=re.M):
+            assert words[0] in COMMANDS, (path.name, words)
+            target = COMMANDS[words[0]][0]
+            if isinstance(target, dict):
+                assert words[1] in target, (path.name, words)

@@ -4,6 +4,12 @@ What it does, in order, and why:
 
 1. HTML -> main text with trafilatura (drops menus, footers, scripts); when
    trafilatura finds no main content (tiny pages) selectolax's body text is used.
+   Before that, structure a language model should not see as a grid is rewritten
+   (`restructure_html`): tables are dropped (default) or turned into one sentence
+   per row ("header: cell, header: cell."), code blocks (<pre>) are kept as
+   ``` fenced blocks (default) or dropped, definition lists become
+   "term: definition" lines, and link-only lists (menus) are dropped. What was
+   dropped or rewritten is counted per document (`structure_counts`).
 2. Mojibake repair with ftfy (UTF-8 read as Latin-1 and the like), done before
    NFKC because ftfy recognises the broken byte patterns, not their normal form.
    Only text that shows a sign of such mojibake goes through ftfy (it is slow).
@@ -63,10 +69,149 @@ class CleanConfig:
     remove_control: bool = True
     normalize_whitespace: bool = True
     html_favor_recall: bool = True  # keep more text from HTML pages rather than less
+    tables: str = "drop"  # "drop", "sentences" (one sentence per row) or "keep" (trafilatura's "| a | b |" rows)
+    code: str = "keep"  # "keep" (as ``` fenced blocks) or "drop"
+
+    def __post_init__(self):
+        if self.tables not in ("drop", "sentences", "keep"):
+            raise ValueError(f"tables must be 'drop', 'sentences' or 'keep', got {self.tables!r}")
+        if self.code not in ("keep", "drop"):
+            raise ValueError(f"code must be 'keep' or 'drop', got {self.code!r}")
 
 
-def html_to_text(html, favor_recall=True):
-    """Return the main text of an HTML page ('' when it has none).
+STRUCTURE_KEYS = ("tables_dropped", "tables_as_sentences", "tables_kept", "code_blocks_kept", "code_blocks_dropped",
+                  "definition_lists", "menus_dropped")
+_PLACEHOLDER = "ZOOCODEBLOCK{}X"
+_PLACEHOLDER_RE = re.compile(r"^.*ZOOCODEBLOCK(\d+)X.*$", re.MULTILINE)
+
+
+def _cell_text(cell):
+    return " ".join(cell.text_content().split())
+
+
+def _table_sentences(table):
+    rows = [[_cell_text(c) for c in row.xpath("./th|./td")] for row in table.xpath(".//tr")]
+    rows = [row for row in rows if any(row)]
+    header = None
+    if len(rows) > 1 and table.xpath(".//tr[1]/th") and not table.xpath(".//tr[1]/td"):
+        header, rows = rows[0], rows[1:]
+    sentences = []
+    for row in rows:
+        cells = [c for c in row if c]
+        if header and len(header) == len(row):
+            cells = [f"{h}: {c}" if h else c for h, c in zip(header, row) if c]
+        if cells:
+            end = "" if cells[-1].endswith(("。", ".", "!", "?", "！", "？")) else "。" if _is_cjk(cells[-1]) else "."
+            sentences.append(", ".join(cells) + end)
+    return sentences
+
+
+def _is_cjk(text):
+    return any("\u3040" <= ch <= "\u9fff" for ch in text)
+
+
+def _replace(node, new_nodes):
+    parent = node.getparent()
+    if parent is None:
+        return
+    tail = node.tail
+    index = parent.index(node)
+    parent.remove(node)
+    for offset, new in enumerate(new_nodes):
+        parent.insert(index + offset, new)
+    if tail and tail.strip():
+        holder = new_nodes[-1] if new_nodes else None
+        if holder is not None:
+            holder.tail = tail
+        elif index > 0:
+            parent[index - 1].tail = (parent[index - 1].tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def restructure_html(html, config=None):
+    """Rewrite tables, code blocks, definition lists and menus of a page; return (html, counts, code blocks).
+
+    Code blocks come back as placeholders in the HTML plus their texts, so that
+    the text extractor cannot reflow them; `html_to_text` puts them back fenced.
+
+    Example:
+        >>> page = "<table><tr><th>名前</th><th>値</th></tr><tr><td>幅</td><td>10</td></tr></table>"
+        >>> html, counts, code = restructure_html(page, CleanConfig(tables="sentences"))
+        >>> "名前: 幅, 値: 10。" in html, counts["tables_as_sentences"]
+        (True, 1)
+    """
+    import lxml.html
+    from lxml import etree
+
+    config = config or CleanConfig()
+    counts = dict.fromkeys(STRUCTURE_KEYS, 0)
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return html, counts, []
+    make = lxml.html.Element
+    code_blocks = []
+    for pre in root.xpath("//pre"):
+        if config.code == "drop":
+            counts["code_blocks_dropped"] += 1
+            _replace(pre, [])
+            continue
+        counts["code_blocks_kept"] += 1
+        para = make("p")
+        para.text = _PLACEHOLDER.format(len(code_blocks))
+        code_blocks.append(pre.text_content().strip("\n"))
+        _replace(pre, [para])
+    # Innermost tables first, so a layout table around a data table is handled after it.
+    for table in sorted(root.xpath("//table"), key=lambda t: -len(t.xpath("ancestor::table"))):
+        if config.tables == "keep":
+            counts["tables_kept"] += 1
+            continue
+        if config.tables == "drop":
+            counts["tables_dropped"] += 1
+            _replace(table, [])
+            continue
+        counts["tables_as_sentences"] += 1
+        paragraphs = []
+        for sentence in _table_sentences(table):
+            para = make("p")
+            para.text = sentence
+            paragraphs.append(para)
+        _replace(table, paragraphs)
+    for dl in root.xpath("//dl"):
+        counts["definition_lists"] += 1
+        paragraphs, term = [], None
+        for child in dl:
+            if child.tag == "dt":
+                term = " ".join(child.text_content().split())
+            elif child.tag == "dd":
+                para = make("p")
+                body = " ".join(child.text_content().split())
+                para.text = f"{term}: {body}" if term else body
+                paragraphs.append(para)
+                term = None
+        _replace(dl, paragraphs)
+    for menu in root.xpath("//nav|//ul|//ol"):
+        items = menu.xpath("./li")
+        if menu.tag == "nav" or (len(items) >= 3 and all(
+                " ".join(li.text_content().split()) == " ".join(" ".join(a.text_content().split())
+                                                                for a in li.xpath(".//a")) for li in items)):
+            if menu.getparent() is not None:
+                counts["menus_dropped"] += 1
+                _replace(menu, [])
+    return lxml.html.tostring(root, encoding="unicode"), counts, code_blocks
+
+
+def _fence(text, code_blocks):
+    def block(match):
+        index = int(match.group(1))
+        return f"```\n{code_blocks[index]}\n```" if index < len(code_blocks) else ""
+
+    return _PLACEHOLDER_RE.sub(block, text)
+
+
+def html_to_text(html, favor_recall=True, config=None, counts=None):
+    """Return the main text of an HTML page ('' when it has none); `counts` (a dict) gets the structure counts.
 
     Example:
         >>> html_to_text("<html><body><script>var x = 1;</script><p>本文です。</p></body></html>")
@@ -74,15 +219,20 @@ def html_to_text(html, favor_recall=True):
     """
     import trafilatura
 
+    config = config or CleanConfig(html_favor_recall=favor_recall)
+    html, found, code_blocks = restructure_html(html, config)
+    if counts is not None:
+        for key, value in found.items():
+            counts[key] = counts.get(key, 0) + value
     text = trafilatura.extract(
         html,
         include_comments=False,
-        include_tables=True,
+        include_tables=config.tables == "keep",
         favor_recall=favor_recall,
         deduplicate=False,
     )
     if text and text.strip():
-        return text
+        return _fence(text, code_blocks)
     # Pages with very little text (a short note, a stub) fall below trafilatura's
     # thresholds; their visible body text is still worth keeping.
     from selectolax.lexbor import LexborHTMLParser
@@ -91,7 +241,7 @@ def html_to_text(html, favor_recall=True):
     for node in tree.css("script, style, noscript, nav, header, footer, template"):
         node.decompose()
     body = tree.body or tree.root
-    return body.text(separator="\n", strip=True) if body is not None else ""
+    return _fence(body.text(separator="\n", strip=True), code_blocks) if body is not None else ""
 
 
 def normalize_text(text, config=None):
@@ -125,17 +275,23 @@ def clean_document(doc, config=None):
         >>> clean_document(Document(id="1", text="<p>ｈｅｌｌｏ</p>", kind="html")).text
         'hello'
     """
+    return _clean_with_counts(doc, config)[0]
+
+
+def _clean_with_counts(doc, config=None):
     config = config or CleanConfig()
-    text = doc.text
+    text, counts = doc.text, {}
     if doc.kind == "html":
-        text = html_to_text(text, favor_recall=config.html_favor_recall)
-    return dataclasses.replace(doc, text=normalize_text(text, config), kind="text")
+        text = html_to_text(text, favor_recall=config.html_favor_recall, config=config, counts=counts)
+    return dataclasses.replace(doc, text=normalize_text(text, config), kind="text"), counts
 
 
-def clean_documents(documents, config=None, progress=True, workers=1):
+def clean_documents(documents, config=None, progress=True, workers=1, structure=None):
     """Clean every document; return (cleaned, removed) where removed lists (doc, reason) for empty results.
 
     `workers` > 1 spreads the documents over that many processes (same result, in order).
+    `structure` (a dict), when given, gets the summed counts of tables, code blocks and menus
+    that `restructure_html` dropped or rewrote.
 
     Example:
         >>> kept, removed = clean_documents([Document(id="1", text="a"), Document(id="2", text="\\u200b")], progress=False)
@@ -144,10 +300,13 @@ def clean_documents(documents, config=None, progress=True, workers=1):
     """
     from zoo.data.parallel import parallel_map
 
-    clean = functools.partial(clean_document, config=config or CleanConfig())
+    clean = functools.partial(_clean_with_counts, config=config or CleanConfig())
     results = parallel_map(clean, documents, workers=workers, desc="clean", progress=progress)
     cleaned, removed = [], []
-    for doc, result in zip(documents, results):
+    for doc, (result, counts) in zip(documents, results):
+        if structure is not None:
+            for key, value in counts.items():
+                structure[key] = structure.get(key, 0) + value
         if result.text.strip():
             cleaned.append(result)
         else:

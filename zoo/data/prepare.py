@@ -110,14 +110,35 @@ def run_clean_and_filter(documents, config, report, progress=True):
         3
     """
     started = time.perf_counter()
-    cleaned, removed = clean_documents(documents, config.clean, progress=progress, workers=config.workers)
-    report.add_stage("clean", documents, cleaned, removed=removed, seconds=time.perf_counter() - started)
+    structure = {}
+    cleaned, removed = clean_documents(documents, config.clean, progress=progress, workers=config.workers,
+                                       structure=structure)
+    report.add_stage("clean", documents, cleaned, removed=removed, seconds=time.perf_counter() - started,
+                     details={"structure": structure} if structure else None)
     if not config.apply_filter:
         return cleaned
     started = time.perf_counter()
     result = filter_documents(cleaned, config.filter, progress=progress, workers=config.workers)
-    report.add_stage("filter", cleaned, result.kept, removed=result.removed, seconds=time.perf_counter() - started)
+    report.add_stage("filter", cleaned, result.kept, removed=result.removed, seconds=time.perf_counter() - started,
+                     details=section_details(result.sections_removed))
     return result.kept
+
+
+def section_details(sections_removed):
+    """Return the report fields for sections dropped from long documents ({} when none were).
+
+    Example:
+        >>> section_details([(None, "quality:bullet_lines", 120)])
+        {'sections_removed': 1, 'section_bytes_removed': 120, 'section_reasons': {'quality:bullet_lines': 1}}
+    """
+    if not sections_removed:
+        return {}
+    import collections
+
+    reasons = collections.Counter(reason for _, reason, _ in sections_removed)
+    return {"sections_removed": len(sections_removed),
+            "section_bytes_removed": sum(size for _, _, size in sections_removed),
+            "section_reasons": dict(reasons.most_common())}
 
 
 def run_dedup(documents, config, report, progress=True):

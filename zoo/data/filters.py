@@ -284,7 +284,7 @@ def split_sections(text, section_chars):
     """Cut `text` at line boundaries into sections of about `section_chars` characters (a short tail joins the last).
 
     Example:
-        >>> [len(s) for s in split_sections("a" * 300 + "\n" + "b" * 300 + "\n" + "c" * 50, 400)]
+        >>> [len(s) for s in split_sections("a" * 300 + "\\n" + "b" * 300 + "\\n" + "c" * 50, 400)]
         [300, 351]
     """
     sections, current, size = [], [], 0

@@ -53,6 +53,7 @@ class PrepareConfig:
     apply_filter: bool = True
     workers: int = 1  # processes for clean and filter (pure Python: more cores, more speed)
     tokenizer_kind: str = "sentencepiece-unigram"
+    pretokenizer: str | None = None  # "fugashi": Japanese words before a wordpiece vocabulary
     vocab_size: int = 2000  # what the built-in corpus supports (at most ~3,600 for unigram)
     seed: int = 0
 
@@ -208,7 +209,7 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
     # the corpus) leaves a previous corpus folder as it was; the report is written last.
     started = time.perf_counter()
     tokenizer = train_tokenizer([doc.text for doc in kept], kind=config.tokenizer_kind,
-                                vocab_size=config.vocab_size, seed=config.seed)
+                                vocab_size=config.vocab_size, seed=config.seed, pretokenizer=config.pretokenizer)
     seconds = time.perf_counter() - started
     log(f"tokenizer: {config.tokenizer_kind}, {tokenizer.vocabulary_size()} tokens")
     write_shards(kept, output / "shards")

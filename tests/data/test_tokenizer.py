@@ -93,3 +93,46 @@ def test_bad_sizes_and_kinds_give_clear_errors(texts, tmp_path):
         train_tokenizer(["", "  "], vocab_size=100)
     with pytest.raises(FileNotFoundError, match="zoo data tokenizer"):
         load_tokenizer(tmp_path)
+
+
+def test_wordpiece_with_fugashi_cuts_japanese_into_words(tmp_path):
+    pytest.importorskip("fugashi")
+    pytest.importorskip("unidic_lite")
+    from tests.data.test_japanese_eval import _real_documents
+    from zoo.data.clean import clean_documents
+    from zoo.data.tokenizer import token_pieces
+
+    texts = [doc.text for doc in clean_documents(_real_documents()[:40], progress=False)[0]]  # real manual pages
+    plain = train_tokenizer(texts, kind="wordpiece", vocab_size=2000)
+    morph = train_tokenizer(texts, kind="wordpiece", vocab_size=2000, pretokenizer="fugashi")
+    sentence = "共有メモリーオブジェクトを作成する。"
+    plain_pieces, morph_pieces = token_pieces(plain, sentence), token_pieces(morph, sentence)
+    # Without the analyser a particle is glued to the katakana word before it; with it, words stand apart.
+    assert "を" not in plain_pieces and "を" in morph_pieces
+    assert "ファイル" in token_pieces(morph, "ファイルの所有者") and "ファイル" not in token_pieces(plain, "ファイルの所有者")
+    sentence = "ファイルの所有者を変更する。"
+    # Saved and loaded, it still segments, in Python and inside a tf.data map alike.
+    loaded = load_tokenizer(save_tokenizer(morph, tmp_path / "tok"))
+    assert loaded.pretokenizer == "fugashi"
+    import tensorflow as tf
+
+    eager = [int(i) for i in loaded.tokenize(sentence)]
+    mapped = next(iter(tf.data.Dataset.from_tensor_slices([sentence]).map(loaded.tokenize))).numpy().tolist()
+    assert mapped == eager == [int(i) for i in morph.tokenize(sentence)]
+    with pytest.raises(ValueError, match="WordPiece"):
+        train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=300, pretokenizer="fugashi")
+
+
+def test_missing_analyzer_says_what_to_install(monkeypatch):
+    import sys
+
+    from zoo.data import morphology
+
+    morphology._tagger.cache_clear()
+    monkeypatch.setitem(sys.modules, "fugashi", None)  # import fails as if not installed
+    try:
+        with pytest.raises(morphology.MissingAnalyzerError, match=r"zoo\[ja\]"):
+            morphology.segment("猫", "fugashi")
+        assert morphology.available("fugashi") is False
+    finally:
+        morphology._tagger.cache_clear()

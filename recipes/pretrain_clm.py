@@ -34,7 +34,6 @@ from zoo.llm.attention_args import add_attention_args, attention_overrides
 from zoo.train.strategy import add_strategy_args, distributed
 
 DEFAULT_DATA = os.path.join("data", "corpus-builtin")
-PROMPTS = ["The ", "def ", "A class"]
 
 
 def add_training_args(parser, preset="tiny", steps=300, batch_size=16, seq_len=64, learning_rate=3e-3,
@@ -94,8 +93,11 @@ def add_training_args(parser, preset="tiny", steps=300, batch_size=16, seq_len=6
 def build_parser(prog=None):
     from zoo.runs import add_run_args
 
+    from zoo.data.prompts import add_prompt_argument
+
     parser = argparse.ArgumentParser(prog=prog, description="Pretrain a causal language model with model.fit.")
     add_training_args(parser)
+    add_prompt_argument(parser)
     return add_run_args(parser)
 
 
@@ -382,7 +384,13 @@ def train(args, extra_callbacks=(), recipe="pretrain-clm"):
     run = RunFolder(recipe, {**vars(args), "tokenizer": "tokenizer", "llm_config": config.get_config(),
                              "total_steps": total_steps}, root=args.runs_dir)
     save_tokenizer(tokenizer, run.file("tokenizer"))
-    sampler = SampleGenerations(tokenizer, PROMPTS, path=run.file("samples.txt"), max_new_tokens=args.sample_tokens,
+    from zoo.data.pipelines import split_documents
+    from zoo.data.prompts import resolve_prompts
+
+    # Prompts from the validation documents (or --prompt): in the corpus's language, on text not trained on.
+    prompts = resolve_prompts(getattr(args, "prompt", None),
+                              split_documents(folder, args.validation_fraction, seed=args.seed)[1], seed=args.seed)
+    sampler = SampleGenerations(tokenizer, prompts, path=run.file("samples.txt"), max_new_tokens=args.sample_tokens,
                                 seed=args.seed, print_fn=print if args.verbose else (lambda *_: None))
     callbacks = [sampler, *standard_callbacks(run, args, config, eval_every, start_step,
                                               args.batch_size * args.seq_len), *extra_callbacks]
@@ -407,6 +415,7 @@ def train(args, extra_callbacks=(), recipe="pretrain-clm"):
         "tokens_per_second": float(history["tokens_per_second"][-1]),
         "params": int(model.count_params()),
         "samples": [{"step": epoch * eval_every, "prompt": p, "text": t} for epoch, p, t in sampler.samples],
+        "prompts": prompts,
     }
     results = run.finish(model, history, results, plot_title=f"{recipe} ({args.preset})")
     for line in summary_lines(results):

@@ -138,6 +138,12 @@ def train(args, extra_callbacks=()):
     state = start(args)
     folder = ensure_corpus(args.data)
     stream, validation, tokenizer, train_texts = mlm_splits(folder, args)
+    from zoo.data.pipelines import split_documents
+    from zoo.train.fill_in import fill_in_examples, fill_in_lines
+
+    # Fill-in examples from the validation documents: in the corpus's language, on text not trained on.
+    fill_ins = fill_in_examples(split_documents(folder, args.validation_fraction, seed=args.seed)[1], tokenizer,
+                                count=3, seed=args.seed, max_tokens=args.seq_len)
     config = mlm_config(args, tokenizer.vocabulary_size())
     check_fits(args, config, state, kind="masked")
     eval_every = min(args.eval_every, args.steps)
@@ -173,7 +179,9 @@ def train(args, extra_callbacks=()):
     }
     if args.nsp:
         results["val_nsp_accuracy"] = float(history["val_nsp_accuracy"][-1])
+    results["fill_in"] = fill_in_lines(model, tokenizer, fill_ins)
     results = run.finish(model, history, results, plot_title=f"pretrain-mlm ({args.preset})")
+    print("\n".join(["fill-in examples (validation text):", *results["fill_in"]]))
     print(f"validation MLM loss {results['val_mlm_loss']:.3f} nats/token vs unigram baseline "
           f"{results['unigram_entropy']:.3f}" + (f"; NSP accuracy {results['val_nsp_accuracy']:.3f}"
                                                  if args.nsp else ""))

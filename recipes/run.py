@@ -23,8 +23,6 @@ import time
 
 from zoo.train.strategy import add_strategy_args, distributed
 
-PROMPTS = ["The", "A function", "In Python,"]
-
 
 def build_parser(prog=None):
     from recipes.pretrain_clm import add_training_args
@@ -37,7 +35,8 @@ def build_parser(prog=None):
                       eval_every=100, warmup_steps=50)
     story = parser.add_argument_group("main job")
     story.add_argument("--fresh-data", action="store_true", help="prepare the corpus again even if it exists")
-    story.add_argument("--prompt", action="append", default=None, help="a prompt to continue (repeatable)")
+    story.add_argument("--prompt", action="append", default=None,
+                       help="a prompt to continue (repeatable; default: openings from the validation documents)")
     story.add_argument("--max-new-tokens", type=int, default=40, help="tokens to generate per prompt (default: 40)")
     story.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
                        help="export a SavedModel for TF Serving (default: on)")
@@ -115,7 +114,7 @@ def run(args):
     run_dir = results["run_dir"]
 
     stage(4, "generate")
-    lines = generate_texts(results["model"], results["tokenizer"], args.prompt or PROMPTS, args.max_new_tokens,
+    lines = generate_texts(results["model"], results["tokenizer"], results["prompts"], args.max_new_tokens,
                            args.seed)
     print("\n\n".join(lines))
     generated = os.path.join(run_dir, "generated.txt")

@@ -19,6 +19,10 @@ What it does, in order, and why:
 5. Whitespace normalized: CRLF -> LF, runs of spaces inside a line collapsed,
    trailing spaces dropped, at most one blank line in a row. Leading indentation
    is kept, because code blocks (the built-in corpus is full of them) need it.
+   A space between two Japanese/Chinese characters is removed: it is a line
+   break of the HTML or roff source, which browsers do not show there either
+   (CSS Text 3's segment-break rule for East Asian wide characters); a space
+   next to a Latin word ("各 FILE の") stays.
 
 Example:
     >>> normalize_text("ＡＢＣ　ｶﾀｶﾅ\\u200bです。\\r\\n\\r\\n\\r\\nnext")
@@ -40,6 +44,8 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _INNER_SPACES_RE = re.compile(r"(?<=\S)[ \t\u00a0\u2000-\u200a\u3000]+")
 _TRAILING_RE = re.compile(r"[ \t]+$", re.MULTILINE)
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
+_CJK = "\u3001-\u303f\u3041-\u30ff\u3400-\u9fff\uf900-\ufaff"
+_CJK_BREAK_RE = re.compile(f"(?<=[{_CJK}])[ \t]+(?=[{_CJK}])")
 # UTF-8 misread as Latin-1 or Windows-1252 always shows a lead byte 0xC2-0xF4 as one of these
 # characters. Text without any cannot hold that mojibake, so ftfy (the slowest step) is skipped.
 _MOJIBAKE_HINT_RE = re.compile("[\u00c2-\u00f4]")
@@ -68,6 +74,7 @@ class CleanConfig:
     nfkc: bool = True
     remove_control: bool = True
     normalize_whitespace: bool = True
+    join_cjk_breaks: bool = True  # drop a source line break's space between two Japanese characters
     html_favor_recall: bool = True  # keep more text from HTML pages rather than less
     tables: str = "drop"  # "drop", "sentences" (one sentence per row) or "keep" (trafilatura's "| a | b |" rows)
     code: str = "keep"  # "keep" (as ``` fenced blocks) or "drop"
@@ -250,6 +257,8 @@ def normalize_text(text, config=None):
     Example:
         >>> normalize_text("The Ã©cole   is\\tnear  ")
         'The école is near'
+        >>> normalize_text("保持しており、 この処理方法 により FILE を")
+        '保持しており、この処理方法により FILE を'
     """
     config = config or CleanConfig()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -262,6 +271,8 @@ def normalize_text(text, config=None):
         text = _CONTROL_RE.sub("", text)
     if config.normalize_whitespace:
         text = _INNER_SPACES_RE.sub(" ", text)
+        if config.join_cjk_breaks:
+            text = _CJK_BREAK_RE.sub("", text)
         text = _TRAILING_RE.sub("", text)
         text = _BLANK_LINES_RE.sub("\n\n", text)
         text = text.strip("\n")

@@ -19,6 +19,9 @@ Example:
     $ zoo data clean data/raw --out data/clean --languages ja
     $ zoo data dedup data/clean --out data/dedup --threshold 0.85
     $ zoo data tokenizer data/dedup --out data/tok --kind wordpiece --vocab-size 8000
+    $ zoo data tokenizer data/dedup --out data/tok --kind wordpiece --pretokenizer fugashi   # Japanese words
+    $ zoo data tokenizer data/dedup --show "共有メモリーを作成する。"   # how each kind splits it
+    $ zoo data prepare ~/manual-html --tables sentences --code drop
     $ zoo data stats data/corpus-builtin
 """
 

@@ -64,6 +64,12 @@ def previous_defaults(config):
                                filter=dataclasses.replace(config.filter, japanese=None, section_chars=None))
 
 
+def pipe_grid_rows(documents):
+    """Lines that are table rows as trafilatura writes them: "| a | b |"."""
+    return sum(1 for doc in documents for line in doc.text.split("\n")
+               if line.startswith("|") and line.rstrip().endswith("|") and line.count("|") >= 2)
+
+
 def tokens_per_char(train_texts, val_texts, vocab_size, seed):
     import numpy as np
 
@@ -117,13 +123,10 @@ def main(argv=None):
             with contextlib.redirect_stdout(io.StringIO()):
                 before = prepare_corpus([str(html)], config=before_config, progress=False)
             result["stages_previous_defaults"] = stage_table(before["report_data"])
-            pipe_rows = sum(1 for doc in read_shards(tmp / "corpus-before" / "shards")
-                            for line in doc.text.split("\n") if line.startswith("|"))
-            result["previous_defaults_pipe_rows"] = pipe_rows
+            result["previous_defaults_pipe_grid_rows"] = pipe_grid_rows(read_shards(tmp / "corpus-before" / "shards"))
         except Exception as err:  # noqa: BLE001 - the old settings may keep too little to train a tokenizer
             result["stages_previous_defaults"] = f"{type(err).__name__}: {err}"
-        result["pipe_rows"] = sum(1 for doc in read_shards(tmp / "corpus-ja" / "shards")
-                                  for line in doc.text.split("\n") if line.startswith("|"))
+        result["pipe_grid_rows"] = pipe_grid_rows(read_shards(tmp / "corpus-ja" / "shards"))
 
         train_texts, val_texts = split_documents(tmp / "corpus-ja", 0.1, seed=args.seed)
         result["split"] = {"train_documents": len(train_texts), "validation_documents": len(val_texts),

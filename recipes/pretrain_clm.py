@@ -91,9 +91,8 @@ def add_training_args(parser, preset="tiny", steps=300, batch_size=16, seq_len=6
 
 
 def build_parser(prog=None):
-    from zoo.runs import add_run_args
-
     from zoo.data.prompts import add_prompt_argument
+    from zoo.runs import add_run_args
 
     parser = argparse.ArgumentParser(prog=prog, description="Pretrain a causal language model with model.fit.")
     add_training_args(parser)

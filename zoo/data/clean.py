@@ -117,6 +117,16 @@ def _is_cjk(text):
     return any("\u3040" <= ch <= "\u9fff" for ch in text)
 
 
+def _words(node):
+    return " ".join(node.text_content().split())
+
+
+def _links_only(menu):
+    # A menu: three or more items, each nothing but its links' text.
+    items = menu.xpath("./li")
+    return len(items) >= 3 and all(_words(li) == " ".join(_words(a) for a in li.xpath(".//a")) for li in items)
+
+
 def _replace(node, new_nodes):
     parent = node.getparent()
     if parent is None:
@@ -199,13 +209,9 @@ def restructure_html(html, config=None):
                 term = None
         _replace(dl, paragraphs)
     for menu in root.xpath("//nav|//ul|//ol"):
-        items = menu.xpath("./li")
-        if menu.tag == "nav" or (len(items) >= 3 and all(
-                " ".join(li.text_content().split()) == " ".join(" ".join(a.text_content().split())
-                                                                for a in li.xpath(".//a")) for li in items)):
-            if menu.getparent() is not None:
-                counts["menus_dropped"] += 1
-                _replace(menu, [])
+        if menu.getparent() is not None and (menu.tag == "nav" or _links_only(menu)):
+            counts["menus_dropped"] += 1
+            _replace(menu, [])
     return lxml.html.tostring(root, encoding="unicode"), counts, code_blocks
 
 

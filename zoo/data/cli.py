@@ -181,6 +181,11 @@ def _summary(stages):
         bytes_in = "" if entry["bytes_in"] is None else f"{entry['bytes_in']:,} -> "
         print(f"  {entry['stage']:<8} docs {docs_in}{entry['docs_out']}   bytes {bytes_in}{entry['bytes_out']:,}"
               + (f"   removed: {top}" if top else ""))
+        by_language = entry.get("reasons_by_language", {})
+        if len(by_language) > 1:
+            print("           by language: " + "; ".join(
+                f"{lang} " + ", ".join(f"{k} {v}" for k, v in list(reasons.items())[:2])
+                for lang, reasons in by_language.items()))
         structure = {k: v for k, v in entry.get("structure", {}).items() if v}
         if structure:
             print("           html structure: " + ", ".join(f"{k} {v}" for k, v in structure.items()))

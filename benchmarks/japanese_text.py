@@ -55,12 +55,12 @@ def stage_table(report):
 
 
 def previous_defaults(config):
-    """The settings before Japanese-aware rules: tables as pipe rows, Gopher rules, whole documents."""
+    """The settings before Japanese-aware rules: HTML as trafilatura gives it, Gopher rules, whole documents."""
     import dataclasses
 
     from zoo.data.clean import CleanConfig
 
-    return dataclasses.replace(config, clean=CleanConfig(tables="keep", join_cjk_breaks=False),
+    return dataclasses.replace(config, clean=CleanConfig(restructure=False, join_cjk_breaks=False),
                                filter=dataclasses.replace(config.filter, japanese=None, section_chars=None))
 
 

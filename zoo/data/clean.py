@@ -76,6 +76,7 @@ class CleanConfig:
     normalize_whitespace: bool = True
     join_cjk_breaks: bool = True  # drop a source line break's space between two Japanese characters
     html_favor_recall: bool = True  # keep more text from HTML pages rather than less
+    restructure: bool = True  # False: hand the page to trafilatura as it is (tables, code and lists its way)
     tables: str = "drop"  # "drop", "sentences" (one sentence per row) or "keep" (trafilatura's "| a | b |" rows)
     code: str = "keep"  # "keep" (as ``` fenced blocks) or "drop"
 
@@ -233,14 +234,17 @@ def html_to_text(html, favor_recall=True, config=None, counts=None):
     import trafilatura
 
     config = config or CleanConfig(html_favor_recall=favor_recall)
-    html, found, code_blocks = restructure_html(html, config)
+    if config.restructure:
+        html, found, code_blocks = restructure_html(html, config)
+    else:
+        found, code_blocks = {}, []
     if counts is not None:
         for key, value in found.items():
             counts[key] = counts.get(key, 0) + value
     text = trafilatura.extract(
         html,
         include_comments=False,
-        include_tables=config.tables == "keep",
+        include_tables=config.tables == "keep" or not config.restructure,
         favor_recall=favor_recall,
         deduplicate=False,
     )

@@ -7,8 +7,8 @@ token, never the first or last piece); `predict_fill_ins` runs a MaskedLM on the
 
 Example:
     >>> from zoo.data.tokenizer import train_tokenizer
-    >>> texts = ["吾輩は猫である。名前はまだ無い。"] * 30
-    >>> tok = train_tokenizer(texts, vocab_size=270)
+    >>> texts = ["吾輩は猫である。名前はまだ無い。", "The cat sat on the mat."] * 50
+    >>> tok = train_tokenizer(texts, vocab_size=290)
     >>> example = fill_in_examples(texts, tok, count=1)[0]
     >>> example["token_ids"][example["position"]] == tok.mask_token_id, "[MASK]" in example["masked_text"]
     (True, True)

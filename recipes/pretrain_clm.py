@@ -28,6 +28,7 @@ Run:
 
 import sys
 
+from zoo.data.prompts import add_prompt_argument
 from zoo.recipe import Recipe
 from zoo.train.pretraining import TrainingOptions, add_training_args, pretrain_causal_lm
 
@@ -36,7 +37,12 @@ recipe = Recipe("pretrain-clm", "Pretrain a causal language model with model.fit
     "zoo pretrain-clm --steps 400 --accum-steps 4 --precision mixed_bfloat16 --remat",
     "zoo pretrain-clm --resume runs/pretrain-clm-20260101-120000",
 ])
-recipe.options(add_training_args)
+
+
+@recipe.options
+def add_options(parser):
+    add_training_args(parser)
+    add_prompt_argument(parser)
 
 
 @recipe.body

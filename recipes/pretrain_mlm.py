@@ -126,8 +126,10 @@ def token_entropy(texts, tokenizer):
 def train(args, run, extra_callbacks=()):
     """Pretrain and validate the masked LM; returns the results dict (also in <run>/results.json)."""
     from zoo.data.corpus import ensure_corpus
+    from zoo.data.pipelines import split_documents
     from zoo.data.tokenizer import save_tokenizer
     from zoo.train.checkpoints import restore
+    from zoo.train.fill_in import fill_in_examples, fill_in_lines
     from zoo.train.pretraining import build_model, check_fits, fit_from, read_resume_state, standard_callbacks
     from zoo.train.report import plot_training
 
@@ -143,6 +145,9 @@ def train(args, run, extra_callbacks=()):
     state = read_resume_state(options)
     folder = ensure_corpus(args.data)
     stream, validation, tokenizer, train_texts = mlm_splits(folder, args)
+    # Fill-in examples from the validation documents: in the corpus's language, on text not trained on.
+    fill_ins = fill_in_examples(split_documents(folder, args.validation_fraction, seed=args.seed)[1], tokenizer,
+                                count=3, seed=args.seed, max_tokens=args.seq_len)
     config = mlm_config(args, options, tokenizer.vocabulary_size())
     check_fits(options, config, state, kind="masked")
     eval_every = min(args.eval_every, args.steps)
@@ -181,7 +186,9 @@ def train(args, run, extra_callbacks=()):
     }
     if args.nsp:
         results["val_nsp_accuracy"] = float(history["val_nsp_accuracy"][-1])
+    results["fill_in"] = fill_in_lines(model, tokenizer, fill_ins)
     results = run.finish(model, history, results, plot_title=f"pretrain-mlm ({args.preset})")
+    print("\n".join(["fill-in examples (validation text):", *results["fill_in"]]))
     print(f"validation MLM loss {results['val_mlm_loss']:.3f} nats/token vs unigram baseline "
           f"{results['unigram_entropy']:.3f}" + (f"; NSP accuracy {results['val_nsp_accuracy']:.3f}"
                                                  if args.nsp else ""))

@@ -24,8 +24,6 @@ import time
 from zoo.recipe import Recipe
 from zoo.train.pretraining import TrainingOptions, add_training_args, pretrain_causal_lm
 
-PROMPTS = ["The", "A function", "In Python,"]
-
 recipe = Recipe("run", "The main job: prepare data, train a tokenizer, pretrain a small causal LM, generate, export.",
                 examples=["zoo run", "zoo run --steps 200 --no-export", "zoo run --prompt 'def ' --max-new-tokens 60"])
 
@@ -37,7 +35,8 @@ def add_options(parser):
                       eval_every=100, warmup_steps=50)
     story = parser.add_argument_group("main job")
     story.add_argument("--fresh-data", action="store_true", help="prepare the corpus again even if it exists")
-    story.add_argument("--prompt", action="append", default=None, help="a prompt to continue (repeatable)")
+    story.add_argument("--prompt", action="append", default=None,
+                       help="a prompt to continue (repeatable; default: openings from the validation documents)")
     story.add_argument("--max-new-tokens", type=int, default=40, help="tokens to generate per prompt (default: 40)")
     story.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
                        help="export a SavedModel for TF Serving (default: on)")
@@ -113,7 +112,7 @@ def main_job(args, run):
     run_dir = results["run_dir"]
 
     stage(4, "generate")
-    lines = generate_texts(results["model"], results["tokenizer"], args.prompt or PROMPTS, args.max_new_tokens,
+    lines = generate_texts(results["model"], results["tokenizer"], results["prompts"], args.max_new_tokens,
                            args.seed)
     print("\n\n".join(lines))
     generated = os.path.join(run_dir, "generated.txt")

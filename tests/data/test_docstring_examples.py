@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["atomic_files", "document", "shards", "clean", "language", "filters", "dedup", "report", "acquire",
-           "special_tokens", "stats", "crawler", "parallel"]
+           "special_tokens", "stats", "crawler", "parallel", "japanese_quality", "prompts", "morphology"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -24,7 +24,6 @@ from zoo.data.corpus import DEFAULT_DATA
 from zoo.errors import UsageError
 from zoo.options import fraction, non_negative_int, positive_float, positive_int
 
-PROMPTS = ["The ", "def ", "A class"]
 DECAYS = ("cosine", "linear", "constant")  # those of zoo.train.schedules, listed here so --help needs no Keras
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # those of zoo.train.precision
 
@@ -57,6 +56,7 @@ class TrainingOptions:
     checkpoint_every: int | None = None
     resume: str | None = None
     sample_tokens: int = 24
+    prompt: list | None = None  # sample prompts; None = openings of the validation documents
     seed: int = 0
     verbose: int = 1
 
@@ -300,6 +300,8 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     The returned dict also holds the trained "model" and its "tokenizer" (not in results.json).
     """
     from zoo.data.corpus import as_model_inputs, clm_splits, ensure_corpus, training_stream, training_windows
+    from zoo.data.pipelines import split_documents
+    from zoo.data.prompts import resolve_prompts
     from zoo.data.tokenizer import save_tokenizer
     from zoo.train.baseline import unigram_entropy
     from zoo.train.callbacks import SampleGenerations
@@ -330,7 +332,10 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     # Fit: validate, sample and checkpoint every eval_every steps.
     run.note(tokenizer="tokenizer", llm_config=config.get_config(), total_steps=total_steps)
     save_tokenizer(tokenizer, run.file("tokenizer"))
-    sampler = SampleGenerations(tokenizer, PROMPTS, path=run.file("samples.txt"), max_new_tokens=options.sample_tokens,
+    # Prompts from the validation documents (or --prompt): in the corpus's language, on text not trained on.
+    prompts = resolve_prompts(options.prompt, split_documents(folder, options.validation_fraction, seed=options.seed)[1],
+                              seed=options.seed)
+    sampler = SampleGenerations(tokenizer, prompts, path=run.file("samples.txt"), max_new_tokens=options.sample_tokens,
                                 seed=options.seed, print_fn=print if options.verbose else (lambda *_: None))
     callbacks = [sampler, *standard_callbacks(run, options, config, eval_every, start_step,
                                               options.batch_size * options.seq_len), *extra_callbacks]
@@ -357,6 +362,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
         "tokens_per_second": float(history["tokens_per_second"][-1]),
         "params": int(model.count_params()),
         "samples": [{"step": epoch * eval_every, "prompt": p, "text": t} for epoch, p, t in sampler.samples],
+        "prompts": prompts,
     }
     results = run.finish(model, history, results, plot_title=f"{title} ({options.preset})")
     return {**results, "model": model, "tokenizer": tokenizer}

@@ -1,6 +1,6 @@
 """zoo: a Keras model zoo for learning and practising LLM training.
 
-Every topic of the tutorial in `../shared/seed` is a factory here, a recipe in
+Every topic of the Japanese tutorial on LLM training is a factory here, a recipe in
 `recipes/`, and tests in `tests/`.
 
 Example:

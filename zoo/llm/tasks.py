@@ -35,7 +35,7 @@ class LLMTask(keras.Model):
         if optimizer == "auto":
             optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
             # Decay only matrices: shrinking biases and LayerNorm scales only hurts (nanoGPT, BERT).
-            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "scale"])
         if loss == "auto":
             loss = self._default_loss()
         if metrics == "auto":
@@ -48,7 +48,7 @@ class LLMTask(keras.Model):
         optimizer = config.get("optimizer")
         if isinstance(optimizer, keras.optimizers.AdamW):
             # The exclusion list is not part of the optimizer's saved config.
-            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "scale"])
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
@@ -129,7 +129,7 @@ def empty_cache(model, batch_size, max_len):
     """A zero KV cache for `call_with_cache`: one [b, 2, max_len, heads, head_dim] per block."""
     config = model.llm_config
     layers = config.decoder_layers if isinstance(model, Seq2SeqLM) else config.num_layers
-    shape = (batch_size, 2, max_len, config.num_heads, config.head_dim)
+    shape = (batch_size, 2, max_len, config.key_value_heads, config.head_dim)
     return tuple(ops.zeros(shape, dtype=model.compute_dtype) for _ in range(layers))
 
 

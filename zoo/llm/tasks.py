@@ -87,6 +87,20 @@ class LLMTask(keras.Model):
     def llm_config(self):
         return self.backbone.llm_config
 
+    def attach_tokenizer(self, tokenizer):
+        """Attach the tokenizer whose ids this model reads; then text goes in and out (generate("...")).
+
+        Kept in a plain holder so Keras does not track the tokenizer as a sublayer of the model.
+        """
+        self._tokenizer_holder = _TokenizerHolder(tokenizer)
+        return self
+
+    @property
+    def tokenizer(self):
+        """The attached tokenizer, or None."""
+        holder = getattr(self, "_tokenizer_holder", None)
+        return None if holder is None else holder.tokenizer
+
     def get_config(self):
         return {
             "name": self.name,
@@ -100,6 +114,13 @@ class LLMTask(keras.Model):
         if isinstance(config.get("backbone"), dict):
             config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+class _TokenizerHolder:
+    """A plain box: Keras tracks layers set as attributes, not arbitrary objects."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
 
 
 def _require(backbone, classes, task):

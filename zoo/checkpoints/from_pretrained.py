@@ -27,7 +27,7 @@ from zoo.checkpoints.errors import CheckpointError
 from zoo.checkpoints.families import canonical_tensors, family_for_keras_hub_class, family_for_model_type
 from zoo.checkpoints.hf_folder import read_hf_folder
 from zoo.checkpoints.tokenizers import load_folder_tokenizer
-from zoo.checkpoints.weight_map import load_tensors
+from zoo.checkpoints.weight_map import load_tensors, same, transposed
 
 TASK_KINDS = ("causal", "masked", "classifier", "qa")
 
@@ -75,13 +75,14 @@ def _default_kind(family, tensors):
     return family.DEFAULT_KIND
 
 
-def from_pretrained(path, kind=None, num_classes=2, dtype=None, compile=True, tokenizer=True, **overrides):
+def from_pretrained(path, kind=None, num_classes=None, dtype=None, compile=True, tokenizer=True, **overrides):
     """Load a checkpoint folder as a zoo task model with the folder's tokenizer attached.
 
     Args:
         path: a keras-hub preset folder or a Hugging Face folder.
         kind: "causal", "masked", "classifier" or "qa" (default: the family's pretraining head).
-        num_classes: labels of a "classifier" head (the head itself is new).
+        num_classes: labels of a "classifier" head (default: the saved head's, else 2; a head saved by
+            save_pretrained is loaded, otherwise the head is new).
         dtype: a Keras dtype policy name, e.g. "mixed_bfloat16".
         compile: compile with zoo's defaults (AdamW, cross-entropy).
         tokenizer: False skips the tokenizer (weights only).
@@ -118,10 +119,25 @@ def from_pretrained(path, kind=None, num_classes=2, dtype=None, compile=True, to
             raise CheckpointError(f"{path}: the tokenizer has {size} tokens but the embedding has {config.vocab_size} "
                                   "rows; the tokenizer files belong to another model")
 
+    saved_head = {"classifier": "classifier.weight", "qa": "qa_outputs.weight"}.get(kind)
+    saved_head = saved_head if saved_head in tensors else None
+    if kind == "classifier":
+        saved_classes = int(tensors[saved_head].shape[0]) if saved_head else None
+        if num_classes is not None and saved_classes is not None and num_classes != saved_classes:
+            saved_head = None  # a different label set: the saved head does not fit, a new one is trained
+        num_classes = num_classes or saved_classes or 2
     backbone = "encoder" if family is bert else "causal"
-    model = build_llm(kind, config=config, num_classes=num_classes, compile=False, dtype=dtype,
+    model = build_llm(kind, config=config, num_classes=num_classes or 2, compile=False, dtype=dtype,
                       backbone=backbone if kind == "classifier" else None)
-    load_tensors(family.ports(model, kind), tensors, str(path))
+    ports = family.ports(model, kind)
+    if kind != "masked":
+        # A body saved without its pooler (BertModel(add_pooling_layer=False)) keeps a new one.
+        ports = [p for p in ports if not (p.names[0].startswith("bert.pooler.") and p.names[0] not in tensors)]
+    if saved_head:
+        head = model.classifier_head if kind == "classifier" else model.span_head
+        prefix = saved_head.rsplit(".", 1)[0]
+        ports += [transposed(head.kernel, prefix + ".weight"), same(head.bias, prefix + ".bias")]
+    load_tensors(ports, tensors, str(path))
     if attached is not None:
         model.attach_tokenizer(attached)
     model.checkpoint_source = {"path": str(path), "format": fmt, "family": family.__name__.rsplit(".", 1)[-1]}

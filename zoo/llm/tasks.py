@@ -197,11 +197,15 @@ class CausalLM(LLMTask):
         backbone = self.backbone
         return _run_with_cache(backbone.embeddings, backbone.blocks, backbone.final_norm, token_ids, cache, cache_index)
 
-    def generate(self, prompts, max_new_tokens=32, **kwargs):
-        """Continue each prompt (lists of ids); see `zoo.llm.generation.generate`."""
-        from zoo.llm.generation import generate
+    def generate(self, prompts, max_new_tokens=None, max_length=None, **kwargs):
+        """Continue each prompt: token-id lists (returns new ids; see `zoo.llm.generation.generate`) or,
+        with a tokenizer attached, text (returns prompt + continuation; see `zoo.llm.text_generation`).
 
-        return generate(self, prompts, max_new_tokens=max_new_tokens, **kwargs)
+        max_new_tokens: tokens to add (default 32); max_length: prompt + new tokens, keras-hub's meaning.
+        """
+        from zoo.llm.text_generation import generate_any
+
+        return generate_any(self, prompts, max_new_tokens=max_new_tokens, max_length=max_length, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -35,6 +35,8 @@ COMMANDS = {
     "explain": ("zoo.llm.explain", "size, FLOPs and memory of an LLM preset or config"),
     "data": ("zoo.data.cli", "data pipeline: acquire, clean, dedup, tokenizer, stats, prepare"),
     "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),
+    "import": ("zoo.checkpoints.import_cli", "import a keras-hub preset or Hugging Face folder as a zoo run folder"),
+    "generate": ("zoo.checkpoints.generate_cli", "continue a text prompt with a run folder or checkpoint folder"),
 }
 
 

@@ -300,6 +300,10 @@ def load_tokenizer(folder):
                                 "`zoo data prepare` first")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     kind = meta.get("kind")
+    if kind == "checkpoint":  # an imported checkpoint's own tokenizer (zoo import), with its own special ids
+        from zoo.checkpoints.run_folder import load_checkpoint_tokenizer
+
+        return load_checkpoint_tokenizer(folder, meta)
     if kind not in KINDS:
         raise ValueError(f"{meta_path}: unknown tokenizer kind {kind!r}")
     for name in _FILES[kind]:

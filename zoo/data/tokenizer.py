@@ -262,7 +262,13 @@ def save_tokenizer(tokenizer, folder):
         ['tokenizer.json', 'vocab.txt']
     """
     folder = Path(folder)
-    kind = tokenizer_kind(tokenizer)
+    try:
+        kind = tokenizer_kind(tokenizer)
+    except TypeError:
+        # An imported checkpoint's tokenizer (GPT-2 BPE, BERT WordPiece, Llama SentencePiece): its own files.
+        from zoo.checkpoints.run_folder import save_checkpoint_tokenizer
+
+        return save_checkpoint_tokenizer(tokenizer, folder)
     if kind.startswith("sentencepiece"):
         write_bytes_atomic(folder / "sentencepiece.model", tokenizer.proto)
         extra = {}

@@ -116,11 +116,54 @@ def _sentencepiece(tokenizer):
     proto = getattr(tokenizer, "proto", None)
     if proto is None:
         raise ValueError(f"Extractive QA maps answer characters to tokens through SentencePiece offsets, and a "
-                         f"{type(tokenizer).__name__} has none: pretrain with a SentencePiece tokenizer "
+                         f"{type(tokenizer).__name__} has none: pretrain with a SentencePiece (or WordPiece) tokenizer "
                          "(zoo's default, `--tokenizer-kind sentencepiece-unigram`).")
     import sentencepiece as spm
 
     return spm.SentencePieceProcessor(model_proto=proto)
+
+
+class _SentencePieceOffsets:
+    def __init__(self, sp):
+        self.sp = sp
+
+    def encode(self, text):
+        return self.sp.encode(text)
+
+    def char_offsets(self, text):
+        return char_offsets(self.sp, text)
+
+
+class _WordPieceOffsets:
+    """Character offsets of a WordPiece vocabulary (an imported BERT's), from the `tokenizers` library.
+
+    It splits and normalises as Hugging Face's BERT does, which is what a
+    keras-hub BertTokenizer with the same lowercase/strip_accents settings gives.
+    """
+
+    def __init__(self, tokenizer):
+        from tokenizers import BertWordPieceTokenizer
+
+        vocabulary = {token: i for i, token in enumerate(tokenizer.vocabulary)}
+        self.tok = BertWordPieceTokenizer(vocabulary, lowercase=bool(tokenizer.lowercase),
+                                          strip_accents=bool(getattr(tokenizer, "strip_accents", False)),
+                                          unk_token=tokenizer.oov_token)
+
+    def encode(self, text):
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def char_offsets(self, text):
+        encoded = self.tok.encode(text, add_special_tokens=False)
+        return list(encoded.ids), [tuple(span) for span in encoded.offsets]
+
+
+def offset_encoder(tokenizer):
+    """An object with encode(text) -> ids and char_offsets(text) -> (ids, spans) for extractive QA."""
+    import keras_hub
+
+    if getattr(tokenizer, "proto", None) is None and isinstance(tokenizer, keras_hub.tokenizers.WordPieceTokenizer):
+        return _WordPieceOffsets(tokenizer)
+    return _SentencePieceOffsets(_sentencepiece(tokenizer))
 
 
 def char_offsets(sp, text):
@@ -177,7 +220,7 @@ def encode_qa(examples, tokenizer, seq_len, max_question_tokens=None):
     """
     if not examples:
         raise ValueError("No questions to encode.")
-    sp = _sentencepiece(tokenizer)
+    encoder = offset_encoder(tokenizer)
     max_question_tokens = max_question_tokens or max(1, seq_len // 3)
     if seq_len < 8:
         raise ValueError(f"--seq-len {seq_len} is too short for [CLS] question [SEP] context [SEP].")
@@ -190,8 +233,8 @@ def encode_qa(examples, tokenizer, seq_len, max_question_tokens=None):
     ends = np.full(n, -1, dtype="int32")
     meta, dropped = [], 0
     for i, example in enumerate(examples):
-        question = sp.encode(example["question"])[:max_question_tokens]
-        context_ids, spans = char_offsets(sp, example["context"])
+        question = encoder.encode(example["question"])[:max_question_tokens]
+        context_ids, spans = encoder.char_offsets(example["context"])
         room = seq_len - len(question) - 3
         context_ids, spans = context_ids[:room], spans[:room]
         offset = len(question) + 2

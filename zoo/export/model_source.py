@@ -82,6 +82,14 @@ def find_tokenizer_dir(folder):
     return None
 
 
+def _is_checkpoint_tokenizer(folder):
+    meta = os.path.join(folder, "tokenizer.json")
+    if not os.path.isfile(meta):
+        return False
+    with open(meta, encoding="utf-8") as f:
+        return json.load(f).get("kind") == "checkpoint"
+
+
 def load_export_source(path, name=None, tokenizer_dir=None):
     """Resolve a run folder or .keras file into an `ExportSource`.
 
@@ -110,5 +118,10 @@ def load_export_source(path, name=None, tokenizer_dir=None):
     else:
         keras_file = path
     model = load_keras_file(keras_file)
+    if tokenizer_dir is not None and hasattr(model, "attach_tokenizer") and _is_checkpoint_tokenizer(tokenizer_dir):
+        from zoo.data.tokenizer import load_tokenizer
+
+        # An imported checkpoint's tokenizer brings its own pad and end ids for the serving signatures.
+        model.attach_tokenizer(load_tokenizer(tokenizer_dir))
     return ExportSource(model=model, name=name or default_name(model), path=keras_file,
                         vocabulary_file=vocabulary_file, tokenizer_dir=tokenizer_dir)

@@ -62,6 +62,28 @@ def _truncate_pair(a, b, budget):
     return a, b
 
 
+def frame_ids(tokenizer):
+    """(start, separator, pad) ids that frame an example, from the tokenizer's own special tokens.
+
+    BERT-style vocabularies have [CLS]/[SEP]/[PAD]; a decoder's (GPT-2, Llama) has only
+    begin/end-of-text, which take their places (GPT-2's pad is its end-of-text token).
+
+    Example:
+        >>> from zoo.data.tokenizer import ZooWordPieceTokenizer, SPECIAL_TOKENS
+        >>> frame_ids(ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS)))
+        (2, 3, 0)
+    """
+    def first(*names):
+        for name in names:
+            value = getattr(tokenizer, name, None)
+            if value is not None:
+                return int(value)
+        raise ValueError(f"{type(tokenizer).__name__} has none of {', '.join(names)}; it cannot frame an example")
+
+    return (first("cls_token_id", "start_token_id", "end_token_id"), first("sep_token_id", "end_token_id"),
+            first("pad_token_id", "end_token_id"))
+
+
 def encode_classification(examples, tokenizer, seq_len):
     """Model inputs and labels for single texts or pairs.
 
@@ -89,7 +111,7 @@ def encode_classification(examples, tokenizer, seq_len):
     if seq_len < 2 * width + 1:
         raise ValueError(f"--seq-len {seq_len} leaves no room for text between the special tokens.")
     columns = [tokenize_many(tokenizer, [e["texts"][k] for e in examples]) for k in range(width)]
-    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    cls, sep, pad = frame_ids(tokenizer)
     n = len(examples)
     ids = np.full((n, seq_len), pad, dtype="int32")
     segments = np.zeros((n, seq_len), dtype="int32")
@@ -224,7 +246,7 @@ def encode_qa(examples, tokenizer, seq_len, max_question_tokens=None):
     max_question_tokens = max_question_tokens or max(1, seq_len // 3)
     if seq_len < 8:
         raise ValueError(f"--seq-len {seq_len} is too short for [CLS] question [SEP] context [SEP].")
-    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    cls, sep, pad = frame_ids(tokenizer)
     n = len(examples)
     ids = np.full((n, seq_len), pad, dtype="int32")
     segments = np.zeros((n, seq_len), dtype="int32")

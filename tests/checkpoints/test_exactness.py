@@ -188,3 +188,24 @@ def _randomize(backbone, seed=0):
         shape = tuple(variable.shape)
         base = 1.0 if variable.path.endswith(("gamma", "scale")) else 0.0
         variable.assign((base + rng.standard_normal(shape) * 0.2).astype("float32"))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_files_load_their_exact_values(tmp_path, tokenizer_folders, dtype):
+    """16-bit checkpoints (most Llama-family files are bfloat16) load as float32 copies of the same numbers."""
+    import ml_dtypes
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path / "llama16"
+    sp = copy_tokenizer(tokenizer_folders, "sentencepiece", folder)
+    writers.write_hf_llama(folder, sp.get_piece_size())
+    reference = from_pretrained(folder, tokenizer=False)
+    half = np.float16 if dtype == "float16" else ml_dtypes.bfloat16
+    tensors = load_file(str(folder / "model.safetensors"))
+    rounded = {name: value.astype(half) for name, value in tensors.items()}
+    save_file(rounded, str(folder / "model.safetensors"))
+    model = from_pretrained(folder, tokenizer=False)
+    q = model.backbone.blocks[0].self_attention.qkv_dense.kernel.numpy()
+    np.testing.assert_array_equal(q[:, :16], rounded["model.layers.0.self_attn.q_proj.weight"].astype("float32").T)
+    # Rounding the weights to 16 bits moves the logits only a little.
+    assert _max_diff(model(_inputs()), reference(_inputs())) < 0.05 * float(np.abs(reference(_inputs())).max())

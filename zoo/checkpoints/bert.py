@@ -122,7 +122,7 @@ def ports(model, kind):
     return out
 
 
-def hf_config_from_keras_hub(config):
+def hf_config_from_keras_hub(config, class_name="BertBackbone"):
     """Hugging Face config fields of a keras-hub BertBackbone config."""
     return {
         "model_type": "bert",

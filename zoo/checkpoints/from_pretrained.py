@@ -60,8 +60,7 @@ def _read_keras_hub(folder, config):
     family = family_for_keras_hub_class(config["class_name"], str(folder))
     if not (folder / "model.weights.h5").is_file():
         raise CheckpointError(f"{folder}: keras-hub preset without model.weights.h5")
-    hf_config = (family.hf_config_from_keras_hub(config["config"], config["class_name"]) if family.__name__.endswith(
-        "llama") else family.hf_config_from_keras_hub(config["config"]))
+    hf_config = family.hf_config_from_keras_hub(config["config"], config["class_name"])
     try:
         backbone = keras_hub.models.Backbone.from_preset(str(folder))
     except Exception as error:  # keras-hub reports shape and file problems with many error types
@@ -137,10 +136,12 @@ def from_pretrained(path, kind=None, num_classes=None, dtype=None, compile=True,
         head = model.classifier_head if kind == "classifier" else model.span_head
         prefix = saved_head.rsplit(".", 1)[0]
         ports += [transposed(head.kernel, prefix + ".weight"), same(head.bias, prefix + ".bias")]
-    load_tensors(ports, tensors, str(path))
+    unused = load_tensors(ports, tensors, str(path))
     if attached is not None:
         model.attach_tokenizer(attached)
-    model.checkpoint_source = {"path": str(path), "format": fmt, "family": family.__name__.rsplit(".", 1)[-1]}
+    # Tensors of heads this kind does not use (an MLM head under a classifier, a tied lm_head copy).
+    model.checkpoint_source = {"path": str(path), "format": fmt, "family": family.__name__.rsplit(".", 1)[-1],
+                               "unused_tensors": len(unused)}
     if compile:
         model.compile()
     return model

@@ -111,7 +111,7 @@ def ports(model, kind):
     return out
 
 
-def hf_config_from_keras_hub(config):
+def hf_config_from_keras_hub(config, class_name="GPT2Backbone"):
     """Hugging Face config fields of a keras-hub GPT2Backbone config."""
     d = config["hidden_dim"]
     return {

@@ -91,7 +91,9 @@ def read_hf_folder(path):
         except Exception as error:  # safetensors raises its own error types for corrupt headers
             raise CheckpointError(f"{file}: not a readable safetensors file ({error})") from None
         for name, value in loaded.items():
-            tensors[name] = np.asarray(value, dtype="float32") if value.dtype.kind == "f" else value
+            # float16 and bfloat16 (numpy kind "V" through ml_dtypes) checkpoints compute in float32 here;
+            # a dtype policy (from_pretrained(dtype="mixed_bfloat16")) chooses the compute precision.
+            tensors[name] = value.astype("float32") if value.dtype.kind in "fV" else value
     return config, tensors
 
 

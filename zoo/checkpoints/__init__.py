@@ -21,7 +21,6 @@ Example:
 
 from zoo.checkpoints.errors import CheckpointError
 from zoo.checkpoints.from_pretrained import from_pretrained
-
 from zoo.checkpoints.save_pretrained import save_pretrained
 
 __all__ = ["CheckpointError", "from_pretrained", "save_pretrained"]

@@ -24,7 +24,11 @@ from pathlib import Path
 
 from zoo.checkpoints import bert
 from zoo.checkpoints.errors import CheckpointError
-from zoo.checkpoints.families import canonical_tensors, family_for_keras_hub_class, family_for_model_type
+from zoo.checkpoints.families import (
+    canonical_tensors,
+    family_for_keras_hub_class,
+    family_for_model_type,
+)
 from zoo.checkpoints.hf_folder import read_hf_folder
 from zoo.checkpoints.tokenizers import load_folder_tokenizer
 from zoo.checkpoints.weight_map import load_tensors, same, transposed

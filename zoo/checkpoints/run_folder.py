@@ -63,8 +63,8 @@ def load_checkpoint_tokenizer(folder, meta):
 def import_checkpoint(path, out=None, kind=None, root="runs", num_classes=None):
     """Load `path` with from_pretrained and write a run folder; returns its Path."""
     from zoo.checkpoints.from_pretrained import from_pretrained
-    from zoo.runs import save_model_atomic
     from zoo.checkpoints.save_pretrained import model_kind
+    from zoo.runs import save_model_atomic
 
     model = from_pretrained(path, kind=kind, num_classes=num_classes, compile=False)
     source = Path(path)

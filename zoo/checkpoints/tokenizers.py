@@ -168,7 +168,7 @@ def _sentencepiece_specials(tokenizer):
         if value >= 0:
             setattr(tokenizer, attr, int(value))
     pad = processor.pad_id()
-    tokenizer.pad_token_id = int(pad if pad >= 0 else processor.eos_id() if processor.eos_id() >= 0 else 0)
+    tokenizer.pad_token_id = int(pad if pad >= 0 else max(processor.eos_id(), 0))
 
 
 def _id_of(tokenizer, token):

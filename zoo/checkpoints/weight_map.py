@@ -23,7 +23,7 @@ Example:
 """
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

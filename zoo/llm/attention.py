@@ -149,9 +149,11 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _rotary_layer(self):
         # [batch, seq, heads, head_dim]: rotate along seq, pairs along head_dim.
-        common = dict(sequence_axis=1, feature_axis=-1, dtype=self.dtype_policy, name="rotary")
+        common = {"sequence_axis": 1, "feature_axis": -1, "dtype": self.dtype_policy, "name": "rotary"}
         if self.rope_scaling_type == "llama3":
-            from keras_hub.src.models.llama.llama_rotary_embedding import LlamaRotaryEmbedding
+            from keras_hub.src.models.llama.llama_rotary_embedding import (
+                LlamaRotaryEmbedding,
+            )
 
             # Llama 3.1: long wavelengths stretched by the factor, short ones kept, a smooth band between.
             return LlamaRotaryEmbedding(

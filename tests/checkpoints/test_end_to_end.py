@@ -106,7 +106,7 @@ def test_export_an_imported_gpt2_matches_keras_greedy(tmp_path, tokenizer_folder
 def test_explain_reads_an_imported_config(bert_run, capsys):
     from zoo.llm import load_llm
     from zoo.llm.config import LLMConfig
-    from zoo.llm.explain import count_parameters, main
+    from zoo.llm.sizing.explain import count_parameters, main
 
     model = load_llm(bert_run / "model.keras", compile=False)
     kind = json.loads((bert_run / "config.json").read_text())["kind"]

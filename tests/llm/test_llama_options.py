@@ -5,7 +5,7 @@ import pytest
 
 from zoo.llm import build_llm
 from zoo.llm.config import LLMConfig
-from zoo.llm.explain import count_parameters
+from zoo.llm.sizing.explain import count_parameters
 
 LLAMA = dict(vocab_size=40, max_length=32, num_layers=2, hidden_dim=16, num_heads=4, intermediate_dim=24,
              norm_type="rmsnorm", mlp="gated", activation="silu", position="rotary", use_bias=False,
@@ -56,7 +56,7 @@ def test_bad_options_are_named():
 
 
 def test_saved_model_round_trip(tmp_path):
-    from zoo.llm.factory import load_llm
+    from zoo.llm.models.factory import load_llm
 
     model = build_llm("causal", config=LLMConfig(**{**LLAMA, "rope_scaling_type": "llama3", "rope_scaling_factor": 8.0}))
     path = tmp_path / "m.keras"

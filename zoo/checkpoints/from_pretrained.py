@@ -94,7 +94,7 @@ def from_pretrained(path, kind=None, num_classes=None, dtype=None, compile=True,
     Example:
         >>> model = from_pretrained("checkpoints/bert-base-uncased", kind="qa")   # doctest: +SKIP
     """
-    from zoo.llm.factory import build_llm
+    from zoo.llm.models.factory import build_llm
 
     fmt, family, hf_config, tensors = read_checkpoint(path)
     kind = kind or _default_kind(family, tensors)

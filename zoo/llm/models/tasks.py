@@ -22,8 +22,8 @@ Example:
 import keras
 from keras import ops
 
-from zoo.llm.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
-from zoo.llm.blocks import activation_fn
+from zoo.llm.layers.blocks import activation_fn
+from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
 from zoo.llm.validation import check_token_ids
 
 
@@ -169,7 +169,7 @@ def _pooler(config, dtype):
 class CausalLM(LLMTask):
     """Decoder-only language model: logits [b, t, vocab] for the token after each position.
 
-    Train it with `y` = the inputs shifted by one (see `zoo.llm.batches.causal_lm_batch`).
+    Train it with `y` = the inputs shifted by one (see `zoo.llm.models.batches.causal_lm_batch`).
 
     Example:
         >>> from zoo.llm import build_llm
@@ -198,12 +198,12 @@ class CausalLM(LLMTask):
         return _run_with_cache(backbone.embeddings, backbone.blocks, backbone.final_norm, token_ids, cache, cache_index)
 
     def generate(self, prompts, max_new_tokens=None, max_length=None, **kwargs):
-        """Continue each prompt: token-id lists (returns new ids; see `zoo.llm.generation.generate`) or,
-        with a tokenizer attached, text (returns prompt + continuation; see `zoo.llm.text_generation`).
+        """Continue each prompt: token-id lists (returns new ids; see `zoo.llm.models.generation.generate`) or,
+        with a tokenizer attached, text (returns prompt + continuation; see `zoo.llm.models.text_generation`).
 
         max_new_tokens: tokens to add (default 32); max_length: prompt + new tokens, keras-hub's meaning.
         """
-        from zoo.llm.text_generation import generate_any
+        from zoo.llm.models.text_generation import generate_any
 
         return generate_any(self, prompts, max_new_tokens=max_new_tokens, max_length=max_length, **kwargs)
 
@@ -316,8 +316,8 @@ class Seq2SeqLM(LLMTask):
         )
 
     def generate(self, sources, max_new_tokens=32, **kwargs):
-        """Decode a target for each source (lists of ids); see `zoo.llm.generation.generate_seq2seq`."""
-        from zoo.llm.generation import generate_seq2seq
+        """Decode a target for each source (lists of ids); see `zoo.llm.models.generation.generate_seq2seq`."""
+        from zoo.llm.models.generation import generate_seq2seq
 
         return generate_seq2seq(self, sources, max_new_tokens=max_new_tokens, **kwargs)
 

@@ -1,7 +1,7 @@
 """Text in, text out: generate("prompt") on a causal LM with an attached tokenizer.
 
 keras-hub users expect `model.generate("The cat", max_length=30)` to return a
-string. zoo's decoder (`zoo.llm.generation.generate`) works on ids; this wraps
+string. zoo's decoder (`zoo.llm.models.generation.generate`) works on ids; this wraps
 it: the attached tokenizer turns the prompt into ids (with the start token when
 the tokenizer has its own, as Llama's), decoding stops at the tokenizer's end
 token and pads with its pad id, and the prompt plus continuation come back as
@@ -38,9 +38,9 @@ def generate_any(model, prompts, max_new_tokens=None, max_length=None, **kwargs)
     """Continue prompts given as text (needs an attached tokenizer) or as token ids.
 
     Text: returns prompt + continuation as text (one string for one prompt).
-    Ids: returns the new ids of each prompt, as `zoo.llm.generation.generate`.
+    Ids: returns the new ids of each prompt, as `zoo.llm.models.generation.generate`.
     """
-    from zoo.llm.generation import generate
+    from zoo.llm.models.generation import generate
 
     if not is_text(prompts):
         if max_length is None:

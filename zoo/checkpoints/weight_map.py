@@ -17,7 +17,7 @@ Example:
     >>> import numpy as np, keras
     >>> layer = keras.layers.Dense(3); layer.build((None, 2))
     >>> port = transposed(layer.kernel, "w")
-    >>> load_tensors([port], {"w": np.ones((3, 2), "float32")}, "ckpt")
+    >>> unused = load_tensors([port], {"w": np.ones((3, 2), "float32")}, "ckpt")
     >>> float(layer.kernel.numpy().sum())
     6.0
 """

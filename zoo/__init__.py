@@ -13,7 +13,9 @@ Example:
 import importlib
 import os
 
-# Keep TensorFlow's C++ start-up chatter out of learners' terminals (users can override).
+# Keep TensorFlow's C++ start-up chatter out of learners' terminals (users can override;
+# zoo.cli filters the lines this setting does not reach unless the user set it).
+USER_SET_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"

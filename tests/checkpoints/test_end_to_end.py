@@ -28,8 +28,9 @@ def _results(runs):
 
 
 def test_finetune_sentiment_from_an_imported_bert(bert_run, tmp_path):
-    from recipes import finetune_sentiment
+    from zoo.cli import load_recipe
 
+    finetune_sentiment = load_recipe("finetune-sentiment")
     argv = [*QUICK, "--pretrained", str(bert_run), "--steps", "4", "--epochs", "1", "--runs-dir", str(tmp_path)]
     assert finetune_sentiment.main(argv) == 0
     results = _results(tmp_path)
@@ -38,8 +39,9 @@ def test_finetune_sentiment_from_an_imported_bert(bert_run, tmp_path):
 
 
 def test_finetune_qa_from_an_imported_bert(bert_run, tmp_path):
-    from recipes import finetune_qa
+    from zoo.cli import load_recipe
 
+    finetune_qa = load_recipe("finetune-qa")
     argv = [*QUICK, "--seq-len", "64", "--pretrained", str(bert_run), "--steps", "3", "--epochs", "1",
             "--runs-dir", str(tmp_path)]
     assert finetune_qa.main(argv) == 0

@@ -7,8 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from recipes import pretrain_clm
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+pretrain_clm = load_recipe("pretrain-clm")
 
 
 def only_run(runs_dir):
@@ -64,9 +66,8 @@ def test_a_killed_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run
     whole = only_run(tmp_path / "whole")
 
     # Killed at step 5, inside the second validation interval; the last checkpoint is step 3.
-    args = pretrain_clm.build_parser().parse_args([*common, "--runs-dir", str(tmp_path / "killed")])
     with pytest.raises(KeyboardInterrupt):
-        pretrain_clm.train(args, extra_callbacks=[KillAt(5)])
+        pretrain_clm.recipe.run([*common, "--runs-dir", str(tmp_path / "killed")], extra_callbacks=[KillAt(5)])
     killed = only_run(tmp_path / "killed")
     assert not (killed / "model.keras").exists()
     assert json.loads((killed / "checkpoints/state.json").read_text())["step"] == 3

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from recipes import pretrain_mlm
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+pretrain_mlm = load_recipe("pretrain-mlm")
 
 
 @pytest.mark.parametrize("nsp", [False, True])

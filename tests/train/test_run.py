@@ -1,8 +1,10 @@
 import json
 from pathlib import Path
 
-from recipes import run
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+run = load_recipe("run")
 
 
 def test_main_job_runs_every_stage_and_says_where_everything_is(corpus, tmp_path, capsys):

@@ -2,8 +2,10 @@ import json
 
 import pytest
 
-from recipes import tune
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+tune = load_recipe("tune")
 
 
 def test_search_saves_the_best_trial_of_all(corpus, tmp_path, capsys):

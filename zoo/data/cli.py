@@ -58,7 +58,8 @@ def _add_clean_options(parser):
     group.add_argument("--min-language-score", type=float, default=0.5, help="language id confidence (default: 0.5)")
     group.add_argument("--harmful-words", help="your own harmful-word list (one term per line)")
     group.add_argument("--no-harmful-filter", action="store_true", help="turn the harmful-word rule off")
-    group.add_argument("--workers", type=int, default=1, help="processes for cleaning and filtering "
+    group.add_argument("--processes", "--workers", dest="workers", type=int, default=1,
+                       help="processes for cleaning and filtering "
                        "(default: 1; use your core count for big corpora)")
     group.add_argument("--filter-config", help="JSON file setting any FilterConfig field, e.g. "
                        '{"max_digit_ratio": 0.3, "top_ngram_limits": null}')
@@ -265,7 +266,9 @@ def build_parser(prog=None):
     """
     parser = argparse.ArgumentParser(prog=prog or "zoo data", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Run `zoo data <subcommand> --help` for its options.")
+                                     epilog="Run `zoo data <subcommand> --help` for its options.\n\nexamples:\n"
+                                            "  zoo data prepare --out data/corpus-builtin\n"
+                                            "  zoo data stats data/corpus-builtin")
     sub = parser.add_subparsers(dest="command", metavar="subcommand")
 
     def add(name, help_text, func):

@@ -264,7 +264,8 @@ def main(argv=None, prog=None):
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Size, FLOPs and memory of an LLM preset or JSON config file, without building it.",
-        epilog=f"presets: {', '.join(PRESETS)}",
+        epilog=f"presets: {', '.join(PRESETS)}\n\nexamples:\n  zoo explain small\n  zoo explain tiny --batch-size 16 --seq-len 512",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", nargs="?", help="a preset name or a JSON file of LLMConfig fields (may hold 'kind')")
     parser.add_argument("--kind", choices=KINDS, help="model kind (default: the preset's, or causal)")

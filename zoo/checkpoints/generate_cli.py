@@ -13,7 +13,11 @@ import sys
 
 
 def main(argv=None, prog="zoo generate"):
-    parser = argparse.ArgumentParser(prog=prog, description="Continue a text prompt with a causal LM.")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Continue a text prompt with a causal LM (prints prompt + continuation).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  zoo generate runs/gpt2 \"The cat sat\" --max-length 30\n"
+               "  zoo generate ckpt/SmolLM2-135M \"Once upon a time\" --sampler top_p --seed 1")
     parser.add_argument("model", help="run folder, .keras file or checkpoint folder")
     parser.add_argument("prompt", help="the text to continue")
     parser.add_argument("--max-length", type=int, default=64, help="prompt + new tokens (default: 64)")

@@ -13,6 +13,7 @@ Example:
 """
 
 import dataclasses
+import json
 import os
 import re
 from typing import Optional

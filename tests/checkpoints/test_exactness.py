@@ -142,11 +142,11 @@ def test_bert_keras_hub_preset(tmp_path, tokenizer_folders):
 # --- Llama family --------------------------------------------------------------------------------------
 
 LLAMA_VARIANTS = {
-    "llama3_gqa_untied": dict(model_type="llama", kv_heads=2, tied=False),
-    "llama3_scaled_rope": dict(model_type="llama", kv_heads=1, tied=False,
-                               rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                                             "high_freq_factor": 4.0, "original_max_position_embeddings": 16}),
-    "qwen2_tied": dict(model_type="qwen2", kv_heads=2, tied=True),
+    "llama3_gqa_untied": {"model_type": "llama", "kv_heads": 2, "tied": False},
+    "llama3_scaled_rope": {"model_type": "llama", "kv_heads": 1, "tied": False,
+                               "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                             "high_freq_factor": 4.0, "original_max_position_embeddings": 16}},
+    "qwen2_tied": {"model_type": "qwen2", "kv_heads": 2, "tied": True},
 }
 
 
@@ -209,3 +209,27 @@ def test_half_precision_files_load_their_exact_values(tmp_path, tokenizer_folder
     np.testing.assert_array_equal(q[:, :16], rounded["model.layers.0.self_attn.q_proj.weight"].astype("float32").T)
     # Rounding the weights to 16 bits moves the logits only a little.
     assert _max_diff(model(_inputs()), reference(_inputs())) < 0.05 * float(np.abs(reference(_inputs())).max())
+
+
+def test_older_key_spellings_load_the_same(tmp_path, tokenizer_folders):
+    """The original `gpt2` upload has no "transformer." prefix; older BERT files say LayerNorm.gamma/beta."""
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path / "gpt2"
+    copy_tokenizer(tokenizer_folders, "bpe", folder)
+    writers.write_hf_gpt2(folder, 400)
+    expected = from_pretrained(folder, tokenizer=False)(_inputs())
+    tensors = load_file(str(folder / "model.safetensors"))
+    save_file({k.removeprefix("transformer."): v for k, v in tensors.items()}, str(folder / "model.safetensors"))
+    assert _max_diff(from_pretrained(folder, tokenizer=False)(_inputs()), expected) == 0
+
+    folder = tmp_path / "bert"
+    copy_tokenizer(tokenizer_folders, "wordpiece", folder)
+    writers.write_hf_bert(folder, 400, heads=False)
+    expected = from_pretrained(folder, tokenizer=False).backbone(_inputs(segments=True))
+    tensors = load_file(str(folder / "model.safetensors"))
+    old = {k.removeprefix("bert.").replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+           for k, v in tensors.items()}
+    save_file(old, str(folder / "model.safetensors"))
+    got = from_pretrained(folder, tokenizer=False).backbone(_inputs(segments=True))
+    assert _max_diff(got, expected) == 0

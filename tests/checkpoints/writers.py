@@ -15,7 +15,7 @@ ENGLISH = ("The quick brown fox jumps over the lazy dog. Models read tokens, not
            "A tokenizer splits text into pieces the model has seen before.")
 JAPANESE = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。日本語の文章も正しく分割されるべきだ。"
 TEXTS = [ENGLISH, JAPANESE, "Hello world! Tokens, ids and embeddings.", "東京は日本の首都です。カタカナとひらがな。"] * 20
-SIZES = dict(hidden=16, heads=4, layers=2, intermediate=32, positions=64)
+SIZES = {"hidden": 16, "heads": 4, "layers": 2, "intermediate": 32, "positions": 64}
 
 
 def _rand(rng, *shape):
@@ -76,7 +76,7 @@ def sentencepiece_tokenizer(folder, vocab_size=420):
 
 def write_hf_gpt2(folder, vocab_size, seed=0, tied=True):
     s, rng = SIZES, np.random.default_rng(seed)
-    d, f = s["hidden"], s["intermediate"]
+    d = s["hidden"]  # GPT-2 fixes its MLP at 4 * d (n_inner: None)
     config = {"model_type": "gpt2", "vocab_size": vocab_size, "n_positions": s["positions"], "n_embd": d,
               "n_layer": s["layers"], "n_head": s["heads"], "n_inner": None, "activation_function": "gelu_new",
               "resid_pdrop": 0.0, "layer_norm_epsilon": 1e-5}

@@ -67,7 +67,7 @@ def _read_keras_hub(folder, config):
     hf_config = family.hf_config_from_keras_hub(config["config"], config["class_name"])
     try:
         backbone = keras_hub.models.Backbone.from_preset(str(folder))
-    except Exception as error:  # keras-hub reports shape and file problems with many error types
+    except Exception as error:  # noqa: BLE001 -- keras-hub reports shape and file problems with many error types
         raise CheckpointError(f"{folder}: keras-hub could not load the preset ({str(error).splitlines()[0]})") from None
     return "keras-hub", family, hf_config, family.tensors_from_keras_hub(backbone)
 

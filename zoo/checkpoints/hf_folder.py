@@ -88,7 +88,7 @@ def read_hf_folder(path):
     for file in weight_files(path):
         try:
             loaded = load_file(str(file))
-        except Exception as error:  # safetensors raises its own error types for corrupt headers
+        except Exception as error:  # noqa: BLE001 -- safetensors raises its own error types for corrupt headers
             raise CheckpointError(f"{file}: not a readable safetensors file ({error})") from None
         for name, value in loaded.items():
             # float16 and bfloat16 (numpy kind "V" through ml_dtypes) checkpoints compute in float32 here;

@@ -70,8 +70,8 @@ def keras_hub_tokenizer(tokenizer, family_name):
         return keras_hub.tokenizers.BytePairTokenizer(vocabulary=vocabulary, merges=merges,
                                                       unsplittable_tokens=getattr(tokenizer, "unsplittable_tokens", None))
     if isinstance(tokenizer, keras_hub.tokenizers.WordPieceTokenizer):
-        options = dict(vocabulary=list(tokenizer.vocabulary), lowercase=tokenizer.lowercase,
-                       strip_accents=tokenizer.strip_accents)
+        options = {"vocabulary": list(tokenizer.vocabulary), "lowercase": tokenizer.lowercase,
+                       "strip_accents": tokenizer.strip_accents}
         if all(token in options["vocabulary"] for token in ("[CLS]", "[SEP]", "[PAD]", "[MASK]")):
             return keras_hub.models.BertTokenizer(**options)
         return keras_hub.tokenizers.WordPieceTokenizer(**options)

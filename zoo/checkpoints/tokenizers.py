@@ -154,7 +154,7 @@ def _is_pad_token(tokenizer, token_id):
         return False
     try:
         token = tokenizer.id_to_token(int(token_id))
-    except Exception:  # an id outside the vocabulary
+    except Exception:  # noqa: BLE001 -- an id outside the vocabulary
         return False
     return token in ("[PAD]", "<pad>", "<|pad|>", "<|endoftext|>", "<unk>")
 
@@ -174,7 +174,7 @@ def _sentencepiece_specials(tokenizer):
 def _id_of(tokenizer, token):
     try:
         value = tokenizer.token_to_id(token)
-    except Exception:  # keras-hub raises for a token outside the vocabulary
+    except Exception:  # noqa: BLE001 -- keras-hub raises for a token outside the vocabulary
         return None
     return None if value is None else int(value)
 

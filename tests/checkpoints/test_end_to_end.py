@@ -115,3 +115,16 @@ def test_explain_reads_an_imported_config(bert_run, capsys):
     assert count_parameters(LLMConfig.load(bert_run / "config.json"), kind)["total"] == model.count_params()
     main([str(bert_run / "config.json")])
     assert f"{model.count_params():,} parameters" in capsys.readouterr().out
+
+
+def test_retrieval_store_from_an_imported_bert(bert_run, tmp_path):
+    """`zoo retrieve build --model <imported run>`: the checkpoint's tokenizer cuts passages, its encoder embeds them."""
+    from zoo.cli import main
+
+    (tmp_path / "docs.txt").write_text("\n\n".join(writers.TEXTS[:8]), encoding="utf-8")
+    store = tmp_path / "store"
+    assert main(["retrieve", "build", str(tmp_path / "docs.txt"), "--out", str(store), "--model", str(bert_run),
+                 "--window", "16", "--stride", "8"]) == 0
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert manifest["passages"] > 0 and (store / "vectors.npy").is_file()
+    assert main(["retrieve", "query", str(store), "quick brown fox", "-k", "1"]) == 0

@@ -37,6 +37,9 @@ _EXPORTS = {
     # LLM factory (zoo/llm)
     "build_llm": "zoo.llm",
     "LLMConfig": "zoo.llm",
+    # real checkpoints in and out (zoo/checkpoints)
+    "from_pretrained": "zoo.checkpoints.from_pretrained",
+    "save_pretrained": "zoo.checkpoints.save_pretrained",
 }
 
 __all__ = sorted(_EXPORTS)

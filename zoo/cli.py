@@ -55,6 +55,8 @@ COMMANDS = {
     "explain": ("zoo.llm.sizing.explain", "size, FLOPs and memory of an LLM preset or config"),
     "data": ("zoo.data.cli", "data pipeline: acquire, clean, dedup, tokenizer, stats, prepare"),
     "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),
+    "import": ("zoo.checkpoints.import_cli", "import a keras-hub preset or Hugging Face folder as a zoo run folder"),
+    "generate": ("zoo.checkpoints.generate_cli", "continue a text prompt with a run folder or checkpoint folder"),
 }
 EXAMPLES = ["zoo run --steps 200", "zoo pretrain-clm --steps 20 --eval-every 10", "zoo compress lora --help"]
 

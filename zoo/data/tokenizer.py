@@ -311,7 +311,13 @@ def save_tokenizer(tokenizer, folder):
         ['tokenizer.json', 'vocab.txt']
     """
     folder = Path(folder)
-    kind = tokenizer_kind(tokenizer)
+    try:
+        kind = tokenizer_kind(tokenizer)
+    except TypeError:
+        # An imported checkpoint's tokenizer (GPT-2 BPE, BERT WordPiece, Llama SentencePiece): its own files.
+        from zoo.checkpoints.run_folder import save_checkpoint_tokenizer
+
+        return save_checkpoint_tokenizer(tokenizer, folder)
     if kind.startswith("sentencepiece"):
         write_bytes_atomic(folder / "sentencepiece.model", tokenizer.proto)
         extra = {}
@@ -349,6 +355,10 @@ def load_tokenizer(folder):
                                 "`zoo data prepare` first")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     kind = meta.get("kind")
+    if kind == "checkpoint":  # an imported checkpoint's own tokenizer (zoo import), with its own special ids
+        from zoo.checkpoints.run_folder import load_checkpoint_tokenizer
+
+        return load_checkpoint_tokenizer(folder, meta)
     if kind not in KINDS:
         raise ValueError(f"{meta_path}: unknown tokenizer kind {kind!r}")
     for name in _FILES[kind]:

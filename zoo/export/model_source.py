@@ -13,6 +13,7 @@ Example:
 """
 
 import dataclasses
+import json
 import os
 import re
 from typing import Optional
@@ -64,6 +65,14 @@ def load_keras_file(path):
         ) from err
 
 
+def _is_checkpoint_tokenizer(folder):
+    meta = os.path.join(folder, "tokenizer.json")
+    if not os.path.isfile(meta):
+        return False
+    with open(meta, encoding="utf-8") as f:
+        return json.load(f).get("kind") == "checkpoint"
+
+
 def load_export_source(path, name=None, tokenizer_dir=None):
     """Resolve a run folder or .keras file into an `ExportSource`.
 
@@ -81,5 +90,10 @@ def load_export_source(path, name=None, tokenizer_dir=None):
             vocabulary_file = os.path.join(files.folder, VOCABULARY_FILE)
         tokenizer_dir = files.tokenizer_dir
     model = load_keras_file(keras_file)
+    if tokenizer_dir is not None and hasattr(model, "attach_tokenizer") and _is_checkpoint_tokenizer(tokenizer_dir):
+        from zoo.data.tokenizer import load_tokenizer
+
+        # An imported checkpoint's tokenizer brings its own pad and end ids for the serving signatures.
+        model.attach_tokenizer(load_tokenizer(tokenizer_dir))
     return ExportSource(model=model, name=name or default_name(model), path=keras_file,
                         vocabulary_file=vocabulary_file, tokenizer_dir=tokenizer_dir)

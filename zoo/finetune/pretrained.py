@@ -48,8 +48,17 @@ def check_tokenizer(tokenizer, config, model_source, tokenizer_source):
         ...                 LLMConfig(vocab_size=8, hidden_dim=8, num_heads=2), "m.keras", "tok/")
     """
     from zoo.data.special_tokens import SPECIAL_TOKENS
+    from zoo.data.tokenizer import tokenizer_kind
 
     size = int(tokenizer.vocabulary_size())
+    try:
+        tokenizer_kind(tokenizer)
+    except TypeError:
+        # An imported checkpoint's tokenizer brings its own special ids; an embedding may have spare rows.
+        if size > config.vocab_size:
+            raise ValueError(f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
+                             f"{config.vocab_size}.") from None
+        return
     if size != config.vocab_size:
         raise ValueError(f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
                          f"{config.vocab_size}; they were not trained together. Pass the tokenizer folder saved "

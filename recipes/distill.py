@@ -16,6 +16,7 @@ Run:
     zoo compress distill                                   # or: python recipes/distill.py
     zoo compress distill --task cnn --epochs 10 --alpha 0.1 --temperature 4
     zoo compress distill --task llm --steps 800 --student-steps 300
+    zoo compress distill --task llm --from runs/<zoo import run>    # an imported teacher, its own tokenizer
 """
 
 import sys
@@ -109,15 +110,19 @@ def distill_llm(args, run=None, log=print):
 
     from zoo.compress.distill import compare_with_scratch
     from zoo.compress.keras_quantize import perplexity
-    from zoo.compress.llm_source import fit_steps, lm_config, load_or_train
+    from zoo.compress.llm_source import fit_steps, lm_config, load_or_train, source_tokenizer
     from zoo.data.corpus import corpus_windows
     from zoo.llm import build_llm
 
+    # A teacher from `zoo import` reads the corpus in its own tokenizer's ids, and so does the student.
+    own, origin = source_tokenizer(args.model, args.data, log)
     train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed,
-                                           eval_windows=args.eval_windows)
+                                           eval_windows=args.eval_windows, tokenizer=own)
     teacher, _ = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size, args.seq_len,
-                               args.learning_rate, args.seed, args.verbose, data=args.data)
-    student_config = lm_config(args.student_preset, tokenizer.vocabulary_size(), args.seq_len,
+                               args.learning_rate, args.seed, args.verbose, data=args.data, tokenizer_origin=origin)
+    # The teacher's vocabulary, not the tokenizer's: a checkpoint may embed spare rows, and the two
+    # distributions must have one length.
+    student_config = lm_config(args.student_preset, teacher.llm_config.vocab_size, args.seq_len,
                                num_layers=args.student_layers, hidden_dim=args.student_width, num_heads=2,
                                intermediate_dim=4 * args.student_width)
 
@@ -136,7 +141,8 @@ def distill_llm(args, run=None, log=print):
         alpha=args.alpha, temperature=args.temperature, from_logits=True, distill_callbacks=callbacks,
     )
     return {"metric": "val_perplexity", "higher_is_better": False, "teacher": evaluate(teacher),
-            "teacher_params": int(teacher.count_params()), **result}
+            "teacher_params": int(teacher.count_params()), "tokenizer": origin or "corpus",
+            "tokenizer_object": tokenizer, **result}
 
 
 @recipe.body
@@ -156,6 +162,11 @@ def run_recipe(args, run):
     result.pop("scratch_model")
     history = result.pop("distilled_history")
     result["scratch_history"] = {k: [float(v) for v in vs] for k, vs in result["scratch_history"].items()}
+    tokenizer = result.pop("tokenizer_object", None)
+    if tokenizer is not None:  # the LM student's run folder is a starting point itself (generate, export)
+        from zoo.data.tokenizer import save_tokenizer
+
+        save_tokenizer(tokenizer, run.file("tokenizer"))
     better = (result["distilled"] >= result["scratch"]) == result["higher_is_better"] or result["distilled"] == result["scratch"]
     result["distilled_beats_scratch"] = bool(better)
     results = run.finish(student, history, result, plot_title=f"distill ({args.task}): distilled student")

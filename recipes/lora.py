@@ -11,7 +11,11 @@ so model.keras is a plain zoo LLM of the base's size.
 
 Run:
     zoo compress lora                                      # or: python recipes/lora.py
-    zoo compress lora --from runs/pretrain-clm-<stamp>/model.keras --rank 4 --lora-steps 200
+    zoo compress lora --from runs/pretrain-clm-<stamp> --rank 4 --lora-steps 200
+    zoo compress lora --from runs/smollm --seq-len 256     # a `zoo import`ed checkpoint: its own tokenizer
+
+The corpus is tokenized with the tokenizer of `--from` when it has its own (an
+imported checkpoint); the run folder keeps that tokenizer beside model.keras.
 """
 
 import argparse
@@ -25,7 +29,8 @@ from zoo.recipe import Recipe
 
 recipe = Recipe("lora", "Fine-tune a causal LM with LoRA adapters (Keras enable_lora).", examples=[
     "zoo compress lora --rank 4 --lora-steps 50",
-    "zoo compress lora --from runs/pretrain-clm-<stamp>/model.keras --rank 8",
+    "zoo compress lora --from runs/pretrain-clm-<stamp> --rank 8",
+    "zoo compress lora --from runs/<zoo import run> --lora-steps 100",
 ], command="compress lora")
 
 
@@ -58,19 +63,21 @@ def lora_finetune(args, run=None, log=print):
     """Base model, LoRA fine-tune (and full fine-tune); results dict with the LoRA model under "model"."""
 
     from zoo.compress.keras_quantize import perplexity
-    from zoo.compress.llm_source import fit_steps, load_or_train
+    from zoo.compress.llm_source import fit_steps, load_or_train, source_tokenizer
     from zoo.compress.lora import enable_lora, merged_model
     from zoo.data.corpus import corpus_windows
     from zoo.llm import load_llm
 
     if args.lora_steps < 1 or args.lora_learning_rate <= 0:
         raise UsageError("--lora-steps must be at least 1 and --lora-learning-rate > 0.")
-    train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed)
+    # An imported checkpoint reads the corpus in its own tokenizer's ids.
+    own, origin = source_tokenizer(args.model, args.data, log)
+    train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed, tokenizer=own)
     tune, held = split_halves(val)
     if args.eval_windows:
         held = (held[0][:args.eval_windows], held[1][:args.eval_windows])
     base, _ = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size, args.seq_len,
-                            args.learning_rate, args.seed, args.verbose, data=args.data)
+                            args.learning_rate, args.seed, args.verbose, data=args.data, tokenizer_origin=origin)
     base_ppl = perplexity(base, *held)
     folder = tempfile.mkdtemp(prefix="zoo-lora-base-")
     base_path = os.path.join(folder, "base.keras")
@@ -93,6 +100,7 @@ def lora_finetune(args, run=None, log=print):
         "base_params": int(base.count_params()),
         "tune_windows": int(len(tune[0])),
         "eval_windows": int(len(held[0])),
+        "tokenizer": origin or "corpus",
     }
     merged = merged_model(model)
     result["merged_params"] = int(merged.count_params())
@@ -104,7 +112,7 @@ def lora_finetune(args, run=None, log=print):
         fit_steps(full, tune, args.lora_steps, args.batch_size, args.seed, args.verbose)
         result["full_finetune_perplexity"] = perplexity(full, *held)
     shutil.rmtree(folder, ignore_errors=True)
-    return {**result, "model": model, "history": history}
+    return {**result, "model": model, "history": history, "tokenizer_object": tokenizer}
 
 
 @recipe.body
@@ -116,8 +124,12 @@ def run_recipe(args, run):
 
     check_lm_source(args.model, args.seq_len)
     keras.utils.set_random_seed(args.seed)
+    from zoo.data.tokenizer import save_tokenizer
+
     result = lora_finetune(args, run)
     model, history = result.pop("model"), result.pop("history")
+    # The tokenizer beside the model makes the run folder a starting point itself (zoo generate, export, --from).
+    save_tokenizer(result.pop("tokenizer_object"), run.file("tokenizer"))
     # Saving merges the adapters: model.keras is a plain zoo LLM of the base's size.
     results = run.finish(model, history, result, plot_title=f"LoRA rank {args.rank}")
     line = (f"held-out perplexity: base {result['base_perplexity']:.2f} -> LoRA {result['lora_perplexity']:.2f} "

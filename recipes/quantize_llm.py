@@ -1,9 +1,10 @@
 """Recipe: quantize a causal LM to int8 and int4 with Keras 3 and measure what it costs.
 
-The model is a trained zoo causal LM: `--from` names its .keras file (from
-`zoo pretrain-clm`, trained on the same corpus folder), or the recipe first
-pretrains `--preset` for `--steps` steps on the corpus (the built-in one by
-default). Then, for each mode, it loads the float32 model, calls
+The model is a trained zoo causal LM: `--from` names its run folder or .keras
+file (from `zoo pretrain-clm` on the same corpus folder, or `zoo import` of a
+GPT-2 or Llama-family checkpoint, whose own tokenizer then tokenizes the corpus),
+or the recipe first pretrains `--preset` for `--steps` steps on the corpus (the
+built-in one by default). Then, for each mode, it loads the float32 model, calls
 `model.quantize(mode)` (Dense, EinsumDense and Embedding layers: attention and
 feed-forward projections and the tied token table), saves it, loads the file
 back and measures perplexity on held-out windows, file size (raw and gzip) and
@@ -11,7 +12,8 @@ CPU latency of one batch.
 
 Run:
     zoo compress quantize-llm              # or: python recipes/quantize_llm.py
-    zoo compress quantize-llm --from runs/pretrain-clm-<stamp>/model.keras --modes int8
+    zoo compress quantize-llm --from runs/pretrain-clm-<stamp> --modes int8
+    zoo compress quantize-llm --from runs/smollm --modes int8       # a `zoo import`ed checkpoint
 """
 
 import math
@@ -22,7 +24,8 @@ from zoo.recipe import Recipe
 
 recipe = Recipe("quantize-llm", "Quantize a causal LM to int8/int4 (Keras 3) and measure it.", examples=[
     "zoo compress quantize-llm --steps 50",
-    "zoo compress quantize-llm --from runs/pretrain-clm-<stamp>/model.keras --modes int8",
+    "zoo compress quantize-llm --from runs/pretrain-clm-<stamp> --modes int8",
+    "zoo compress quantize-llm --from runs/<zoo import run> --modes int8",
 ], command="compress quantize-llm")
 
 
@@ -39,19 +42,23 @@ def run_recipe(args, run):
     import numpy as np
 
     from zoo.compress.keras_quantize import latency_ms, perplexity, quantize_llm_file, saved_sizes
-    from zoo.compress.llm_source import check_lm_source, load_or_train
+    from zoo.compress.llm_source import check_lm_source, load_or_train, source_tokenizer
     from zoo.data.corpus import corpus_windows
+    from zoo.data.tokenizer import save_tokenizer
     from zoo.llm import load_llm
     from zoo.runs import save_model_atomic
 
-    # Data: held-out windows for perplexity; the float model from --from, or trained now.
+    # Data: held-out windows for perplexity, in the ids of --from's own tokenizer when it brings one
+    # (an imported checkpoint); the float model from --from, or trained now.
     check_lm_source(args.model, args.seq_len)
+    own, origin = source_tokenizer(args.model, args.data)
     train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed,
-                                           eval_windows=args.eval_windows)
+                                           eval_windows=args.eval_windows, tokenizer=own)
     model, history = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size,
                                    args.seq_len, args.learning_rate, args.seed, args.verbose, run.callbacks(),
-                                   data=args.data)
+                                   data=args.data, tokenizer_origin=origin)
     float_path = save_model_atomic(model, run.file("model.keras"))
+    save_tokenizer(tokenizer, run.file("tokenizer"))  # the run folder is a starting point itself (generate, export)
     probe = {"token_ids": val[0][:8], "padding_mask": np.ones_like(val[0][:8])}
     # Sizes without optimizer state: the quantized files carry none either.
     size, gz = saved_sizes(load_llm(float_path, compile=False))
@@ -69,7 +76,7 @@ def run_recipe(args, run):
         row["size_ratio"] = rows[0]["size_bytes"] / row["size_bytes"]
         row["perplexity_ratio"] = row["perplexity"] / float_ppl
     results = {"params": int(model.count_params()), "eval_windows": int(len(val[0])), "seq_len": args.seq_len,
-               "rows": rows}
+               "tokenizer": origin or "corpus", "rows": rows}
     # model.keras is already the float model; the quantized ones sit beside it as model-<mode>.keras.
     results = run.finish(None, history, results, plot_title=f"quantize-llm ({args.preset})")
     print(f"{'mode':8} {'perplexity':>10} {'size':>12} {'x smaller':>9} {'latency ms':>10}")

@@ -43,21 +43,47 @@ def as_model_inputs(dataset):
                        num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def clm_splits(folder, seq_len, batch_size, validation_fraction, seed):
+def document_start_id(tokenizer):
+    """The id to put before each document: a checkpoint tokenizer's start token, when apart from its end token.
+
+    Llama's <s> is one; GPT-2's start and end are one token and Qwen2 has none. zoo's own tokenizers give
+    None: their models were pretrained with only </s> between documents.
+
+    Example:
+        >>> from zoo.data.tokenizer import ZooWordPieceTokenizer, SPECIAL_TOKENS
+        >>> document_start_id(ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS))) is None
+        True
+    """
+    from zoo.data.tokenizer import tokenizer_kind
+
+    try:
+        tokenizer_kind(tokenizer)
+        return None
+    except TypeError:
+        pass
+    start, end = getattr(tokenizer, "start_token_id", None), getattr(tokenizer, "end_token_id", None)
+    return None if start is None or start == end else int(start)
+
+
+def clm_splits(folder, seq_len, batch_size, validation_fraction, seed, tokenizer=None):
     """(train, validation, tokenizer) of a corpus folder, split by document, both in corpus order.
 
+    The documents are tokenized with the corpus's own tokenizer, or with `tokenizer` when given (the one a
+    model was trained with, e.g. an imported checkpoint's; see `document_start_id` for how documents are framed).
     The training split stays unshuffled here: `training_stream` shuffles each pass itself.
     """
     from zoo.data.pipelines import clm_dataset, split_documents
     from zoo.data.tokenizer import load_tokenizer
 
     folder = Path(folder)
-    tokenizer = load_tokenizer(folder / "tokenizer")
+    if tokenizer is None:
+        tokenizer = load_tokenizer(folder / "tokenizer")
+    start_id = document_start_id(tokenizer)
     train_texts, val_texts = split_documents(folder, validation_fraction, seed=seed)
     if not val_texts:
         raise UsageError(f"{folder} has too few documents for a validation split; give more text.")
-    train = clm_dataset(train_texts, tokenizer, seq_len, batch_size, shuffle=False, seed=seed)
-    validation = clm_dataset(val_texts, tokenizer, seq_len, batch_size, shuffle=False, seed=seed)
+    train = clm_dataset(train_texts, tokenizer, seq_len, batch_size, shuffle=False, seed=seed, start_id=start_id)
+    validation = clm_dataset(val_texts, tokenizer, seq_len, batch_size, shuffle=False, seed=seed, start_id=start_id)
     return train, validation, tokenizer
 
 
@@ -100,14 +126,15 @@ def training_stream(inputs, labels, batch_size, seed):
     return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def corpus_windows(data, seq_len, batch_size=16, validation_fraction=0.1, seed=0, eval_windows=0):
+def corpus_windows(data, seq_len, batch_size=16, validation_fraction=0.1, seed=0, eval_windows=0, tokenizer=None):
     """((train_x, train_y), (val_x, val_y), tokenizer): next-token windows of a corpus folder, split by document.
 
     The default folder is prepared from the built-in corpus on first use; `eval_windows` > 0 keeps only
-    that many validation windows.
+    that many validation windows. `tokenizer` (default: the corpus's own) tokenizes the documents, so a
+    model trained with another tokenizer (an imported checkpoint) reads the same text in its own ids.
     """
     folder = ensure_corpus(data)
-    train_ds, val_ds, tokenizer = clm_splits(folder, seq_len, batch_size, validation_fraction, seed)
+    train_ds, val_ds, tokenizer = clm_splits(folder, seq_len, batch_size, validation_fraction, seed, tokenizer)
     train = training_windows(train_ds)
     val = training_windows(val_ds)
     if eval_windows:

@@ -87,8 +87,8 @@ def split_documents(texts, validation_fraction=0.1, seed=0):
     return train, val
 
 
-def _tokens_stream(texts, tokenizer, separator_id):
-    """Dataset of scalar token ids: every document tokenized, `separator_id` after each one."""
+def _tokens_stream(texts, tokenizer, separator_id, start_id=None):
+    """Dataset of scalar token ids: every document tokenized, `start_id` before and `separator_id` after each one."""
     if not texts:
         raise ValueError("no texts to build a dataset from: the corpus (or this split of it) is empty")
     ds = tf.data.Dataset.from_tensor_slices(texts).batch(_TOKENIZE_BATCH)
@@ -98,6 +98,9 @@ def _tokens_stream(texts, tokenizer, separator_id):
         if not isinstance(tokens, tf.RaggedTensor):
             tokens = tf.RaggedTensor.from_tensor(tokens)
         tokens = tf.cast(tokens, "int32")
+        if start_id is not None:
+            start = tf.RaggedTensor.from_tensor(tf.fill([tokens.nrows(), 1], tf.constant(start_id, "int32")))
+            tokens = tf.concat([start, tokens], axis=1)
         if separator_id is not None:
             sep = tf.RaggedTensor.from_tensor(tf.fill([tokens.nrows(), 1], tf.constant(separator_id, "int32")))
             tokens = tf.concat([tokens, sep], axis=1)
@@ -113,11 +116,12 @@ def _finish(ds, batch_size, shuffle, seed, shuffle_buffer, drop_remainder=True):
 
 
 def clm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=True, seed=0, cache=True,
-                shuffle_buffer=10_000):
+                shuffle_buffer=10_000, start_id=None):
     """Return a dataset of (inputs, labels), both int32 [batch_size, sequence_length], labels shifted by one.
 
     Documents are separated by the tokenizer's end token (`</s>`), so the model
-    learns where a document stops. The last partial window and batch are dropped.
+    learns where a document stops; `start_id` (a checkpoint's own <s>, say) also
+    goes before each one. The last partial window and batch are dropped.
 
     Example:
         >>> from zoo.data.builtin_corpus import load_builtin_corpus
@@ -131,7 +135,7 @@ def clm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=Tru
     if sequence_length < 2 or batch_size < 1:
         raise ValueError(f"need sequence_length >= 2 and batch_size >= 1, got {sequence_length}, {batch_size}")
     texts = corpus_texts(texts)
-    ds = _tokens_stream(texts, tokenizer, tokenizer.end_token_id)
+    ds = _tokens_stream(texts, tokenizer, getattr(tokenizer, "end_token_id", None), start_id)
     ds = ds.batch(sequence_length + 1, drop_remainder=True)
     ds = ds.map(lambda window: (window[:-1], window[1:]), num_parallel_calls=tf.data.AUTOTUNE)
     if cache:

@@ -16,7 +16,7 @@ Run:
     zoo compress distill                                   # or: python recipes/distill.py
     zoo compress distill --task cnn --epochs 10 --alpha 0.1 --temperature 4
     zoo compress distill --task llm --steps 800 --student-steps 300
-    zoo compress distill --task llm --from runs/<zoo import run>    # an imported teacher, its own tokenizer
+    zoo compress distill --task llm --from runs/smollm    # an imported teacher, its own tokenizer
 """
 
 import sys

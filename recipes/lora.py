@@ -30,7 +30,7 @@ from zoo.recipe import Recipe
 recipe = Recipe("lora", "Fine-tune a causal LM with LoRA adapters (Keras enable_lora).", examples=[
     "zoo compress lora --rank 4 --lora-steps 50",
     "zoo compress lora --from runs/pretrain-clm-<stamp> --rank 8",
-    "zoo compress lora --from runs/<zoo import run> --lora-steps 100",
+    "zoo compress lora --from runs/smollm --lora-steps 100",
 ], command="compress lora")
 
 

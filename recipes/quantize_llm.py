@@ -25,7 +25,7 @@ from zoo.recipe import Recipe
 recipe = Recipe("quantize-llm", "Quantize a causal LM to int8/int4 (Keras 3) and measure it.", examples=[
     "zoo compress quantize-llm --steps 50",
     "zoo compress quantize-llm --from runs/pretrain-clm-<stamp> --modes int8",
-    "zoo compress quantize-llm --from runs/<zoo import run> --modes int8",
+    "zoo compress quantize-llm --from runs/smollm --modes int8",
 ], command="compress quantize-llm")
 
 

@@ -134,3 +134,51 @@ def test_errors_name_the_fix(llama, corpus, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main([*base[:2], "--from", str(run), *base[2:], "--seq-len", "128"])
     assert "--seq-len 128 is longer than" in capsys.readouterr().err
+
+
+def test_windows_are_in_the_checkpoint_ids_and_zoo_runs_keep_the_corpus_tokenizer(llama, corpus, tmp_path):
+    from zoo.compress.llm_source import load_or_train, source_tokenizer
+    from zoo.data.corpus import corpus_windows
+    from zoo.data.tokenizer import load_tokenizer, save_tokenizer
+    from zoo.llm import build_llm
+
+    run, _, sp = llama
+    own, origin = source_tokenizer(run, corpus, log=lambda line: None)
+    assert origin == str(run / "tokenizer")
+    _, (x, y), _ = corpus_windows(corpus, SEQ_LEN, BATCH, tokenizer=own)
+    reference_x, reference_y = _reference_windows(corpus, sp)
+    np.testing.assert_array_equal(x, reference_x)
+    np.testing.assert_array_equal(y, reference_y)
+    # A zoo run trained on this corpus holds a copy of its tokenizer: the corpus's own is used, as before,
+    # and its windows are the ones the corpus tokenizer gives (no <s> added for zoo tokenizers).
+    zoo_run = tmp_path / "pretrain-clm"
+    corpus_tokenizer = load_tokenizer(corpus / "tokenizer")
+    save_tokenizer(corpus_tokenizer, zoo_run / "tokenizer")
+    build_llm("causal", "tiny", vocab_size=CORPUS_VOCAB, max_length=SEQ_LEN, compile=False).save(zoo_run / "model.keras")
+    assert source_tokenizer(zoo_run, corpus) == (None, None)
+    assert source_tokenizer(zoo_run / "model.keras", corpus) == (None, None)
+    train, val, tokenizer = corpus_windows(corpus, SEQ_LEN, BATCH)
+    _, explicit, _ = corpus_windows(corpus, SEQ_LEN, BATCH, tokenizer=corpus_tokenizer)
+    np.testing.assert_array_equal(val[0], explicit[0])
+    model, history = load_or_train(zoo_run, train, tokenizer, seq_len=SEQ_LEN, data=corpus)
+    assert history is None and model.llm_config.vocab_size == CORPUS_VOCAB
+
+
+def test_check_vocabulary_allows_spare_embedding_rows_for_a_checkpoint_tokenizer(llama):
+    from types import SimpleNamespace
+
+    from zoo.compress.llm_source import check_vocabulary
+    from zoo.data.tokenizer import load_tokenizer
+    from zoo.errors import UsageError
+
+    run, _, sp = llama
+    tokenizer = load_tokenizer(run / "tokenizer")
+    size = sp.get_piece_size()
+
+    def model(vocab):
+        return SimpleNamespace(llm_config=SimpleNamespace(vocab_size=vocab))
+
+    check_vocabulary(model(size), tokenizer, "run", str(run / "tokenizer"))
+    check_vocabulary(model(size + 92), tokenizer, "run", str(run / "tokenizer"))  # Qwen2 pads its embedding
+    with pytest.raises(UsageError, match=f"embeds {size - 1} tokens but its tokenizer .* has {size}"):
+        check_vocabulary(model(size - 1), tokenizer, "run", str(run / "tokenizer"))

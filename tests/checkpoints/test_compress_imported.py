@@ -32,7 +32,8 @@ def corpus(tmp_path_factory):
     from zoo.data.shards import write_shards
     from zoo.data.tokenizer import save_tokenizer, train_tokenizer
 
-    texts = [text[:1500] for text in load_builtin_corpus()[:24]]
+    # 40 documents of 900 characters: three of them fall in the held-out split, so windows cross documents.
+    texts = [text[:900] for text in load_builtin_corpus()[:40]]
     folder = tmp_path_factory.mktemp("corpus")
     write_shards([Document(id=document_id("test", t), text=t, source="test") for t in texts], folder / "shards")
     save_tokenizer(train_tokenizer(texts, vocab_size=CORPUS_VOCAB), folder / "tokenizer")
@@ -54,13 +55,13 @@ def _results(runs):
     return run, json.loads((run / "results.json").read_text())
 
 
-def _reference_windows(corpus, sp):
-    """Validation windows of the corpus in the checkpoint's ids, built with the sentencepiece library alone."""
+def _reference_windows(corpus, sp, split="validation"):
+    """Windows of a corpus split in the checkpoint's ids, built with the sentencepiece library alone."""
     from zoo.data.pipelines import split_documents
 
-    _, val_texts = split_documents(corpus, 0.1, seed=0)
+    train_texts, val_texts = split_documents(corpus, 0.1, seed=0)
     ids = []
-    for text in val_texts:
+    for text in val_texts if split == "validation" else train_texts:
         ids += [sp.bos_id(), *sp.encode(text), sp.eos_id()]
     count = len(ids) // (SEQ_LEN + 1)
     count -= count % BATCH  # the pipeline drops the last partial batch
@@ -145,10 +146,13 @@ def test_windows_are_in_the_checkpoint_ids_and_zoo_runs_keep_the_corpus_tokenize
     run, _, sp = llama
     own, origin = source_tokenizer(run, corpus, log=lambda line: None)
     assert origin == str(run / "tokenizer")
-    _, (x, y), _ = corpus_windows(corpus, SEQ_LEN, BATCH, tokenizer=own)
+    (train_x, _), (x, y), _ = corpus_windows(corpus, SEQ_LEN, BATCH, tokenizer=own)
     reference_x, reference_y = _reference_windows(corpus, sp)
     np.testing.assert_array_equal(x, reference_x)
     np.testing.assert_array_equal(y, reference_y)
+    np.testing.assert_array_equal(train_x, _reference_windows(corpus, sp, "train")[0])
+    # Documents inside the windows end with the checkpoint's </s> and start with its <s>, not zoo's 6 and 5.
+    assert (x == sp.eos_id()).sum() >= 2 and (x[:, 1:] == sp.bos_id()).sum() >= 2
     # A zoo run trained on this corpus holds a copy of its tokenizer: the corpus's own is used, as before,
     # and its windows are the ones the corpus tokenizer gives (no <s> added for zoo tokenizers).
     zoo_run = tmp_path / "pretrain-clm"

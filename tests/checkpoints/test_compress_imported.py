@@ -158,14 +158,15 @@ def test_windows_are_in_the_checkpoint_ids_and_zoo_runs_keep_the_corpus_tokenize
     zoo_run = tmp_path / "pretrain-clm"
     corpus_tokenizer = load_tokenizer(corpus / "tokenizer")
     save_tokenizer(corpus_tokenizer, zoo_run / "tokenizer")
-    build_llm("causal", "tiny", vocab_size=CORPUS_VOCAB, max_length=SEQ_LEN, compile=False).save(zoo_run / "model.keras")
+    model = build_llm("causal", "tiny", vocab_size=CORPUS_VOCAB, max_length=SEQ_LEN, compile=False)
+    model.save(zoo_run / "model.keras")
     assert source_tokenizer(zoo_run, corpus) == (None, None)
     assert source_tokenizer(zoo_run / "model.keras", corpus) == (None, None)
     train, val, tokenizer = corpus_windows(corpus, SEQ_LEN, BATCH)
     _, explicit, _ = corpus_windows(corpus, SEQ_LEN, BATCH, tokenizer=corpus_tokenizer)
     np.testing.assert_array_equal(val[0], explicit[0])
-    model, history = load_or_train(zoo_run, train, tokenizer, seq_len=SEQ_LEN, data=corpus)
-    assert history is None and model.llm_config.vocab_size == CORPUS_VOCAB
+    loaded, history = load_or_train(zoo_run, train, tokenizer, seq_len=SEQ_LEN, data=corpus)
+    assert history is None and loaded.llm_config.vocab_size == CORPUS_VOCAB
 
 
 def test_check_vocabulary_allows_spare_embedding_rows_for_a_checkpoint_tokenizer(llama):

@@ -8,8 +8,9 @@ The run folder is the one recipes write themselves:
       config.json          the LLMConfig and the task kind (`zoo explain runs/import-.../config.json`)
       import.json          where it came from: folder, format, family
 
-so `--pretrained runs/import-...` (fine-tuning), `--model runs/import-.../model.keras`
-(compression, LoRA), `zoo export --run ...` and `zoo generate runs/import-...` all start from it.
+so `--pretrained runs/import-...` (fine-tuning), `--from runs/import-...` (`zoo compress lora`,
+`quantize-llm`, `distill --task llm`: the corpus is tokenized with this tokenizer), `zoo export --run ...`
+and `zoo generate runs/import-...` all start from it.
 
 Example:
     $ zoo import ~/checkpoints/gpt2 --out runs/gpt2

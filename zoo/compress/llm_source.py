@@ -74,8 +74,10 @@ def source_tokenizer(model_path, data, log=print):
     """(tokenizer, where from) of the run `model_path` when its tokenizer differs from the corpus's; else (None, None).
 
     A pretrain-clm run on this corpus keeps a copy of the corpus's tokenizer: (None, None), the corpus's
-    own is used as before. An imported checkpoint (or a run on another corpus) brings its own: the corpus
-    text is tokenized with that one, its special ids (end of document, start, padding) included.
+    own is used as before (a copy whose files differ only in their bytes gives the same ids either way).
+    An imported checkpoint (or a run on another corpus) brings its own: the corpus text is tokenized with
+    that one, its special ids (end of document, start) included. A bare .keras without tokenizer/ beside
+    it gets the corpus's, as before.
     """
     from pathlib import Path
 
@@ -94,7 +96,8 @@ def source_tokenizer(model_path, data, log=print):
     try:
         tokenizer = load_tokenizer(files.tokenizer_dir)
     except (ValueError, OSError) as err:
-        raise UsageError(f"--from {model_path}: its tokenizer at {files.tokenizer_dir} does not load ({err}).") from None
+        raise UsageError(f"--from {model_path}: its tokenizer at {files.tokenizer_dir} does not load "
+                         f"({err}).") from None
     log(f"tokenizing {data} with the tokenizer of --from ({files.tokenizer_dir}), not the corpus's own")
     return tokenizer, str(files.tokenizer_dir)
 

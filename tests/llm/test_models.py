@@ -8,6 +8,8 @@ from zoo.llm import build_llm
 from zoo.llm.batches import causal_lm_batch, masked_lm_batch, seq2seq_batch
 from zoo.llm.tasks import CausalLM, MaskedLM, QuestionAnswering, Seq2SeqLM, SequenceClassifier
 
+from tests.harness import run_model_saving_test
+
 from .conftest import SEQ, TINY, inputs_for
 
 # (kind, overrides, build options, model class): together they cover every head,
@@ -29,8 +31,8 @@ CASES = {
     ),
     "masked-untied": ("masked", dict(tie_embeddings=False, activation="silu"), {}, MaskedLM),
     "seq2seq": ("seq2seq", dict(position="sinusoidal", scale_embeddings=True, norm="post", activation="relu"), {}, Seq2SeqLM),
-    "classifier-nli": ("classifier", dict(num_segments=2), dict(num_classes=3, backbone="encoder"), SequenceClassifier),
-    "classifier-causal": ("classifier", {}, dict(backbone="causal"), SequenceClassifier),
+    "classifier-nli": ("classifier", dict(num_segments=2), dict(num_classes=3, backbone_type="encoder"), SequenceClassifier),
+    "classifier-causal": ("classifier", {}, dict(backbone_type="causal"), SequenceClassifier),
     "qa": ("qa", {}, {}, QuestionAnswering),
 }
 
@@ -45,24 +47,13 @@ def case_inputs(case):
     return inputs_for(kind, segments=bool(overrides.get("num_segments")))
 
 
-def _numpy(tree):
-    return keras.tree.map_structure(lambda t: np.asarray(keras.ops.convert_to_numpy(t)), tree)
-
-
 @pytest.mark.parametrize("case", list(CASES))
-def test_save_load_gives_identical_outputs(case, tmp_path):
+def test_save_load_gives_identical_outputs(case):
+    # Every variant (norms, positions, tied/untied, heads) through the harness's .keras save/load.
     model = build(case)
     assert isinstance(model, CASES[case][3])
-    x = case_inputs(case)
-    before = _numpy(model(x, training=False))
-    path = tmp_path / f"{case}.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    assert type(loaded) is type(model)
+    loaded = run_model_saving_test(model, case_inputs(case))
     assert loaded.llm_config == model.llm_config
-    assert loaded.count_params() == model.count_params()
-    after = _numpy(loaded(x, training=False))
-    keras.tree.map_structure(lambda a, b: np.testing.assert_array_equal(a, b), before, after)
     assert loaded.optimizer is not None  # compiled again from the saved compile config
 
 
@@ -176,3 +167,21 @@ def test_mixed_precision_trains_and_keeps_float32_logits():
     losses = _losses(model, x, y, w, steps=10)
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     assert len(model.generate([[1, 2, 3]], max_new_tokens=3)[0]) == 3
+
+
+def test_accuracy_counts_only_real_tokens_of_a_padded_batch():
+    # compile() puts accuracy in weighted_metrics: positions with sample weight 0 (padding) count
+    # in neither loss nor accuracy. The padded labels here are exactly what the model predicts,
+    # so an accuracy that counted them would come out higher than the one over real tokens.
+    model = build("causal")
+    ids = np.random.default_rng(3).integers(1, TINY["vocab_size"], (4, SEQ + 1)).astype("int32")
+    ids[:2, -4:] = 0  # two rows end in padding
+    x, y, w = causal_lm_batch(ids)
+    predicted = np.argmax(np.asarray(model(x)), axis=-1)
+    y = np.where(w == 0, predicted, y)  # padding "correct"
+    y[2:, :3] = predicted[2:, :3]  # a few real tokens correct too, so the accuracy is not 0
+    real_accuracy = float(((predicted == y) * w).sum() / w.sum())
+    all_accuracy = float((predicted == y).mean())
+    assert all_accuracy > real_accuracy + 0.05
+    result = model.evaluate(x, y, sample_weight=w, batch_size=4, verbose=0, return_dict=True)
+    assert result["accuracy"] == pytest.approx(real_accuracy, abs=1e-6)

@@ -7,7 +7,7 @@ Example:
 """
 
 from zoo.llm.config import LLMConfig
-from zoo.llm.factory import KINDS, build_llm, load_llm
+from zoo.llm.factory import KINDS, TASKS, build_llm, load_llm
 from zoo.llm.presets import PRESETS, get_preset, preset_names
 
-__all__ = ["LLMConfig", "build_llm", "load_llm", "KINDS", "PRESETS", "get_preset", "preset_names"]
+__all__ = ["LLMConfig", "build_llm", "load_llm", "TASKS", "KINDS", "PRESETS", "get_preset", "preset_names"]

@@ -17,6 +17,11 @@ SKIP = {
     # keras.distribution runs on the JAX backend only, and the suite's process runs TensorFlow;
     # tests/parallel/test_model_parallel.py runs the same steps in a JAX subprocess.
     "zoo.parallel.model_parallel": "needs KERAS_BACKEND=jax and four devices",
+    # These read a run folder a recipe wrote; tests/export/ exports and verifies real ones.
+    "zoo.export.model_source": "needs a recipe's run folder",
+    "zoo.export.saved_model": "needs a recipe's run folder",
+    "zoo.export.tflite": "needs a recipe's run folder",
+    "zoo.export.verify": "needs an exported SavedModel",
 }
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

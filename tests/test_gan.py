@@ -86,7 +86,9 @@ def test_unknown_generator_and_bad_options_are_clear_errors():
 def test_class_evenness_is_one_for_uniform_and_zero_for_collapse():
     assert class_evenness([5] * 10) == pytest.approx(1.0)
     assert class_evenness([50, 0, 0, 0, 0, 0, 0, 0, 0, 0]) == 0.0
-    assert 0.0 < class_evenness([30, 10, 0, 0, 0, 0, 0, 0, 0, 0]) < 1.0
+    # Closed form: the entropy of (3/4, 1/4) over the entropy of 10 equal classes.
+    expected = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25)) / np.log(10)
+    assert class_evenness([30, 10, 0, 0, 0, 0, 0, 0, 0, 0]) == pytest.approx(expected, rel=1e-12)
 
 
 def test_gan_score_counts_confident_images_per_class():

@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
+
 RUN_FILES = {"config.json", "history.csv", "plot.png", "model.keras", "results.json"}
 
 
@@ -71,10 +73,23 @@ def test_train_gan_saves_sample_grids_and_a_score(tmp_path):
     assert train_gan.main(argv) == 0
     run, results = _only_run(tmp_path, "train-gan-")
     assert (run / "samples" / "epoch_001.png").exists()
-    assert 0.0 <= results["confident_share"] <= 1.0 and sum(results["class_counts"]) <= 50
+    assert sum(results["class_counts"]) <= 50
     assert "confident_share" in (run / "history.csv").read_text().splitlines()[0]
     gan = keras.models.load_model(run / "model.keras")
     assert gan.predict(np.zeros((2, 100), "float32"), verbose=0).shape == (2, 28, 28, 1)
+    # The trained generator is closer to real digits than an untrained one (same architecture):
+    # the gap between the mean generated image and the mean real digit (pixels in [-1, 1]).
+    from zoo import build_gan
+    from zoo.data.digits import load_digits_28
+
+    (real, _), _ = load_digits_28(seed=0)
+    real_mean = (real * 2.0 - 1.0).mean(axis=0)
+    noise = np.random.default_rng(0).normal(size=(256, 100)).astype("float32")
+
+    def gap(generator):
+        return float(np.abs(generator.predict(noise, verbose=0).mean(axis=0) - real_mean).mean())
+
+    assert gap(gan.generator) < 0.5 * gap(build_gan(seed=0).generator)
 
 
 def test_transfer_small_freezes_then_fine_tunes(tmp_path):

@@ -11,8 +11,8 @@ Example:
     >>> model, x, y = build_cnn(), np.zeros((4, 28, 28, 1), "float32"), np.arange(4)
     >>> run = RunFolder("train-cnn", {"epochs": 1}, root=tempfile.mkdtemp())
     >>> history = model.fit(x, y, epochs=1, verbose=0, callbacks=run.callbacks())
-    >>> run.finish(model, history, {"test_accuracy": 0.98})   # doctest: +ELLIPSIS
-    ...
+    >>> results = run.finish(model, history, {"test_accuracy": 0.98})
+    run folder: ...
 """
 
 import datetime

@@ -67,7 +67,8 @@ def test_compare_with_scratch_starts_both_students_alike(digits):
                                   lambda: {"optimizer": keras.optimizers.Adam(3e-3), "run_eagerly": True},
                                   from_logits=False)
     assert all(np.array_equal(a, b) for a, b in zip(*starts))
-    assert 0.0 <= result["distilled"] <= 1.0 and 0.0 <= result["scratch"] <= 1.0
+    # Both students learn the digits: well above chance (1 in 10) on held-out images.
+    assert result["distilled"] > 0.1 + 0.1 and result["scratch"] > 0.1 + 0.1, result
     distilled = result["distilled_history"]
     assert {"loss", "student_loss", "distillation_loss"} <= set(distilled)
     assert "distillation_loss" not in result["scratch_history"]

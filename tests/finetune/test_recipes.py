@@ -8,6 +8,8 @@ import pytest
 
 from recipes import finetune_nli, finetune_qa, finetune_sentiment
 
+pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
+
 QUICK = ["--verbose", "0", "--batch-size", "32"]
 
 

@@ -200,7 +200,8 @@ def _distiller():
     from zoo.compress.distill import Distiller
 
     def mlp(units):
-        return keras.Sequential([keras.Input((6,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(3)])
+        layers = [keras.Input((6,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(3)]
+        return keras.Sequential(layers)
 
     x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
     y = np.arange(8) % 3

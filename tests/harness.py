@@ -1,7 +1,8 @@
 """One test harness every zoo layer, backbone and task goes through (keras-hub's TestCase in functions).
 
-- `run_layer_test`: config round trip, symbolic and eager calls, one fit step, mixed precision.
-- `run_backbone_test`: the same for a functional backbone, plus a `.keras` save/load.
+- `run_layer_test`: config round trip, symbolic and eager calls, one fit step, .keras save/load
+  (inside a functional model), mixed precision.
+- `run_backbone_test`: the same for a functional backbone (config round trip, calls, precision, save/load).
 - `run_task_test`: one fit step moves the weights with a finite loss; predict() matches the call.
 - `run_model_saving_test`: `.keras` save -> load with safe_mode=True gives identical outputs.
 - `run_precision_test`: mixed_float16 / mixed_bfloat16 builds and calls; outputs finite, variables float32.
@@ -76,7 +77,7 @@ def _symbolic(input_data):
     return spec(input_data)
 
 
-def run_config_round_trip(obj, build_input=None):
+def run_config_round_trip(obj):
     """serialize -> deserialize (safe_mode) gives the same class and the same config; returns the copy."""
     config = keras.saving.serialize_keras_object(obj)
     again = keras.saving.deserialize_keras_object(config, safe_mode=True)
@@ -121,10 +122,12 @@ def run_layer_test(
     symbolic_output = _call(fresh, inputs, call_kwargs)
     _expect_shape(symbolic_output, expected, symbolic=True)
 
+    model = keras.Model(inputs=inputs, outputs=symbolic_output)
     if run_training_check:
-        model = keras.Model(inputs=inputs, outputs=symbolic_output)
         _one_fit_step(model, input_data, _zeros_like(numpy_tree(_call(fresh, input_data, call_kwargs))),
                       allow_unchanged=allow_unchanged, loss="mse")
+    # The layer inside a functional model survives a .keras save/load (safe_mode) unchanged.
+    run_model_saving_test(model, input_data)
     if run_precision_check:
         run_precision_test(lambda dtype: layer_cls(**init_kwargs, dtype=dtype),
                            lambda layer: _call(layer, input_data, call_kwargs))

@@ -41,12 +41,19 @@ def test_each_half_step_updates_only_its_own_network(kind, generator_loss, noise
     assert not same_weights(g1, g2), "the generator step must update the generator"
 
 
-def test_fit_trains_both_networks_and_the_discriminator_learns(digits):
+def _mean_image_gap(generator, images):
+    """Mean absolute difference between the average generated image and the average real one."""
+    noise = np.random.default_rng(0).normal(size=(256, 100)).astype("float32")
+    return float(np.abs(generator.predict(noise, verbose=0).mean(axis=0) - images.mean(axis=0)).mean())
+
+
+def test_fit_trains_both_networks_and_the_generator_beats_an_untrained_one(digits):
     (x, _), _ = digits
-    images = x[:256] * 2.0 - 1.0  # the generator's tanh range
+    images = x[:512] * 2.0 - 1.0  # the generator's tanh range
     gan = build_gan(seed=0)
     g0, d0 = weights_of(gan.generator), weights_of(gan.discriminator)
-    history = gan.fit(images, batch_size=32, epochs=2, verbose=0)
+    untrained_gap = _mean_image_gap(gan.generator, images)
+    history = gan.fit(images, batch_size=64, epochs=4, verbose=0)
     assert not same_weights(g0, weights_of(gan.generator))
     assert not same_weights(d0, weights_of(gan.discriminator))
     logs = history.history
@@ -54,6 +61,9 @@ def test_fit_trains_both_networks_and_the_discriminator_learns(digits):
     assert all(np.isfinite(v).all() for v in logs.values())
     # Binary crossentropy of a guessing discriminator is ln 2; a learning one does better.
     assert logs["d_loss"][-1] < np.log(2.0)
+    # GAN vs an untrained generator: its images are much closer to the digits on average
+    # (0.53 untrained, about 0.30 after these 32 steps, measured on two seeds).
+    assert _mean_image_gap(gan.generator, images) < 0.75 * untrained_gap
 
 
 def test_save_load_gives_identical_generated_images_and_keeps_optimizers():

@@ -53,10 +53,10 @@ SCALING_KINDS = {
 # Quality runs: windows of 128 tokens, so the kinds must be narrower than that to differ.
 QUALITY_FIELDS = {
     "full": {},
-    "sliding_window": dict(attention_window=32, block_size=16),
-    "block_sparse": dict(block_size=16, local_blocks=1, global_blocks=1),
-    "axial": dict(axial_row_length=16),
-    "lsh": dict(lsh_chunk_size=16, lsh_num_buckets=8, lsh_num_hashes=2),
+    "sliding_window": dict(attention_options=dict(window=32, block_size=16)),
+    "block_sparse": dict(attention_options=dict(block_size=16, local_blocks=1, global_blocks=1)),
+    "axial": dict(attention_options=dict(row_length=16)),
+    "lsh": dict(attention_options=dict(chunk_size=16, num_buckets=8, num_hashes=2)),
     "full+reversible": dict(reversible=True),
 }
 DEFAULT_PLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "attention_scaling.png")
@@ -82,8 +82,8 @@ def run_cases(spec):
         forward = layer
         cases = [(str(n), n) for n in spec["lengths"]]
     else:  # stacks of blocks, standard or reversible, one depth per case
-        from zoo.llm.blocks import TransformerBlock
-        from zoo.llm.reversible import ReversibleStack
+        from zoo.llm.layers.blocks import TransformerBlock
+        from zoo.llm.layers.reversible import ReversibleStack
 
         cases = [(str(depth), spec["n"]) for depth in spec["depths"]]
     baseline = resident_kib()
@@ -157,7 +157,7 @@ def quality(kinds_fields, steps, seq_len=128, batch_size=16, eval_batches=20, lo
 
     from recipes.pretrain_clm import DEFAULT_DATA, clm_splits, ensure_corpus, training_stream, training_windows
     from zoo.llm import build_llm
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
 
     folder = ensure_corpus(Path(DEFAULT_DATA), log=log)
     train, validation, tokenizer = clm_splits(folder, seq_len, batch_size, 0.1, seed=0)

@@ -79,7 +79,7 @@ def train_lm(args, parts, run):
     from zoo.data.pipelines import clm_dataset
     from zoo.data.tokenizer import save_tokenizer, train_tokenizer
     from zoo.llm import build_llm
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
     from zoo.train.schedules import WarmupDecay
 
     tokenizer = train_tokenizer(parts["train"], vocab_size=args.vocab_size, seed=args.seed)

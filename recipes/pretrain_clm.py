@@ -30,7 +30,7 @@ import sys
 import time
 import warnings
 
-from zoo.llm.attention_args import add_attention_args, attention_overrides
+from zoo.llm.attention.args import add_attention_args, attention_overrides
 from zoo.train.strategy import add_strategy_args, distributed
 
 DEFAULT_DATA = os.path.join("data", "corpus-builtin")
@@ -139,7 +139,7 @@ def ensure_corpus(folder, log=print):
 
 def model_config(args, vocab_size):
     """The LLMConfig of the preset, sized to the tokenizer and the sequence length."""
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
 
     base = resolve_config(args.preset)
     overrides = {"vocab_size": int(vocab_size), "max_length": max(base.max_length, args.seq_len)}

@@ -72,7 +72,7 @@ def corpus_windows(data, seq_len, batch_size=16, validation_fraction=0.1, seed=0
 
 def lm_config(preset, vocab_size, seq_len, **overrides):
     """A preset's LLMConfig sized to the tokenizer and the window length."""
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
 
     base = resolve_config(preset)
     try:

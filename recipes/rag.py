@@ -58,7 +58,7 @@ def load_model(args):
     from recipes.pretrain_clm import ensure_corpus
     from zoo.data.tokenizer import load_tokenizer
     from zoo.llm import build_llm
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
     from zoo.retrieval.encoder import load_run
 
     if args.run:

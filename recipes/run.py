@@ -78,7 +78,7 @@ def generate_texts(model, tokenizer, prompts, max_new_tokens, seed):
     Sampling, not greedy: a model this small puts most mass on whitespace, and greedy
     decoding then prints blanks.
     """
-    from zoo.llm.generation import generate
+    from zoo.llm.models.generation import generate
 
     ids = [[int(t) for t in tokenizer(p)] for p in prompts]
     outputs = generate(model, ids, max_new_tokens=max_new_tokens, sampler="top_k", top_k=20, temperature=0.8,

@@ -82,7 +82,7 @@ def _attention_case(name, **options):
 
 
 def _transformer_block():
-    from zoo.llm.blocks import TransformerBlock
+    from zoo.llm.layers.blocks import TransformerBlock
 
     init = dict(hidden_dim=WIDTH, num_heads=2, intermediate_dim=16, causal=True, rotary=True)
     run_layer_test(TransformerBlock, init, {"x": _x(), "padding_mask": _padding()}, (BATCH, SEQ, WIDTH))
@@ -95,8 +95,8 @@ def _transformer_block():
 
 
 def _reversible_stack():
-    from zoo.llm.blocks import TransformerBlock
-    from zoo.llm.reversible import ReversibleStack
+    from zoo.llm.layers.blocks import TransformerBlock
+    from zoo.llm.layers.reversible import ReversibleStack
 
     def blocks(dtype=None):
         return [TransformerBlock(WIDTH, 2, 16, causal=True, dtype=dtype, name=f"block_{i}") for i in range(2)]
@@ -109,7 +109,7 @@ def _reversible_stack():
 
 
 def _embeddings():
-    from zoo.llm.embeddings import LLMEmbeddings
+    from zoo.llm.layers.embeddings import LLMEmbeddings
 
     run_layer_test(LLMEmbeddings, dict(config=_config(num_segments=2)),
                    {"token_ids": _ids(), "segment_ids": _llm_inputs(segments=True)["segment_ids"]},
@@ -127,7 +127,7 @@ def _low_rank_dense():
 
 def _backbone_case(cls_name, inputs, expected):
     def case():
-        from zoo.llm import backbone
+        from zoo.llm.models import backbone
 
         cls = getattr(backbone, cls_name)
         run_backbone_test(cls, dict(config=_config(num_segments=2 if cls_name == "EncoderBackbone" else 0)),

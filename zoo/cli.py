@@ -32,7 +32,7 @@ COMMANDS = {
     "retrieve": ("zoo.retrieval.cli", "document store: build a BM25/dense index, query, RAG generation, kNN-LM"),
     "knn-lm": ("recipes.knn_lm", "kNN-LM: a causal LM interpolated with nearest neighbours of its hidden states"),
     "rag": ("recipes.rag", "retrieval-augmented generation: fine-tune to answer from retrieved passages"),
-    "explain": ("zoo.llm.explain", "size, FLOPs and memory of an LLM preset or config"),
+    "explain": ("zoo.llm.sizing.explain", "size, FLOPs and memory of an LLM preset or config"),
     "data": ("zoo.data.cli", "data pipeline: acquire, clean, dedup, tokenizer, stats, prepare"),
     "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),
 }

@@ -26,7 +26,7 @@ TINY = dict(max_length=128, num_layers=1, hidden_dim=16, num_heads=2, intermedia
 @pytest.fixture(scope="session")
 def tiny_config(tmp_path_factory):
     """An LLMConfig JSON file for --preset: the tiny preset cut to one block of width 16."""
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
 
     path = tmp_path_factory.mktemp("config") / "tiny16.json"
     resolve_config("tiny", **TINY).save(path)

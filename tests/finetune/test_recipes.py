@@ -40,7 +40,7 @@ def test_from_scratch_start_covers_japanese_with_its_own_tokenizer(tiny_config):
     from zoo.finetune.features import byte_fallback_share
     from zoo.finetune.formats import NLI_LABELS, read_classification
     from zoo.finetune.pretrained import from_scratch
-    from zoo.llm.backbone import EncoderBackbone
+    from zoo.llm.models.backbone import EncoderBackbone
 
     rows = read_classification(dataset_path("nli", "ja", "train"), ("premise", "hypothesis"), NLI_LABELS)
     texts = [t for r in rows for t in r["texts"]]

@@ -5,7 +5,8 @@ fit step and mixed precision run in tests/test_harness.py)."""
 import numpy as np
 import pytest
 
-from zoo.llm.attention import MultiHeadAttention, get_attention_class
+from zoo.llm.attention import get_attention_class
+from zoo.llm.attention.full import MultiHeadAttention
 
 HEADS, HEAD_DIM, WIDTH = 2, 4, 8
 
@@ -121,10 +122,10 @@ def test_model_saves_loads_and_refuses_a_cache():
     from tests.harness import run_model_saving_test
     from tests.llm.conftest import TINY, inputs_for
     from zoo.llm import build_llm
-    from zoo.llm.blocks import supports_kv_cache
-    from zoo.llm.tasks import empty_cache
+    from zoo.llm.layers.blocks import supports_kv_cache
+    from zoo.llm.models.tasks import empty_cache
 
-    fields = dict(attention="axial", axial_row_length=3)
+    fields = dict(attention="axial", attention_options=dict(row_length=3))
     model = build_llm("causal", config=dict(TINY, **fields), compile=False)
     x = inputs_for("causal")
     loaded = run_model_saving_test(model, x)
@@ -136,13 +137,16 @@ def test_model_saves_loads_and_refuses_a_cache():
 
 @pytest.mark.parametrize(
     "task, fields",
-    [("masked", dict(attention="axial", axial_row_length=3)), ("seq2seq", dict(attention="block_sparse", reversible=True))],
+    [
+        ("masked", dict(attention="axial", attention_options=dict(row_length=3))),
+        ("seq2seq", dict(attention="block_sparse", attention_options=dict(block_size=4), reversible=True)),
+    ],
 )
 def test_masked_and_seq2seq_models_take_efficient_kinds(task, fields):
     from tests.llm.conftest import TINY, inputs_for
     from zoo.llm import build_llm
 
-    out = build_llm(task, config=dict(TINY, block_size=4, **fields), compile=False)(inputs_for(task))
+    out = build_llm(task, config=dict(TINY, **fields), compile=False)(inputs_for(task))
     out = np.asarray(out["mlm"] if isinstance(out, dict) else out)
     assert out.shape[0] == 4 and np.isfinite(out).all()
 
@@ -177,13 +181,16 @@ def test_kinds_without_cache_refuse_one():
 @pytest.mark.parametrize(
     "fields, message",
     [
-        (dict(attention_window=0), "attention_window"),
-        (dict(attention_window=-3), "attention_window"),
-        (dict(lsh_num_hashes=0), "lsh_num_hashes"),
-        (dict(lsh_num_buckets=3), "lsh_num_buckets"),
-        (dict(block_size=0), "block_size"),
-        (dict(axial_row_length=0), "axial_row_length"),
-        (dict(global_tokens=-1), "global_tokens"),
+        (dict(attention="sliding_window", attention_options=dict(window=0)), "window"),
+        (dict(attention="sliding_window", attention_options=dict(window=-3)), "window"),
+        (dict(attention="lsh", attention_options=dict(num_hashes=0)), "num_hashes"),
+        (dict(attention="lsh", attention_options=dict(num_buckets=3)), "num_buckets"),
+        (dict(attention="block_sparse", attention_options=dict(block_size=0)), "block_size"),
+        (dict(attention="axial", attention_options=dict(row_length=0)), "row_length"),
+        (dict(attention="sliding_window", attention_options=dict(global_tokens=-1)), "global_tokens"),
+        (dict(attention="full", attention_options=dict(window=64)), "'full' has no option 'window'"),
+        (dict(attention="lsh", attention_options=dict(window=64)), "Kinds with 'window': sliding_window"),
+        (dict(attention="axial", lsh_num_hashes=0, axial_row_length=0), "row_length"),
         (dict(reversible=True, norm="post"), "norm='pre'"),
         (dict(reversible=True, dropout=0.1), "dropout"),
     ],
@@ -207,5 +214,6 @@ def test_layer_rejects_bad_window_and_rounds():
 def test_config_round_trips_attention_fields():
     from zoo.llm.config import LLMConfig
 
-    config = LLMConfig(attention="lsh", lsh_num_hashes=4, lsh_chunk_size=32, reversible=True)
+    config = LLMConfig(attention="lsh", attention_options=dict(num_hashes=4, chunk_size=32), reversible=True)
+    assert config.get_config()["attention_options"] == dict(chunk_size=32, num_buckets=8, num_hashes=4)
     assert LLMConfig.from_config(config.get_config()) == config

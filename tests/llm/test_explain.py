@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zoo.llm import LLMConfig, build_llm, get_preset
-from zoo.llm.explain import PARTS, count_parameters, explain, flops_per_token, main, memory_bytes
+from zoo.llm.sizing.explain import PARTS, count_parameters, explain, flops_per_token, main, memory_bytes
 
 from .test_models import CASES, build
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from zoo.llm import build_llm
-from zoo.llm import generation
-from zoo.llm.generation import make_sampler
-from zoo.llm.tasks import empty_cache
+from zoo.llm.models import generation
+from zoo.llm.models.generation import make_sampler
+from zoo.llm.models.tasks import empty_cache
 
 from .conftest import TINY
 

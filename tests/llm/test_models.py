@@ -6,8 +6,8 @@ import pytest
 
 from tests.harness import run_model_saving_test
 from zoo.llm import build_llm
-from zoo.llm.batches import causal_lm_batch, masked_lm_batch, seq2seq_batch
-from zoo.llm.tasks import CausalLM, MaskedLM, QuestionAnswering, Seq2SeqLM, SequenceClassifier
+from zoo.llm.models.batches import causal_lm_batch, masked_lm_batch, seq2seq_batch
+from zoo.llm.models.tasks import CausalLM, MaskedLM, QuestionAnswering, Seq2SeqLM, SequenceClassifier
 
 from .conftest import SEQ, TINY, inputs_for
 

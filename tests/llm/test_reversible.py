@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.llm.blocks import TransformerBlock
-from zoo.llm.reversible import ReversibleStack
+from zoo.llm.layers.blocks import TransformerBlock
+from zoo.llm.layers.reversible import ReversibleStack
 
 
 def _stacks(dtype="float32", attention="full", depth=2, **options):

@@ -3,7 +3,7 @@ import argparse
 import pytest
 
 from recipes.pretrain_clm import schedule_steps
-from zoo.llm.presets import get_preset
+from zoo.llm.models.presets import get_preset
 from zoo.train.memory_check import MemoryBudgetError, check_memory, parse_memory, training_memory
 
 

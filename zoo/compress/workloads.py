@@ -72,7 +72,7 @@ def trained_lstm(epochs=1, sequence_length=20, max_windows=4000, seed=0, verbose
 
 def lm_windows(seq_len=64, limit=None):
     """(x, y, weights) next-byte windows of the built-in corpus, as zoo's causal LM takes them."""
-    from zoo.llm.batches import causal_lm_batch
+    from zoo.llm.models.batches import causal_lm_batch
 
     data = corpus_bytes(limit).astype("int32") + 1  # 0 is padding in zoo's LM batches
     rows = len(data) // (seq_len + 1)

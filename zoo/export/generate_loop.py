@@ -10,7 +10,7 @@ The price is O(t^2) work per sequence, which is fine for the small LMs here.
 
 Prompts in a batch may differ in length: they are right-padded with the pad id
 (0 in every zoo tokenizer), and each row starts generating after its own last
-real token, as `zoo.llm.generation.generate` does.
+real token, as `zoo.llm.models.generation.generate` does.
 
 Example:
     >>> import tensorflow as tf

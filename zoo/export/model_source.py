@@ -43,7 +43,7 @@ def _import_zoo_layers():
     # .keras files name zoo's registered classes (GAN, LLM layers, the flexible loss);
     # importing the modules registers them so that loading can rebuild the model.
     import zoo.gan.gan  # noqa: F401
-    import zoo.llm.tasks  # noqa: F401
+    import zoo.llm.models.tasks  # noqa: F401
     import zoo.losses  # noqa: F401
 
 

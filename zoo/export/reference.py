@@ -89,7 +89,7 @@ def keras_outputs(model, kind, signature, inputs, stop_token_id=None):
     x = inputs if isinstance(input_structure(model), dict) else list(inputs.values())[0]
     out = model.predict(x, verbose=0)
     if kind == "classifier":
-        from zoo.llm.tasks import SequenceClassifier
+        from zoo.llm.models.tasks import SequenceClassifier
 
         probabilities = np.asarray(out, "float32")
         if isinstance(model, SequenceClassifier):

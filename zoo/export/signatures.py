@@ -32,7 +32,7 @@ class TraceError(ValueError):
 def model_kind(model):
     """Which signatures a model gets: one of KINDS (raises TraceError for a model without inputs)."""
     from zoo.gan.gan import GAN
-    from zoo.llm.tasks import CausalLM, SequenceClassifier
+    from zoo.llm.models.tasks import CausalLM, SequenceClassifier
 
     if isinstance(model, CausalLM):
         return "causal_lm"
@@ -131,7 +131,7 @@ def serving_functions(model, kind=None, stop_token_id=None, batch_size=None):
 
     specs = input_specs(model, batch_size)
     if kind == "classifier":
-        from zoo.llm.tasks import SequenceClassifier
+        from zoo.llm.models.tasks import SequenceClassifier
 
         from_logits = isinstance(model, SequenceClassifier)
 

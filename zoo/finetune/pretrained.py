@@ -75,7 +75,7 @@ def load_pretrained(path, tokenizer=None):
     """
     from zoo.data.tokenizer import load_tokenizer
     from zoo.llm import load_llm
-    from zoo.llm.backbone import CausalBackbone, EncoderBackbone
+    from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone
 
     path = Path(path)
     if path.is_dir():
@@ -114,14 +114,14 @@ def attach_head(task, backbone, num_classes=2):
 
     Example:
         >>> from zoo.llm import LLMConfig
-        >>> from zoo.llm.backbone import CausalBackbone
+        >>> from zoo.llm.models.backbone import CausalBackbone
         >>> attach_head("qa", CausalBackbone(LLMConfig(vocab_size=20, hidden_dim=8, num_heads=2, num_layers=1)))
         Traceback (most recent call last):
         ...
         ValueError: Extractive QA needs a bidirectional encoder (pretrain with `zoo pretrain-mlm`): each answer end must see the whole context, and this checkpoint holds a causal (pretrain-clm) backbone. Causal backbones work for finetune-nli and finetune-sentiment.
     """
-    from zoo.llm.backbone import EncoderBackbone
-    from zoo.llm.tasks import QuestionAnswering, SequenceClassifier
+    from zoo.llm.models.backbone import EncoderBackbone
+    from zoo.llm.models.tasks import QuestionAnswering, SequenceClassifier
 
     if task == "qa":
         if not isinstance(backbone, EncoderBackbone):
@@ -162,7 +162,7 @@ def encoder_config(preset, vocab_size, seq_len, dropout=0.1):
         >>> encoder_config("tiny", 1000, 300).max_length
         300
     """
-    from zoo.llm.factory import resolve_config
+    from zoo.llm.models.factory import resolve_config
 
     base = resolve_config(config=preset) if str(preset).endswith(".json") else resolve_config(preset)
     return base.replace(vocab_size=int(vocab_size), max_length=max(base.max_length, seq_len), num_segments=2,
@@ -179,7 +179,7 @@ def quick_tokenizer(task_texts, vocab_size=1000, seed=0):
 
 def from_scratch(task_texts, preset="tiny", seq_len=128, vocab_size=1000, seed=0, dropout=0.1):
     """(backbone with random weights, tokenizer, info): the no-pretraining baseline."""
-    from zoo.llm.factory import build_backbone
+    from zoo.llm.models.factory import build_backbone
 
     tokenizer = quick_tokenizer(task_texts, vocab_size, seed)
     config = encoder_config(preset, tokenizer.vocabulary_size(), seq_len, dropout)

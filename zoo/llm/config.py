@@ -10,12 +10,17 @@ Example:
     >>> config = LLMConfig(vocab_size=1000, hidden_dim=64, num_heads=4)
     >>> LLMConfig.from_config(config.get_config()) == config
     True
+    >>> LLMConfig(attention="sliding_window", attention_options={"window": 256}).attention_options.window
+    256
 """
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Optional
+
+from zoo.llm.attention.options import AttentionOptions, flat_names, from_flat, options_for, options_kind
 
 NORMS = ("pre", "post")
 POSITIONS = ("learned", "sinusoidal", "rotary")
@@ -43,16 +48,10 @@ class LLMConfig:
         activation: feed-forward activation ("gelu_approximate" is GPT-2's tanh form).
         attention: attention kind from `zoo.llm.attention`: "full", "sliding_window",
             "block_sparse", "axial" or "lsh" (self-attention; cross-attention is always full).
-        attention_window: sliding_window: keys less than this many positions away.
-        global_tokens: sliding_window: the first positions every query sees (Longformer).
-        block_size: sliding_window and block_sparse compute on blocks of this many tokens.
-        local_blocks: block_sparse: neighbour blocks on each side (earlier side if causal).
-        global_blocks: block_sparse: leading blocks every query sees (BigBird).
-        block_stride: block_sparse: also attend to every block_stride-th block (0: none).
-        axial_row_length: axial: columns of the grid the sequence is laid out in.
-        lsh_chunk_size: lsh: sorted chunk length (Reformer's bucket size).
-        lsh_num_buckets: lsh: hash buckets (1 or even).
-        lsh_num_hashes: lsh: hashing rounds (n_hashes).
+            An options object (`SlidingWindowOptions(window=256)`) sets the kind and its options.
+        attention_options: the kind's own settings (window, block size, hash rounds...): a dict
+            of them or the kind's options object from `zoo.llm.attention.options`; None means
+            the kind's defaults. Stored as the options object.
         reversible: reversible residual blocks (Reformer): activations are recomputed from
             block outputs in the backward pass; needs norm="pre" and dropout=0.
         layer_norm_epsilon: LayerNorm epsilon (BERT 1e-12, GPT-2 1e-5).
@@ -81,6 +80,7 @@ class LLMConfig:
     tie_embeddings: bool = True
     activation: str = "gelu"
     attention: str = "full"
+    attention_options: Optional[AttentionOptions] = None
     layer_norm_epsilon: float = 1e-5
     embedding_norm: bool = False
     scale_embeddings: bool = False
@@ -88,16 +88,6 @@ class LLMConfig:
     next_sentence_prediction: bool = False
     use_bias: bool = True
     rotary_max_wavelength: float = 10000.0
-    attention_window: int = 128
-    global_tokens: int = 0
-    block_size: int = 64
-    local_blocks: int = 1
-    global_blocks: int = 1
-    block_stride: int = 0
-    axial_row_length: int = 64
-    lsh_chunk_size: int = 64
-    lsh_num_buckets: int = 8
-    lsh_num_hashes: int = 2
     reversible: bool = False
 
     def __post_init__(self):
@@ -118,8 +108,7 @@ class LLMConfig:
         _check_choice("norm", self.norm, NORMS)
         _check_choice("position", self.position, POSITIONS)
         _check_choice("activation", self.activation, ACTIVATIONS)
-        if not isinstance(self.attention, str) or not self.attention:
-            raise ValueError(f"attention must be the name of an attention kind, got {self.attention!r}.")
+        self._resolve_attention()
         if self.position == "rotary" and self.head_dim % 2:
             raise ValueError(
                 f"rotary positions rotate feature pairs, so head_dim must be even; "
@@ -131,26 +120,25 @@ class LLMConfig:
             )
         if not float(self.layer_norm_epsilon) > 0:
             raise ValueError(f"layer_norm_epsilon must be > 0, got {self.layer_norm_epsilon!r}.")
-        self._check_attention_options()
+        self._check_reversible()
 
-    def _check_attention_options(self):
-        if isinstance(self.attention_window, bool) or not isinstance(self.attention_window, int) or self.attention_window < 1:
-            raise ValueError(
-                f"attention_window must be a positive integer (keys closer than it are seen), got {self.attention_window!r}."
-            )
-        for name in ("block_size", "axial_row_length", "lsh_chunk_size"):
-            _check_positive_int(name, getattr(self, name))
-        for name in ("global_tokens", "local_blocks", "global_blocks", "block_stride"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
-        if isinstance(self.lsh_num_hashes, bool) or not isinstance(self.lsh_num_hashes, int) or self.lsh_num_hashes < 1:
-            raise ValueError(f"lsh_num_hashes (hashing rounds) must be an integer >= 1, got {self.lsh_num_hashes!r}.")
-        _check_positive_int("lsh_num_buckets", self.lsh_num_buckets)
-        if self.lsh_num_buckets > 1 and self.lsh_num_buckets % 2:
-            raise ValueError(
-                f"lsh_num_buckets must be 1 or even (hashing takes argmax over [xR, -xR]), got {self.lsh_num_buckets}."
-            )
+    def _resolve_attention(self):
+        # attention=SlidingWindowOptions(...) names the kind through its options object.
+        if isinstance(self.attention, AttentionOptions):
+            if self.attention_options is not None:
+                raise ValueError("Pass the attention options either as attention=<options> or as attention_options.")
+            kind = options_kind(type(self.attention))
+            if kind is None:
+                name = type(self.attention).__name__
+                raise ValueError(f"{name} is not the options class of a registered attention kind.")
+            object.__setattr__(self, "attention_options", self.attention)
+            object.__setattr__(self, "attention", kind)
+        if not isinstance(self.attention, str) or not self.attention:
+            raise ValueError(f"attention must be the name of an attention kind, got {self.attention!r}.")
+        # A dict (or None) becomes the kind's options object; it checks its own values.
+        object.__setattr__(self, "attention_options", options_for(self.attention, self.attention_options))
+
+    def _check_reversible(self):
         if not isinstance(self.reversible, bool):
             raise ValueError(f"reversible must be True or False, got {self.reversible!r}.")
         if self.reversible and self.norm != "pre":
@@ -173,21 +161,40 @@ class LLMConfig:
         """Decoder blocks of a seq2seq model."""
         return self.num_layers if self.num_decoder_layers is None else self.num_decoder_layers
 
-    # Keras-style serialization: a plain dict of the fields.
+    # Keras-style serialization: a plain dict of the fields (attention_options as a dict too).
     def get_config(self):
         return dataclasses.asdict(self)
 
     @classmethod
     def from_config(cls, config):
+        """An LLMConfig from get_config()'s dict; also reads configs saved with the old flat
+        attention fields (attention_window, lsh_num_hashes, ...)."""
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - known)
+        unknown = sorted(set(config) - known - set(flat_names()))
         if unknown:
             raise ValueError(f"Unknown LLMConfig field(s) {unknown}. Known fields: {sorted(known)}.")
-        return cls(**config)
+        return cls(**upgrade_flat_attention_fields(config))
 
     def replace(self, **overrides):
-        """A copy with some fields changed (and validated again)."""
-        return self.from_config({**self.get_config(), **overrides})
+        """A copy with some fields changed (and validated again).
+
+        A dict of `attention_options` updates the current kind's options (the ones not
+        named keep their values); changing `attention` alone starts from the new kind's
+        defaults. The old flat names (`attention_window=64`) work as option overrides.
+
+        Example:
+            >>> config = LLMConfig(attention="lsh", attention_options={"num_hashes": 4})
+            >>> config.replace(attention_options={"chunk_size": 32}).attention_options
+            LSHOptions(chunk_size=32, num_buckets=8, num_hashes=4)
+        """
+        current = self.get_config()
+        new_kind = overrides.get("attention", self.attention)
+        if isinstance(new_kind, AttentionOptions) or new_kind != self.attention:
+            current.pop("attention_options")  # the old kind's options do not apply to the new kind
+        elif isinstance(overrides.get("attention_options"), dict):
+            merged = {**current["attention_options"], **overrides["attention_options"]}
+            overrides = {**overrides, "attention_options": merged}
+        return self.from_config({**current, **overrides})
 
     @classmethod
     def coerce(cls, value):
@@ -209,6 +216,45 @@ class LLMConfig:
             raise ValueError(f"{path}: expected a JSON object of LLMConfig fields.")
         data.pop("kind", None)
         return cls.from_config(data)
+
+
+# LLMConfig(**fields) of an old-style config, e.g. LLMConfig(attention="lsh", lsh_num_hashes=4),
+# still works: the flat attention fields are mapped onto attention_options first.
+_fields_init = LLMConfig.__init__
+
+
+@functools.wraps(_fields_init)
+def _init_with_flat_attention_fields(self, *args, **fields):
+    _fields_init(self, *args, **upgrade_flat_attention_fields(fields))
+
+
+LLMConfig.__init__ = _init_with_flat_attention_fields
+
+
+def upgrade_flat_attention_fields(fields):
+    """Map the old top-level attention fields of a config dict onto `attention_options`.
+
+    Before the options moved into their kind, LLMConfig had ten flat fields
+    (attention_window, global_tokens, block_size, ..., lsh_num_hashes) and every
+    saved config (config.json, .keras files, checkpoints) holds all of them. Only
+    the ones of the config's own kind mattered; the rest are dropped.
+
+    Example:
+        >>> upgrade_flat_attention_fields({"attention": "axial", "axial_row_length": 16, "lsh_num_hashes": 2})
+        {'attention': 'axial', 'attention_options': {'row_length': 16}}
+    """
+    fields = dict(fields)
+    flat = {name: fields.pop(name) for name in flat_names() if name in fields}
+    if not flat:
+        return fields
+    kind = fields.get("attention", "full")
+    if isinstance(kind, AttentionOptions):
+        raise ValueError("Pass the attention options either as attention=<options> or by their field names, not both.")
+    options = fields.get("attention_options")
+    if isinstance(options, AttentionOptions):
+        options = dataclasses.asdict(options)
+    fields["attention_options"] = {**(options or {}), **from_flat(kind, flat)}
+    return fields
 
 
 def _check_positive_int(name, value):

@@ -28,7 +28,7 @@ schedules and overlap communication.
 Example:
     >>> from zoo.llm import build_llm
     >>> model = build_llm("causal", "tiny", num_layers=2, compile=False)
-    >>> from zoo.llm.batches import causal_lm_batch
+    >>> from zoo.llm.models.batches import causal_lm_batch
     >>> import numpy as np
     >>> pipeline = GPipe(model, num_stages=2, micro_batches=4)
     >>> x, y, _ = causal_lm_batch(np.random.default_rng(0).integers(1, 100, (8, 9)))

@@ -32,7 +32,7 @@ def load_run(path, tokenizer_dir=None):
         FileNotFoundError: /no/such/run not found; give a run folder (runs/<recipe>-<timestamp>/ with model.keras and tokenizer/) or a .keras file
     """
     from zoo.data.tokenizer import load_tokenizer
-    from zoo.llm.factory import load_llm
+    from zoo.llm.models.factory import load_llm
 
     path = Path(path)
     if not path.exists():
@@ -63,7 +63,7 @@ class Encoder:
     """
 
     def __init__(self, model, tokenizer, source=None, batch_size=64):
-        from zoo.llm.backbone import EncoderBackbone
+        from zoo.llm.models.backbone import EncoderBackbone
 
         self.model = model
         self.backbone = getattr(model, "backbone", model)

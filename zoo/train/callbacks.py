@@ -83,7 +83,7 @@ class SampleGenerations(keras.callbacks.Callback):
 
     def generate(self):
         """(prompt, continuation) pairs from the current weights (top-k sampling, fixed seed)."""
-        from zoo.llm.generation import generate
+        from zoo.llm.models.generation import generate
 
         ids = [[int(t) for t in keras.ops.convert_to_numpy(self.tokenizer(p))] for p in self.prompts]
         new = generate(self.model, ids, max_new_tokens=self.max_new_tokens, sampler="top_k", top_k=10,

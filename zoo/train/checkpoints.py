@@ -100,7 +100,10 @@ def check_resumable(state, llm_config, kind="causal"):
     if state.get("kind") != kind:
         raise ValueError(f"Cannot resume from {state['folder']}: it holds a {state.get('kind')!r} model, "
                          f"this run trains a {kind!r} model.")
-    saved, wanted = state.get("config", {}), dict(llm_config)
+    from zoo.llm.config import upgrade_flat_attention_fields
+
+    # A checkpoint written before attention options moved into attention_options holds them flat.
+    saved, wanted = upgrade_flat_attention_fields(state.get("config", {})), dict(llm_config)
     differ = [f"{key}: checkpoint {saved.get(key)!r}, this run {wanted.get(key)!r}"
               for key in sorted(set(saved) | set(wanted)) if saved.get(key) != wanted.get(key)]
     if differ:

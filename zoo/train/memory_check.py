@@ -7,7 +7,7 @@ is recomputed. The batch here is the micro-batch of one `fit()` step: gradient
 accumulation adds one gradient-sized accumulator, not activations.
 
 Example:
-    >>> from zoo.llm.presets import get_preset
+    >>> from zoo.llm.models.presets import get_preset
     >>> parse_memory("1.5GiB"), parse_memory("512MB")
     (1610612736, 512000000)
     >>> try:
@@ -43,7 +43,7 @@ def parse_memory(text):
 
 def training_memory(config, batch_size, seq_len, precision="float32", remat=False, accum_steps=1, kind="causal"):
     """Estimated bytes of one training step, as a dict with a "total"."""
-    from zoo.llm.explain import PRECISIONS, memory_bytes
+    from zoo.llm.sizing.explain import PRECISIONS, memory_bytes
 
     memory = dict(memory_bytes(config, kind, batch_size=batch_size, seq_len=seq_len, precision=precision))
     if remat:

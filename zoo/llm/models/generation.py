@@ -13,7 +13,7 @@ keras-hub's (`keras_hub.samplers`).
 
 Attention kinds without a KV cache ("axial", "lsh") and reversible causal
 stacks decode by recomputing the sequence every step even when use_cache=True
-(`zoo.llm.blocks.supports_kv_cache`): the cache would not give the same tokens.
+(`zoo.llm.layers.blocks.supports_kv_cache`): the cache would not give the same tokens.
 
 Example:
     >>> from zoo.llm import build_llm
@@ -29,7 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.llm.blocks import supports_kv_cache
+from zoo.llm.layers.blocks import supports_kv_cache
 from zoo.llm.validation import check_token_ids
 
 SAMPLERS = ("greedy", "top_k", "top_p", "random")
@@ -83,7 +83,7 @@ def generate(
     """Continue each prompt of a CausalLM; returns the new token ids of every prompt.
 
     Args:
-        model: a `zoo.llm.tasks.CausalLM`.
+        model: a `zoo.llm.models.tasks.CausalLM`.
         prompts: a list of token-id lists (lengths may differ), or one list.
         max_new_tokens: tokens to add to each prompt (fewer if a stop token comes first).
         sampler: "greedy", "top_k", "top_p", "random" or a keras_hub sampler.
@@ -172,7 +172,7 @@ def generate_seq2seq(
 
 def _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, cached_step, full_logits):
     """Run the sampler over the token buffer, with or without a KV cache."""
-    from zoo.llm.tasks import empty_cache
+    from zoo.llm.models.tasks import empty_cache
 
     batch, total = ops.shape(tokens)[0], ops.shape(tokens)[1]
     if use_cache:

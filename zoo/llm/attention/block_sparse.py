@@ -9,7 +9,7 @@ The sequence is cut into blocks of `block_size` tokens. A query block attends to
   those blocks also attend to everything.
 Inside the allowed blocks a causal model still masks later positions.
 
-Only the chosen blocks are gathered (`zoo.llm.blocked_attention`), so no n x n
+Only the chosen blocks are gathered (`zoo.llm.attention.blocked`), so no n x n
 score matrix is built; with strides the work is n * n / block_stride, without
 them n * block_size * (local + global blocks). The number of strided offsets is
 fixed by `max_length` (a static shape). Lengths that are not a multiple of
@@ -28,8 +28,8 @@ import math
 import keras
 from keras import ops
 
-from zoo.llm.attention import register_attention
-from zoo.llm.blocked_attention import BlockedAttention, _check_int
+from zoo.llm.attention.blocked import BlockedAttention, _check_int
+from zoo.llm.attention.registry import register_attention
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -42,14 +42,6 @@ class BlockSparseAttention(BlockedAttention):
         ...                      causal=True).key_block_offsets()
         [-8, -4, -1, 0]
     """
-
-    option_fields = {
-        "block_size": "block_size",
-        "local_blocks": "local_blocks",
-        "global_blocks": "global_blocks",
-        "block_stride": "block_stride",
-        "max_length": "max_length",
-    }
 
     def __init__(
         self, num_heads, head_dim, block_size=64, local_blocks=1, global_blocks=1, block_stride=0, max_length=2048,

@@ -26,8 +26,8 @@ Example:
 import keras
 from keras import ops
 
-from zoo.llm.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
-from zoo.llm.blocks import activation_fn
+from zoo.llm.layers.blocks import activation_fn
+from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
 from zoo.llm.validation import check_token_ids
 
 
@@ -40,7 +40,7 @@ class LLMTask(keras.Model):
 
         optimizer="auto" is `build_optimizer(learning_rate, weight_decay)`, the optimizer the
         recipes use (weight_decay None = its default, 0.1). metrics="auto" puts the accuracy in
-        `weighted_metrics`: with `sample_weight` = the padding mask (as `zoo.llm.batches` gives),
+        `weighted_metrics`: with `sample_weight` = the padding mask (as `zoo.llm.models.batches` gives),
         padded positions do not count in it. Any other `metrics` are used as given.
         """
         from zoo.train.optimizer import build_optimizer
@@ -165,7 +165,7 @@ def _pooler(config, dtype):
 class CausalLM(LLMTask):
     """Decoder-only language model: logits [b, t, vocab] for the token after each position.
 
-    Train it with `y` = the inputs shifted by one (see `zoo.llm.batches.causal_lm_batch`).
+    Train it with `y` = the inputs shifted by one (see `zoo.llm.models.batches.causal_lm_batch`).
 
     Example:
         >>> from zoo.llm import build_llm
@@ -194,8 +194,8 @@ class CausalLM(LLMTask):
         return _run_with_cache(backbone.embeddings, backbone.blocks, backbone.final_norm, token_ids, cache, cache_index)
 
     def generate(self, prompts, max_new_tokens=32, **kwargs):
-        """Continue each prompt (lists of ids); see `zoo.llm.generation.generate`."""
-        from zoo.llm.generation import generate
+        """Continue each prompt (lists of ids); see `zoo.llm.models.generation.generate`."""
+        from zoo.llm.models.generation import generate
 
         return generate(self, prompts, max_new_tokens=max_new_tokens, **kwargs)
 
@@ -308,8 +308,8 @@ class Seq2SeqLM(LLMTask):
         )
 
     def generate(self, sources, max_new_tokens=32, **kwargs):
-        """Decode a target for each source (lists of ids); see `zoo.llm.generation.generate_seq2seq`."""
-        from zoo.llm.generation import generate_seq2seq
+        """Decode a target for each source (lists of ids); see `zoo.llm.models.generation.generate_seq2seq`."""
+        from zoo.llm.models.generation import generate_seq2seq
 
         return generate_seq2seq(self, sources, max_new_tokens=max_new_tokens, **kwargs)
 

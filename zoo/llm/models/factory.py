@@ -13,8 +13,9 @@ Example:
 
 import dataclasses
 
+from zoo.llm.attention.options import flat_names
 from zoo.llm.config import LLMConfig
-from zoo.llm.presets import get_preset, preset_kind
+from zoo.llm.models.presets import get_preset, preset_kind
 
 TASKS = ("causal", "masked", "seq2seq", "classifier", "qa")
 KINDS = TASKS  # the old name, kept for existing imports
@@ -26,7 +27,8 @@ def resolve_config(preset=None, config=None, **overrides):
     """The LLMConfig from a preset name or a config (LLMConfig, dict or JSON path), plus overrides."""
     if preset is not None and config is not None:
         raise ValueError("Pass either preset= or config=, not both (use keyword overrides to change a preset).")
-    unknown = sorted(set(overrides) - set(_FIELDS))
+    # The old flat attention names (attention_window=256) still work as overrides.
+    unknown = sorted(set(overrides) - set(_FIELDS) - set(flat_names()))
     if unknown:
         raise ValueError(f"Unknown option(s) {unknown}. LLMConfig fields are: {', '.join(_FIELDS)}.")
     if config is None:
@@ -46,7 +48,7 @@ def build_backbone(backbone_type, config, dtype=None):
         'EncoderBackbone'
     """
     from zoo.llm.attention import get_attention_class
-    from zoo.llm.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
+    from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
 
     get_attention_class(config.attention)  # fail early, with the list of known kinds
     classes = dict(zip(BACKBONE_TYPES, (CausalBackbone, EncoderBackbone, Seq2SeqBackbone)))
@@ -86,7 +88,7 @@ def build_llm(
         task: "causal" (GPT), "masked" (BERT MLM, + NSP if the config says so),
             "seq2seq" (encoder-decoder Transformer), "classifier" (sentiment/NLI)
             or "qa" (extractive span).
-        preset: a name from `zoo.llm.presets` ("tiny" when neither preset nor config).
+        preset: a name from `zoo.llm.models.presets` ("tiny" when neither preset nor config).
         config: an LLMConfig, a dict of its fields or a path to a JSON file.
         num_classes: labels of a "classifier".
         backbone_type: "encoder" or "causal" under a "classifier" (default: "causal" for
@@ -104,7 +106,7 @@ def build_llm(
         >>> bert.count_params()
         110106428
     """
-    from zoo.llm import tasks
+    from zoo.llm.models import tasks
 
     task = _renamed(overrides, "kind", "task", task)
     backbone_type = _renamed(overrides, "backbone", "backbone_type", backbone_type)
@@ -135,7 +137,7 @@ def build_llm(
 def load_llm(path, safe_mode=True, compile=True):
     """Load a `.keras` file saved from a zoo LLM (registers zoo's layers first).
 
-    `keras.saving.load_model` works too once `zoo.llm.tasks` has been imported;
+    `keras.saving.load_model` works too once `zoo.llm.models.tasks` has been imported;
     safe_mode=True loads no arbitrary code: every zoo layer is a registered class.
 
     Example:
@@ -146,6 +148,6 @@ def load_llm(path, safe_mode=True, compile=True):
     """
     import keras
 
-    import zoo.llm.tasks  # noqa: F401  (registers the zoo>... classes)
+    import zoo.llm.models.tasks  # noqa: F401  (registers the zoo>... classes)
 
     return keras.saving.load_model(path, safe_mode=safe_mode, compile=compile)

@@ -9,19 +9,18 @@ Example:
     $ zoo explain gpt2_small --batch-size 8 --seq-len 1024 --precision mixed_bfloat16
     $ zoo explain my_config.json --kind masked --json
 
-    >>> from zoo.llm.presets import get_preset
+    >>> from zoo.llm.models.presets import get_preset
     >>> count_parameters(get_preset("gpt2_small"), "causal")["total"]
     124439808
 """
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 from zoo.llm.config import LLMConfig
-from zoo.llm.presets import PRESETS, get_preset, preset_kind
+from zoo.llm.models.presets import PRESETS, get_preset, preset_kind
 
 KINDS = ("causal", "masked", "seq2seq", "classifier", "qa")
 PARTS = ("embeddings", "attention", "ffn", "norms", "heads")
@@ -96,7 +95,7 @@ def flops_per_token(config, kind="causal", seq_len=None, backbone=None):
     one source token. Masked LMs run the MLM head on 15% of the tokens.
 
     Example:
-        >>> from zoo.llm.presets import get_preset
+        >>> from zoo.llm.models.presets import get_preset
         >>> f = flops_per_token(get_preset("gpt2_small"), seq_len=1024)
         >>> f["training"] == 3 * f["forward"]
         True
@@ -140,7 +139,7 @@ def memory_bytes(config, kind="causal", batch_size=8, seq_len=None, precision="f
     activations plus the two streams, whatever the depth.
 
     Example:
-        >>> from zoo.llm.presets import get_preset
+        >>> from zoo.llm.models.presets import get_preset
         >>> m = memory_bytes(get_preset("gpt2_small"), batch_size=1, seq_len=1024)
         >>> m["optimizer"] == 2 * m["weights"]
         True
@@ -184,34 +183,21 @@ def memory_bytes(config, kind="causal", batch_size=8, seq_len=None, precision="f
 def attended_keys(config, seq_len, causal=True):
     """Keys each query scores under config.attention at length seq_len (seq_len for "full").
 
+    Each kind's options know its pattern (`zoo.llm.attention.options`).
+
     Example:
         >>> from zoo.llm.config import LLMConfig
-        >>> attended_keys(LLMConfig(attention="sliding_window", attention_window=256, block_size=64), 8192)
+        >>> attended_keys(LLMConfig(attention="sliding_window", attention_options={"window": 256, "block_size": 64}), 8192)
         320
     """
-    s, kind = int(seq_len), config.attention
-    if kind == "sliding_window":
-        reach = math.ceil((config.attention_window - 1) / config.block_size)
-        blocks = reach + 1 if causal else 2 * reach + 1
-        return min(s, blocks * config.block_size + config.global_tokens)
-    if kind == "block_sparse":
-        blocks = config.local_blocks + 1 if causal else 2 * config.local_blocks + 1
-        if config.block_stride:
-            strided = math.ceil(config.max_length / config.block_size) // config.block_stride
-            blocks += strided if causal else 2 * strided
-        return min(s, (blocks + config.global_blocks) * config.block_size)
-    if kind == "axial":
-        return min(s, config.axial_row_length) + math.ceil(s / config.axial_row_length)
-    if kind == "lsh":
-        return config.lsh_num_hashes * min(s, (2 if causal else 3) * config.lsh_chunk_size)
-    return s
+    return config.attention_options.attended_keys(int(seq_len), causal=causal, max_length=config.max_length)
 
 
 def explain(config, kind="causal", batch_size=8, seq_len=None, precision="float32", num_classes=2, backbone=None):
     """Everything `zoo explain` prints, as a dict.
 
     Example:
-        >>> from zoo.llm.presets import get_preset
+        >>> from zoo.llm.models.presets import get_preset
         >>> explain(get_preset("tiny"))["compute_optimal_tokens"] == 20 * explain(get_preset("tiny"))["parameters"]["total"]
         True
     """

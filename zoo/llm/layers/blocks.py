@@ -17,7 +17,8 @@ Example:
 import keras
 from keras import ops
 
-from zoo.llm.attention import MultiHeadAttention, get_attention_class
+from zoo.llm.attention import get_attention_class
+from zoo.llm.attention.full import MultiHeadAttention
 
 _ACTIVATIONS = {
     "gelu": lambda x: keras.activations.gelu(x, approximate=False),
@@ -86,9 +87,9 @@ class TransformerBlock(keras.layers.Layer):
         self.rotary = bool(rotary)
         self.rotary_max_wavelength = float(rotary_max_wavelength)
         self._activation_fn = activation_fn(activation)
-        # The attention kind's own settings (window, block size...), see its option_fields.
+        # The attention kind's own settings (window, block size...): its layer's keyword arguments.
         self.attention_options = dict(attention_options or {})
-        # Set by zoo.llm.reversible.ReversibleStack: the block then runs only as part of it.
+        # Set by zoo.llm.layers.reversible.ReversibleStack: the block then runs only as part of it.
         self.in_reversible_stack = False
 
         head_dim = self.hidden_dim // self.num_heads
@@ -222,12 +223,6 @@ class TransformerBlock(keras.layers.Layer):
         return config
 
 
-def attention_options(config):
-    """The settings of config.attention's kind, read from the LLMConfig fields it names."""
-    fields = get_attention_class(config.attention).option_fields
-    return {argument: getattr(config, field) for argument, field in fields.items()}
-
-
 def supports_kv_cache(config):
     """Whether cached decoding of the (decoder) self-attention equals recomputing the sequence.
 
@@ -258,7 +253,7 @@ def block_from_config(config, name, causal, cross_attention=False, dtype=None):
         layer_norm_epsilon=config.layer_norm_epsilon,
         rotary=config.position == "rotary",
         rotary_max_wavelength=config.rotary_max_wavelength,
-        attention_options=attention_options(config),
+        attention_options=config.attention_options.layer_arguments(config.max_length),
         dtype=dtype,
         name=name,
     )

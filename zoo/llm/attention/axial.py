@@ -16,7 +16,7 @@ the column pass returns the row pass unchanged: plain full attention.
 Lengths that are not a multiple of `row_length` are padded to whole rows
 internally. There is no KV cache: a token's output depends on the row-pass
 outputs of earlier tokens, not only their keys and values, so generation
-recomputes the sequence each step (zoo.llm.generation does this by itself).
+recomputes the sequence each step (zoo.llm.models.generation does this by itself).
 
 Example:
     >>> import numpy as np
@@ -30,8 +30,9 @@ import math
 import keras
 from keras import ops
 
-from zoo.llm.attention import register_attention, MultiHeadAttention
-from zoo.llm.blocked_attention import _check_int, key_mask_for, masked_softmax, pad_sequence, padded_length
+from zoo.llm.attention.blocked import _check_int, key_mask_for, masked_softmax, pad_sequence, padded_length
+from zoo.llm.attention.full import MultiHeadAttention
+from zoo.llm.attention.registry import register_attention
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -45,11 +46,10 @@ class AxialAttention(MultiHeadAttention):
     """
 
     supports_cache = False
-    option_fields = {"row_length": "axial_row_length"}
 
     def __init__(self, num_heads, head_dim, row_length=64, **kwargs):
         super().__init__(num_heads, head_dim, **kwargs)
-        _check_int("row_length (axial_row_length)", row_length, 1)
+        _check_int("row_length", row_length, 1)
         self.row_length = int(row_length)
 
     def attend_sequence(self, query, key, value, padding_mask=None, training=None):

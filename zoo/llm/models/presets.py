@@ -15,7 +15,7 @@ encoder and six decoder layers of width 512 with a shared 37,000-token
 vocabulary add up to 63.1M (the paper gives no breakdown).
 
 Example:
-    >>> from zoo.llm.presets import get_preset
+    >>> from zoo.llm.models.presets import get_preset
     >>> get_preset("gpt2_small").hidden_dim
     768
 """

@@ -20,7 +20,7 @@ autodiff (same values and gradients, without the memory saving).
 
 Example:
     >>> import numpy as np
-    >>> from zoo.llm.blocks import TransformerBlock
+    >>> from zoo.llm.layers.blocks import TransformerBlock
     >>> stack = ReversibleStack([TransformerBlock(8, 2, 16, causal=True) for _ in range(2)])
     >>> tuple(stack(np.zeros((1, 4, 8), "float32")).shape)
     (1, 4, 8)
@@ -41,7 +41,7 @@ class ReversibleStack(keras.layers.Layer):
             activations stored).
 
     Example:
-        >>> from zoo.llm.blocks import TransformerBlock
+        >>> from zoo.llm.layers.blocks import TransformerBlock
         >>> ReversibleStack([TransformerBlock(8, 2, 16)], recompute=False).recompute
         False
     """

@@ -4,7 +4,7 @@ Each query sees the keys less than `window` positions away: the `window` most
 recent tokens (itself included) when causal, `window - 1` on each side when
 bidirectional. The first `global_tokens` positions (a [CLS] token, a task
 prompt) are global: every query sees them and, bidirectionally, they see every
-key. Computed block by block (`zoo.llm.blocked_attention`): a query block
+key. Computed block by block (`zoo.llm.attention.blocked`): a query block
 gathers the ceil((window - 1) / block_size) blocks before it (and after it,
 bidirectionally), so time and memory grow as n * window, not n^2.
 
@@ -24,8 +24,8 @@ import math
 import keras
 from keras import ops
 
-from zoo.llm.attention import register_attention
-from zoo.llm.blocked_attention import BlockedAttention, _check_int
+from zoo.llm.attention.blocked import BlockedAttention, _check_int
+from zoo.llm.attention.registry import register_attention
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -39,11 +39,9 @@ class SlidingWindowAttention(BlockedAttention):
         [-4, -3, -2, -1, 0, 1, 2, 3, 4]
     """
 
-    option_fields = {"window": "attention_window", "global_tokens": "global_tokens", "block_size": "block_size"}
-
     def __init__(self, num_heads, head_dim, window=128, global_tokens=0, block_size=64, **kwargs):
         super().__init__(num_heads, head_dim, block_size=block_size, **kwargs)
-        _check_int("window (attention_window)", window, 1)
+        _check_int("window", window, 1)
         _check_int("global_tokens", global_tokens, 0)
         self.window = int(window)
         self.global_tokens = int(global_tokens)

@@ -24,7 +24,7 @@ import math
 
 from keras import ops
 
-from zoo.llm.attention import MultiHeadAttention
+from zoo.llm.attention.full import MultiHeadAttention
 
 _HIDDEN = -1e9
 

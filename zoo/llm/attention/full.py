@@ -1,24 +1,15 @@
-"""Multi-head attention with a key/value cache, and the registry of attention kinds.
+"""Full multi-head attention with a key/value cache: the "full" attention kind.
 
-`LLMConfig.attention` names an entry of the registry. "full" is the textbook
-softmax(QK^T / sqrt(d)) V over every allowed key. An efficient-attention kind
-registers a subclass under its own name and overrides `attention_mask()` (which
-keys each query may see), `attend()` (how the weighted sum is computed) or
+The textbook softmax(QK^T / sqrt(d)) V over every allowed key. The efficient
+kinds in this folder subclass it and override `attention_mask()` (which keys
+each query may see), `attend()` (how the weighted sum is computed) or
 `attend_sequence()` (self-attention over a whole sequence without a cache, where
 the sub-quadratic kinds compute block by block); projections, rotary positions
-and the cache stay shared. A kind's own settings are constructor arguments,
-filled from LLMConfig fields named in its `option_fields`.
-
-Kinds (each in its own module, imported at the end of this one):
-    "full"            this module
-    "sliding_window"  zoo.llm.sliding_window_attention (Longformer)
-    "block_sparse"    zoo.llm.block_sparse_attention (Sparse Transformer / BigBird)
-    "axial"           zoo.llm.axial_attention (rows, then columns)
-    "lsh"             zoo.llm.lsh_attention (Reformer)
+and the cache stay shared.
 
 Example:
     >>> import numpy as np
-    >>> layer = get_attention_class("full")(num_heads=2, head_dim=4, causal=True)
+    >>> layer = MultiHeadAttention(num_heads=2, head_dim=4, causal=True)
     >>> tuple(layer(np.zeros((1, 5, 8), "float32")).shape)
     (1, 5, 8)
 """
@@ -28,29 +19,7 @@ import math
 import keras
 from keras import ops
 
-_ATTENTION_KINDS = {}
-
-
-def register_attention(name):
-    """Class decorator: make an attention layer selectable as `LLMConfig(attention=name)`."""
-
-    def decorator(cls):
-        _ATTENTION_KINDS[name] = cls
-        return cls
-
-    return decorator
-
-
-def attention_kinds():
-    """Registered kinds in registration order: "full" first, then the efficient ones."""
-    return list(_ATTENTION_KINDS)
-
-
-def get_attention_class(name):
-    """The layer class registered under `name`; an unknown name lists the known ones."""
-    if name not in _ATTENTION_KINDS:
-        raise ValueError(f"Unknown attention kind {name!r}. Known kinds: {', '.join(attention_kinds())}.")
-    return _ATTENTION_KINDS[name]
+from zoo.llm.attention.registry import register_attention
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -83,8 +52,6 @@ class MultiHeadAttention(keras.layers.Layer):
 
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
     supports_cache = True
-    # Constructor argument -> LLMConfig field, for the kind's own settings.
-    option_fields = {}
 
     def __init__(
         self,
@@ -199,7 +166,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 raise ValueError(
                     f"{type(self).__name__} has no key/value cache: its output for a token depends on more "
                     "than the keys and values of earlier tokens. Decode without a cache "
-                    "(generate(..., use_cache=False); zoo.llm.generation does this by itself for this kind)."
+                    "(generate(..., use_cache=False); zoo.llm.models.generation does this by itself for this kind)."
                 )
             qkv = self._split_heads(self.qkv_dense(x), 3)
             query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
@@ -255,10 +222,3 @@ def _init():
     # GPT-2 / BERT initialise weights from N(0, 0.02).
     return keras.initializers.RandomNormal(stddev=0.02)
 
-
-# Register the efficient kinds: importing them runs their @register_attention.
-# (At the end: they subclass MultiHeadAttention.)
-from zoo.llm import sliding_window_attention  # noqa: E402,F401,I001  (this order: the order of attention_kinds())
-from zoo.llm import block_sparse_attention  # noqa: E402,F401
-from zoo.llm import axial_attention  # noqa: E402,F401
-from zoo.llm import lsh_attention  # noqa: E402,F401

@@ -7,7 +7,7 @@
 
 Each is a functional Keras model wrapped in a class: `# === Layers ===` builds
 the parts, `# === Functional Model ===` wires them, `get_config()` stores the
-LLMConfig so `.keras` files rebuild the same graph. Tasks in `zoo.llm.tasks`
+LLMConfig so `.keras` files rebuild the same graph. Tasks in `zoo.llm.models.tasks`
 put heads on top.
 
 Example:
@@ -21,10 +21,10 @@ Example:
 
 import keras
 
-from zoo.llm.blocks import block_from_config
 from zoo.llm.config import LLMConfig
-from zoo.llm.embeddings import LLMEmbeddings
-from zoo.llm.reversible import ReversibleStack
+from zoo.llm.layers.blocks import block_from_config
+from zoo.llm.layers.embeddings import LLMEmbeddings
+from zoo.llm.layers.reversible import ReversibleStack
 
 
 class LLMBackbone(keras.Model):

@@ -20,7 +20,7 @@ output for the same input (the paper redraws them every step).
 
 Lengths that are not a multiple of `chunk_size` are padded internally. There is
 no KV cache (a new token can change which keys share its bucket neighbourhood),
-so generation recomputes the sequence each step (zoo.llm.generation does this).
+so generation recomputes the sequence each step (zoo.llm.models.generation does this).
 
 Example:
     >>> import numpy as np
@@ -32,8 +32,9 @@ Example:
 import keras
 from keras import ops
 
-from zoo.llm.attention import register_attention, MultiHeadAttention
-from zoo.llm.blocked_attention import _check_int, blocked_attend, key_mask_for, pad_sequence, padded_length
+from zoo.llm.attention.blocked import _check_int, blocked_attend, key_mask_for, pad_sequence, padded_length
+from zoo.llm.attention.full import MultiHeadAttention
+from zoo.llm.attention.registry import register_attention
 
 SELF_PENALTY = -1e5
 
@@ -52,16 +53,15 @@ class LSHAttention(MultiHeadAttention):
     """
 
     supports_cache = False
-    option_fields = {"chunk_size": "lsh_chunk_size", "num_buckets": "lsh_num_buckets", "num_hashes": "lsh_num_hashes"}
 
     def __init__(self, num_heads, head_dim, chunk_size=64, num_buckets=8, num_hashes=2, **kwargs):
         super().__init__(num_heads, head_dim, **kwargs)
-        _check_int("chunk_size (lsh_chunk_size)", chunk_size, 1)
-        _check_int("num_hashes (lsh_num_hashes)", num_hashes, 1)
-        _check_int("num_buckets (lsh_num_buckets)", num_buckets, 1)
+        _check_int("chunk_size", chunk_size, 1)
+        _check_int("num_hashes", num_hashes, 1)
+        _check_int("num_buckets", num_buckets, 1)
         if num_buckets > 1 and num_buckets % 2:
             raise ValueError(
-                f"num_buckets (lsh_num_buckets) must be 1 or even (hashing takes argmax over [xR, -xR]), got {num_buckets}."
+                f"num_buckets must be 1 or even (hashing takes argmax over [xR, -xR]), got {num_buckets}."
             )
         self.chunk_size = int(chunk_size)
         self.num_buckets = int(num_buckets)

@@ -1,6 +1,6 @@
 """Efficient attention kinds: each equals full attention where it should, ignores the future when
-causal, matches its own dense mask, decodes correctly, saves and loads, and rejects bad settings (each layer's config round trip,
-fit step and mixed precision run in tests/test_harness.py)."""
+causal, matches its own dense mask, decodes correctly, saves and loads, and rejects bad settings
+(each layer's config round trip, fit step and mixed precision run in tests/test_harness.py)."""
 
 import numpy as np
 import pytest

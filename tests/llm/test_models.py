@@ -30,7 +30,9 @@ CASES = {
     ),
     "masked-untied": ("masked", dict(tie_embeddings=False, activation="silu"), {}, MaskedLM),
     "seq2seq": ("seq2seq", dict(position="sinusoidal", scale_embeddings=True, norm="post", activation="relu"), {}, Seq2SeqLM),
-    "classifier-nli": ("classifier", dict(num_segments=2), dict(num_classes=3, backbone_type="encoder"), SequenceClassifier),
+    "classifier-nli": (
+        "classifier", dict(num_segments=2), dict(num_classes=3, backbone_type="encoder"), SequenceClassifier
+    ),
     "classifier-causal": ("classifier", {}, dict(backbone_type="causal"), SequenceClassifier),
     "qa": ("qa", {}, {}, QuestionAnswering),
 }

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/zoo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e ".[dev,jax]"
+	$(BIN)/pip install -e ".[dev,jax,ja]"
 	touch $(BIN)/zoo
 
 setup: $(BIN)/zoo

@@ -155,7 +155,7 @@ def quality(kinds_fields, steps, seq_len=128, batch_size=16, eval_batches=20, lo
     import keras
     import numpy as np
 
-    from recipes.pretrain_clm import DEFAULT_DATA, clm_splits, ensure_corpus, training_stream, training_windows
+    from zoo.data.corpus import DEFAULT_DATA, clm_splits, ensure_corpus, training_stream, training_windows
     from zoo.llm import build_llm
     from zoo.llm.models.factory import resolve_config
 

@@ -84,11 +84,12 @@ def llm_rows(settings, data=DATA, seed=0, log=print):
     import keras
     import numpy as np
 
-    from recipes.quantize_llm import corpus_windows, fit_steps, lm_config, train_lm
     from zoo.compress.distill import compare_with_scratch
     from zoo.compress.keras_quantize import perplexity, quantize_model
+    from zoo.compress.llm_source import fit_steps, lm_config, train_lm
     from zoo.compress.lora import enable_lora, merged_model
     from zoo.compress.low_rank import factorize_llm
+    from zoo.data.corpus import corpus_windows
     from zoo.llm import build_llm, load_llm
 
     s = settings

@@ -118,7 +118,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="5 MB corpus and fewer training steps (CI/smoke)")
     parser.add_argument("--size-mb", type=float, default=None, help="benchmark corpus size (default 50, quick 5)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=1, help="processes for clean and filter (default 1)")
+    parser.add_argument("--processes", "--workers", dest="workers", type=int, default=1,
+                        help="processes for clean and filter (default 1)")
     args = parser.parse_args(argv)
     size_mb = args.size_mb or (5.0 if args.quick else 50.0)
 

@@ -146,9 +146,9 @@ def main(argv=None):
         if args.knn_lm_run:
             knn = read_results(args.knn_lm_run)
         else:
-            from recipes.knn_lm import build_parser, run_knn_lm
+            from zoo.cli import load_recipe
 
-            knn = run_knn_lm(build_parser().parse_args(common + (["--steps", "150"] if args.quick else [])))
+            knn = load_recipe("knn-lm").recipe.run(common + (["--steps", "150"] if args.quick else []))
         new, held = knn["new_domain_test"], knn["heldout"]
         result["knn_lm"] = {
             "run": knn["run_dir"], "new_domain": knn["new_domain"], "datastore_entries": knn["datastore_entries"],
@@ -169,9 +169,9 @@ def main(argv=None):
         if args.rag_run:
             rag = read_results(args.rag_run)
         else:
-            from recipes.rag import build_parser as rag_parser, run_rag
+            from zoo.cli import load_recipe
 
-            rag = run_rag(rag_parser().parse_args(common + (["--steps", "300"] if args.quick else [])))
+            rag = load_recipe("rag").recipe.run(common + (["--steps", "300"] if args.quick else []))
         test = rag["test"]
         result["rag"] = {
             "run": rag["run_dir"], "k": rag["k"], "method": rag["method"], "test_questions": test["count"],

@@ -1,9 +1,9 @@
 """Recipe: knowledge distillation, measured against the same student trained from scratch.
 
 `--task cnn` (default): the tutorial CNN is the teacher (trained here, or
-`--model` a trained CNN .keras); a CNN with about a tenth of its parameters is
+`--from` a trained CNN .keras); a CNN with about a tenth of its parameters is
 the student. `--task llm`: a causal LM (`--preset`, tiny by default, trained
-here for `--steps` = 800, or `--model`) teaches a smaller model (one block of
+here for `--steps` = 800, or `--from`) teaches a smaller model (one block of
 width 32 by default: `--student-layers`, `--student-width`) on the corpus, every token position matching the teacher's
 softened next-token distribution.
 
@@ -13,33 +13,39 @@ temperature-softened outputs to its loss (`zoo.compress.distill.Distiller`).
 The distilled student is saved as model.keras.
 
 Run:
-    zoo distill                                   # or: python recipes/distill.py
-    zoo distill --task cnn --epochs 10 --alpha 0.1 --temperature 4
-    zoo distill --task llm --steps 800 --student-steps 300
+    zoo compress distill                                   # or: python recipes/distill.py
+    zoo compress distill --task cnn --epochs 10 --alpha 0.1 --temperature 4
+    zoo compress distill --task llm --steps 800 --student-steps 300
 """
 
-import argparse
 import sys
+
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
 TEACHER_EPOCHS = 10
 STUDENT_EPOCHS = 10
 
 
-def build_parser(prog=None):
-    from recipes.quantize_llm import add_lm_args
-    from zoo.runs import add_run_args
+recipe = Recipe("distill", "Distill a teacher into a smaller student; compare with scratch.", examples=[
+    "zoo compress distill --task cnn --epochs 2",
+    "zoo compress distill --task llm --student-steps 200",
+], command="compress distill")
 
-    parser = argparse.ArgumentParser(prog=prog, description="Distill a teacher into a smaller student; compare with scratch.")
+
+@recipe.options
+def add_options(parser):
+    from zoo.compress.llm_source import add_lm_args
     parser.add_argument("--task", choices=("cnn", "llm"), default="cnn", help="which zoo model to distill (default: cnn)")
     parser.add_argument("--alpha", type=float, default=0.1, help="weight of the label loss; 1 - alpha goes to the teacher's (default: 0.1)")
     parser.add_argument("--temperature", type=float, default=4.0, help="softening temperature T (default: 4)")
     cnn = parser.add_argument_group("cnn")
     cnn.add_argument("--teacher-epochs", type=int, default=TEACHER_EPOCHS,
-                     help=f"epochs to train the CNN teacher when no --model is given (default: {TEACHER_EPOCHS})")
+                     help=f"epochs to train the CNN teacher when no --from is given (default: {TEACHER_EPOCHS})")
     cnn.add_argument("--epochs", type=int, default=STUDENT_EPOCHS, help=f"student epochs (default: {STUDENT_EPOCHS})")
     cnn.add_argument("--student-filters", type=int, nargs=3, default=[8, 16, 16], help="student CNN filters (default: 8 16 16)")
     cnn.add_argument("--student-dense", type=int, default=32, help="student CNN dense width (default: 32)")
-    llm = parser.add_argument_group("llm (teacher options: --model/--preset/--steps)")
+    llm = parser.add_argument_group("llm (teacher options: --from/--preset/--steps)")
     llm.add_argument("--student-preset", default="tiny", help="student preset, sized to the tokenizer (default: tiny)")
     llm.add_argument("--student-layers", type=int, default=1, help="student transformer blocks (default: 1)")
     llm.add_argument("--student-width", type=int, default=32,
@@ -48,17 +54,16 @@ def build_parser(prog=None):
     # The teacher must beat the student: a tiny preset trained 800 steps does on the built-in
     # corpus, the small preset needs far more CPU steps than that.
     add_lm_args(parser, preset="tiny", steps=800)
-    return add_run_args(parser)
 
 
 def check_args(args):
     if not 0.0 <= args.alpha <= 1.0:
-        raise SystemExit(f"--alpha must lie in [0, 1], got {args.alpha}.")
+        raise UsageError(f"--alpha must lie in [0, 1], got {args.alpha}.")
     if not args.temperature > 0:
-        raise SystemExit(f"--temperature must be > 0, got {args.temperature}.")
+        raise UsageError(f"--temperature must be > 0, got {args.temperature}.")
     for name in ("teacher_epochs", "epochs", "student_steps", "student_dense", "student_layers", "student_width"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
 
 
 def distill_cnn(args, run=None, log=print):
@@ -102,14 +107,16 @@ def distill_llm(args, run=None, log=print):
     """Teacher LM, distilled and scratch student LMs on the corpus; results dict (metric: perplexity)."""
     import keras
 
-    from recipes.quantize_llm import corpus_windows, fit_steps, lm_config, load_or_train
     from zoo.compress.distill import compare_with_scratch
     from zoo.compress.keras_quantize import perplexity
+    from zoo.compress.llm_source import fit_steps, lm_config, load_or_train
+    from zoo.data.corpus import corpus_windows
     from zoo.llm import build_llm
 
     train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed,
                                            eval_windows=args.eval_windows)
-    teacher, _ = load_or_train(args, train, tokenizer)
+    teacher, _ = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size, args.seq_len,
+                               args.learning_rate, args.seed, args.verbose, data=args.data)
     student_config = lm_config(args.student_preset, tokenizer.vocabulary_size(), args.seq_len,
                                num_layers=args.student_layers, hidden_dim=args.student_width, num_heads=2,
                                intermediate_dim=4 * args.student_width)
@@ -132,19 +139,18 @@ def distill_llm(args, run=None, log=print):
             "teacher_params": int(teacher.count_params()), **result}
 
 
-def run_recipe(args):
+@recipe.body
+def run_recipe(args, run):
     """Distill and compare; returns the results dict (also in <run>/results.json)."""
     import keras
 
-    from zoo.runs import RunFolder
 
     check_args(args)
     if args.task == "llm":
-        from recipes.quantize_llm import check_lm_args
+        from zoo.compress.llm_source import check_lm_source
 
-        check_lm_args(args)
+        check_lm_source(args.model, args.seq_len)
     keras.utils.set_random_seed(args.seed)
-    run = RunFolder("distill", vars(args), root=args.runs_dir)
     result = (distill_llm if args.task == "llm" else distill_cnn)(args, run)
     student = result.pop("distilled_model")
     result.pop("scratch_model")
@@ -159,10 +165,7 @@ def run_recipe(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run_recipe(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

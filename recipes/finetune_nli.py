@@ -22,32 +22,34 @@ Run:
     zoo finetune-nli --pretrained runs/pretrain-mlm-20260101-120000 --train train.tsv --eval dev_matched.tsv
 """
 
-import argparse
 import sys
 
+from zoo.finetune.formats import NLI_LABELS
+from zoo.finetune.options import FinetuneOptions, add_finetune_args
+from zoo.recipe import Recipe
 
-def build_parser(prog=None):
-    from zoo.finetune.formats import NLI_LABELS
-    from zoo.finetune.training import add_finetune_args
+recipe = Recipe("finetune-nli", "Fine-tune a pretrained LLM for NLI with model.fit.", examples=[
+    "zoo finetune-nli --epochs 2",
+    "zoo finetune-nli --language ja --epochs 12",
+    "zoo finetune-nli --pretrained runs/pretrain-mlm-20260101-120000 --train train.tsv --eval dev_matched.tsv",
+])
 
-    parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a pretrained LLM for NLI with model.fit.")
-    return add_finetune_args(parser, task="nli", seq_len=64, epochs=12, learning_rate=1e-3, labels=NLI_LABELS)
+
+@recipe.options
+def add_options(parser):
+    add_finetune_args(parser, task="nli", seq_len=64, epochs=12, learning_rate=1e-3, labels=NLI_LABELS)
 
 
-def train(args):
+@recipe.body
+def train(args, run):
     """Fine-tune and evaluate; returns the results dict (also in <run>/results.json)."""
     from zoo.finetune.classification import train_classifier
-    from zoo.finetune.formats import NLI_LABELS
 
-    return train_classifier(args, task="nli", fields=("premise", "hypothesis"), default_labels=NLI_LABELS,
-                            recipe="finetune-nli")
+    return train_classifier(FinetuneOptions.from_args(args), run, task="nli", fields=("premise", "hypothesis"),
+                            default_labels=NLI_LABELS)
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
-
+main = recipe.main
 
 if __name__ == "__main__":
     sys.exit(main())

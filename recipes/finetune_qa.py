@@ -25,19 +25,26 @@ Run:
     zoo finetune-qa --pretrained runs/pretrain-mlm-20260101-120000 --train train-v1.1.json --eval dev-v1.1.json
 """
 
-import argparse
 import sys
 import time
 
+from zoo.errors import UsageError
+from zoo.finetune.options import FinetuneOptions, add_finetune_args
+from zoo.options import positive_int
+from zoo.recipe import Recipe
 
-def build_parser(prog=None):
-    from zoo.finetune.training import add_finetune_args
+recipe = Recipe("finetune-qa", "Fine-tune a pretrained encoder for extractive QA.", examples=[
+    "zoo finetune-qa --epochs 2",
+    "zoo finetune-qa --language ja",
+    "zoo finetune-qa --pretrained runs/pretrain-mlm-20260101-120000 --train train-v1.1.json --eval dev-v1.1.json",
+])
 
-    parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a pretrained encoder for extractive QA.")
+
+@recipe.options
+def add_options(parser):
     add_finetune_args(parser, task="qa", seq_len=128, epochs=15, learning_rate=1e-3)
-    parser.add_argument("--max-answer-tokens", type=int, default=16,
+    parser.add_argument("--max-answer-tokens", type=positive_int, default=16,
                         help="longest answer span considered, in tokens (default: 16)")
-    return parser
 
 
 def first_words_baseline(train_examples, eval_examples, language):
@@ -56,41 +63,46 @@ def first_words_baseline(train_examples, eval_examples, language):
             **squad_scores(guesses, [[a["text"] for a in e["answers"]] for e in eval_examples], language)}
 
 
-def train(args):
+@recipe.body
+def train(args, run):
     """Fine-tune and evaluate; returns the results dict (also in <run>/results.json)."""
     import keras
-    import numpy as np
 
     from zoo.data.tokenizer import save_tokenizer
     from zoo.finetune.features import byte_fallback_share, encode_qa, predict_answers
     from zoo.finetune.formats import read_squad
     from zoo.finetune.metrics import squad_scores
     from zoo.finetune.pretrained import attach_head, model_inputs
-    from zoo.finetune.training import (TaskScores, check_args, compile_for_finetuning, data_files, eval_batch_size,
-                                       fit, schedule, starting_point)
-    from zoo.runs import RunFolder
+    from zoo.finetune.training import (
+        TaskScores,
+        compile_for_finetuning,
+        data_files,
+        eval_batch_size,
+        fit,
+        schedule,
+        starting_point,
+    )
 
-    check_args(args)
-    if args.max_answer_tokens < 1:
-        raise SystemExit(f"--max-answer-tokens must be at least 1, got {args.max_answer_tokens}.")
-    keras.utils.set_random_seed(args.seed)
-    train_file, eval_file = data_files(args, "qa")
+    # Data: SQuAD questions, the start (pretrained, quick pretraining or random) and answer spans in tokens.
+    options = FinetuneOptions.from_args(args)
+    options.check()
+    train_file, eval_file = data_files(options, "qa")
     try:
         train_examples, eval_examples = read_squad(train_file), read_squad(eval_file)
-    except (ValueError, FileNotFoundError) as err:
-        raise SystemExit(str(err)) from None
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     contexts = list(dict.fromkeys(e["context"] for e in train_examples))
     texts = contexts + [e["question"] for e in train_examples]
-    backbone, tokenizer, start = starting_point(args, texts)
+    backbone, tokenizer, start = starting_point(options, texts)
     try:
         model = attach_head("qa", backbone)
         train_f = encode_qa(train_examples, tokenizer, args.seq_len)
         eval_f = encode_qa(eval_examples, tokenizer, args.seq_len)
     except ValueError as err:
-        raise SystemExit(str(err)) from None
+        raise UsageError(str(err)) from None
     keep = train_f["start"] >= 0  # answers cut off by the window teach nothing right
     if not keep.any():
-        raise SystemExit(f"No training answer fits in --seq-len {args.seq_len} tokens: raise --seq-len.")
+        raise UsageError(f"No training answer fits in --seq-len {args.seq_len} tokens: raise --seq-len.")
     train_x = model_inputs({k: v[keep] for k, v in train_f["inputs"].items()}, model)
     train_y = {"start_logits": train_f["start"][keep], "end_logits": train_f["end"][keep]}
     inside = eval_f["start"] >= 0
@@ -100,10 +112,11 @@ def train(args):
     gold = [[a["text"] for a in e["answers"]] for e in eval_examples]
     language = "auto" if args.train is not None else args.language
 
-    epochs, per_epoch, total_steps = schedule(args, int(keep.sum()))
+    # Model: start and end logits over the tokens, AdamW with warmup and linear decay.
+    epochs, per_epoch, total_steps = schedule(options, int(keep.sum()))
     loss = {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in train_y}
     metrics = {name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] for name in train_y}
-    compile_for_finetuning(model, args, total_steps, loss, metrics)
+    compile_for_finetuning(model, options, total_steps, loss, metrics)
 
     def answers(m):
         out = m.predict(eval_x, batch_size=eval_batch_size(len(eval_examples), args.batch_size), verbose=0)
@@ -112,18 +125,19 @@ def train(args):
     def score(m):
         return squad_scores(answers(m), gold, language)
 
-    run = RunFolder("finetune-qa", {**vars(args), "train_file": str(train_file), "eval_file": str(eval_file),
-                                    "start": start, "llm_config": backbone.llm_config.get_config()},
-                    root=args.runs_dir)
+    # Fit: exact match and F1 on the evaluation set after every epoch.
+    run.note(train_file=str(train_file), eval_file=str(eval_file), start=start,
+             llm_config=backbone.llm_config.get_config())
     save_tokenizer(tokenizer, run.file("tokenizer"))
     scores = TaskScores(score, print_fn=print if args.verbose else None)
     print(f"fine-tuning {model.count_params():,} parameters ({start['init']}) on {int(keep.sum())} questions "
           f"({train_f['dropped']} dropped: answer outside {args.seq_len} tokens) for {epochs} epochs "
           f"({total_steps} steps); evaluating on {len(eval_examples)}")
     started = time.perf_counter()
-    history = fit(model, train_x, train_y, validation, args, epochs, [scores, *run.callbacks()])
+    history = fit(model, train_x, train_y, validation, options, epochs, [scores, *run.callbacks()])
     seconds = time.perf_counter() - started
 
+    # Report: the final scores next to the first-words baseline, and every prediction.
     predicted = answers(model)
     final = squad_scores(predicted, gold, language)
     baseline = first_words_baseline(train_examples, eval_examples, language)
@@ -154,10 +168,7 @@ def train(args):
     return {**results, "model": model, "tokenizer": tokenizer}
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

@@ -19,33 +19,34 @@ Run:
     zoo finetune-sentiment --pretrained runs/pretrain-mlm-20260101-120000 --train my.csv --eval my_dev.csv
 """
 
-import argparse
 import sys
 
+from zoo.finetune.formats import SENTIMENT_LABELS
+from zoo.finetune.options import FinetuneOptions, add_finetune_args
+from zoo.recipe import Recipe
 
-def build_parser(prog=None):
-    from zoo.finetune.formats import SENTIMENT_LABELS
-    from zoo.finetune.training import add_finetune_args
-
-    parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a pretrained LLM for sentiment with model.fit.")
-    return add_finetune_args(parser, task="sentiment", seq_len=64, epochs=8, learning_rate=1e-3,
-                             labels=SENTIMENT_LABELS)
+recipe = Recipe("finetune-sentiment", "Fine-tune a pretrained LLM for sentiment with model.fit.", examples=[
+    "zoo finetune-sentiment --epochs 2",
+    "zoo finetune-sentiment --language ja",
+    "zoo finetune-sentiment --pretrained runs/pretrain-mlm-20260101-120000 --train my.csv --eval my_dev.csv",
+])
 
 
-def train(args):
+@recipe.options
+def add_options(parser):
+    add_finetune_args(parser, task="sentiment", seq_len=64, epochs=8, learning_rate=1e-3, labels=SENTIMENT_LABELS)
+
+
+@recipe.body
+def train(args, run):
     """Fine-tune and evaluate; returns the results dict (also in <run>/results.json)."""
     from zoo.finetune.classification import train_classifier
-    from zoo.finetune.formats import SENTIMENT_LABELS
 
-    return train_classifier(args, task="sentiment", fields=("text",), default_labels=SENTIMENT_LABELS,
-                            recipe="finetune-sentiment")
+    return train_classifier(FinetuneOptions.from_args(args), run, task="sentiment", fields=("text",),
+                            default_labels=SENTIMENT_LABELS)
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
-
+main = recipe.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,19 +20,27 @@ Run:
     zoo knn-lm --steps 1200 -k 64 --new-domain my_texts/
 """
 
-import argparse
 import sys
 import time
+
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
 LAMBDAS = (0.0, 0.1, 0.25, 0.4, 0.6, 0.8)
 TEMPERATURES = (1.0, 3.0, 10.0, 30.0)
 
 
-def build_parser(prog=None):
-    from zoo.runs import add_run_args
+recipe = Recipe(
+    "knn-lm", "kNN-LM: a causal LM plus a datastore of (context -> next token), measured by perplexity.",
+    examples=[
+        "zoo knn-lm --steps 150",
+        "zoo knn-lm --steps 300 -k 16 --index exact",
+    ],
+)
 
-    parser = argparse.ArgumentParser(prog=prog, description="kNN-LM: a causal LM plus a datastore of "
-                                                            "(context -> next token), measured by perplexity.")
+
+@recipe.options
+def add_options(parser):
     parser.add_argument("--preset", default="tiny", help="causal LM preset (default: tiny)")
     parser.add_argument("--vocab-size", type=int, default=2000, help="tokenizer size, trained on the LM's text only "
                                                                      "(default: 2000)")
@@ -48,7 +56,6 @@ def build_parser(prog=None):
     parser.add_argument("--new-domain", default=None,
                         help="text file/folder or corpus folder to use as the new domain instead of the "
                              "Library Reference topics")
-    return add_run_args(parser)
 
 
 def domain_splits(args):
@@ -67,7 +74,7 @@ def domain_splits(args):
             parts["new_datastore" if u < 0.7 else "new_tune" if u < 0.85 else "new_test"].append(chunk)
         for key in ("new_datastore", "new_tune", "new_test"):
             if not parts[key]:
-                raise SystemExit(f"--new-domain {args.new_domain}: too little text to fill the datastore, tuning "
+                raise UsageError(f"--new-domain {args.new_domain}: too little text to fill the datastore, tuning "
                                  "and test splits (paragraph chunks of ~1,500 characters); give more text")
     return parts
 
@@ -103,18 +110,18 @@ def train_lm(args, parts, run):
     return model, tokenizer, history
 
 
-def run_knn_lm(args):
+@recipe.body
+def run_knn_lm(args, run):
     """Train, build the datastores, evaluate; returns the results dict (also in <run>/results.json)."""
     import keras
 
     from zoo.retrieval.knn_lm import KNNDatastore, evaluate
-    from zoo.runs import RunFolder
 
     if args.k < 1 or args.steps < 1 or args.seq_len < 2:
-        raise SystemExit("-k, --steps must be at least 1 and --seq-len at least 2")
+        raise UsageError("-k, --steps must be at least 1 and --seq-len at least 2")
     keras.utils.set_random_seed(args.seed)
     parts = domain_splits(args)
-    run = RunFolder("knn-lm", {**vars(args), "splits": {k: len(v) for k, v in parts.items()}}, root=args.runs_dir)
+    run.note(splits={k: len(v) for k, v in parts.items()})
     started = time.perf_counter()
     model, tokenizer, history = train_lm(args, parts, run)
     train_seconds = time.perf_counter() - started
@@ -166,10 +173,7 @@ def run_knn_lm(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run_knn_lm(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

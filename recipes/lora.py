@@ -1,6 +1,6 @@
 """Recipe: LoRA fine-tuning of a causal LM with Keras' enable_lora, against a full fine-tune.
 
-The base model is a trained zoo causal LM (`--model`, or `--preset` trained here
+The base model is a trained zoo causal LM (`--from`, or `--preset` trained here
 for `--steps` on the training documents). The held-out documents are split in
 two: the model is fine-tuned on the first half and evaluated on the second.
 LoRA adds rank-`--rank` adapters to the attention and feed-forward projections
@@ -10,8 +10,8 @@ the same steps is the reference. Saving merges the adapters into the kernels,
 so model.keras is a plain zoo LLM of the base's size.
 
 Run:
-    zoo lora                                      # or: python recipes/lora.py
-    zoo lora --model runs/pretrain-clm-<stamp>/model.keras --rank 4 --lora-steps 200
+    zoo compress lora                                      # or: python recipes/lora.py
+    zoo compress lora --from runs/pretrain-clm-<stamp>/model.keras --rank 4 --lora-steps 200
 """
 
 import argparse
@@ -20,12 +20,18 @@ import shutil
 import sys
 import tempfile
 
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
-def build_parser(prog=None):
-    from recipes.quantize_llm import add_lm_args
-    from zoo.runs import add_run_args
+recipe = Recipe("lora", "Fine-tune a causal LM with LoRA adapters (Keras enable_lora).", examples=[
+    "zoo compress lora --rank 4 --lora-steps 50",
+    "zoo compress lora --from runs/pretrain-clm-<stamp>/model.keras --rank 8",
+], command="compress lora")
 
-    parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a causal LM with LoRA adapters (Keras enable_lora).")
+
+@recipe.options
+def add_options(parser):
+    from zoo.compress.llm_source import add_lm_args
     add_lm_args(parser)
     lora = parser.add_argument_group("LoRA")
     lora.add_argument("--rank", type=int, default=8, help="adapter rank (default: 8)")
@@ -36,7 +42,6 @@ def build_parser(prog=None):
     lora.add_argument("--lora-learning-rate", type=float, default=2e-3, help="fine-tuning learning rate (default: 2e-3)")
     lora.add_argument("--compare-full", action=argparse.BooleanOptionalAction, default=True,
                       help="also fine-tune every weight of a copy for the same steps (default: on)")
-    return add_run_args(parser)
 
 
 def split_halves(windows):
@@ -44,27 +49,28 @@ def split_halves(windows):
     x, y = windows
     half = len(x) // 2
     if half < 1:
-        raise SystemExit("Too few held-out windows to fine-tune on one half and evaluate on the other; "
+        raise UsageError("Too few held-out windows to fine-tune on one half and evaluate on the other; "
                          "use a shorter --seq-len or more text.")
     return (x[:half], y[:half]), (x[half:], y[half:])
 
 
 def lora_finetune(args, run=None, log=print):
     """Base model, LoRA fine-tune (and full fine-tune); results dict with the LoRA model under "model"."""
-    import keras
 
-    from recipes.quantize_llm import corpus_windows, fit_steps, load_or_train
     from zoo.compress.keras_quantize import perplexity
+    from zoo.compress.llm_source import fit_steps, load_or_train
     from zoo.compress.lora import enable_lora, merged_model
+    from zoo.data.corpus import corpus_windows
     from zoo.llm import load_llm
 
     if args.lora_steps < 1 or args.lora_learning_rate <= 0:
-        raise SystemExit("--lora-steps must be at least 1 and --lora-learning-rate > 0.")
+        raise UsageError("--lora-steps must be at least 1 and --lora-learning-rate > 0.")
     train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed)
     tune, held = split_halves(val)
     if args.eval_windows:
         held = (held[0][:args.eval_windows], held[1][:args.eval_windows])
-    base, _ = load_or_train(args, train, tokenizer)
+    base, _ = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size, args.seq_len,
+                            args.learning_rate, args.seed, args.verbose, data=args.data)
     base_ppl = perplexity(base, *held)
     folder = tempfile.mkdtemp(prefix="zoo-lora-base-")
     base_path = os.path.join(folder, "base.keras")
@@ -74,7 +80,7 @@ def lora_finetune(args, run=None, log=print):
     try:
         report = enable_lora(model, rank=args.rank, alpha=args.alpha, targets=tuple(args.targets))
     except ValueError as err:
-        raise SystemExit(str(err)) from None
+        raise UsageError(str(err)) from None
     model.compile(learning_rate=args.lora_learning_rate, weight_decay=0.0)
     log(f"LoRA rank {args.rank} on {len(report['layers'])} layers: {report['trainable_params']:,} trainable of "
         f"{report['total_params']:,} ({100 * report['trainable_share']:.1f}%), {args.lora_steps} steps")
@@ -101,16 +107,15 @@ def lora_finetune(args, run=None, log=print):
     return {**result, "model": model, "history": history}
 
 
-def run_recipe(args):
+@recipe.body
+def run_recipe(args, run):
     """Fine-tune with LoRA and save the merged model; returns the results dict (also in results.json)."""
     import keras
 
-    from recipes.quantize_llm import check_lm_args
-    from zoo.runs import RunFolder
+    from zoo.compress.llm_source import check_lm_source
 
-    check_lm_args(args)
+    check_lm_source(args.model, args.seq_len)
     keras.utils.set_random_seed(args.seed)
-    run = RunFolder("lora", vars(args), root=args.runs_dir)
     result = lora_finetune(args, run)
     model, history = result.pop("model"), result.pop("history")
     # Saving merges the adapters: model.keras is a plain zoo LLM of the base's size.
@@ -125,10 +130,7 @@ def run_recipe(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run_recipe(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

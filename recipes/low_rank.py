@@ -1,6 +1,6 @@
 """Recipe: low-rank factorization of the CNN's Dense layer, accuracy and parameters against rank.
 
-The tutorial CNN (trained here, or `--model` a trained CNN .keras) has one large
+The tutorial CNN (trained here, or `--from` a trained CNN .keras) has one large
 Dense layer (576 x 64). Its kernel is replaced by two truncated-SVD factors of
 each rank in `--ranks`, and of the rank chosen by `--energy` (the smallest
 that keeps that share of the squared singular values); each factored model is
@@ -10,29 +10,34 @@ as model.keras (it loads with `keras.saving.load_model`: `LowRankDense` is a
 registered layer).
 
 Run:
-    zoo low-rank                                 # or: python recipes/low_rank.py
-    zoo low-rank --ranks 2 4 8 16 32 --energy 0.95 --fine-tune-epochs 3
+    zoo compress low-rank                                 # or: python recipes/low_rank.py
+    zoo compress low-rank --ranks 2 4 8 16 32 --energy 0.95 --fine-tune-epochs 3
 """
 
-import argparse
 import sys
+
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
 EPOCHS = 10
 RANKS = (2, 4, 8, 16, 32)
 
 
-def build_parser(prog=None):
-    from zoo.runs import add_run_args
+recipe = Recipe("low-rank", "Factor the CNN's Dense layer by truncated SVD; sweep the rank.", examples=[
+    "zoo compress low-rank --epochs 3",
+    "zoo compress low-rank --from runs/train-cnn-<stamp>/model.keras --ranks 4 16 64",
+], command="compress low-rank")
 
-    parser = argparse.ArgumentParser(prog=prog, description="Factor the CNN's Dense layer by truncated SVD; sweep the rank.")
-    parser.add_argument("--model", default=None, help="a trained CNN .keras (default: train the tutorial CNN first)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs to train the CNN when no --model is given (default: {EPOCHS})")
+
+@recipe.options
+def add_options(parser):
+    parser.add_argument("--from", "--model", dest="model", default=None, help="a trained CNN .keras (default: train the tutorial CNN first)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs to train the CNN when no --from is given (default: {EPOCHS})")
     parser.add_argument("--ranks", type=int, nargs="+", default=list(RANKS), help="ranks to try (default: 2 4 8 16 32)")
     parser.add_argument("--energy", type=float, default=0.9,
                         help="share of sum(s^2) to keep when choosing the saved model's rank (default: 0.9)")
     parser.add_argument("--layer", default="dense", help="the Dense layer to factor (default: dense, 576x64)")
     parser.add_argument("--fine-tune-epochs", type=int, default=2, help="epochs of fine-tuning after the cut (default: 2)")
-    return add_run_args(parser)
 
 
 def low_rank_cnn(args, log=print, callbacks=()):
@@ -45,7 +50,7 @@ def low_rank_cnn(args, log=print, callbacks=()):
     from zoo.vision.cnn import build_cnn
 
     if args.epochs < 1 or args.fine_tune_epochs < 0:
-        raise SystemExit("--epochs must be at least 1 and --fine-tune-epochs at least 0.")
+        raise UsageError("--epochs must be at least 1 and --fine-tune-epochs at least 0.")
     (x_train, y_train), (x_test, y_test) = load_digits_28(seed=args.seed)
 
     def accuracy(model):
@@ -66,12 +71,12 @@ def low_rank_cnn(args, log=print, callbacks=()):
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, verbose=args.verbose)
     names = [layer.name for layer in model.layers]
     if args.layer not in names:
-        raise SystemExit(f"--layer {args.layer!r} is not in the model; its layers are: {', '.join(names)}.")
+        raise UsageError(f"--layer {args.layer!r} is not in the model; its layers are: {', '.join(names)}.")
     try:
         sweep = rank_sweep(model, args.ranks, accuracy, fine_tune, layer_names=[args.layer])
         chosen, report = factorize_model(model, energy=args.energy, layer_names=[args.layer])
     except ValueError as err:
-        raise SystemExit(str(err)) from None
+        raise UsageError(str(err)) from None
     info = report["layers"][args.layer]
     cut = accuracy(chosen)
     history = fine_tune(chosen, callbacks)
@@ -93,14 +98,13 @@ def low_rank_cnn(args, log=print, callbacks=()):
     }
 
 
-def run_recipe(args):
+@recipe.body
+def run_recipe(args, run):
     """Sweep and save; returns the results dict (also in <run>/results.json)."""
     import keras
 
-    from zoo.runs import RunFolder
 
     keras.utils.set_random_seed(args.seed)
-    run = RunFolder("low-rank", vars(args), root=args.runs_dir)
     result = low_rank_cnn(args, callbacks=run.callbacks())
     model, history = result.pop("model"), result.pop("history")
     results = run.finish(model, history, result, plot_title="low-rank CNN: fine-tune after the cut")
@@ -113,10 +117,7 @@ def run_recipe(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run_recipe(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

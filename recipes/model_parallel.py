@@ -19,41 +19,49 @@ Run:
     zoo model-parallel --distribution data
 """
 
-import argparse
 import math
 import os
 import subprocess
 import sys
 import time
 
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
-def build_parser(prog=None):
-    from recipes.pretrain_clm import DEFAULT_DATA
-    from zoo.runs import add_run_args
+recipe = Recipe(
+    "model-parallel", "Train the causal LLM sharded over a device mesh (keras.distribution on JAX).",
+    examples=[
+        "zoo model-parallel --steps 20",
+        "zoo model-parallel --mesh 1x4 --cpu-devices 4",
+    ],
+    training=False,
+)
 
-    parser = argparse.ArgumentParser(prog=prog, description="Train the causal LLM sharded over a device mesh "
-                                                            "(keras.distribution on JAX).")
+
+@recipe.options
+def add_options(parser):
+    from zoo.data.corpus import DEFAULT_DATA
+
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
     parser.add_argument("--preset", default="tiny", help="model preset (default: tiny)")
     parser.add_argument("--distribution", choices=("model", "data"), default="model",
                         help="model: ModelParallel with the LayoutMap; data: DataParallel (default: model)")
     parser.add_argument("--mesh", default="2x2", help="DATAxMODEL devices for --distribution model (default: 2x2)")
-    parser.add_argument("--devices", type=int, default=4,
+    parser.add_argument("--cpu-devices", "--devices", dest="devices", type=int, default=4,
                         help="virtual CPU devices when no GPU/TPU is present (default: 4)")
     parser.add_argument("--batch-size", type=int, default=16, help="global batch (default: 16)")
     parser.add_argument("--seq-len", type=int, default=32, help="tokens per sequence (default: 32)")
     parser.add_argument("--steps", type=int, default=60, help="training steps (default: 60)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="AdamW learning rate (default: 3e-3)")
     parser.add_argument("--validation-fraction", type=float, default=0.1, help="held-out documents (default: 0.1)")
-    return add_run_args(parser)
 
 
 def parse_mesh(text):
     """"2x2" -> (2, 2), with a clear error for anything else."""
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise SystemExit(f"--mesh must be DATAxMODEL with positive integers, e.g. 2x2 or 1x4; got {text!r}.")
+        raise UsageError(f"--mesh must be DATAxMODEL with positive integers, e.g. 2x2 or 1x4; got {text!r}.")
     return int(parts[0]), int(parts[1])
 
 
@@ -75,26 +83,32 @@ def relaunch_on_jax(argv, devices):
     return subprocess.call([sys.executable, os.path.abspath(__file__), *argv], env=env)
 
 
-def train(args):
+@recipe.body
+def train(args, run):
     """Train on the mesh; returns the results dict (also in <run>/results.json). Needs Keras on JAX."""
     import keras
     import numpy as np
 
-    from recipes.pretrain_clm import clm_splits, ensure_corpus, model_config, training_windows
-    from zoo.parallel.model_parallel import (build_distributed_llm, make_distribution, require_jax, shard_shapes,
-                                             weight_shardings)
-    from zoo.runs import RunFolder
+    from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
+    from zoo.parallel.model_parallel import (
+        build_distributed_llm,
+        make_distribution,
+        require_jax,
+        shard_shapes,
+        weight_shardings,
+    )
+    from zoo.train.pretraining import TrainingOptions, model_config
 
     require_jax()
     for name in ("batch_size", "seq_len", "steps"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
     data_parallel, model_parallel = parse_mesh(args.mesh)
     keras.utils.set_random_seed(args.seed)
     folder = ensure_corpus(args.data)
     train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction,
                                              args.seed)
-    sizes = argparse.Namespace(preset=args.preset, seq_len=args.seq_len, dropout=None)
+    sizes = TrainingOptions(preset=args.preset, seq_len=args.seq_len, dropout=None)
     config = model_config(sizes, tokenizer.vocabulary_size()).replace(position="rotary")
     devices = keras.distribution.list_devices()
     try:
@@ -107,7 +121,7 @@ def train(args):
             raise ValueError(f"--batch-size {args.batch_size} does not split over the {batch_shards} batch shards; "
                              f"use a multiple of {batch_shards}.")
     except ValueError as err:
-        raise SystemExit(str(err)) from None
+        raise UsageError(str(err)) from None
     train_x, train_y = training_windows(train_ds)
     val_x, val_y = training_windows(val_ds)
     rows = np.arange(args.steps * args.batch_size) % len(train_x)
@@ -128,7 +142,7 @@ def train(args):
         usable = len(val_x) // args.batch_size * args.batch_size
         val_loss = float(model.evaluate({"token_ids": val_x[:usable], "padding_mask": np.ones_like(val_x[:usable])},
                                         val_y[:usable], batch_size=args.batch_size, verbose=0))
-    run = RunFolder("model-parallel", {**vars(args), "llm_config": config.get_config()}, root=args.runs_dir)
+    run.note(llm_config=config.get_config())
     results = run.finish(model, history, {
         "distribution": args.distribution,
         "devices": len(devices),
@@ -147,13 +161,18 @@ def train(args):
 
 
 def main(argv=None, prog=None):
+    """Run on JAX: in this process when Keras already runs on JAX, else in a fresh one started on JAX."""
+    from zoo.recipe import usage_exit
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(prog).parse_args(argv)
-    parse_mesh(args.mesh)  # a malformed mesh fails before the restart
+    args = recipe.build_parser(prog).parse_args(argv)
+    try:
+        parse_mesh(args.mesh)  # a malformed mesh fails before the restart
+    except UsageError as err:
+        raise usage_exit(prog or f"zoo {recipe.command}", err) from None
     if not on_jax():
         return relaunch_on_jax(argv, args.devices)
-    train(args)
-    return 0
+    return recipe.main(argv, prog)
 
 
 if __name__ == "__main__":

@@ -20,17 +20,23 @@ Run:
     zoo pipeline-parallel --stages 2 --micro-batches 8 --steps 60
 """
 
-import argparse
 import math
 import sys
 import time
 
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
-def build_parser(prog=None):
-    from recipes.pretrain_clm import DEFAULT_DATA
-    from zoo.runs import add_run_args
+recipe = Recipe("pipeline-parallel", "Train the causal LLM with a GPipe pipeline schedule.", examples=[
+    "zoo pipeline-parallel --steps 20",
+    "zoo pipeline-parallel --stages 4 --micro-batches 8 --cpu-devices 4",
+], training=False)
 
-    parser = argparse.ArgumentParser(prog=prog, description="Train the causal LLM with a GPipe pipeline schedule.")
+
+@recipe.options
+def add_options(parser):
+    from zoo.data.corpus import DEFAULT_DATA
+
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
     parser.add_argument("--preset", default="tiny", help="model preset (default: tiny)")
@@ -45,17 +51,16 @@ def build_parser(prog=None):
     parser.add_argument("--validation-fraction", type=float, default=0.1, help="held-out documents (default: 0.1)")
     parser.add_argument("--cpu-devices", type=int, default=None,
                         help="without GPUs, split the CPU into this many logical devices (default: --stages)")
-    return add_run_args(parser)
 
 
 def check_args(args):
     for name in ("layers", "stages", "micro_batches", "batch_size", "seq_len", "steps"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
     if args.stages > args.layers:
-        raise SystemExit(f"--stages {args.stages} needs at least as many --layers (got {args.layers}).")
+        raise UsageError(f"--stages {args.stages} needs at least as many --layers (got {args.layers}).")
     if args.batch_size % args.micro_batches:
-        raise SystemExit(f"--batch-size {args.batch_size} does not split into {args.micro_batches} equal micro-batches; "
+        raise UsageError(f"--batch-size {args.batch_size} does not split into {args.micro_batches} equal micro-batches; "
                          f"use a multiple of {args.micro_batches}.")
 
 
@@ -75,15 +80,16 @@ def place_devices(args):
     return names
 
 
-def train(args):
+@recipe.body
+def train(args, run):
     """Train with the GPipe schedule; returns the results dict (also in <run>/results.json)."""
     import keras
     import numpy as np
 
-    from recipes.pretrain_clm import clm_splits, ensure_corpus, model_config, training_windows
+    from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
     from zoo.llm import build_llm
     from zoo.parallel.pipeline_parallel import GPipe, full_batch_gradients
-    from zoo.runs import RunFolder
+    from zoo.train.pretraining import TrainingOptions, model_config
 
     check_args(args)
     devices = place_devices(args)  # before any other TensorFlow work, so the CPU can still be split
@@ -94,7 +100,7 @@ def train(args):
     train_x, train_y = training_windows(train_ds)
     val_x, val_y = training_windows(val_ds)
     # Dropout off: the gradient check compares two runs, which must draw the same (no) masks.
-    sizes = argparse.Namespace(preset=args.preset, seq_len=args.seq_len, dropout=0.0)
+    sizes = TrainingOptions(preset=args.preset, seq_len=args.seq_len, dropout=0.0)
     config = model_config(sizes, tokenizer.vocabulary_size()).replace(num_layers=args.layers)
     model = build_llm("causal", config=config, compile=False)
     pipeline = GPipe(model, num_stages=args.stages, micro_batches=args.micro_batches, devices=devices)
@@ -130,7 +136,7 @@ def train(args):
     model.compile(loss="auto", metrics=[])
     val_loss = float(model.evaluate({"token_ids": val_x, "padding_mask": np.ones_like(val_x)}, val_y,
                                     batch_size=args.batch_size, verbose=0))
-    run = RunFolder("pipeline-parallel", {**vars(args), "llm_config": config.get_config()}, root=args.runs_dir)
+    run.note(llm_config=config.get_config())
     simulated = float(np.mean(bubbles)) if bubbles else pipeline.bubble(timings)["bubble"]
     results = run.finish(model, history, {
         "stages": args.stages,
@@ -153,10 +159,7 @@ def train(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

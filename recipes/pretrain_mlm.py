@@ -13,30 +13,32 @@ Run:
     zoo pretrain-mlm --nsp --steps 300 --precision mixed_bfloat16
 """
 
-import argparse
 import math
 import sys
 
-from zoo.train.strategy import add_strategy_args, distributed
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
+from zoo.train.pretraining import TrainingOptions, add_training_args
+
+recipe = Recipe("pretrain-mlm", "Pretrain a masked language model (BERT) with model.fit.", examples=[
+    "zoo pretrain-mlm --steps 20 --eval-every 10",
+    "zoo pretrain-mlm --nsp --steps 300 --precision mixed_bfloat16",
+])
 
 
-def build_parser(prog=None):
-    from recipes.pretrain_clm import add_training_args
-    from zoo.runs import add_run_args
-
-    parser = argparse.ArgumentParser(prog=prog, description="Pretrain a masked language model (BERT) with model.fit.")
+@recipe.options
+def add_options(parser):
     add_training_args(parser, learning_rate=1e-3)
     mlm = parser.add_argument_group("masked LM")
     mlm.add_argument("--nsp", action="store_true", help="add next-sentence prediction on sentence pairs")
     mlm.add_argument("--mask-rate", type=float, default=0.15, help="share of tokens to predict (default: 0.15)")
-    return add_run_args(parser)
 
 
-def mlm_config(args, vocab_size):
+def mlm_config(args, options, vocab_size):
     """The preset's config as a bidirectional encoder; with --nsp, two segments and the NSP head."""
-    from recipes.pretrain_clm import model_config
+    from zoo.train.pretraining import model_config
 
-    config = model_config(args, vocab_size)
+    config = model_config(options, vocab_size)
     if args.nsp:
         config = config.replace(num_segments=2, next_sentence_prediction=True)
     return config
@@ -83,7 +85,7 @@ def mlm_splits(folder, args):
     tokenizer = load_tokenizer(folder / "tokenizer")
     train_texts, val_texts = split_documents(folder, args.validation_fraction, seed=args.seed)
     if len(val_texts) < (2 if args.nsp else 1):
-        raise SystemExit(f"{folder} has too few documents for a validation split; give more text.")
+        raise UsageError(f"{folder} has too few documents for a validation split; give more text.")
     if args.nsp:
         train = nsp_dataset(train_texts, tokenizer, args.seq_len, args.batch_size, seed=args.seed).repeat()
         train = nsp_with_masks(train, tokenizer, args.mask_rate, args.seq_len, args.seed)
@@ -120,46 +122,57 @@ def token_entropy(texts, tokenizer):
     return unigram_entropy(ids)
 
 
-@distributed
-def train(args, extra_callbacks=()):
+@recipe.body
+def train(args, run, extra_callbacks=()):
     """Pretrain and validate the masked LM; returns the results dict (also in <run>/results.json)."""
-    from recipes.pretrain_clm import build_model, check_fits, ensure_corpus, fit_from, standard_callbacks, start
+    from zoo.data.corpus import ensure_corpus
+    from zoo.data.pipelines import split_documents
     from zoo.data.tokenizer import save_tokenizer
-    from zoo.runs import RunFolder
     from zoo.train.checkpoints import restore
+    from zoo.train.fill_in import fill_in_examples, fill_in_lines
+    from zoo.train.pretraining import build_model, check_fits, fit_from, read_resume_state, standard_callbacks
     from zoo.train.report import plot_training
 
+    # Data: [CLS] ... [SEP] windows (or NSP pairs) with masks drawn anew every pass.
+    options = TrainingOptions.from_args(args)
+    options.check()
     if not 0.0 < args.mask_rate < 1.0:
-        raise SystemExit(f"--mask-rate must be in (0, 1), got {args.mask_rate}.")
+        raise UsageError(f"--mask-rate must be in (0, 1), got {args.mask_rate}.")
     if args.seq_len < 8:
-        raise SystemExit(f"--seq-len must be at least 8 for [CLS] ... [SEP] windows, got {args.seq_len}.")
+        raise UsageError(f"--seq-len must be at least 8 for [CLS] ... [SEP] windows, got {args.seq_len}.")
     if args.epochs is not None:
-        raise SystemExit("pretrain-mlm counts --steps (masks are redrawn every pass); --epochs is for pretrain-clm.")
-    state = start(args)
+        raise UsageError("pretrain-mlm counts --steps (masks are redrawn every pass); --epochs is for pretrain-clm.")
+    state = read_resume_state(options)
     folder = ensure_corpus(args.data)
     stream, validation, tokenizer, train_texts = mlm_splits(folder, args)
-    config = mlm_config(args, tokenizer.vocabulary_size())
-    check_fits(args, config, state, kind="masked")
+    # Fill-in examples from the validation documents: in the corpus's language, on text not trained on.
+    fill_ins = fill_in_examples(split_documents(folder, args.validation_fraction, seed=args.seed)[1], tokenizer,
+                                count=3, seed=args.seed, max_tokens=args.seq_len)
+    config = mlm_config(args, options, tokenizer.vocabulary_size())
+    check_fits(options, config, state, kind="masked")
     eval_every = min(args.eval_every, args.steps)
     total_steps = math.ceil(args.steps / eval_every) * eval_every
     start_step = 0 if state is None else int(state["step"])
     if start_step >= total_steps:
-        raise SystemExit(f"--resume: the checkpoint is at step {start_step}, this run ends at step {total_steps}.")
+        raise UsageError(f"--resume: the checkpoint is at step {start_step}, this run ends at step {total_steps}.")
 
-    model = build_model(args, config, total_steps, kind="masked", loss=mlm_loss(args.nsp))
+    # Model: the preset as a bidirectional encoder with the MLM (and NSP) head.
+    model = build_model(options, config, total_steps, kind="masked", loss=mlm_loss(args.nsp))
     if state is not None:
         restore(model, state)
         print(f"resumed from {state['folder']} at step {start_step} (masks of the remaining steps are drawn anew)")
-    run = RunFolder("pretrain-mlm", {**vars(args), "tokenizer": "tokenizer", "llm_config": config.get_config(),
-                                     "total_steps": total_steps}, root=args.runs_dir)
+
+    # Fit: validate and checkpoint every eval_every steps.
+    run.note(tokenizer="tokenizer", llm_config=config.get_config(), total_steps=total_steps)
     save_tokenizer(tokenizer, run.file("tokenizer"))
-    callbacks = [*standard_callbacks(run, args, config, eval_every, start_step, args.batch_size * args.seq_len,
+    callbacks = [*standard_callbacks(run, options, config, eval_every, start_step, args.batch_size * args.seq_len,
                                      kind="masked"), *extra_callbacks]
     print(f"training {model.count_params():,} parameters for {total_steps} steps, batch {args.batch_size} x "
           f"{args.seq_len} tokens{', MLM + NSP' if args.nsp else ', MLM'}, {args.precision}")
     history, seconds = fit_from(model, stream, validation, start_step, total_steps, eval_every, callbacks,
                                 args.verbose)
 
+    # Report: the MLM loss per masked token against the unigram baseline.
     plot_training(history, run.file("training.png"), eval_every, title=f"pretrain-mlm ({args.preset})")
     mlm_key = "val_mlm_loss" if args.nsp else "val_loss"
     results = {
@@ -173,17 +186,16 @@ def train(args, extra_callbacks=()):
     }
     if args.nsp:
         results["val_nsp_accuracy"] = float(history["val_nsp_accuracy"][-1])
+    results["fill_in"] = fill_in_lines(model, tokenizer, fill_ins)
     results = run.finish(model, history, results, plot_title=f"pretrain-mlm ({args.preset})")
+    print("\n".join(["fill-in examples (validation text):", *results["fill_in"]]))
     print(f"validation MLM loss {results['val_mlm_loss']:.3f} nats/token vs unigram baseline "
           f"{results['unigram_entropy']:.3f}" + (f"; NSP accuracy {results['val_nsp_accuracy']:.3f}"
                                                  if args.nsp else ""))
     return {**results, "model": model, "tokenizer": tokenizer}
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

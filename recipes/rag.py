@@ -15,30 +15,39 @@ once closed book. The answer tokens alone carry the loss. Evaluation: exact matc
 on the test split with retrieval and without (closed book), and the same on the
 training split.
 
-The causal LM is a run from `zoo pretrain-clm` (--run), or a fresh preset model
+The causal LM is a run from `zoo pretrain-clm` (--from), or a fresh preset model
 using the tokenizer of the --data corpus folder (the built-in corpus, prepared
 on first use).
 
 Run:
     zoo rag                                   # or: python recipes/rag.py
-    zoo rag --run runs/pretrain-clm-20260101-120000 -k 2 --steps 800
+    zoo rag --from runs/pretrain-clm-20260101-120000 -k 2 --steps 800
 """
 
-import argparse
 import sys
 import time
 
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
-def build_parser(prog=None):
-    from recipes.pretrain_clm import DEFAULT_DATA
-    from zoo.runs import add_run_args
+recipe = Recipe(
+    "rag", "Fine-tune a causal LM to answer questions from retrieved passages; exact match with and without retrieval.",
+    examples=[
+        "zoo rag --steps 300",
+        "zoo rag --method dense -k 3",
+    ],
+)
 
-    parser = argparse.ArgumentParser(prog=prog, description="Fine-tune a causal LM to answer questions from "
-                                                            "retrieved passages; exact match with and without retrieval.")
-    parser.add_argument("--run", default=None, help="a causal LM run folder (model.keras + tokenizer/) to fine-tune")
+
+@recipe.options
+def add_options(parser):
+    from zoo.data.corpus import DEFAULT_DATA
+
+    parser.add_argument("--from", "--run", dest="run", default=None,
+                        help="a causal LM run folder (model.keras + tokenizer/) to fine-tune")
     parser.add_argument("--data", default=DEFAULT_DATA, help=f"corpus folder whose tokenizer a fresh model uses "
                                                              f"(default: {DEFAULT_DATA}, prepared on first use)")
-    parser.add_argument("--preset", default="tiny", help="preset of a fresh model when no --run (default: tiny)")
+    parser.add_argument("--preset", default="tiny", help="preset of a fresh model when no --from (default: tiny)")
     parser.add_argument("--qa", default=None, help="QA JSONL (question, answer, passage, split); default: the "
                                                    "shipped facts set")
     parser.add_argument("-k", type=int, default=1, help="passages retrieved per question (default: 1)")
@@ -50,12 +59,11 @@ def build_parser(prog=None):
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
     parser.add_argument("--seq-len", type=int, default=64, help="tokens per example (default: 64)")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate (default: 2e-3)")
-    return add_run_args(parser)
 
 
 def load_model(args):
-    """(model, tokenizer): the --run's, or a fresh preset model on the corpus folder's tokenizer."""
-    from recipes.pretrain_clm import ensure_corpus
+    """(model, tokenizer): the --from run's, or a fresh preset model on the corpus folder's tokenizer."""
+    from zoo.data.corpus import ensure_corpus
     from zoo.data.tokenizer import load_tokenizer
     from zoo.llm import build_llm
     from zoo.llm.models.factory import resolve_config
@@ -64,7 +72,7 @@ def load_model(args):
     if args.run:
         model, tokenizer = load_run(args.run)
         if type(model).__name__ != "CausalLM":
-            raise SystemExit(f"--run {args.run} holds a {type(model).__name__}; RAG needs a causal LM run "
+            raise UsageError(f"--from {args.run} holds a {type(model).__name__}; RAG needs a causal LM run "
                              "(zoo pretrain-clm)")
         return model, tokenizer
     tokenizer = load_tokenizer(ensure_corpus(args.data) / "tokenizer")
@@ -74,27 +82,26 @@ def load_model(args):
     return model, tokenizer
 
 
-def run_rag(args):
+@recipe.body
+def run_rag(args, run):
     """Build the store, fine-tune, evaluate EM with and without retrieval; returns the results dict."""
     import keras
 
     from zoo.retrieval.rag import counterfactual, evaluate_em, load_qa, retrieve_contexts, training_arrays
     from zoo.retrieval.store import DocumentStore
-    from zoo.runs import RunFolder
     from zoo.train.schedules import WarmupDecay
 
     if args.k < 1 or args.steps < 1 or args.batch_size < 1 or args.seq_len < 8 or args.copies < 1:
-        raise SystemExit("-k, --steps, --batch-size and --copies must be at least 1 and --seq-len at least 8")
+        raise UsageError("-k, --steps, --batch-size and --copies must be at least 1 and --seq-len at least 8")
     keras.utils.set_random_seed(args.seed)
     rows = load_qa(args.qa)
     train_rows = [r for r in rows if r.get("split", "train") == "train"]
     test_rows = [r for r in rows if r.get("split") == "test"]
     if not train_rows or not test_rows:
-        raise SystemExit("the QA file needs rows with split 'train' and split 'test'")
+        raise UsageError("the QA file needs rows with split 'train' and split 'test'")
     if not all("passage" in r for r in rows):
-        raise SystemExit("every QA row needs a 'passage' (the text the store holds)")
+        raise UsageError("every QA row needs a 'passage' (the text the store holds)")
     model, tokenizer = load_model(args)
-    run = RunFolder("rag", vars(args), root=args.runs_dir)
 
     store = DocumentStore.build([r["passage"] for r in rows], tokenizer, window=args.seq_len, stride=args.seq_len)
     store.save(run.file("store"))
@@ -146,10 +153,7 @@ def run_rag(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run_rag(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

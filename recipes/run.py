@@ -21,28 +21,26 @@ import os
 import sys
 import time
 
-from zoo.train.strategy import add_strategy_args, distributed
+from zoo.recipe import Recipe
+from zoo.train.pretraining import TrainingOptions, add_training_args, pretrain_causal_lm
 
-PROMPTS = ["The", "A function", "In Python,"]
+recipe = Recipe("run", "The main job: prepare data, train a tokenizer, pretrain a small causal LM, generate, export.",
+                examples=["zoo run", "zoo run --steps 200 --no-export", "zoo run --prompt 'def ' --max-new-tokens 60"])
 
 
-def build_parser(prog=None):
-    from recipes.pretrain_clm import add_training_args
-    from zoo.runs import add_run_args
-
-    parser = argparse.ArgumentParser(prog=prog, description="The main job: prepare data, train a tokenizer, "
-                                     "pretrain a small causal LM, generate, export.")
+@recipe.options
+def add_options(parser):
     # 800 steps of 16 x 64 tokens: about 7.7 passes over the built-in corpus, 3-4 minutes on 2 CPU cores.
     add_training_args(parser, preset="tiny", steps=800, batch_size=16, seq_len=64, learning_rate=3e-3,
                       eval_every=100, warmup_steps=50)
     story = parser.add_argument_group("main job")
     story.add_argument("--fresh-data", action="store_true", help="prepare the corpus again even if it exists")
-    story.add_argument("--prompt", action="append", default=None, help="a prompt to continue (repeatable)")
+    story.add_argument("--prompt", action="append", default=None,
+                       help="a prompt to continue (repeatable; default: openings from the validation documents)")
     story.add_argument("--max-new-tokens", type=int, default=40, help="tokens to generate per prompt (default: 40)")
     story.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
                        help="export a SavedModel for TF Serving (default: on)")
     story.add_argument("--saved-models", default="saved_models", help="export folder (default: saved_models)")
-    return add_run_args(parser)
 
 
 def stage(number, title):
@@ -53,7 +51,7 @@ def prepare(args):
     """Stages 1 and 2: the corpus folder with its tokenizer (reused when already there)."""
     from pathlib import Path
 
-    from recipes.pretrain_clm import ensure_corpus
+    from zoo.data.corpus import ensure_corpus
 
     folder = Path(args.data)
     if args.fresh_data:
@@ -98,10 +96,9 @@ def export(run_dir, output):
         return None, f"{type(err).__name__}: {err}"
 
 
-@distributed
-def run(args):
+@recipe.body
+def main_job(args, run):
     """Run the five stages; returns the main-job summary (also written to <run>/main_job.json)."""
-    from recipes import pretrain_clm
     from zoo.runs import atomic_write_json
 
     started = time.perf_counter()
@@ -111,11 +108,11 @@ def run(args):
     args.data = str(folder)
 
     stage(3, f"pretrain a {args.preset} causal LM with model.fit ({args.steps} steps)")
-    results = pretrain_clm.train(args, recipe="run")
+    results = pretrain_causal_lm(TrainingOptions.from_args(args), run, title="run")
     run_dir = results["run_dir"]
 
     stage(4, "generate")
-    lines = generate_texts(results["model"], results["tokenizer"], args.prompt or PROMPTS, args.max_new_tokens,
+    lines = generate_texts(results["model"], results["tokenizer"], results["prompts"], args.max_new_tokens,
                            args.seed)
     print("\n\n".join(lines))
     generated = os.path.join(run_dir, "generated.txt")
@@ -159,10 +156,7 @@ def run(args):
     return summary
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    run(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

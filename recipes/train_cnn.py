@@ -14,37 +14,38 @@ Run:
 import argparse
 import sys
 
-from zoo.train.strategy import add_strategy_args, distributed
+from zoo.options import positive_int
+from zoo.recipe import Recipe
 
 EPOCHS = 30
 BATCH_SIZE = 32
 
+recipe = Recipe("train-cnn", "Train the tutorial's CNN on digits (28x28x1).", examples=[
+    "zoo train-cnn --epochs 5",
+    "zoo train-cnn --epochs 5 --no-augment --labels sparse",
+    "zoo train-cnn --strategy mirrored --cpu-devices 2",
+])
 
-def build_parser(prog=None):
-    from zoo.runs import add_run_args
 
-    parser = argparse.ArgumentParser(prog=prog, description="Train the tutorial's CNN on digits (28x28x1).")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default: {EPOCHS})")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default: {BATCH_SIZE})")
+@recipe.options
+def add_options(parser):
+    parser.add_argument("--epochs", type=positive_int, default=EPOCHS, help=f"training epochs (default: {EPOCHS})")
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
+                        help=f"batch size (default: {BATCH_SIZE})")
     parser.add_argument("--labels", choices=("sparse", "one-hot"), default="one-hot",
                         help="feed integer labels, or one-hot labels as the tutorial does (default: one-hot)")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                         help="random small shifts/rotations/zooms of the training images (default: on)")
-    return add_run_args(add_strategy_args(parser))
 
 
-@distributed
-def train(args):
+@recipe.body
+def train(args, run):
     """Train and evaluate; returns the results dict (also written to the run folder)."""
     import keras
     import numpy as np
 
-    from zoo.runs import RunFolder
     from zoo.vision.digit_classifier import train_digit_classifier
 
-    if args.epochs < 1 or args.batch_size < 1:
-        raise SystemExit("--epochs and --batch-size must be at least 1.")
-    run = RunFolder("train-cnn", vars(args), root=args.runs_dir)
     model, history, (x_test, y_test) = train_digit_classifier(
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, augment=args.augment,
         one_hot=args.labels == "one-hot", callbacks=run.callbacks(), verbose=args.verbose,
@@ -63,10 +64,7 @@ def train(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

@@ -19,20 +19,24 @@ Run:
     zoo train-gan --classifier runs/train-cnn-.../model.keras   # reuse a trained CNN as the judge
 """
 
-import argparse
 import sys
 
-from zoo.train.strategy import add_strategy_args, distributed
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
 EPOCHS = 25
 BATCH_SIZE = 64
 CLASSIFIER_EPOCHS = 15
 
 
-def build_parser(prog=None):
-    from zoo.runs import add_run_args
+recipe = Recipe("train-gan", "Train the tutorial's GAN on digits (28x28x1).", examples=[
+    "zoo train-gan --epochs 5",
+    "zoo train-gan --epochs 20 --score-samples 500",
+])
 
-    parser = argparse.ArgumentParser(prog=prog, description="Train the tutorial's GAN on digits (28x28x1).")
+
+@recipe.options
+def add_options(parser):
     parser.add_argument("--generator", choices=("mlp", "dcgan"), default="dcgan",
                         help="dcgan: a convolutional generator; mlp: the tutorial's, which tends to collapse "
                              "onto one digit on this small set (default: dcgan)")
@@ -51,11 +55,10 @@ def build_parser(prog=None):
     parser.add_argument("--classifier-epochs", type=int, default=CLASSIFIER_EPOCHS,
                         help=f"epochs for the judge CNN when --classifier is not given (default: {CLASSIFIER_EPOCHS})")
     parser.add_argument("--score-samples", type=int, default=1000, help="images generated for the final score")
-    return add_run_args(add_strategy_args(parser))
 
 
-@distributed
-def train(args):
+@recipe.body
+def train(args, run):
     import os
 
     import keras
@@ -63,15 +66,13 @@ def train(args):
     from zoo import build_gan, load_digits_28
     from zoo.gan.monitor import GANMonitor
     from zoo.gan.score import gan_score
-    from zoo.runs import RunFolder
     from zoo.vision.digit_classifier import train_digit_classifier
 
     if min(args.epochs, args.batch_size, args.score_samples, args.classifier_epochs) < 1:
-        raise SystemExit("--epochs, --batch-size, --classifier-epochs and --score-samples must be at least 1.")
-    run = RunFolder("train-gan", vars(args), root=args.runs_dir)
+        raise UsageError("--epochs, --batch-size, --classifier-epochs and --score-samples must be at least 1.")
     if args.classifier:
         if not os.path.isfile(args.classifier):
-            raise SystemExit(f"--classifier {args.classifier!r} is not a file; give a .keras digit classifier.")
+            raise UsageError(f"--classifier {args.classifier!r} is not a file; give a .keras digit classifier.")
         classifier = keras.models.load_model(args.classifier)
         classifier_accuracy = None
     else:
@@ -113,10 +114,7 @@ def train(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

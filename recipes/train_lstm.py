@@ -11,11 +11,11 @@ Run:
     zoo train-lstm --text my_corpus.txt  # your own UTF-8 text (Japanese works at char level)
 """
 
-import argparse
 import os
 import sys
 
-from zoo.train.strategy import add_strategy_args, distributed
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
 EPOCHS = 4
 BATCH_SIZE = 128
@@ -26,10 +26,14 @@ VALIDATION_SHARE = 0.1
 TEMPERATURES = (0.2, 0.7, 1.0)
 
 
-def build_parser(prog=None):
-    from zoo.runs import add_run_args
+recipe = Recipe("train-lstm", "Train the tutorial's LSTM generator on text.", examples=[
+    "zoo train-lstm --epochs 1",
+    "zoo train-lstm --level word --text my_corpus/",
+])
 
-    parser = argparse.ArgumentParser(prog=prog, description="Train the tutorial's LSTM generator on text.")
+
+@recipe.options
+def add_options(parser):
     parser.add_argument("--text", help="UTF-8 text file or folder of .txt files (default: built-in pydoc corpus)")
     parser.add_argument("--level", choices=("char", "word"), default="char", help="vocabulary level (default: char)")
     parser.add_argument("--max-vocab", type=int, default=10_000, help="largest vocabulary, word level (default: 10000)")
@@ -41,7 +45,6 @@ def build_parser(prog=None):
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default: {BATCH_SIZE})")
     parser.add_argument("--sample-length", type=int, default=200, help="tokens to generate per sample (default: 200)")
     parser.add_argument("--prompt", default="The ", help="seed text for the samples (default: 'The ')")
-    return add_run_args(add_strategy_args(parser))
 
 
 def read_documents(path):
@@ -50,18 +53,18 @@ def read_documents(path):
         files = sorted(os.path.join(root, name) for root, _, names in os.walk(path)
                        for name in names if name.endswith((".txt", ".md")))
         if not files:
-            raise SystemExit(f"--text folder {path!r} has no .txt or .md files.")
+            raise UsageError(f"--text folder {path!r} has no .txt or .md files.")
     elif os.path.isfile(path):
         files = [path]
     else:
-        raise SystemExit(f"--text {path!r} is neither a file nor a folder.")
+        raise UsageError(f"--text {path!r} is neither a file nor a folder.")
     docs = []
     for name in files:
         try:
             with open(name, encoding="utf-8") as f:
                 docs.append(f.read())
         except UnicodeDecodeError:
-            raise SystemExit(f"{name} is not UTF-8 text; convert it first (e.g. iconv -t UTF-8).") from None
+            raise UsageError(f"{name} is not UTF-8 text; convert it first (e.g. iconv -t UTF-8).") from None
     return [d for d in docs if d.strip()]
 
 
@@ -78,25 +81,24 @@ def split_documents(docs, share=VALIDATION_SHARE):
     return [text[:cut]], [text[cut:]]
 
 
-@distributed
-def train(args):
+@recipe.body
+def train(args, run):
     import keras
     import numpy as np
 
     from zoo import build_lstm_generator
     from zoo.data.builtin_corpus import load_builtin_corpus
-    from zoo.runs import RunFolder
     from zoo.text.lstm_generator import make_next_token_windows
     from zoo.text.sampler import sample_text
     from zoo.text.vocabulary import TextVocabulary
 
     for name in ("epochs", "batch_size", "seq_len", "stride", "max_windows"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1.")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1.")
     keras.utils.set_random_seed(args.seed)
     docs = read_documents(args.text) if args.text else load_builtin_corpus()
     if not docs:
-        raise SystemExit("The corpus is empty; give a non-empty text file.")
+        raise UsageError("The corpus is empty; give a non-empty text file.")
     train_docs, val_docs = split_documents(docs)
     vocab = TextVocabulary(args.level, max_size=args.max_vocab if args.level == "word" else None).fit(train_docs)
 
@@ -114,7 +116,6 @@ def train(args):
     x_val, y_val = windows(val_docs, max(1, args.max_windows // 5))
     print(f"{args.level}-level vocabulary: {vocab.size} ids; {len(x_train)} train / {len(x_val)} validation windows")
 
-    run = RunFolder("train-lstm", vars(args), root=args.runs_dir)
     vocab.save(run.file("vocabulary.json"))
     model = build_lstm_generator(vocab.size, sequence_length=args.seq_len)
     history = model.fit(
@@ -144,10 +145,7 @@ def train(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

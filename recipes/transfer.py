@@ -17,19 +17,23 @@ Run:
     zoo transfer --model vgg16 --weights imagenet # needs ~/.keras/models/vgg16_..._notop.h5
 """
 
-import argparse
 import sys
 
-from zoo.train.strategy import add_strategy_args, distributed
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
 
 SOURCE_DIGITS = (0, 1, 2, 3, 4)
 TARGET_DIGITS = (5, 6, 7, 8, 9)
 
 
-def build_parser(prog=None):
-    from zoo.runs import add_run_args
+recipe = Recipe("transfer", "Transfer learning: frozen base, new head, fine-tune.", examples=[
+    "zoo transfer --epochs 3",
+    "zoo transfer --model vgg16 --weights /path/to/vgg16_notop.h5",
+])
 
-    parser = argparse.ArgumentParser(prog=prog, description="Transfer learning: frozen base, new head, fine-tune.")
+
+@recipe.options
+def add_options(parser):
     parser.add_argument("--model", choices=("small", "vgg16"), default="small",
                         help="small: zoo's CNN from digits 0-4 to 5-9; vgg16: the tutorial's VGG16 model (default: small)")
     parser.add_argument("--source-epochs", type=int, default=15, help="epochs on digits 0-4 (small model)")
@@ -43,7 +47,6 @@ def build_parser(prog=None):
                         help="vgg16 only: 'imagenet' (Keras cache), 'none', or a path to no-top weights (default: none)")
     parser.add_argument("--image-size", type=int, default=64, help="vgg16 only: image side, >= 32 (default: 64)")
     parser.add_argument("--subset", type=int, default=300, help="vgg16 only: images used in all (default: 300)")
-    return add_run_args(add_strategy_args(parser))
 
 
 def take_per_class(x, y, per_class, seed):
@@ -144,19 +147,18 @@ def run_vgg16(args, run):
     }
 
 
-@distributed
-def train(args):
+@recipe.body
+def train(args, run):
     import keras
 
-    from zoo.runs import RunFolder
 
     for name in ("source_epochs", "epochs", "finetune_epochs", "batch_size", "target_per_class", "subset"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1.")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1.")
     if args.image_size < 32:
-        raise SystemExit("--image-size must be at least 32 (VGG16 pools the image five times).")
+        raise UsageError("--image-size must be at least 32 (VGG16 pools the image five times).")
     keras.utils.set_random_seed(args.seed)
-    run = RunFolder(f"transfer-{args.model}", vars(args), root=args.runs_dir)
+    run.name = f"transfer-{args.model}"
     model, history, results = (run_small if args.model == "small" else run_vgg16)(args, run)
     results = run.finish(model, history, {"model": args.model, **results},
                          plot_title=f"transfer ({args.model}): frozen, then fine-tuned")
@@ -166,10 +168,7 @@ def train(args):
     return results
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ Run:
     zoo tune --trials 12 --steps 200 --tuner bayesian
 """
 
-import argparse
-import copy
+import dataclasses
 import math
 import sys
 
-from zoo.train.strategy import add_strategy_args, distributed
+from zoo.errors import UsageError
+from zoo.recipe import Recipe
+from zoo.train.pretraining import TrainingOptions, add_training_args
 
 LEARNING_RATES = (1e-4, 1e-2)
 BATCH_SIZES = (8, 16, 32)
@@ -24,57 +25,61 @@ WEIGHT_DECAYS = (0.0, 0.01, 0.1)
 WARMUP_FRACTIONS = (0.0, 0.05, 0.2)
 
 
-def build_parser(prog=None):
-    from recipes.pretrain_clm import add_training_args
-    from zoo.runs import add_run_args
+recipe = Recipe("tune", "KerasTuner search for the small causal LM.", examples=[
+    "zoo tune --trials 2 --steps 20",
+    "zoo tune --trials 12 --steps 200 --tuner bayesian",
+])
 
-    parser = argparse.ArgumentParser(prog=prog, description="KerasTuner search for the small causal LM.")
+
+@recipe.options
+def add_options(parser):
     add_training_args(parser, steps=100, eval_every=100)
     search = parser.add_argument_group("search")
     search.add_argument("--trials", type=int, default=6, help="trials to run (default: 6)")
     search.add_argument("--tuner", choices=("random", "bayesian"), default="random",
                         help="random search or Bayesian optimization (default: random)")
-    return add_run_args(parser)
 
 
 class CausalLMHyperModel:
     """Builds and fits one trial; wrapped in a keras_tuner.HyperModel by `hypermodel()`."""
 
-    def __init__(self, args, config, train_x, train_y, validation):
-        self.args, self.config = args, config
+    def __init__(self, options, config, train_x, train_y, validation):
+        self.options, self.config = options, config
         self.train_x, self.train_y, self.validation = train_x, train_y, validation
 
     def trial_args(self, hp):
-        args = copy.copy(self.args)
-        args.learning_rate = hp.Float("learning_rate", *LEARNING_RATES, sampling="log")
-        args.batch_size = hp.Choice("batch_size", list(BATCH_SIZES))
-        args.weight_decay = hp.Choice("weight_decay", list(WEIGHT_DECAYS))
-        args.warmup_steps = int(round(hp.Choice("warmup_fraction", list(WARMUP_FRACTIONS)) * args.steps))
-        args.min_learning_rate = None
-        args.resume = None
-        return args
+        """The TrainingOptions of one trial: the searched values over the command line's."""
+        return dataclasses.replace(
+            self.options,
+            learning_rate=hp.Float("learning_rate", *LEARNING_RATES, sampling="log"),
+            batch_size=hp.Choice("batch_size", list(BATCH_SIZES)),
+            weight_decay=hp.Choice("weight_decay", list(WEIGHT_DECAYS)),
+            warmup_steps=int(round(hp.Choice("warmup_fraction", list(WARMUP_FRACTIONS)) * self.options.steps)),
+            min_learning_rate=None,
+            resume=None,
+        )
 
     def build(self, hp):
         import keras
 
-        from recipes.pretrain_clm import build_model
+        from zoo.train.pretraining import build_model
 
-        keras.utils.set_random_seed(self.args.seed)  # every trial starts from the same weights
-        return build_model(self.trial_args(hp), self.config, self.args.steps)
+        keras.utils.set_random_seed(self.options.seed)  # every trial starts from the same weights
+        return build_model(self.trial_args(hp), self.config, self.options.steps)
 
     def fit(self, hp, model, callbacks=(), **kwargs):
-        from recipes.pretrain_clm import training_stream
+        from zoo.data.corpus import training_stream
 
         args = self.trial_args(hp)
         stream = training_stream(self.train_x, self.train_y, args.batch_size, args.seed)
         return model.fit(stream, steps_per_epoch=args.steps, epochs=1, validation_data=self.validation,
-                         callbacks=list(callbacks), verbose=self.args.verbose)
+                         callbacks=list(callbacks), verbose=self.options.verbose)
 
 
-def hypermodel(args, config, train_x, train_y, validation):
+def hypermodel(options, config, train_x, train_y, validation):
     import keras_tuner
 
-    inner = CausalLMHyperModel(args, config, train_x, train_y, validation)
+    inner = CausalLMHyperModel(options, config, train_x, train_y, validation)
 
     class HyperModel(keras_tuner.HyperModel):
         def build(self, hp):
@@ -94,32 +99,37 @@ def array_dataset(x, y, batch_size):
     return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
 
 
-@distributed
-def train(args):
+@recipe.body
+def train(args, run):
     """Run the search; returns the results dict (also in <run>/results.json)."""
     import keras_tuner
 
-    from recipes.pretrain_clm import check_fits, clm_splits, ensure_corpus, model_config, start, training_windows
-    from zoo.runs import RunFolder, atomic_write_json
+    from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
+    from zoo.runs import atomic_write_json
+    from zoo.train.pretraining import check_fits, model_config, read_resume_state
 
+    # Data: windows read once and held as arrays, so every trial sees the same seeded order.
     if args.trials < 1:
-        raise SystemExit(f"--trials must be at least 1, got {args.trials}.")
+        raise UsageError(f"--trials must be at least 1, got {args.trials}.")
     if args.resume:
-        raise SystemExit("--resume continues a training run; a search starts its trials afresh.")
-    start(args)
+        raise UsageError("--resume continues a training run; a search starts its trials afresh.")
+    options = TrainingOptions.from_args(args)
+    options.check()
+    read_resume_state(options)
     folder = ensure_corpus(args.data)
     train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, max(BATCH_SIZES), args.validation_fraction,
                                              args.seed)
-    config = model_config(args, tokenizer.vocabulary_size())
+    config = model_config(options, tokenizer.vocabulary_size())
     for batch_size in BATCH_SIZES:  # the largest candidate batch must fit the budget too
-        check_fits(argparse.Namespace(**{**vars(args), "batch_size": batch_size}), config, None)
+        check_fits(dataclasses.replace(options, batch_size=batch_size), config, None)
     train_x, train_y = training_windows(train_ds)
     val_x, val_y = training_windows(val_ds)
     validation = array_dataset(val_x, val_y, max(BATCH_SIZES))
 
-    run = RunFolder("tune", {**vars(args), "llm_config": config.get_config()}, root=args.runs_dir)
+    # Model and fit: one trial per hyperparameter draw, scored by its validation loss.
+    run.note(llm_config=config.get_config())
     kinds = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization}
-    tuner = kinds[args.tuner](hypermodel(args, config, train_x, train_y, validation), objective="val_loss",
+    tuner = kinds[args.tuner](hypermodel(options, config, train_x, train_y, validation), objective="val_loss",
                               max_trials=args.trials, seed=args.seed, directory=run.path, project_name="tuner",
                               overwrite=True)
     print(f"searching {args.trials} trials of {args.steps} steps ({args.tuner} search)")
@@ -130,7 +140,8 @@ def train(args):
         trials.append({"trial": trial.trial_id, "val_loss": None if score is None or not math.isfinite(score) else
                        float(score), "hyperparameters": dict(trial.hyperparameters.values)})
     if not trials or trials[0]["val_loss"] is None:
-        raise SystemExit("No trial finished with a finite validation loss.")
+        raise UsageError("No trial finished with a finite validation loss.")
+    # Report: every trial, the best first.
     best = trials[0]
     atomic_write_json(run.file("trials.json"), trials)
     atomic_write_json(run.file("best_trial.json"), best)
@@ -138,10 +149,7 @@ def train(args):
     return run.finish(None, None, {"best": best, "trials": len(trials)})
 
 
-def main(argv=None, prog=None):
-    args = build_parser(prog).parse_args(argv)
-    train(args)
-    return 0
+main = recipe.main
 
 
 if __name__ == "__main__":

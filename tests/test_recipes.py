@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import pytest
 
+from zoo.cli import load_recipe
+
 pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 
 RUN_FILES = {"config.json", "history.csv", "plot.png", "model.keras", "results.json"}
@@ -22,8 +24,7 @@ def _only_run(root, prefix):
 
 
 def test_train_cnn_writes_a_run_folder(tmp_path):
-    from recipes import train_cnn
-
+    train_cnn = load_recipe("train-cnn")
     assert train_cnn.main(["--epochs", "2", "--runs-dir", str(tmp_path), "--verbose", "0"]) == 0
     run, results = _only_run(tmp_path, "train-cnn-")
     config = json.loads((run / "config.json").read_text())
@@ -35,8 +36,7 @@ def test_train_cnn_writes_a_run_folder(tmp_path):
 
 
 def test_train_lstm_reports_perplexity_and_samples(tmp_path):
-    from recipes import train_lstm
-
+    train_lstm = load_recipe("train-lstm")
     argv = ["--epochs", "1", "--max-windows", "800", "--sample-length", "10", "--runs-dir", str(tmp_path),
             "--verbose", "0"]
     assert train_lstm.main(argv) == 0
@@ -47,8 +47,7 @@ def test_train_lstm_reports_perplexity_and_samples(tmp_path):
 
 
 def test_train_lstm_on_a_japanese_text_file(tmp_path):
-    from recipes import train_lstm
-
+    train_lstm = load_recipe("train-lstm")
     text = tmp_path / "ja.txt"
     text.write_text("大規模言語モデルは、大量のテキストで学習します。" * 40, encoding="utf-8")
     argv = ["--text", str(text), "--epochs", "1", "--seq-len", "8", "--sample-length", "5",
@@ -59,15 +58,13 @@ def test_train_lstm_on_a_japanese_text_file(tmp_path):
 
 
 def test_train_lstm_rejects_a_missing_text_file(tmp_path):
-    from recipes import train_lstm
-
+    train_lstm = load_recipe("train-lstm")
     with pytest.raises(SystemExit, match="neither a file nor a folder"):
         train_lstm.main(["--text", str(tmp_path / "missing.txt"), "--runs-dir", str(tmp_path)])
 
 
 def test_train_gan_saves_sample_grids_and_a_score(tmp_path):
-    from recipes import train_gan
-
+    train_gan = load_recipe("train-gan")
     argv = ["--epochs", "1", "--classifier-epochs", "1", "--score-samples", "50", "--runs-dir", str(tmp_path),
             "--verbose", "0"]
     assert train_gan.main(argv) == 0
@@ -83,8 +80,7 @@ def test_train_gan_saves_sample_grids_and_a_score(tmp_path):
 
 
 def test_transfer_small_freezes_then_fine_tunes(tmp_path):
-    from recipes import transfer
-
+    transfer = load_recipe("transfer")
     argv = ["--source-epochs", "1", "--epochs", "1", "--finetune-epochs", "1", "--target-per-class", "5",
             "--runs-dir", str(tmp_path), "--verbose", "0"]
     assert transfer.main(argv) == 0
@@ -95,8 +91,7 @@ def test_transfer_small_freezes_then_fine_tunes(tmp_path):
 
 
 def test_transfer_vgg16_runs_end_to_end_offline(tmp_path):
-    from recipes import transfer
-
+    transfer = load_recipe("transfer")
     argv = ["--model", "vgg16", "--image-size", "32", "--subset", "40", "--epochs", "1", "--finetune-epochs", "1",
             "--runs-dir", str(tmp_path), "--verbose", "0"]
     assert transfer.main(argv) == 0
@@ -106,8 +101,8 @@ def test_transfer_vgg16_runs_end_to_end_offline(tmp_path):
 
 
 def test_transfer_vgg16_with_missing_imagenet_weights_fails_before_training(tmp_path, monkeypatch):
-    from recipes import transfer
-
+    transfer = load_recipe("transfer")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
-    with pytest.raises(FileNotFoundError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"):
+    with pytest.raises(SystemExit, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") as exit_info:
         transfer.main(["--model", "vgg16", "--weights", "imagenet", "--runs-dir", str(tmp_path)])
+    assert exit_info.value.code == 2  # a user mistake: one line, no traceback

@@ -1,6 +1,6 @@
 """zoo: a Keras model zoo for learning and practising LLM training.
 
-Every topic of the tutorial in `../shared/seed` is a factory here, a recipe in
+Every topic of the Japanese tutorial on LLM training is a factory here, a recipe in
 `recipes/`, and tests in `tests/`.
 
 Example:
@@ -13,7 +13,9 @@ Example:
 import importlib
 import os
 
-# Keep TensorFlow's C++ start-up chatter out of learners' terminals (users can override).
+# Keep TensorFlow's C++ start-up chatter out of learners' terminals (users can override;
+# zoo.cli filters the lines this setting does not reach unless the user set it).
+USER_SET_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
@@ -35,6 +37,9 @@ _EXPORTS = {
     # LLM factory (zoo/llm)
     "build_llm": "zoo.llm",
     "LLMConfig": "zoo.llm",
+    # real checkpoints in and out (zoo/checkpoints)
+    "from_pretrained": "zoo.checkpoints.from_pretrained",
+    "save_pretrained": "zoo.checkpoints.save_pretrained",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -15,13 +15,17 @@ Example:
     run folder: ...
 """
 
+import dataclasses
 import datetime
 import json
 import os
 
-import keras
-
 from zoo.data.atomic_files import write_text_atomic
+
+# The names of a run folder's files; every reader goes through `find_run` / `read_run`.
+MODEL_FILE = "model.keras"
+TOKENIZER_FOLDER = "tokenizer"
+CONFIG_FILE = "config.json"
 
 
 def atomic_write_json(path, data):
@@ -105,7 +109,7 @@ class RunFolder:
         self.path = path
         self.recipe = recipe
         self.config = dict(config)
-        atomic_write_json(self.file("config.json"), {"recipe": recipe, **self.config})
+        atomic_write_json(self.file(CONFIG_FILE), {"recipe": recipe, **self.config})
 
     def file(self, name):
         """Path of a file inside the run folder."""
@@ -113,9 +117,11 @@ class RunFolder:
 
     def callbacks(self, history_name="history.csv"):
         """Callbacks that log every epoch to history.csv (append mode, so staged training keeps all rows)."""
+        import keras
+
         return [keras.callbacks.CSVLogger(self.file(history_name), append=True)]
 
-    def save_model(self, model, name="model.keras"):
+    def save_model(self, model, name=MODEL_FILE):
         return save_model_atomic(model, self.file(name))
 
     def save_results(self, results, name="results.json"):
@@ -132,6 +138,92 @@ class RunFolder:
         self.save_results(results)
         print(f"run folder: {self.path}")
         return results
+
+
+@dataclasses.dataclass
+class RunFiles:
+    """Where one run's files are: the model, its tokenizer folder (None if it has none), its config ({} if none)."""
+
+    model_file: str
+    tokenizer_dir: str | None
+    config: dict
+    folder: str | None  # the run folder; None for a bare .keras file
+
+
+def find_run(path, tokenizer_dir=None):
+    """The files of a run folder (runs/<recipe>-<timestamp>/) or of a .keras file, without loading anything.
+
+    The tokenizer is `tokenizer_dir` when given, else the folder config.json names, else `tokenizer/`
+    beside the model; a folder counts only if it holds tokenizer.json.
+
+    Example:
+        >>> find_run("/no/such/run")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: /no/such/run does not exist. Give a run folder (runs/<recipe>-<timestamp>/, ...
+    """
+    path = None if path is None else str(path)
+    if path is None or not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist. Give a run folder (runs/<recipe>-<timestamp>/, written by "
+                                "a zoo recipe) or a .keras model file.")
+    config, folder = {}, None
+    if os.path.isdir(path):
+        folder = path
+        model_file = os.path.join(path, MODEL_FILE)
+        if not os.path.isfile(model_file):
+            raise FileNotFoundError(f"{path} is not a run folder: it has no {MODEL_FILE} (did the run finish?). "
+                                    "Give the folder a zoo recipe printed (run folder: runs/<recipe>-<timestamp>) "
+                                    "or a .keras file.")
+        if os.path.isfile(os.path.join(path, CONFIG_FILE)):
+            with open(os.path.join(path, CONFIG_FILE), encoding="utf-8") as f:
+                loaded = json.load(f)
+            config = loaded if isinstance(loaded, dict) else {}
+    else:
+        model_file = path
+    if tokenizer_dir is None:
+        base = folder or os.path.dirname(os.path.abspath(model_file))
+        candidates = [os.path.join(base, TOKENIZER_FOLDER)]
+        named = config.get("tokenizer")
+        if isinstance(named, str):
+            candidates.insert(0, named if os.path.isabs(named) else os.path.join(base, named))
+        tokenizer_dir = next((c for c in candidates if os.path.isfile(os.path.join(c, "tokenizer.json"))), None)
+    return RunFiles(model_file=model_file, tokenizer_dir=None if tokenizer_dir is None else str(tokenizer_dir),
+                    config=config, folder=folder)
+
+
+def read_run(path, tokenizer_dir=None, compile=False, need_tokenizer=True):
+    """(model, tokenizer, config) of a run folder or .keras file: the one reader of what a recipe wrote.
+
+    Example:
+        >>> model, tokenizer, config = read_run("runs/pretrain-clm-20260101-120000")  # doctest: +SKIP
+        >>> config["recipe"]                                                         # doctest: +SKIP
+        'pretrain-clm'
+    """
+    from zoo.data.tokenizer import load_tokenizer
+    from zoo.llm.models.factory import load_llm
+
+    files = find_run(path, tokenizer_dir)
+    if files.tokenizer_dir is None and need_tokenizer:
+        raise FileNotFoundError(f"No tokenizer for {files.model_file}: a language model is only usable with the "
+                                f"tokenizer it was trained with; give its folder (the run's {TOKENIZER_FOLDER}/).")
+    tokenizer = load_tokenizer(files.tokenizer_dir) if files.tokenizer_dir else None
+    return load_llm(files.model_file, compile=compile), tokenizer, files.config
+
+
+def write_history_csv(path, history):
+    """Write a history dict ({"loss": [...], ...}) as CSV, one row per epoch, atomically; nothing for an empty one."""
+    import csv
+    import io
+
+    if not history:
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    keys = list(history)
+    writer.writerow(["epoch"] + keys)
+    for epoch in range(len(history[keys[0]])):
+        writer.writerow([epoch] + [history[k][epoch] for k in keys])
+    write_text_atomic(path, buffer.getvalue())
 
 
 def merge_histories(*histories):

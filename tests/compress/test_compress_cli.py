@@ -1,4 +1,4 @@
-"""`zoo compress`: the TF-MOT/TFLite subcommands write their run folder; others are dispatched."""
+"""`zoo compress`: the TF-MOT/TFLite techniques write their run folder; the others are their own recipes."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from recipes import compress
+from zoo import cli
 
 
 @pytest.mark.recipe
@@ -15,8 +15,8 @@ def test_ptq_from_a_saved_model_writes_tflite_and_results(small_cnn, tmp_path):
     model, _, _ = small_cnn
     path = str(tmp_path / "cnn.keras")
     model.save(path)
-    assert compress.main(["ptq", "--from", path, "--modes", "dynamic", "--calibration-samples", "8",
-                          "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert cli.main(["compress", "ptq", "--from", path, "--modes", "dynamic", "--calibration-samples", "8",
+                     "--runs-dir", str(tmp_path / "runs")]) == 0
     (run_dir,) = os.listdir(tmp_path / "runs")
     folder = tmp_path / "runs" / run_dir
     assert (folder / "model-dynamic.tflite").stat().st_size > 0
@@ -29,18 +29,23 @@ def test_ptq_from_a_saved_model_writes_tflite_and_results(small_cnn, tmp_path):
 
 def test_other_techniques_are_dispatched_to_their_recipes(monkeypatch):
     calls = []
-    fake = types.ModuleType("recipes.low_rank")
+    fake = types.ModuleType("zoo.recipes.low_rank")
     fake.main = lambda argv, prog=None: calls.append((argv, prog)) or 0
-    monkeypatch.setitem(sys.modules, "recipes.low_rank", fake)
-    assert compress.main(["low-rank", "--rank", "4"], prog="zoo compress") == 0
+    monkeypatch.setitem(sys.modules, "zoo.recipes.low_rank", fake)
+    assert cli.main(["compress", "low-rank", "--rank", "4"]) == 0
     assert calls == [(["--rank", "4"], "zoo compress low-rank")]
 
 
-def test_missing_recipe_module_and_bad_options_are_explained(monkeypatch, capsys):
-    monkeypatch.setitem(compress.EXTERNAL, "lora", ("recipes.no_such_recipe", "x"))
-    with pytest.raises(SystemExit, match="recipes/no_such_recipe.py is missing"):
-        compress.main(["lora"])
-    with pytest.raises(SystemExit, match="2:4"):
-        compress.main(["prune", "--m-by-n", "two-four"])
-    assert compress.main([]) == 2
-    assert "prune" in capsys.readouterr().out
+def test_missing_recipe_unknown_technique_and_bad_options_are_explained(monkeypatch, capsys):
+    monkeypatch.setitem(cli.COMPRESS, "lora", ("recipe:no_such_recipe", "x"))
+    assert cli.main(["compress", "lora"]) == 2
+    assert "no_such_recipe.py is missing" in capsys.readouterr().err
+    assert cli.main(["compress", "lowrank"]) == 2
+    assert "zoo compress low-rank" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2:4") as exit_info:
+        cli.main(["compress", "prune", "--m-by-n", "two-four"])
+    assert exit_info.value.code == 2
+    assert cli.main(["compress"]) == 2
+    out = capsys.readouterr().out
+    for technique in ("prune", "qat", "ptq", "quantize-llm", "distill", "low-rank", "lora"):
+        assert technique in out

@@ -111,3 +111,32 @@ def test_acquire_from_a_local_site_records_skipped_urls(tmp_path):
     stage = json.loads((out / "report.json").read_text(encoding="utf-8"))["stages"][0]
     assert stage["reasons"]["crawl:robots_disallowed"] == 1 and len(stage["skipped"]) == 8
     assert len(list((out / "crawl-state" / "pages").glob("*.json"))) == 11  # all but the transient timeout
+
+
+def test_japanese_html_folder_prepare_and_tokenizer_show(tmp_path, capsys):
+    from tests.data.test_japanese_eval import _real_documents
+
+    pages = tmp_path / "ja_html"
+    pages.mkdir()
+    for doc in _real_documents()[:25]:  # real manual pages as a folder of .html files
+        (pages / (doc.id.replace("/", "_") + ".html")).write_text(f"<html><body>{doc.text}</body></html>",
+                                                                   encoding="utf-8")
+    out = tmp_path / "corpus-ja"
+    assert main(["prepare", str(pages), "--out", str(out), "--quiet", "--tables", "sentences", "--code", "drop",
+                 "--vocab-size", "1200"], prog="zoo data") == 0
+    printed = capsys.readouterr().out
+    assert "html structure: tables_as_sentences" in printed and "code_blocks_dropped" in printed
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    clean = report["stages"][1]
+    assert clean["structure"]["tables_as_sentences"] > 0 and clean["structure"]["code_blocks_dropped"] > 0
+    assert report["stages"][2]["docs_out"] >= 0.8 * 25
+    docs = list(read_shards(out / "shards"))
+    assert not any(line.startswith("| ") for doc in docs for line in doc.text.split("\n"))
+    assert not any("```" in doc.text for doc in docs)
+    # --show trains every kind on the corpus and prints how each splits the sentence.
+    assert main(["tokenizer", str(out), "--show", "共有メモリーを作成する。", "--vocab-size", "1200"],
+                prog="zoo data") == 0
+    shown = capsys.readouterr().out
+    for kind in ("sentencepiece-unigram", "sentencepiece-bpe", "wordpiece", "byte-bpe"):
+        assert any(line.startswith(kind) and "chars/token" in line for line in shown.splitlines()), kind
+    assert main(["tokenizer", str(out)], prog="zoo data") == 1  # neither --out nor --show

@@ -93,3 +93,54 @@ def test_bad_sizes_and_kinds_give_clear_errors(texts, tmp_path):
         train_tokenizer(["", "  "], vocab_size=100)
     with pytest.raises(FileNotFoundError, match="zoo data tokenizer"):
         load_tokenizer(tmp_path)
+
+
+def test_wordpiece_with_fugashi_cuts_japanese_into_words(tmp_path):
+    pytest.importorskip("fugashi")
+    pytest.importorskip("unidic_lite")
+    from tests.data.test_japanese_eval import _real_documents
+    from zoo.data.clean import clean_documents
+    from zoo.data.morphology import segment
+    from zoo.data.tokenizer import token_pieces
+
+    texts = [doc.text for doc in clean_documents(_real_documents()[:40], progress=False)[0]]  # real manual pages
+    morph = train_tokenizer(texts, kind="wordpiece", vocab_size=2000, pretokenizer="fugashi")
+    sentence = "ファイルの所有者を変更する。"
+    pieces = token_pieces(morph, sentence)
+    # Pieces never cross a word boundary of the analyser: glued back, they are its words.
+    words = []
+    for piece in pieces:
+        if piece.startswith("##"):
+            words[-1] += piece[2:]
+        else:
+            words.append(piece)
+    assert words == segment(sentence).split() and "ファイル" in pieces and "を" in pieces
+    # Without the analyser, BERT's split_on_cjk puts every kanji on its own.
+    plain = train_tokenizer(JAPANESE_DOCUMENTS * 3, kind="wordpiece", vocab_size=400)
+    plain_pieces = token_pieces(plain, "日本語の文章")
+    assert "日" in plain_pieces and "日本" not in plain_pieces
+    # Saved and loaded, it still segments, in Python and inside a tf.data map alike.
+    loaded = load_tokenizer(save_tokenizer(morph, tmp_path / "tok"))
+    assert loaded.pretokenizer == "fugashi"
+    import tensorflow as tf
+
+    eager = [int(i) for i in loaded.tokenize(sentence)]
+    mapped = next(iter(tf.data.Dataset.from_tensor_slices([sentence]).map(loaded.tokenize))).numpy().tolist()
+    assert mapped == eager == [int(i) for i in morph.tokenize(sentence)]
+    with pytest.raises(ValueError, match="WordPiece"):
+        train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=300, pretokenizer="fugashi")
+
+
+def test_missing_analyzer_says_what_to_install(monkeypatch):
+    import sys
+
+    from zoo.data import morphology
+
+    morphology._tagger.cache_clear()
+    monkeypatch.setitem(sys.modules, "fugashi", None)  # import fails as if not installed
+    try:
+        with pytest.raises(morphology.MissingAnalyzerError, match=r"zoo\[ja\]"):
+            morphology.segment("猫", "fugashi")
+        assert morphology.available("fugashi") is False
+    finally:
+        morphology._tagger.cache_clear()

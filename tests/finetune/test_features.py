@@ -86,8 +86,10 @@ def test_classification_pairs_truncate_longest_first(bilingual_tokenizer):
 
 
 def test_qa_refuses_tokenizers_without_offsets():
-    from zoo.data.tokenizer import SPECIAL_TOKENS, ZooWordPieceTokenizer
+    from zoo.data.tokenizer import SPECIAL_TOKENS, ZooBytePairTokenizer
 
-    tok = ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS) + ["a"])
+    # Byte-level BPE has no character offsets here (SentencePiece and WordPiece do).
+    tok = ZooBytePairTokenizer(vocabulary={t: i for i, t in enumerate([*SPECIAL_TOKENS, "a", "b", "ab"])},
+                               merges=["a b"])
     with pytest.raises(ValueError, match="SentencePiece offsets"):
         encode_qa([{"question": "a", "context": "a", "answers": [{"text": "a", "answer_start": 0}]}], tok, 16)

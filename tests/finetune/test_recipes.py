@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from recipes import finetune_nli, finetune_qa, finetune_sentiment
+from zoo.cli import load_recipe
+
+finetune_nli = load_recipe("finetune-nli")
+finetune_qa = load_recipe("finetune-qa")
+finetune_sentiment = load_recipe("finetune-sentiment")
 
 pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 

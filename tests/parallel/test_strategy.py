@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.parallel.helpers import free_ports
+from zoo.cli import load_recipe
 from zoo.train import strategy as zs
 
 
@@ -104,16 +105,14 @@ def test_tpu_resolver_that_hangs_is_cut_off(monkeypatch):
 
 
 def test_recipe_with_tpu_strategy_and_no_tpu_exits_with_the_reason():
-    from recipes import train_cnn
-
+    train_cnn = load_recipe("train-cnn")
     port = free_ports(1)[0]
     with pytest.raises(SystemExit, match="--strategy tpu: nothing answers"):
         train_cnn.main(["--strategy", "tpu", "--tpu", f"grpc://127.0.0.1:{port}", "--epochs", "1"])
 
 
 def test_recipe_with_multi_worker_and_no_tf_config_exits_with_the_reason(monkeypatch):
-    from recipes import pretrain_clm
-
+    pretrain_clm = load_recipe("pretrain-clm")
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(SystemExit, match="needs TF_CONFIG"):
         pretrain_clm.main(["--strategy", "multi_worker", "--steps", "1"])

@@ -1,10 +1,8 @@
-import argparse
-
 import pytest
 
-from recipes.pretrain_clm import schedule_steps
 from zoo.llm.models.presets import get_preset
 from zoo.train.memory_check import MemoryBudgetError, check_memory, parse_memory, training_memory
+from zoo.train.pretraining import schedule_steps
 
 
 def test_remat_and_mixed_precision_lower_the_estimate_and_accumulation_adds_an_accumulator():
@@ -34,9 +32,6 @@ def test_memory_budgets_parse(text, expected):
 
 
 def test_steps_round_up_to_whole_validation_intervals_and_epochs_count_passes():
-    args = argparse.Namespace(epochs=None, steps=250, eval_every=100)
-    assert schedule_steps(args, batches_per_pass=40) == (300, 100)
-    args = argparse.Namespace(epochs=2.5, steps=999, eval_every=50)
-    assert schedule_steps(args, batches_per_pass=40) == (100, 50)  # 2.5 passes of 40 batches
-    args = argparse.Namespace(epochs=None, steps=20, eval_every=100)
-    assert schedule_steps(args, batches_per_pass=40) == (20, 20)  # a short run still validates at its end
+    assert schedule_steps(250, None, 100, batches_per_pass=40) == (300, 100)
+    assert schedule_steps(999, 2.5, 50, batches_per_pass=40) == (100, 50)  # 2.5 passes of 40 batches
+    assert schedule_steps(20, None, 100, batches_per_pass=40) == (20, 20)  # a short run still validates at its end

@@ -7,8 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from recipes import pretrain_clm
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+pretrain_clm = load_recipe("pretrain-clm")
 
 pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 
@@ -48,6 +50,20 @@ def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_pa
     assert float(rows[0]["val_perplexity"]) == pytest.approx(math.exp(float(rows[0]["val_loss"])), rel=1e-4)
     assert "samples after epoch 2" in (run / "samples.txt").read_text()
     assert json.loads((run / "checkpoints/state.json").read_text())["step"] == 6
+    # Sample prompts are openings of the corpus's own validation documents, not fixed strings.
+    from zoo.data.pipelines import split_documents
+
+    validation = split_documents(corpus, 0.1, seed=0)[1]
+    assert results["prompts"] and all(any(p in text for text in validation) for p in results["prompts"])
+    assert {s["prompt"] for s in results["samples"]} == set(results["prompts"])
+
+
+def test_given_prompts_replace_the_corpus_ones(corpus, tmp_path):
+    runs = tmp_path / "runs"
+    assert pretrain_clm.main([*QUICK, "--data", str(corpus), "--steps", "2", "--eval-every", "2",
+                              "--runs-dir", str(runs), "--prompt", "猫は", "--prompt", "def f"]) == 0
+    results = json.loads((only_run(runs) / "results.json").read_text())
+    assert results["prompts"] == ["猫は", "def f"]
 
 
 class KillAt(keras.callbacks.Callback):
@@ -69,9 +85,8 @@ def test_a_killed_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run
     whole = only_run(tmp_path / "whole")
 
     # Killed at step 5, inside the second validation interval; the last checkpoint is step 3.
-    args = pretrain_clm.build_parser().parse_args([*common, "--runs-dir", str(tmp_path / "killed")])
     with pytest.raises(KeyboardInterrupt):
-        pretrain_clm.train(args, extra_callbacks=[KillAt(5)])
+        pretrain_clm.recipe.run([*common, "--runs-dir", str(tmp_path / "killed")], extra_callbacks=[KillAt(5)])
     killed = only_run(tmp_path / "killed")
     assert not (killed / "model.keras").exists()
     assert json.loads((killed / "checkpoints/state.json").read_text())["step"] == 3

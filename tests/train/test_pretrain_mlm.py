@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from recipes import pretrain_mlm
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+pretrain_mlm = load_recipe("pretrain-mlm")
 
 pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 
@@ -33,6 +35,8 @@ def test_masked_lm_trains_and_reports(corpus, tmp_path, nsp):
         # Perplexity belongs to the language model, not to the sum with the NSP loss.
         assert float(rows[0]["val_perplexity"]) == pytest.approx(math.exp(float(rows[0]["val_mlm_loss"])), rel=1e-4)
     assert (Path(run) / "model.keras").is_file() and (Path(run) / "training.png").is_file()
+    # Fill-in examples come from the corpus's validation text, one blank each.
+    assert len(results["fill_in"]) == 3 and all("[MASK]" in line for line in results["fill_in"])
 
 
 def test_masked_lm_rejects_bad_options(corpus, tmp_path):

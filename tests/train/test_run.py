@@ -3,8 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from recipes import run
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+run = load_recipe("run")
 
 pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 

@@ -2,8 +2,10 @@ import json
 
 import pytest
 
-from recipes import tune
 from tests.train.conftest import QUICK
+from zoo.cli import load_recipe
+
+tune = load_recipe("tune")
 
 pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 

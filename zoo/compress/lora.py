@@ -52,7 +52,8 @@ def lora_layers(model, targets=("attention", "ffn")):
                 if hasattr(attention, name):
                     found.append(getattr(attention, name))
         if "ffn" in targets:
-            found.extend([block.ffn_in, block.ffn_out])
+            # A gated (SwiGLU) feed-forward has a third matrix, the gate.
+            found.extend([x for x in (block.ffn_in, getattr(block, "ffn_gate", None), block.ffn_out) if x is not None])
     usable = []
     for layer in found:
         if not hasattr(layer, "enable_lora"):

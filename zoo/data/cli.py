@@ -19,6 +19,9 @@ Example:
     $ zoo data clean data/raw --out data/clean --languages ja
     $ zoo data dedup data/clean --out data/dedup --threshold 0.85
     $ zoo data tokenizer data/dedup --out data/tok --kind wordpiece --vocab-size 8000
+    $ zoo data tokenizer data/dedup --out data/tok --kind wordpiece --pretokenizer fugashi   # Japanese words
+    $ zoo data tokenizer data/dedup --show "共有メモリーを作成する。"   # how each kind splits it
+    $ zoo data prepare ~/manual-html --tables sentences --code drop
     $ zoo data stats data/corpus-builtin
 """
 
@@ -50,6 +53,11 @@ def _add_clean_options(parser):
     group.add_argument("--no-mojibake-fix", action="store_true", help="skip ftfy's mojibake repair")
     group.add_argument("--no-nfkc", action="store_true", help="skip Unicode NFKC normalization")
     group.add_argument("--no-filter", action="store_true", help="clean only, apply no filter rule")
+    group.add_argument("--tables", choices=("drop", "sentences", "keep"), default="drop",
+                       help="HTML tables: drop them, turn each row into a sentence, or keep trafilatura's "
+                       "'| a | b |' rows (default: drop)")
+    group.add_argument("--code", choices=("keep", "drop"), default="keep",
+                       help="HTML code blocks (<pre>): keep them as ``` fenced blocks or drop them (default: keep)")
     group.add_argument("--min-words", type=int, default=50, help="shortest document in words (default: 50; "
                        "Japanese counts 2 characters as a word)")
     group.add_argument("--max-words", type=int, default=100_000, help="longest document (default: 100000)")
@@ -58,7 +66,8 @@ def _add_clean_options(parser):
     group.add_argument("--min-language-score", type=float, default=0.5, help="language id confidence (default: 0.5)")
     group.add_argument("--harmful-words", help="your own harmful-word list (one term per line)")
     group.add_argument("--no-harmful-filter", action="store_true", help="turn the harmful-word rule off")
-    group.add_argument("--workers", type=int, default=1, help="processes for cleaning and filtering "
+    group.add_argument("--processes", "--workers", dest="workers", type=int, default=1,
+                       help="processes for cleaning and filtering "
                        "(default: 1; use your core count for big corpora)")
     group.add_argument("--filter-config", help="JSON file setting any FilterConfig field, e.g. "
                        '{"max_digit_ratio": 0.3, "top_ngram_limits": null}')
@@ -84,6 +93,9 @@ def _add_tokenizer_options(parser):
                        help="vocabulary size (default: 2000, which the ~360 KB built-in corpus supports; "
                        "raise it for bigger corpora, e.g. 16000-32000 for 100 MB+)")
     group.add_argument("--lowercase", action="store_true", help="lowercase text before training")
+    group.add_argument("--pretokenizer", choices=("fugashi",), default=None,
+                       help="cut Japanese into words with a morphological analyser before a wordpiece vocabulary "
+                       "is learned (needs pip install 'zoo[ja]')")
     group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
@@ -98,7 +110,8 @@ def _crawl_config(args):
 def _clean_config(args):
     from zoo.data.clean import CleanConfig
 
-    return CleanConfig(fix_mojibake=not args.no_mojibake_fix, nfkc=not args.no_nfkc)
+    return CleanConfig(fix_mojibake=not args.no_mojibake_fix, nfkc=not args.no_nfkc, tables=args.tables,
+                       code=args.code)
 
 
 def _filter_config(args):
@@ -169,6 +182,18 @@ def _summary(stages):
         bytes_in = "" if entry["bytes_in"] is None else f"{entry['bytes_in']:,} -> "
         print(f"  {entry['stage']:<8} docs {docs_in}{entry['docs_out']}   bytes {bytes_in}{entry['bytes_out']:,}"
               + (f"   removed: {top}" if top else ""))
+        by_language = entry.get("reasons_by_language", {})
+        if len(by_language) > 1:
+            print("           by language: " + "; ".join(
+                f"{lang} " + ", ".join(f"{k} {v}" for k, v in list(reasons.items())[:2])
+                for lang, reasons in by_language.items()))
+        structure = {k: v for k, v in entry.get("structure", {}).items() if v}
+        if structure:
+            print("           html structure: " + ", ".join(f"{k} {v}" for k, v in structure.items()))
+        if entry.get("sections_removed"):
+            print(f"           sections dropped from long documents: {entry['sections_removed']} "
+                  f"({entry['section_bytes_removed']:,} bytes): "
+                  + ", ".join(f"{k} {v}" for k, v in list(entry["section_reasons"].items())[:3]))
 
 
 def _cmd_acquire(args):
@@ -212,13 +237,42 @@ def _cmd_dedup(args):
     _write_stage(args.out, kept, report)
 
 
+def _show_splits(texts, sentences, vocab_size, seed):
+    from zoo.data.morphology import available
+    from zoo.data.special_tokens import TOKENIZER_KINDS
+    from zoo.data.tokenizer import token_pieces, train_tokenizer
+
+    variants = [(kind, None) for kind in TOKENIZER_KINDS]
+    if available("fugashi"):
+        variants.insert(3, ("wordpiece", "fugashi"))
+    else:
+        print("(wordpiece + fugashi not shown: pip install 'zoo[ja]' for the morphological pre-tokenizer)")
+    for kind, pretokenizer in variants:
+        name = kind + (f" + {pretokenizer}" if pretokenizer else "")
+        try:
+            tokenizer = train_tokenizer(texts, kind=kind, vocab_size=vocab_size, seed=seed, pretokenizer=pretokenizer)
+        except ValueError as err:
+            print(f"{name}: not trained ({err})")
+            continue
+        for sentence in sentences:
+            pieces = token_pieces(tokenizer, sentence)
+            print(f"{name:<24} {len(pieces):>3} tokens ({len(sentence) / max(1, len(pieces)):.2f} chars/token): "
+                  + " | ".join(pieces))
+
+
 def _cmd_tokenizer(args):
     from zoo.data.tokenizer import save_tokenizer, train_tokenizer
 
     texts = [doc.text for doc in _read_corpus(args.input)]
+    if args.show:
+        _show_splits(texts, args.show, args.vocab_size, args.seed)
+        if not args.out:
+            return
+    if not args.out:
+        raise ValueError("--out is required (or give --show TEXT to only print how each kind splits TEXT)")
     started = time.perf_counter()
     tokenizer = train_tokenizer(texts, kind=args.kind, vocab_size=args.vocab_size, lowercase=args.lowercase,
-                                seed=args.seed)
+                                seed=args.seed, pretokenizer=args.pretokenizer)
     folder = save_tokenizer(tokenizer, args.out)
     print(f"trained a {args.kind} tokenizer ({tokenizer.vocabulary_size()} tokens) in "
           f"{time.perf_counter() - started:.1f}s; saved to {folder}")
@@ -244,6 +298,7 @@ def _cmd_prepare(args):
     config = PrepareConfig(name=name, output=args.out, text_field=args.text_field, crawl=_crawl_config(args),
                            clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter,
                            dedup=_dedup_config(args), tokenizer_kind=args.kind, vocab_size=args.vocab_size,
+                           pretokenizer=args.pretokenizer,
                            seed=args.seed, workers=args.workers)
     if not args.inputs and not urls:
         print("no inputs or URLs given: using the built-in corpus (pydoc topics)")
@@ -265,7 +320,9 @@ def build_parser(prog=None):
     """
     parser = argparse.ArgumentParser(prog=prog or "zoo data", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Run `zoo data <subcommand> --help` for its options.")
+                                     epilog="Run `zoo data <subcommand> --help` for its options.\n\nexamples:\n"
+                                            "  zoo data prepare --out data/corpus-builtin\n"
+                                            "  zoo data stats data/corpus-builtin")
     sub = parser.add_subparsers(dest="command", metavar="subcommand")
 
     def add(name, help_text, func):
@@ -290,7 +347,9 @@ def build_parser(prog=None):
 
     p = add("tokenizer", "train a tokenizer on a corpus and save it as files", _cmd_tokenizer)
     p.add_argument("input", help="a corpus folder (shards)")
-    p.add_argument("--out", required=True, help="tokenizer folder to write")
+    p.add_argument("--out", help="tokenizer folder to write (required unless --show is given)")
+    p.add_argument("--show", action="append", metavar="TEXT",
+                   help="train every tokenizer kind on the corpus and print how each splits TEXT (repeatable)")
     _add_tokenizer_options(p)
 
     p = add("stats", "print a corpus's size, languages and token count as JSON", _cmd_stats)

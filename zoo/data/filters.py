@@ -6,6 +6,21 @@ fails (cheap rules run first). Rules that count words count characters in
 Japanese/Chinese text, which has no spaces: there a "word" is taken to be
 `chars_per_word_unspaced` characters, and word-length rules do not apply.
 
+Japanese documents (kana in the text, however much English it mixes in; see
+`zoo.data.language.is_japanese`) are judged on characters and 。-sentences
+instead of Gopher's word rules: hiragana and katakana shares, mean sentence
+length, duplicate sentences and paragraphs, and character n-gram repetition,
+with the thresholds of the Swallow and llm-jp corpora (`zoo.data.japanese_quality`,
+which cites them). Their language is decided by script, not by py3langid.
+
+Long documents (book chapters, manual pages) are judged section by section:
+a text longer than `section_chars` is cut at line boundaries into sections of
+about that size, each section goes through the rules on its own (length rules
+apart), failing sections are dropped and counted in the report
+(`section_reasons`), and the document is removed only when no section passes.
+Without this, a 30,000-character chapter reuses its terms often enough to trip
+the repetition rules that were tuned on web pages of a few thousand characters.
+
 Rules (reason names as they appear in the report):
     quality:too_short / too_long        words outside [min_words, max_words] (Gopher: 50..100,000)
     quality:mean_word_length            mean word length outside [3, 10] chars (Gopher; spaced text only)
@@ -19,6 +34,7 @@ Rules (reason names as they appear in the report):
     quality:duplicate_lines / duplicate_line_chars / duplicate_paragraphs
     quality:top_2gram..top_4gram        most frequent n-gram covers too much text (Gopher)
     quality:duplicate_5gram..10gram     text covered by repeated n-grams (Gopher)
+    quality:ja_*                        the Japanese rules of zoo.data.japanese_quality (Japanese text only)
     language:<code> / language:low_confidence   not an allowed language (py3langid)
     harmful:word_list                   a term of the harmful-word list occurs
 
@@ -41,7 +57,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data.language import identify_language, is_unspaced_script
+from zoo.data.japanese_quality import JapaneseThresholds, japanese_reason
+from zoo.data.language import identify_language, is_japanese, is_unspaced_script
 
 _ENGLISH_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])
 # The particles almost every Japanese sentence uses; the counterpart of Gopher's stop words.
@@ -84,6 +101,8 @@ class FilterConfig:
     harmful_words_path: str | None = None  # None: the list shipped as zoo/data/harmful_words.txt
     harmful_max_hits: int | None = 0
     chars_per_word_unspaced: float = 2.0  # a Japanese "word" is about two characters
+    japanese: JapaneseThresholds | dict | None = dataclasses.field(default_factory=JapaneseThresholds)
+    section_chars: int | None = 5000  # judge longer documents section by section; None: whole documents
 
     def __post_init__(self):
         if self.min_words is not None and self.max_words is not None and self.min_words > self.max_words:
@@ -92,6 +111,10 @@ class FilterConfig:
             raise ValueError(f"min_language_score must be in [0, 1], got {self.min_language_score}")
         if self.languages is not None:
             self.languages = tuple(self.languages)
+        if isinstance(self.japanese, dict):
+            self.japanese = JapaneseThresholds(**self.japanese)
+        if self.section_chars is not None and self.section_chars < 200:
+            raise ValueError(f"section_chars must be at least 200 (or None), got {self.section_chars}")
         # JSON round trips turn int keys into strings; accept both.
         for name in ("top_ngram_limits", "duplicate_ngram_limits"):
             limits = getattr(self, name)
@@ -110,6 +133,7 @@ class FilterResult:
 
     kept: list
     removed: list  # (Document, reason)
+    sections_removed: list = dataclasses.field(default_factory=list)  # (Document, reason, bytes) of dropped sections
 
     def reason_counts(self):
         """Return {reason: documents removed}, most frequent first.
@@ -233,15 +257,99 @@ def _duplicate_fractions(items):
     return dup_items / len(items), dup_chars / max(1, sum(map(len, items)))
 
 
-def document_reason(text, config, harmful_terms=()):
+def _gopher_repetition_reason(text, tokens, unspaced, c):
+    if c.max_duplicate_lines is not None or c.max_duplicate_line_chars is not None:
+        dup_lines, dup_line_chars = _duplicate_fractions(text.split("\n"))
+        if c.max_duplicate_lines is not None and dup_lines > c.max_duplicate_lines:
+            return "quality:duplicate_lines"
+        if c.max_duplicate_line_chars is not None and dup_line_chars > c.max_duplicate_line_chars:
+            return "quality:duplicate_line_chars"
+    if c.max_duplicate_paragraphs is not None:
+        dup_paragraphs, _ = _duplicate_fractions(re.split(r"\n\s*\n", text))
+        if dup_paragraphs > c.max_duplicate_paragraphs:
+            return "quality:duplicate_paragraphs"
+    # In unspaced text a token is one character, so n-grams are stretched to cover about as much text.
+    scale = int(round(c.chars_per_word_unspaced)) if unspaced else 1
+    ngrams = _NGrams(tokens)
+    for n, limit in sorted((c.top_ngram_limits or {}).items()):
+        if ngrams.top_fraction(n * scale) > limit:
+            return f"quality:top_{n}gram"
+    for n, limit in sorted((c.duplicate_ngram_limits or {}).items()):
+        if ngrams.duplicate_fraction(n * scale) > limit:
+            return f"quality:duplicate_{n}gram"
+    return None
+
+
+def split_sections(text, section_chars):
+    """Cut `text` at line boundaries into sections of about `section_chars` characters (a short tail joins the last).
+
+    Example:
+        >>> [len(s) for s in split_sections("a" * 300 + "\\n" + "b" * 300 + "\\n" + "c" * 50, 400)]
+        [300, 351]
+    """
+    sections, current, size = [], [], 0
+    for line in text.split("\n"):
+        if current and size + len(line) > section_chars:
+            sections.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    tail = "\n".join(current)
+    if sections and len(tail) < section_chars // 4:
+        sections[-1] += "\n" + tail
+    elif tail.strip() or not sections:
+        sections.append(tail)
+    return sections
+
+
+def judge_document(text, config, harmful_terms=()):
+    """Return (reason or None, kept text, [(section reason, section bytes)] of dropped sections).
+
+    Short documents are judged whole; longer ones section by section (see the module docstring).
+
+    Example:
+        >>> judge_document("short", FilterConfig())
+        ('quality:too_short', '', [])
+    """
+    c = config
+    if c.section_chars is None or len(text) <= c.section_chars:
+        reason = document_reason(text, c, harmful_terms)
+        return reason, ("" if reason else text), []
+    # Length and harmful-word rules judge the whole document; the other rules each section.
+    whole = dataclasses.replace(c, languages=None, min_language_score=None, min_stop_words=None,
+                                top_ngram_limits=None, duplicate_ngram_limits=None, max_duplicate_lines=None,
+                                max_duplicate_line_chars=None, max_duplicate_paragraphs=None, japanese=None,
+                                min_mean_sentence_words=None, max_mean_sentence_words=None,
+                                max_bullet_lines=None, max_ellipsis_lines=None, max_symbol_ratio=None,
+                                max_digit_ratio=None, reject_lorem_ipsum=False, min_mean_word_length=None,
+                                max_mean_word_length=None)
+    reason = document_reason(text, whole, harmful_terms)
+    if reason is not None:
+        return reason, "", []
+    kept, dropped = [], []
+    for section in split_sections(text, c.section_chars):
+        section_reason = document_reason(section, c, harmful_terms, check_length=False)
+        if section_reason is None:
+            kept.append(section)
+        else:
+            dropped.append((section_reason, len(section.encode("utf-8"))))
+    if not kept:
+        return collections.Counter(r for r, _ in dropped).most_common(1)[0][0], "", dropped
+    return None, "\n".join(kept), dropped
+
+
+def document_reason(text, config, harmful_terms=(), check_length=True):
     """Return the reason the first failing rule gives for `text`, or None when it passes.
+
+    `check_length=False` skips the document-length rules (used for the sections of a long document).
 
     Example:
         >>> document_reason("short", FilterConfig())
         'quality:too_short'
     """
     c = config
-    unspaced = is_unspaced_script(text)
+    japanese = c.japanese is not None and is_japanese(text)
+    unspaced = japanese or is_unspaced_script(text)
     tokens = _tokens(text, unspaced)
     if unspaced:
         n_words = sum(map(len, tokens)) / c.chars_per_word_unspaced
@@ -249,9 +357,9 @@ def document_reason(text, config, harmful_terms=()):
         n_words = len(tokens)
 
     # --- cheap length and character-class rules ---
-    if c.min_words is not None and n_words < c.min_words:
+    if check_length and c.min_words is not None and n_words < c.min_words:
         return "quality:too_short"
-    if c.max_words is not None and n_words > c.max_words:
+    if check_length and c.max_words is not None and n_words > c.max_words:
         return "quality:too_long"
     if not unspaced and tokens:
         mean_len = sum(map(len, tokens)) / len(tokens)
@@ -259,7 +367,7 @@ def document_reason(text, config, harmful_terms=()):
             return "quality:mean_word_length"
         if c.max_mean_word_length is not None and mean_len > c.max_mean_word_length:
             return "quality:mean_word_length"
-    if c.min_mean_sentence_words is not None or c.max_mean_sentence_words is not None:
+    if not japanese and (c.min_mean_sentence_words is not None or c.max_mean_sentence_words is not None):
         sentences = [s for s in _SENTENCE_END_RE.split(text) if s.strip()]
         mean_sentence = n_words / max(1, len(sentences))
         if c.min_mean_sentence_words is not None and mean_sentence < c.min_mean_sentence_words:
@@ -287,7 +395,7 @@ def document_reason(text, config, harmful_terms=()):
         return "quality:lorem_ipsum"
 
     # --- language: needed before the stop-word rule, which is language specific ---
-    lang, score = identify_language(text)
+    lang, score = ("ja", 1.0) if japanese else identify_language(text)
     if c.languages is not None and lang not in c.languages:
         return f"language:{lang}"
     if c.min_language_score is not None and score < c.min_language_score:
@@ -302,26 +410,15 @@ def document_reason(text, config, harmful_terms=()):
         if found < c.min_stop_words:
             return "quality:stop_words"
 
-    # --- repetition (Gopher) ---
-    if c.max_duplicate_lines is not None or c.max_duplicate_line_chars is not None:
-        dup_lines, dup_line_chars = _duplicate_fractions(text.split("\n"))
-        if c.max_duplicate_lines is not None and dup_lines > c.max_duplicate_lines:
-            return "quality:duplicate_lines"
-        if c.max_duplicate_line_chars is not None and dup_line_chars > c.max_duplicate_line_chars:
-            return "quality:duplicate_line_chars"
-    if c.max_duplicate_paragraphs is not None:
-        dup_paragraphs, _ = _duplicate_fractions(re.split(r"\n\s*\n", text))
-        if dup_paragraphs > c.max_duplicate_paragraphs:
-            return "quality:duplicate_paragraphs"
-    # In unspaced text a token is one character, so n-grams are stretched to cover about as much text.
-    scale = int(round(c.chars_per_word_unspaced)) if unspaced else 1
-    ngrams = _NGrams(tokens)
-    for n, limit in sorted((c.top_ngram_limits or {}).items()):
-        if ngrams.top_fraction(n * scale) > limit:
-            return f"quality:top_{n}gram"
-    for n, limit in sorted((c.duplicate_ngram_limits or {}).items()):
-        if ngrams.duplicate_fraction(n * scale) > limit:
-            return f"quality:duplicate_{n}gram"
+    # --- repetition: the Japanese rules on characters and sentences, else Gopher's on words ---
+    if japanese:
+        reason = japanese_reason(text, c.japanese)
+        if reason is not None:
+            return reason
+    else:
+        reason = _gopher_repetition_reason(text, tokens, unspaced, c)
+        if reason is not None:
+            return reason
 
     # --- harmful content ---
     if c.harmful_max_hits is not None and harmful_terms:
@@ -346,12 +443,13 @@ def filter_documents(documents, config=None, progress=True, workers=1):
 
     config = config or FilterConfig()
     terms = load_harmful_words(config.harmful_words_path) if config.harmful_max_hits is not None else ()
-    rule = functools.partial(document_reason, config=config, harmful_terms=terms)
-    reasons = parallel_map(rule, [doc.text for doc in documents], workers=workers, desc="filter", progress=progress)
-    kept, removed = [], []
-    for doc, reason in zip(documents, reasons):
+    rule = functools.partial(judge_document, config=config, harmful_terms=terms)
+    results = parallel_map(rule, [doc.text for doc in documents], workers=workers, desc="filter", progress=progress)
+    kept, removed, sections = [], [], []
+    for doc, (reason, text, dropped) in zip(documents, results):
+        sections.extend((doc, section_reason, size) for section_reason, size in dropped)
         if reason is None:
-            kept.append(doc)
+            kept.append(doc if text == doc.text else dataclasses.replace(doc, text=text))
         else:
             removed.append((doc, reason))
-    return FilterResult(kept=kept, removed=removed)
+    return FilterResult(kept=kept, removed=removed, sections_removed=sections)

@@ -53,6 +53,7 @@ class PrepareConfig:
     apply_filter: bool = True
     workers: int = 1  # processes for clean and filter (pure Python: more cores, more speed)
     tokenizer_kind: str = "sentencepiece-unigram"
+    pretokenizer: str | None = None  # "fugashi": Japanese words before a wordpiece vocabulary
     vocab_size: int = 2000  # what the built-in corpus supports (at most ~3,600 for unigram)
     seed: int = 0
 
@@ -110,14 +111,35 @@ def run_clean_and_filter(documents, config, report, progress=True):
         3
     """
     started = time.perf_counter()
-    cleaned, removed = clean_documents(documents, config.clean, progress=progress, workers=config.workers)
-    report.add_stage("clean", documents, cleaned, removed=removed, seconds=time.perf_counter() - started)
+    structure = {}
+    cleaned, removed = clean_documents(documents, config.clean, progress=progress, workers=config.workers,
+                                       structure=structure)
+    report.add_stage("clean", documents, cleaned, removed=removed, seconds=time.perf_counter() - started,
+                     details={"structure": structure} if structure else None)
     if not config.apply_filter:
         return cleaned
     started = time.perf_counter()
     result = filter_documents(cleaned, config.filter, progress=progress, workers=config.workers)
-    report.add_stage("filter", cleaned, result.kept, removed=result.removed, seconds=time.perf_counter() - started)
+    report.add_stage("filter", cleaned, result.kept, removed=result.removed, seconds=time.perf_counter() - started,
+                     details=section_details(result.sections_removed))
     return result.kept
+
+
+def section_details(sections_removed):
+    """Return the report fields for sections dropped from long documents ({} when none were).
+
+    Example:
+        >>> section_details([(None, "quality:bullet_lines", 120)])
+        {'sections_removed': 1, 'section_bytes_removed': 120, 'section_reasons': {'quality:bullet_lines': 1}}
+    """
+    if not sections_removed:
+        return {}
+    import collections
+
+    reasons = collections.Counter(reason for _, reason, _ in sections_removed)
+    return {"sections_removed": len(sections_removed),
+            "section_bytes_removed": sum(size for _, _, size in sections_removed),
+            "section_reasons": dict(reasons.most_common())}
 
 
 def run_dedup(documents, config, report, progress=True):
@@ -187,7 +209,7 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
     # the corpus) leaves a previous corpus folder as it was; the report is written last.
     started = time.perf_counter()
     tokenizer = train_tokenizer([doc.text for doc in kept], kind=config.tokenizer_kind,
-                                vocab_size=config.vocab_size, seed=config.seed)
+                                vocab_size=config.vocab_size, seed=config.seed, pretokenizer=config.pretokenizer)
     seconds = time.perf_counter() - started
     log(f"tokenizer: {config.tokenizer_kind}, {tokenizer.vocabulary_size()} tokens")
     write_shards(kept, output / "shards")

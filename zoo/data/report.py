@@ -34,6 +34,22 @@ _HINTS = {
 }
 
 
+def reasons_by_language(removed):
+    """Return {language: {reason: documents}} for (document, reason) pairs, so each rule's toll per language shows.
+
+    Example:
+        >>> from zoo.data.document import Document
+        >>> reasons_by_language([(Document(id="1", text="日本語の文章です。"), "quality:too_short")])
+        {'ja': {'quality:too_short': 1}}
+    """
+    from zoo.data.language import document_language
+
+    table = collections.defaultdict(collections.Counter)
+    for doc, reason in removed:
+        table[document_language(doc.text) if doc.text.strip() else "empty"][reason] += 1
+    return {lang: dict(counts.most_common()) for lang, counts in sorted(table.items())}
+
+
 class PipelineReport:
     """Collects one entry per stage and writes them as JSON.
 
@@ -79,6 +95,7 @@ class PipelineReport:
         if skipped:
             entry["skipped"] = list(skipped)
         if removed:
+            entry["reasons_by_language"] = reasons_by_language(removed)
             # A few examples per reason let a person judge a rule without opening the shards.
             examples = collections.defaultdict(list)
             for doc, reason in removed:

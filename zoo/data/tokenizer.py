@@ -15,7 +15,9 @@ already applied NFKC) it round-trips any text exactly. Byte-level BPE (GPT-2
 style) also round-trips exactly, but keras-hub's BytePairTokenizer is slow to
 trace into a tf.data map (about 10 s per pipeline on 2 CPU cores, measured).
 WordPiece (BERT style) splits on spaces and puts each CJK character on its
-own, so it loses the original spacing.
+own, so it loses the original spacing; with `pretokenizer="fugashi"` a
+morphological analyser cuts Japanese into words first (zoo.data.morphology),
+as Japanese BERT models do, and WordPiece learns pieces of those words.
 
 Trainers used: sentencepiece's trainer (the library under keras-hub's
 `compute_sentence_piece_proto`, called directly for its special-token and
@@ -82,12 +84,49 @@ class ZooWordPieceTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
         [7, 4]
     """
 
-    def __init__(self, vocabulary=None, **kwargs):
+    def __init__(self, vocabulary=None, pretokenizer=None, **kwargs):
         _add_special_tokens(self)
         kwargs.setdefault("special_tokens", list(SPECIAL_TOKENS))
         kwargs.setdefault("special_tokens_in_strings", True)
         kwargs.setdefault("oov_token", "[UNK]")
+        self.pretokenizer = pretokenizer
+        if pretokenizer is not None:
+            from zoo.data.morphology import _tagger
+
+            _tagger(pretokenizer)  # fail now, with what to install, rather than inside a tf.data map
+            kwargs["split_on_cjk"] = False  # the analyser has already put spaces between the words
         super().__init__(vocabulary=vocabulary, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "pretokenizer": self.pretokenizer}
+
+    def _segment(self, inputs):
+        import numpy as np
+        import tensorflow as tf
+
+        from zoo.data.morphology import segment
+
+        def segment_array(array):
+            flat = [segment(item.decode("utf-8") if isinstance(item, bytes) else str(item), self.pretokenizer)
+                    for item in np.asarray(array, dtype=object).reshape(-1)]
+            return np.asarray(flat, dtype=object).reshape(np.shape(array))
+
+        if isinstance(inputs, str):
+            return segment(inputs, self.pretokenizer)
+        if isinstance(inputs, (list, tuple)):
+            return [segment(item, self.pretokenizer) for item in inputs]
+        inputs = tf.convert_to_tensor(inputs)
+        if tf.executing_eagerly():
+            return tf.constant(segment_array(inputs.numpy()))
+        # Inside a tf.data map or tf.function: the analyser is Python, so it runs through numpy_function.
+        out = tf.numpy_function(segment_array, [inputs], tf.string, stateful=False)
+        out.set_shape(inputs.shape)
+        return out
+
+    def tokenize(self, inputs):
+        if self.pretokenizer is not None:
+            inputs = self._segment(inputs)
+        return super().tokenize(inputs)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -163,22 +202,27 @@ def _train_sentencepiece(texts, model_type, vocab_size, seed):
     return ZooSentencePieceTokenizer(proto=buffer.getvalue())
 
 
-def _train_wordpiece(texts, vocab_size, lowercase):
+def _train_wordpiece(texts, vocab_size, lowercase, pretokenizer=None):
     import tensorflow as tf
 
+    if pretokenizer is not None:
+        from zoo.data.morphology import segment
+
+        texts = [segment(text, pretokenizer) for text in texts]
     vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
         tf.data.Dataset.from_tensor_slices(list(texts)).batch(256),
         vocabulary_size=vocab_size,
         lowercase=lowercase,
         strip_accents=False,  # stripping accents would turn が into か: never for Japanese
-        split_on_cjk=True,
+        split_on_cjk=pretokenizer is None,
         reserved_tokens=list(SPECIAL_TOKENS),
     )
     # The WordPiece learner reaches its size only approximately; far below the request
     # means the corpus has run out of words.
     if len(vocabulary) < 0.9 * vocab_size:
         raise _too_big("wordpiece", vocab_size, len(vocabulary))
-    return ZooWordPieceTokenizer(vocabulary=vocabulary, lowercase=lowercase, strip_accents=False)
+    return ZooWordPieceTokenizer(vocabulary=vocabulary, lowercase=lowercase, strip_accents=False,
+                                 pretokenizer=pretokenizer)
 
 
 def _train_byte_bpe(texts, vocab_size):
@@ -205,8 +249,11 @@ def _train_byte_bpe(texts, vocab_size):
     return ZooBytePairTokenizer(vocabulary=vocabulary, merges=merges)
 
 
-def train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=8000, lowercase=False, seed=0):
+def train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=8000, lowercase=False, seed=0,
+                    pretokenizer=None):
     """Train a tokenizer of `kind` (one of KINDS) on an iterable of texts and return it (not yet saved).
+
+    `pretokenizer` ("fugashi") cuts Japanese into words before a WordPiece vocabulary is learned.
 
     Example:
         >>> tok = train_tokenizer(["a b c d e f g"] * 20, kind="wordpiece", vocab_size=200)
@@ -216,6 +263,8 @@ def train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=8000, lowerc
     """
     if kind not in KINDS:
         raise ValueError(f"unknown tokenizer kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if pretokenizer is not None and kind != "wordpiece":
+        raise ValueError(f"a pre-tokenizer is for WordPiece vocabularies; {kind} needs none (got {pretokenizer!r})")
     if vocab_size <= len(SPECIAL_TOKENS):
         raise ValueError(f"vocab_size must be larger than the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}")
     texts = [text for text in texts if text.strip()]
@@ -226,7 +275,7 @@ def train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=8000, lowerc
             texts = [text.lower() for text in texts]
         return _train_sentencepiece(texts, kind.split("-", 1)[1], vocab_size, seed)
     if kind == "wordpiece":
-        return _train_wordpiece(texts, vocab_size, lowercase)
+        return _train_wordpiece(texts, vocab_size, lowercase, pretokenizer)
     if lowercase:
         texts = [text.lower() for text in texts]
     return _train_byte_bpe(texts, vocab_size)
@@ -262,13 +311,19 @@ def save_tokenizer(tokenizer, folder):
         ['tokenizer.json', 'vocab.txt']
     """
     folder = Path(folder)
-    kind = tokenizer_kind(tokenizer)
+    try:
+        kind = tokenizer_kind(tokenizer)
+    except TypeError:
+        # An imported checkpoint's tokenizer (GPT-2 BPE, BERT WordPiece, Llama SentencePiece): its own files.
+        from zoo.checkpoints.run_folder import save_checkpoint_tokenizer
+
+        return save_checkpoint_tokenizer(tokenizer, folder)
     if kind.startswith("sentencepiece"):
         write_bytes_atomic(folder / "sentencepiece.model", tokenizer.proto)
         extra = {}
     elif kind == "wordpiece":
         write_text_atomic(folder / "vocab.txt", "".join(f"{token}\n" for token in tokenizer.vocabulary))
-        extra = {"lowercase": tokenizer.lowercase}
+        extra = {"lowercase": tokenizer.lowercase, "pretokenizer": tokenizer.pretokenizer}
     else:
         write_json_atomic(folder / "vocab.json", dict(tokenizer.vocabulary))
         write_text_atomic(folder / "merges.txt", "".join(f"{merge}\n" for merge in tokenizer.merges))
@@ -300,6 +355,10 @@ def load_tokenizer(folder):
                                 "`zoo data prepare` first")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     kind = meta.get("kind")
+    if kind == "checkpoint":  # an imported checkpoint's own tokenizer (zoo import), with its own special ids
+        from zoo.checkpoints.run_folder import load_checkpoint_tokenizer
+
+        return load_checkpoint_tokenizer(folder, meta)
     if kind not in KINDS:
         raise ValueError(f"{meta_path}: unknown tokenizer kind {kind!r}")
     for name in _FILES[kind]:
@@ -309,7 +368,8 @@ def load_tokenizer(folder):
         tokenizer = ZooSentencePieceTokenizer(proto=(folder / "sentencepiece.model").read_bytes())
     elif kind == "wordpiece":
         vocabulary = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
-        tokenizer = ZooWordPieceTokenizer(vocabulary=vocabulary, lowercase=meta.get("lowercase", False))
+        tokenizer = ZooWordPieceTokenizer(vocabulary=vocabulary, lowercase=meta.get("lowercase", False),
+                                          pretokenizer=meta.get("pretokenizer"))
     else:
         vocabulary = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         merges = [line for line in (folder / "merges.txt").read_text(encoding="utf-8").split("\n") if line]
@@ -319,3 +379,15 @@ def load_tokenizer(folder):
     if wanted and wanted != actual:
         raise ValueError(f"{folder}: special token ids {actual} differ from the saved {wanted}; the files do not match")
     return tokenizer
+
+
+def token_pieces(tokenizer, text):
+    """Return the pieces `tokenizer` cuts `text` into, as strings (byte-level pieces as the vocabulary spells them).
+
+    Example:
+        >>> token_pieces(ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS) + ["cat", "##s"]), "cats")
+        ['cat', '##s']
+    """
+    ids = tokenizer.tokenize(text)
+    ids = ids.numpy().tolist() if hasattr(ids, "numpy") else list(ids)
+    return [str(tokenizer.id_to_token(int(i))) for i in ids]

@@ -15,6 +15,9 @@ def build_parser(prog=None):
     parser = argparse.ArgumentParser(
         prog=prog or "zoo export",
         description="Export a trained model for TF Serving (a versioned SavedModel) or for TFLite.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  zoo export runs/train-cnn-20260101-120000\n"
+               "  zoo export runs/train-cnn-20260101-120000 --format tflite",
     )
     parser.add_argument("source", help="a run folder (runs/<recipe>-<timestamp>/) or a .keras model file")
     parser.add_argument("--name", help="the served model's name (default: the model's Keras name, e.g. cnn)")

@@ -121,9 +121,17 @@ class PromptCodec:
         assets = os.path.join(saved_model_dir, "assets")
         special = {}
         meta_file = os.path.join(assets, "tokenizer.json")
+        ids = {}
         if os.path.isfile(meta_file):
             with open(meta_file, encoding="utf-8") as f:
-                special = json.load(f).get("special_tokens", {})
+                meta = json.load(f)
+            special = meta.get("special_tokens", {})
+            ids = meta.get("special_ids") or {}  # an imported checkpoint's tokenizer (zoo import)
+        if ids:
+            # An imported Llama-family checkpoint ships its SentencePiece model as tokenizer.model.
+            end, pad = ids.get("eos"), ids.get("pad")
+            return cls(os.path.join(assets, "tokenizer.model"), end_token_id=END_TOKEN_ID if end is None else end,
+                       pad_token_id=PAD_TOKEN_ID if pad is None else pad)
         return cls(os.path.join(assets, "sentencepiece.model"), end_token_id=special.get("</s>", END_TOKEN_ID),
                    pad_token_id=special.get("[PAD]", PAD_TOKEN_ID))
 

@@ -26,7 +26,14 @@ import tensorflow as tf
 PAD_TOKEN_ID = 0
 
 
-def build_generate_fn(model, stop_token_id=None, pad_token_id=PAD_TOKEN_ID):
+def serving_pad_id(model):
+    """The pad id of a model's serving signatures: its attached tokenizer's (an imported checkpoint's), else 0."""
+    tokenizer = getattr(model, "tokenizer", None)
+    pad = getattr(tokenizer, "pad_token_id", None) if tokenizer is not None else None
+    return PAD_TOKEN_ID if pad is None else int(pad)
+
+
+def build_generate_fn(model, stop_token_id=None, pad_token_id=None):
     """A function (prompt_ids [b, t], max_new_tokens [b], temperature [b]) -> generated ids.
 
     It returns `generated_ids` [b, max(max_new_tokens)] (pad after a row's own
@@ -34,6 +41,7 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=PAD_TOKEN_ID):
     """
     config = model.llm_config
     vocab_size, max_length = config.vocab_size, config.max_length
+    pad_token_id = serving_pad_id(model) if pad_token_id is None else int(pad_token_id)
 
     def generate(prompt_ids, max_new_tokens, temperature):
         prompt_ids = tf.cast(prompt_ids, tf.int32)

@@ -18,7 +18,6 @@ import os
 import re
 from typing import Optional
 
-TOKENIZER_FOLDER = "tokenizer"
 VOCABULARY_FILE = "vocabulary.json"
 
 
@@ -66,20 +65,12 @@ def load_keras_file(path):
         ) from err
 
 
-def find_tokenizer_dir(folder):
-    """The SentencePiece tokenizer folder of a run: `<run>/tokenizer/`, or the one config.json names."""
-    candidates = [os.path.join(folder, TOKENIZER_FOLDER)]
-    config_file = os.path.join(folder, "config.json")
-    if os.path.isfile(config_file):
-        with open(config_file, encoding="utf-8") as f:
-            config = json.load(f)
-        named = config.get("tokenizer") if isinstance(config, dict) else None
-        if isinstance(named, str):
-            candidates.insert(0, named if os.path.isabs(named) else os.path.join(folder, named))
-    for candidate in candidates:
-        if os.path.isfile(os.path.join(candidate, "tokenizer.json")):
-            return candidate
-    return None
+def _is_checkpoint_tokenizer(folder):
+    meta = os.path.join(folder, "tokenizer.json")
+    if not os.path.isfile(meta):
+        return False
+    with open(meta, encoding="utf-8") as f:
+        return json.load(f).get("kind") == "checkpoint"
 
 
 def load_export_source(path, name=None, tokenizer_dir=None):
@@ -90,25 +81,19 @@ def load_export_source(path, name=None, tokenizer_dir=None):
         name: the serving name (default: the model's Keras name).
         tokenizer_dir: a tokenizer folder to ship with an LLM (default: the run's own, if any).
     """
-    if path is None or not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{path} does not exist. Give a run folder (runs/<recipe>-<timestamp>/, written by a zoo recipe) "
-            "or a .keras model file."
-        )
-    vocabulary_file = None
-    if os.path.isdir(path):
-        keras_file = os.path.join(path, "model.keras")
-        if not os.path.isfile(keras_file):
-            raise ValueError(
-                f"{path} is not a run folder: it has no model.keras. Give the folder a zoo recipe printed "
-                "(run folder: runs/<recipe>-<timestamp>) or a .keras file."
-            )
-        if os.path.isfile(os.path.join(path, VOCABULARY_FILE)):
-            vocabulary_file = os.path.join(path, VOCABULARY_FILE)
-        if tokenizer_dir is None:
-            tokenizer_dir = find_tokenizer_dir(path)
-    else:
-        keras_file = path
+    from zoo.runs import find_run
+
+    files = find_run(path, tokenizer_dir)  # a missing path or a folder without model.keras: FileNotFoundError
+    keras_file, vocabulary_file = files.model_file, None
+    if files.folder is not None:
+        if os.path.isfile(os.path.join(files.folder, VOCABULARY_FILE)):
+            vocabulary_file = os.path.join(files.folder, VOCABULARY_FILE)
+        tokenizer_dir = files.tokenizer_dir
     model = load_keras_file(keras_file)
+    if tokenizer_dir is not None and hasattr(model, "attach_tokenizer") and _is_checkpoint_tokenizer(tokenizer_dir):
+        from zoo.data.tokenizer import load_tokenizer
+
+        # An imported checkpoint's tokenizer brings its own pad and end ids for the serving signatures.
+        model.attach_tokenizer(load_tokenizer(tokenizer_dir))
     return ExportSource(model=model, name=name or default_name(model), path=keras_file,
                         vocabulary_file=vocabulary_file, tokenizer_dir=tokenizer_dir)

@@ -17,7 +17,7 @@ Example:
 
 import numpy as np
 
-from zoo.export.generate_loop import PAD_TOKEN_ID
+from zoo.export.generate_loop import serving_pad_id
 
 
 def _vocab_size(model):
@@ -42,10 +42,12 @@ def sample_inputs(model, kind, signature, batch=3, seed=0, prompt_length=5, max_
         # Prompt plus new tokens must fit the model's positions, however short its max_length.
         prompt_length = max(1, min(prompt_length, max_length // 2))
         max_new_tokens = max(1, min(max_new_tokens, max_length - prompt_length))
+        pad = serving_pad_id(model)
         ids = rng.integers(1, vocab, size=(batch, prompt_length)).astype("int32")
+        ids[ids == pad] = 1 if pad != 1 else 2  # prompts hold no pad id
         # Rows of different lengths, right-padded: the case clients get wrong most often.
         for row in range(1, batch):
-            ids[row, prompt_length - row % prompt_length:] = PAD_TOKEN_ID
+            ids[row, prompt_length - row % prompt_length:] = pad
         if signature == "logits":
             return {"token_ids": ids}
         return {"prompt_ids": ids, "max_new_tokens": np.full((batch,), max_new_tokens, "int32"),
@@ -77,7 +79,7 @@ def keras_outputs(model, kind, signature, inputs, stop_token_id=None):
     if kind == "causal_lm":
         if signature == "logits":
             ids = inputs["token_ids"]
-            mask = (ids != PAD_TOKEN_ID).astype("int32")
+            mask = (ids != serving_pad_id(model)).astype("int32")
             logits = np.asarray(model.predict({"token_ids": ids, "padding_mask": mask}, verbose=0), "float32")
             last = np.maximum(mask.sum(axis=1) - 1, 0)
             return {"logits": logits, "next_token_logits": logits[np.arange(len(ids)), last]}
@@ -107,8 +109,9 @@ def _keras_generate(model, inputs, stop_token_id):
         raise ValueError("The Keras reference of `generate` is greedy: give temperature 0 for every prompt.")
     limits = inputs["max_new_tokens"]
     width = int(limits.max())
-    rows = [[int(t) for t in row if t != PAD_TOKEN_ID] for row in inputs["prompt_ids"]]
-    generated = np.full((len(rows), width), PAD_TOKEN_ID, "int32")
+    pad = serving_pad_id(model)
+    rows = [[int(t) for t in row if t != pad] for row in inputs["prompt_ids"]]
+    generated = np.full((len(rows), width), pad, "int32")
     counts = np.zeros(len(rows), "int32")
     # One call per distinct limit: Keras decodes ragged prompts in one batch the same way.
     for limit in sorted(set(int(n) for n in limits)):

@@ -64,6 +64,9 @@ def tokenizer_assets(tokenizer_dir, model):
         )
     meta_file = os.path.join(tokenizer_dir, "tokenizer.json")
     model_file = os.path.join(tokenizer_dir, "sentencepiece.model")
+    checkpoint = _checkpoint_tokenizer_assets(tokenizer_dir, meta_file, config)
+    if checkpoint is not None:
+        return checkpoint
     if not os.path.isfile(meta_file) or not os.path.isfile(model_file):
         raise ValueError(
             f"{tokenizer_dir} is not a SentencePiece tokenizer folder (it needs tokenizer.json and "
@@ -79,6 +82,22 @@ def tokenizer_assets(tokenizer_dir, model):
             "its ids would fall outside the model. Export with the tokenizer the model was trained with."
         )
     return [model_file, meta_file], meta.get("special_tokens", {}).get("</s>")
+
+
+def _checkpoint_tokenizer_assets(tokenizer_dir, meta_file, config):
+    """(files, end id) of an imported checkpoint's tokenizer folder (zoo import), or None for zoo's own."""
+    if not os.path.isfile(meta_file):
+        return None
+    with open(meta_file, encoding="utf-8") as f:
+        meta = json.load(f)
+    if meta.get("kind") != "checkpoint":
+        return None
+    if meta.get("vocabulary_size", 0) > config.vocab_size:
+        raise ValueError(f"The tokenizer in {tokenizer_dir} has {meta['vocabulary_size']} tokens but the model's "
+                         f"vocab_size is {config.vocab_size}. Export with the tokenizer the model was imported with.")
+    files_dir = os.path.join(tokenizer_dir, meta.get("folder", "checkpoint"))
+    files = sorted(os.path.join(files_dir, name) for name in os.listdir(files_dir))
+    return [*files, meta_file], (meta.get("special_ids") or {}).get("eos")
 
 
 def export_assets(source, kind):

@@ -20,7 +20,7 @@ Example:
 
 import tensorflow as tf
 
-from zoo.export.generate_loop import build_generate_fn
+from zoo.export.generate_loop import build_generate_fn, serving_pad_id
 
 KINDS = ("classifier", "image_generator", "causal_lm", "functional")
 
@@ -104,9 +104,11 @@ def serving_functions(model, kind=None, stop_token_id=None, batch_size=None):
     if kind == "causal_lm":
         token_specs = {"token_ids": tf.TensorSpec((batch_size, None), tf.int32, name="token_ids")}
 
+        pad = serving_pad_id(model)
+
         def logits_fn(token_ids):
-            # Right padding (id 0) is masked, so a padded batch gives each row its own logits.
-            mask = tf.cast(tf.not_equal(token_ids, 0), tf.int32)
+            # Right padding (the tokenizer's pad id, 0 for zoo's own) is masked: each row gets its own logits.
+            mask = tf.cast(tf.not_equal(token_ids, pad), tf.int32)
             logits = tf.cast(model({"token_ids": token_ids, "padding_mask": mask}, training=False), tf.float32)
             last = tf.maximum(tf.reduce_sum(mask, axis=1) - 1, 0)
             return {"logits": logits, "next_token_logits": tf.gather(logits, last, batch_dims=1)}

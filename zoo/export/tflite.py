@@ -1,6 +1,6 @@
 """Export a zoo model to TFLite (LiteRT) and run it with `ai_edge_litert`'s interpreter.
 
-The path is the one DESIGN.md settles on: the serving SavedModel (same
+The path: the serving SavedModel (same
 signatures as for TF Serving) goes through TF's converter, `from_keras_model`
 being broken for Keras 3 models. Only TFLite's built-in ops are allowed, so the
 file runs with the plain `ai_edge_litert` runtime (no Select TF ops delegate).

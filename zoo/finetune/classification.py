@@ -7,12 +7,15 @@ epoch. results.json holds accuracy and macro-F1 next to the majority-class
 baseline (always answer the most frequent training label) and chance (1/classes).
 
 Example:
-    >>> results = train_classifier(args, task="nli", fields=("premise", "hypothesis"),  # doctest: +SKIP
-    ...                            default_labels=NLI_LABELS, recipe="finetune-nli")
+    >>> options = FinetuneOptions(seq_len=64, epochs=12)  # doctest: +SKIP
+    >>> results = train_classifier(options, run, task="nli", fields=("premise", "hypothesis"),  # doctest: +SKIP
+    ...                            default_labels=NLI_LABELS)
 """
 
 import collections
 import time
+
+from zoo.errors import UsageError
 
 
 def majority_baseline(train_labels, eval_labels, num_classes):
@@ -29,8 +32,10 @@ def majority_baseline(train_labels, eval_labels, num_classes):
     return {"label": int(label), **classification_scores(eval_labels, [label] * len(eval_labels), num_classes)}
 
 
-def train_classifier(args, task, fields, default_labels, recipe):
-    """Run one fine-tuning of `task` ("sentiment" or "nli"); returns the results dict (also in results.json)."""
+def train_classifier(options, run, task, fields, default_labels):
+    """Run one fine-tuning of `task` ("sentiment" or "nli") into `run` (a zoo.recipe run folder);
+    returns the results dict (also in results.json) with the "model" and "tokenizer"."""
+    import keras
     import numpy as np
 
     from zoo.data.tokenizer import save_tokenizer
@@ -38,33 +43,40 @@ def train_classifier(args, task, fields, default_labels, recipe):
     from zoo.finetune.formats import read_classification
     from zoo.finetune.metrics import classification_scores
     from zoo.finetune.pretrained import attach_head, model_inputs
-    from zoo.finetune.training import (TaskScores, check_args, compile_for_finetuning, data_files, eval_batch_size,
-                                       fit, labels_from_args, schedule, starting_point)
-    from zoo.runs import RunFolder
+    from zoo.finetune.training import (
+        TaskScores,
+        compile_for_finetuning,
+        data_files,
+        eval_batch_size,
+        fit,
+        label_names,
+        schedule,
+        starting_point,
+    )
 
-    import keras
-
-    check_args(args)
-    keras.utils.set_random_seed(args.seed)
-    labels = labels_from_args(args, default_labels)
-    train_file, eval_file = data_files(args, task)
+    # Data: the labelled files, then the start (pretrained, quick pretraining or random) and its tokenizer.
+    options.check()
+    labels = label_names(options, default_labels)
+    train_file, eval_file = data_files(options, task)
     try:
         train_examples = read_classification(train_file, fields, labels)
         eval_examples = read_classification(eval_file, fields, labels)
-    except (ValueError, FileNotFoundError) as err:
-        raise SystemExit(str(err)) from None
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     texts = [text for example in train_examples for text in example["texts"]]
-    backbone, tokenizer, start = starting_point(args, texts)
+    backbone, tokenizer, start = starting_point(options, texts)
+
+    # Model: a classifier head on the backbone, AdamW with warmup and linear decay.
     model = attach_head("classifier", backbone, num_classes=len(labels))
     try:
-        train_x, train_y, train_cut = encode_classification(train_examples, tokenizer, args.seq_len)
-        eval_x, eval_y, eval_cut = encode_classification(eval_examples, tokenizer, args.seq_len)
+        train_x, train_y, train_cut = encode_classification(train_examples, tokenizer, options.seq_len)
+        eval_x, eval_y, eval_cut = encode_classification(eval_examples, tokenizer, options.seq_len)
     except ValueError as err:
-        raise SystemExit(str(err)) from None
+        raise UsageError(str(err)) from None
     train_x, eval_x = model_inputs(train_x, model), model_inputs(eval_x, model)
-    epochs, per_epoch, total_steps = schedule(args, len(train_y))
-    eval_batch = eval_batch_size(len(eval_y), args.batch_size)
-    compile_for_finetuning(model, args, total_steps,
+    epochs, per_epoch, total_steps = schedule(options, len(train_y))
+    eval_batch = eval_batch_size(len(eval_y), options.batch_size)
+    compile_for_finetuning(model, options, total_steps,
                            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
 
@@ -72,17 +84,18 @@ def train_classifier(args, task, fields, default_labels, recipe):
         predicted = np.argmax(m.predict(eval_x, batch_size=eval_batch, verbose=0), axis=-1)
         return classification_scores(eval_y, predicted, len(labels))
 
-    run = RunFolder(recipe, {**vars(args), "labels": list(labels), "train_file": str(train_file),
-                             "eval_file": str(eval_file), "start": start,
-                             "llm_config": backbone.llm_config.get_config()}, root=args.runs_dir)
+    # Fit: accuracy and macro-F1 on the evaluation set after every epoch.
+    run.note(labels=list(labels), train_file=str(train_file), eval_file=str(eval_file), start=start,
+             llm_config=backbone.llm_config.get_config())
     save_tokenizer(tokenizer, run.file("tokenizer"))
-    scores = TaskScores(score, print_fn=print if args.verbose else None)
+    scores = TaskScores(score, print_fn=print if options.verbose else None)
     print(f"fine-tuning {model.count_params():,} parameters ({start['init']}, {start['backbone']} backbone) on "
           f"{len(train_y)} examples for {epochs} epochs ({total_steps} steps); evaluating on {len(eval_y)}")
     started = time.perf_counter()
-    history = fit(model, train_x, train_y, (eval_x, eval_y), args, epochs, [scores, *run.callbacks()])
+    history = fit(model, train_x, train_y, (eval_x, eval_y), options, epochs, [scores, *run.callbacks()])
     seconds = time.perf_counter() - started
 
+    # Report: the final scores next to the majority-class baseline and chance.
     logits = model.predict(eval_x, batch_size=eval_batch, verbose=0)
     predicted = np.argmax(logits, axis=-1)
     final = classification_scores(eval_y, predicted, len(labels))
@@ -90,7 +103,7 @@ def train_classifier(args, task, fields, default_labels, recipe):
     baseline["label"] = labels[baseline["label"]]
     results = {
         "task": task,
-        "language": args.language if args.train is None else None,
+        "language": options.language if options.train is None else None,
         "labels": list(labels),
         "eval": final,
         "majority_baseline": baseline,
@@ -109,7 +122,7 @@ def train_classifier(args, task, fields, default_labels, recipe):
     predictions = [{"line": e["line"], "texts": list(e["texts"]), "label": labels[int(y)],
                     "predicted": labels[int(p)]} for e, y, p in zip(eval_examples, eval_y, predicted)]
     run.save_results(predictions, "predictions.json")
-    results = run.finish(model, history, results, plot_title=f"{recipe} ({results['language'] or 'own data'})")
+    results = run.finish(model, history, results, plot_title=f"{run.name} ({results['language'] or 'own data'})")
     print(f"{task}: accuracy {final['accuracy']:.3f}, macro-F1 {final['macro_f1']:.3f} on {len(eval_y)} examples; "
           f"majority baseline ({baseline['label']}) accuracy {baseline['accuracy']:.3f}, "
           f"macro-F1 {baseline['macro_f1']:.3f}")

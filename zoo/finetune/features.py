@@ -62,6 +62,28 @@ def _truncate_pair(a, b, budget):
     return a, b
 
 
+def frame_ids(tokenizer):
+    """(start, separator, pad) ids that frame an example, from the tokenizer's own special tokens.
+
+    BERT-style vocabularies have [CLS]/[SEP]/[PAD]; a decoder's (GPT-2, Llama) has only
+    begin/end-of-text, which take their places (GPT-2's pad is its end-of-text token).
+
+    Example:
+        >>> from zoo.data.tokenizer import ZooWordPieceTokenizer, SPECIAL_TOKENS
+        >>> frame_ids(ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS)))
+        (2, 3, 0)
+    """
+    def first(*names):
+        for name in names:
+            value = getattr(tokenizer, name, None)
+            if value is not None:
+                return int(value)
+        raise ValueError(f"{type(tokenizer).__name__} has none of {', '.join(names)}; it cannot frame an example")
+
+    return (first("cls_token_id", "start_token_id", "end_token_id"), first("sep_token_id", "end_token_id"),
+            first("pad_token_id", "end_token_id"))
+
+
 def encode_classification(examples, tokenizer, seq_len):
     """Model inputs and labels for single texts or pairs.
 
@@ -89,7 +111,7 @@ def encode_classification(examples, tokenizer, seq_len):
     if seq_len < 2 * width + 1:
         raise ValueError(f"--seq-len {seq_len} leaves no room for text between the special tokens.")
     columns = [tokenize_many(tokenizer, [e["texts"][k] for e in examples]) for k in range(width)]
-    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    cls, sep, pad = frame_ids(tokenizer)
     n = len(examples)
     ids = np.full((n, seq_len), pad, dtype="int32")
     segments = np.zeros((n, seq_len), dtype="int32")
@@ -116,11 +138,54 @@ def _sentencepiece(tokenizer):
     proto = getattr(tokenizer, "proto", None)
     if proto is None:
         raise ValueError(f"Extractive QA maps answer characters to tokens through SentencePiece offsets, and a "
-                         f"{type(tokenizer).__name__} has none: pretrain with a SentencePiece tokenizer "
+                         f"{type(tokenizer).__name__} has none: pretrain with a SentencePiece (or WordPiece) tokenizer "
                          "(zoo's default, `--tokenizer-kind sentencepiece-unigram`).")
     import sentencepiece as spm
 
     return spm.SentencePieceProcessor(model_proto=proto)
+
+
+class _SentencePieceOffsets:
+    def __init__(self, sp):
+        self.sp = sp
+
+    def encode(self, text):
+        return self.sp.encode(text)
+
+    def char_offsets(self, text):
+        return char_offsets(self.sp, text)
+
+
+class _WordPieceOffsets:
+    """Character offsets of a WordPiece vocabulary (an imported BERT's), from the `tokenizers` library.
+
+    It splits and normalises as Hugging Face's BERT does, which is what a
+    keras-hub BertTokenizer with the same lowercase/strip_accents settings gives.
+    """
+
+    def __init__(self, tokenizer):
+        from tokenizers import BertWordPieceTokenizer
+
+        vocabulary = {token: i for i, token in enumerate(tokenizer.vocabulary)}
+        self.tok = BertWordPieceTokenizer(vocabulary, lowercase=bool(tokenizer.lowercase),
+                                          strip_accents=bool(getattr(tokenizer, "strip_accents", False)),
+                                          unk_token=tokenizer.oov_token)
+
+    def encode(self, text):
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def char_offsets(self, text):
+        encoded = self.tok.encode(text, add_special_tokens=False)
+        return list(encoded.ids), [tuple(span) for span in encoded.offsets]
+
+
+def offset_encoder(tokenizer):
+    """An object with encode(text) -> ids and char_offsets(text) -> (ids, spans) for extractive QA."""
+    import keras_hub
+
+    if getattr(tokenizer, "proto", None) is None and isinstance(tokenizer, keras_hub.tokenizers.WordPieceTokenizer):
+        return _WordPieceOffsets(tokenizer)
+    return _SentencePieceOffsets(_sentencepiece(tokenizer))
 
 
 def char_offsets(sp, text):
@@ -177,11 +242,11 @@ def encode_qa(examples, tokenizer, seq_len, max_question_tokens=None):
     """
     if not examples:
         raise ValueError("No questions to encode.")
-    sp = _sentencepiece(tokenizer)
+    encoder = offset_encoder(tokenizer)
     max_question_tokens = max_question_tokens or max(1, seq_len // 3)
     if seq_len < 8:
         raise ValueError(f"--seq-len {seq_len} is too short for [CLS] question [SEP] context [SEP].")
-    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    cls, sep, pad = frame_ids(tokenizer)
     n = len(examples)
     ids = np.full((n, seq_len), pad, dtype="int32")
     segments = np.zeros((n, seq_len), dtype="int32")
@@ -190,8 +255,8 @@ def encode_qa(examples, tokenizer, seq_len, max_question_tokens=None):
     ends = np.full(n, -1, dtype="int32")
     meta, dropped = [], 0
     for i, example in enumerate(examples):
-        question = sp.encode(example["question"])[:max_question_tokens]
-        context_ids, spans = char_offsets(sp, example["context"])
+        question = encoder.encode(example["question"])[:max_question_tokens]
+        context_ids, spans = encoder.char_offsets(example["context"])
         room = seq_len - len(question) - 3
         context_ids, spans = context_ids[:room], spans[:room]
         offset = len(question) + 2

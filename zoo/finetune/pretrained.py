@@ -48,8 +48,17 @@ def check_tokenizer(tokenizer, config, model_source, tokenizer_source):
         ...                 LLMConfig(vocab_size=8, hidden_dim=8, num_heads=2), "m.keras", "tok/")
     """
     from zoo.data.special_tokens import SPECIAL_TOKENS
+    from zoo.data.tokenizer import tokenizer_kind
 
     size = int(tokenizer.vocabulary_size())
+    try:
+        tokenizer_kind(tokenizer)
+    except TypeError:
+        # An imported checkpoint's tokenizer brings its own special ids; an embedding may have spare rows.
+        if size > config.vocab_size:
+            raise ValueError(f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
+                             f"{config.vocab_size}.") from None
+        return
     if size != config.vocab_size:
         raise ValueError(f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
                          f"{config.vocab_size}; they were not trained together. Pass the tokenizer folder saved "
@@ -76,20 +85,17 @@ def load_pretrained(path, tokenizer=None):
     from zoo.data.tokenizer import load_tokenizer
     from zoo.llm import load_llm
     from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone
+    from zoo.runs import find_run
 
     path = Path(path)
-    if path.is_dir():
-        model_file = path / "model.keras"
-        if not model_file.is_file():
-            raise FileNotFoundError(f"{path} has no model.keras: give a finished `zoo pretrain-mlm` or "
-                                    "`zoo pretrain-clm` run folder, or a .keras file.")
-    elif path.suffix == ".keras":
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found.")
-        model_file = path
-    else:
+    if not path.is_dir() and path.suffix != ".keras":
         raise FileNotFoundError(f"--pretrained {path}: not a run folder nor a .keras file.")
-    tokenizer_folder = _tokenizer_folder(path, tokenizer)
+    try:
+        files = find_run(path, tokenizer)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{err} (a finished `zoo pretrain-mlm` or `zoo pretrain-clm` run)") from None
+    model_file = Path(files.model_file)
+    tokenizer_folder = _tokenizer_folder(path, tokenizer) if files.tokenizer_dir is None else Path(files.tokenizer_dir)
     if not (tokenizer_folder / "tokenizer.json").is_file():
         raise FileNotFoundError(f"No tokenizer at {tokenizer_folder} for {model_file}: a pretrained model is only "
                                 "usable with the tokenizer it was trained with; pass --tokenizer <its folder>.")

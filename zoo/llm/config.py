@@ -25,6 +25,9 @@ from zoo.llm.attention.options import AttentionOptions, flat_names, from_flat, o
 NORMS = ("pre", "post")
 POSITIONS = ("learned", "sinusoidal", "rotary")
 ACTIVATIONS = ("gelu", "gelu_approximate", "relu", "silu")
+NORM_TYPES = ("layernorm", "rmsnorm")
+MLPS = ("standard", "gated")
+ROPE_SCALINGS = ("none", "linear", "llama3")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +63,21 @@ class LLMConfig:
         num_segments: segment (token type) ids for sentence pairs; 0 means none.
         next_sentence_prediction: masked models get BERT's NSP head as a second output.
         use_bias: biases in attention and feed-forward projections.
-        rotary_max_wavelength: RoPE base wavelength.
+        rotary_max_wavelength: RoPE base wavelength (Hugging Face's rope_theta; Llama 3 uses 500000).
+        norm_type: "layernorm" (GPT-2, BERT) or "rmsnorm" (Llama family: scale only, no mean
+            subtraction, no bias) for the block and final norms.
+        mlp: "standard" (act(x W1) W2) or "gated" (act(x W_gate) * (x W_up), then W_down; with
+            activation="silu" this is Llama's SwiGLU, with "gelu" GeGLU).
+        num_key_value_heads: key/value heads of grouped-query attention (None: num_heads, plain
+            multi-head attention; 1: multi-query). Must divide num_heads; the KV cache shrinks
+            by num_heads / num_key_value_heads.
+        qkv_bias: biases on the query/key/value projections only (None: use_bias). Qwen2 sets
+            use_bias=False, qkv_bias=True.
+        rope_scaling_type: "none", "linear" (positions divided by rope_scaling_factor) or
+            "llama3" (Llama 3.1's frequency-dependent stretch of long wavelengths).
+        rope_scaling_factor: the stretch of "linear" and "llama3" rope scaling.
+        rope_low_freq_factor, rope_high_freq_factor, rope_original_max_length: "llama3" scaling's
+            band edges and its pretraining context length.
 
     Example:
         >>> LLMConfig(hidden_dim=64, num_heads=4).head_dim
@@ -89,6 +106,15 @@ class LLMConfig:
     use_bias: bool = True
     rotary_max_wavelength: float = 10000.0
     reversible: bool = False
+    norm_type: str = "layernorm"
+    mlp: str = "standard"
+    num_key_value_heads: Optional[int] = None
+    qkv_bias: Optional[bool] = None
+    rope_scaling_type: str = "none"
+    rope_scaling_factor: float = 1.0
+    rope_low_freq_factor: float = 1.0
+    rope_high_freq_factor: float = 4.0
+    rope_original_max_length: int = 8192
 
     def __post_init__(self):
         for name in ("vocab_size", "max_length", "num_layers", "hidden_dim", "num_heads", "intermediate_dim"):
@@ -121,6 +147,27 @@ class LLMConfig:
         if not float(self.layer_norm_epsilon) > 0:
             raise ValueError(f"layer_norm_epsilon must be > 0, got {self.layer_norm_epsilon!r}.")
         self._check_reversible()
+        self._check_llama_options()
+
+    def _check_llama_options(self):
+        _check_choice("norm_type", self.norm_type, NORM_TYPES)
+        _check_choice("mlp", self.mlp, MLPS)
+        _check_choice("rope_scaling_type", self.rope_scaling_type, ROPE_SCALINGS)
+        if self.num_key_value_heads is not None:
+            _check_positive_int("num_key_value_heads", self.num_key_value_heads)
+            if self.num_heads % self.num_key_value_heads:
+                raise ValueError(
+                    f"num_key_value_heads={self.num_key_value_heads} does not divide num_heads={self.num_heads}: "
+                    "each key/value head serves an equal group of query heads. Pick a divisor of "
+                    f"{self.num_heads}, e.g. {self.num_heads // 2 or 1}."
+                )
+        if self.qkv_bias is not None and not isinstance(self.qkv_bias, bool):
+            raise ValueError(f"qkv_bias must be True, False or None (follow use_bias), got {self.qkv_bias!r}.")
+        if not float(self.rope_scaling_factor) > 0:
+            raise ValueError(f"rope_scaling_factor must be > 0, got {self.rope_scaling_factor!r}.")
+        if self.rope_scaling_type != "none" and self.position != "rotary":
+            raise ValueError(f"rope_scaling_type={self.rope_scaling_type!r} needs position='rotary'.")
+        _check_positive_int("rope_original_max_length", self.rope_original_max_length)
 
     def _resolve_attention(self):
         # attention=SlidingWindowOptions(...) names the kind through its options object.
@@ -155,6 +202,11 @@ class LLMConfig:
     @property
     def head_dim(self):
         return self.hidden_dim // self.num_heads
+
+    @property
+    def key_value_heads(self):
+        """Key/value heads per attention layer (num_heads unless grouped-query attention)."""
+        return self.num_heads if self.num_key_value_heads is None else self.num_key_value_heads
 
     @property
     def decoder_layers(self):

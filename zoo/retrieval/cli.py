@@ -21,7 +21,12 @@ import sys
 
 def build_parser(prog=None):
     parser = argparse.ArgumentParser(prog=prog or "zoo retrieve",
-                                     description="Retrieval: document stores (BM25 + dense), RAG generation, kNN-LM.")
+                                     description="Retrieval: document stores (BM25 + dense), RAG generation, kNN-LM.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="examples:\n"
+                                            "  zoo retrieve build data/corpus-builtin --out data/store-builtin\n"
+                                            "  zoo retrieve query data/store-builtin \"how does a for loop work\" -k 3\n"
+                                            "  zoo retrieve knn-lm --help")
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="build a document store from a corpus folder, text file or folder")

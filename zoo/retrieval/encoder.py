@@ -26,24 +26,14 @@ def load_run(path, tokenizer_dir=None):
     """Return (model, tokenizer) from a run folder (model.keras + tokenizer/) or a .keras file.
 
     Example:
-        >>> load_run("/no/such/run")
+        >>> load_run("/no/such/run")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        FileNotFoundError: /no/such/run not found; give a run folder (runs/<recipe>-<timestamp>/ with model.keras and tokenizer/) or a .keras file
+        FileNotFoundError: /no/such/run does not exist. Give a run folder (runs/<recipe>-<timestamp>/, ...
     """
-    from zoo.data.tokenizer import load_tokenizer
-    from zoo.llm.models.factory import load_llm
+    from zoo.runs import read_run
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found; give a run folder (runs/<recipe>-<timestamp>/ with model.keras "
-                                "and tokenizer/) or a .keras file")
-    model_file = path / "model.keras" if path.is_dir() else path
-    if not model_file.is_file():
-        raise FileNotFoundError(f"{model_file} not found; the run has no trained model (did it finish?)")
-    tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir else model_file.parent / "tokenizer"
-    tokenizer = load_tokenizer(tokenizer_dir)
-    model = load_llm(str(model_file), compile=False)
+    model, tokenizer, _ = read_run(path, tokenizer_dir)
     return model, tokenizer
 
 

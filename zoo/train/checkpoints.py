@@ -88,6 +88,15 @@ def read_checkpoint(path):
     return state
 
 
+def _field_defaults():
+    import dataclasses
+
+    from zoo.llm.config import LLMConfig
+
+    return {f.name: f.default for f in dataclasses.fields(LLMConfig)
+            if f.default is not dataclasses.MISSING and f.name != "attention_options"}
+
+
 def check_resumable(state, llm_config, kind="causal"):
     """Raise a ValueError when a checkpoint was written by another architecture or model kind.
 
@@ -104,6 +113,9 @@ def check_resumable(state, llm_config, kind="causal"):
 
     # A checkpoint written before attention options moved into attention_options holds them flat.
     saved, wanted = upgrade_flat_attention_fields(state.get("config", {})), dict(llm_config)
+    # A field added after the checkpoint was written (norm_type, mlp, rope_*...) defaults to the behaviour
+    # the checkpoint was trained with.
+    saved = {**{key: value for key, value in _field_defaults().items() if key in wanted}, **saved}
     differ = [f"{key}: checkpoint {saved.get(key)!r}, this run {wanted.get(key)!r}"
               for key in sorted(set(saved) | set(wanted)) if saved.get(key) != wanted.get(key)]
     if differ:

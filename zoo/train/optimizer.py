@@ -20,8 +20,8 @@ import keras
 
 from zoo.train.accumulation import optimizer_accumulation_steps
 
-# Substrings of variable paths that get no weight decay: biases, LayerNorm parameters.
-NO_DECAY_NAMES = ["bias", "gamma", "beta"]
+# Substrings of variable paths that get no weight decay: biases, LayerNorm and RMSNorm parameters.
+NO_DECAY_NAMES = ["bias", "gamma", "beta", "scale"]
 # Token, position and segment tables (and the tied output projection that is the token table).
 EMBEDDING_NAMES = ["embeddings"]
 

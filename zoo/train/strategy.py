@@ -4,7 +4,7 @@
 
 - `default`      TensorFlow's default strategy: one device, no replication.
 - `one_device`   everything pinned to the first GPU (or the CPU).
-- `mirrored`     data parallel over the local GPUs (or over `--cpu-replicas` logical CPUs).
+- `mirrored`     data parallel over the local GPUs (or over `--cpu-devices` logical CPUs).
 - `multi_worker` data parallel over several machines; each reads its role from TF_CONFIG.
 - `tpu`          a Cloud TPU: TPUClusterResolver, connect, initialize_tpu_system, TPUStrategy.
 - `auto`         TPU when one is attached, mirrored when more than one GPU is visible, else default.
@@ -51,7 +51,7 @@ class StrategyError(ValueError):
 
 
 def add_strategy_args(parser):
-    """Add --strategy and its options (--cpu-replicas, --tpu, --workers, --worker-index) to a parser.
+    """Add --strategy and its options (--cpu-devices, --tpu, --workers, --worker-index) to a parser.
 
     Example:
         >>> args = add_strategy_args(argparse.ArgumentParser()).parse_args([])
@@ -62,7 +62,7 @@ def add_strategy_args(parser):
     group.add_argument("--strategy", choices=STRATEGIES, default="auto",
                        help="tf.distribute strategy: auto picks tpu, then mirrored (>1 GPU), then default "
                             "(default: auto)")
-    group.add_argument("--cpu-replicas", type=int, default=None,
+    group.add_argument("--cpu-devices", "--cpu-replicas", dest="cpu_replicas", type=int, default=None, metavar="N",
                        help="split the CPU into N logical devices, so --strategy mirrored can be tried without GPUs")
     group.add_argument("--tpu", default=None,
                        help="TPU name or grpc:// address for --strategy tpu (default: $TPU_NAME, else 'local' "
@@ -144,7 +144,7 @@ def split_cpu(replicas):
     import tensorflow as tf
 
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
-        raise StrategyError(f"--cpu-replicas must be a positive integer, got {replicas!r}.")
+        raise StrategyError(f"--cpu-devices must be a positive integer, got {replicas!r}.")
     cpu = tf.config.list_physical_devices("CPU")[0]
     current = tf.config.get_logical_device_configuration(cpu)
     if current is not None and len(current) == replicas:
@@ -153,7 +153,7 @@ def split_cpu(replicas):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
     except RuntimeError:
         raise StrategyError(
-            f"--cpu-replicas {replicas}: TensorFlow has already started its devices in this process, so the CPU "
+            f"--cpu-devices {replicas}: TensorFlow has already started its devices in this process, so the CPU "
             "can no longer be split. Make the strategy first thing in a fresh process.") from None
 
 
@@ -311,7 +311,7 @@ def make_strategy(name="auto", cpu_replicas=None, tpu=None, log=print):
         return _made[key]
     if cpu_replicas is not None:
         if name in ("tpu", "multi_worker"):
-            raise StrategyError(f"--cpu-replicas splits the local CPU for mirrored; it does not apply to {name}.")
+            raise StrategyError(f"--cpu-devices splits the local CPU for mirrored; it does not apply to {name}.")
         split_cpu(cpu_replicas)
     import tensorflow as tf
 

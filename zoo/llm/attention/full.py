@@ -63,11 +63,20 @@ class MultiHeadAttention(keras.layers.Layer):
         use_bias=True,
         rotary=False,
         rotary_max_wavelength=10000.0,
+        num_key_value_heads=None,
+        qkv_bias=None,
+        rope_scaling_type="none",
+        rope_scaling_factor=1.0,
+        rope_low_freq_factor=1.0,
+        rope_high_freq_factor=4.0,
+        rope_original_max_length=8192,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if rotary and cross_attention:
             raise ValueError("Rotary positions apply to self-attention only.")
+        if num_key_value_heads is not None and cross_attention:
+            raise ValueError("Grouped-query attention (num_key_value_heads) applies to self-attention only.")
         self.num_heads = int(num_heads)
         self.head_dim = int(head_dim)
         self.hidden_dim = self.num_heads * self.head_dim
@@ -77,26 +86,55 @@ class MultiHeadAttention(keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.rotary = bool(rotary)
         self.rotary_max_wavelength = float(rotary_max_wavelength)
+        self.num_key_value_heads = None if num_key_value_heads is None else int(num_key_value_heads)
+        # Grouped-query attention (Ainslie et al. 2023): fewer key/value heads, each shared by a
+        # group of query heads; the cache holds only the key/value heads.
+        self.kv_heads = self.num_heads if self.num_key_value_heads is None else self.num_key_value_heads
+        if self.num_heads % self.kv_heads:
+            raise ValueError(f"num_key_value_heads={self.kv_heads} does not divide num_heads={self.num_heads}.")
+        self.qkv_bias = None if qkv_bias is None else bool(qkv_bias)
+        self.rope_scaling_type = rope_scaling_type
+        self.rope_scaling_factor = float(rope_scaling_factor)
+        self.rope_low_freq_factor = float(rope_low_freq_factor)
+        self.rope_high_freq_factor = float(rope_high_freq_factor)
+        self.rope_original_max_length = int(rope_original_max_length)
 
         dense = dict(use_bias=self.use_bias, kernel_initializer=_init(), dtype=self.dtype_policy)
+        # Qwen2 keeps biases on the q/k/v projections only.
+        projection = {**dense, "use_bias": self.use_bias if self.qkv_bias is None else self.qkv_bias}
         if self.cross_attention:
-            self.query_dense = keras.layers.Dense(self.hidden_dim, name="query", **dense)
-            self.key_value_dense = keras.layers.Dense(2 * self.hidden_dim, name="key_value", **dense)
+            self.query_dense = keras.layers.Dense(self.hidden_dim, name="query", **projection)
+            self.key_value_dense = keras.layers.Dense(2 * self.hidden_dim, name="key_value", **projection)
         else:
-            self.qkv_dense = keras.layers.Dense(3 * self.hidden_dim, name="qkv", **dense)
+            # Columns: queries (num_heads * head_dim), then keys, then values (kv_heads * head_dim each).
+            width = (self.num_heads + 2 * self.kv_heads) * self.head_dim
+            self.qkv_dense = keras.layers.Dense(width, name="qkv", **projection)
         self.output_dense = keras.layers.Dense(self.hidden_dim, name="output", **dense)
         self.probs_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         if self.rotary:
-            from keras_hub.layers import RotaryEmbedding
+            self.rotary_embedding = self._rotary_layer()
 
-            # [batch, seq, heads, head_dim]: rotate along seq, pairs along head_dim.
-            self.rotary_embedding = RotaryEmbedding(
-                max_wavelength=self.rotary_max_wavelength,
-                sequence_axis=1,
-                feature_axis=-1,
-                dtype=self.dtype_policy,
-                name="rotary",
+    def _rotary_layer(self):
+        # [batch, seq, heads, head_dim]: rotate along seq, pairs along head_dim.
+        common = {"sequence_axis": 1, "feature_axis": -1, "dtype": self.dtype_policy, "name": "rotary"}
+        if self.rope_scaling_type == "llama3":
+            from keras_hub.src.models.llama.llama_rotary_embedding import (
+                LlamaRotaryEmbedding,
             )
+
+            # Llama 3.1: long wavelengths stretched by the factor, short ones kept, a smooth band between.
+            return LlamaRotaryEmbedding(
+                max_wavelength=self.rotary_max_wavelength,
+                frequency_adjustment_factor=self.rope_scaling_factor,
+                low_freq_factor=self.rope_low_freq_factor,
+                high_freq_factor=self.rope_high_freq_factor,
+                pretraining_sequence_length=self.rope_original_max_length,
+                **common,
+            )
+        from keras_hub.layers import RotaryEmbedding
+
+        factor = self.rope_scaling_factor if self.rope_scaling_type == "linear" else 1.0
+        return RotaryEmbedding(max_wavelength=self.rotary_max_wavelength, scaling_factor=factor, **common)
 
     def build(self, x_shape, context_shape=None):
         width = (None, None, self.hidden_dim)
@@ -111,6 +149,22 @@ class MultiHeadAttention(keras.layers.Layer):
     def _split_heads(self, x, parts):
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         return ops.reshape(x, (batch, length, parts, self.num_heads, self.head_dim))
+
+    def _split_qkv(self, qkv):
+        """Queries [b, n, heads, d] and keys, values [b, n, kv_heads, d] from the fused projection."""
+        batch, length = ops.shape(qkv)[0], ops.shape(qkv)[1]
+        q_width, kv_width = self.num_heads * self.head_dim, self.kv_heads * self.head_dim
+        query = ops.reshape(qkv[..., :q_width], (batch, length, self.num_heads, self.head_dim))
+        key = ops.reshape(qkv[..., q_width : q_width + kv_width], (batch, length, self.kv_heads, self.head_dim))
+        value = ops.reshape(qkv[..., q_width + kv_width :], (batch, length, self.kv_heads, self.head_dim))
+        return query, key, value
+
+    def _repeat_kv(self, x):
+        """Key/value heads repeated for their query-head groups: [b, n, kv_heads, d] -> [b, n, heads, d]."""
+        if self.kv_heads == self.num_heads:
+            return x
+        # Query head h reads key/value head h // group (Hugging Face's repeat_kv order).
+        return ops.repeat(x, self.num_heads // self.kv_heads, axis=2)
 
     def project_key_value(self, context):
         """Keys and values of an encoder output, [batch, 2, key_len, heads, head_dim]."""
@@ -168,12 +222,12 @@ class MultiHeadAttention(keras.layers.Layer):
                     "than the keys and values of earlier tokens. Decode without a cache "
                     "(generate(..., use_cache=False); zoo.llm.models.generation does this by itself for this kind)."
                 )
-            qkv = self._split_heads(self.qkv_dense(x), 3)
-            query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+            query, key, value = self._split_qkv(self.qkv_dense(x))
             if self.rotary:
                 query = self.rotary_embedding(query, start_index=start)
                 key = self.rotary_embedding(key, start_index=start)
             if cache is None:
+                key, value = self._repeat_kv(key), self._repeat_kv(value)
                 out = self.attend_sequence(query, key, value, padding_mask, training=training)
             else:
                 if cache_index is None:
@@ -184,7 +238,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 # prompt, so the mask is small).
                 new = ops.stack((key, value), axis=1)
                 cache = ops.slice_update(cache, (0, 0, cache_index, 0, 0), ops.cast(new, cache.dtype))
-                key, value = cache[:, 0], cache[:, 1]
+                key, value = self._repeat_kv(cache[:, 0]), self._repeat_kv(cache[:, 1])
                 query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
                 key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
                 mask = self.attention_mask(query_positions, key_positions)
@@ -206,6 +260,13 @@ class MultiHeadAttention(keras.layers.Layer):
             use_bias=self.use_bias,
             rotary=self.rotary,
             rotary_max_wavelength=self.rotary_max_wavelength,
+            num_key_value_heads=self.num_key_value_heads,
+            qkv_bias=self.qkv_bias,
+            rope_scaling_type=self.rope_scaling_type,
+            rope_scaling_factor=self.rope_scaling_factor,
+            rope_low_freq_factor=self.rope_low_freq_factor,
+            rope_high_freq_factor=self.rope_high_freq_factor,
+            rope_original_max_length=self.rope_original_max_length,
         )
         return config
 

@@ -70,6 +70,11 @@ class TransformerBlock(keras.layers.Layer):
         rotary=False,
         rotary_max_wavelength=10000.0,
         attention_options=None,
+        norm_type="layernorm",
+        mlp="standard",
+        num_key_value_heads=None,
+        qkv_bias=None,
+        rope_options=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -89,6 +94,13 @@ class TransformerBlock(keras.layers.Layer):
         self._activation_fn = activation_fn(activation)
         # The attention kind's own settings (window, block size...): its layer's keyword arguments.
         self.attention_options = dict(attention_options or {})
+        self.norm_type = norm_type
+        self.mlp = mlp
+        self.num_key_value_heads = None if num_key_value_heads is None else int(num_key_value_heads)
+        self.qkv_bias = None if qkv_bias is None else bool(qkv_bias)
+        # RoPE scaling (rope_scaling_type, rope_scaling_factor, ...), passed on to self-attention.
+        self.rope_options = dict(rope_options or {})
+        gqa = {} if self.num_key_value_heads is None else {"num_key_value_heads": self.num_key_value_heads}
         # Set by zoo.llm.layers.reversible.ReversibleStack: the block then runs only as part of it.
         self.in_reversible_stack = False
 
@@ -102,7 +114,10 @@ class TransformerBlock(keras.layers.Layer):
             use_bias=self.use_bias,
             rotary=self.rotary,
             rotary_max_wavelength=self.rotary_max_wavelength,
+            qkv_bias=self.qkv_bias,
             name="self_attention",
+            **gqa,
+            **self.rope_options,
             **self.attention_options,
             **common,
         )
@@ -115,6 +130,7 @@ class TransformerBlock(keras.layers.Layer):
                 cross_attention=True,
                 dropout=self.dropout,
                 use_bias=self.use_bias,
+                qkv_bias=self.qkv_bias,
                 name="cross_attention",
                 **common,
             )
@@ -123,6 +139,12 @@ class TransformerBlock(keras.layers.Layer):
         self.ffn_in = keras.layers.Dense(
             self.intermediate_dim, use_bias=self.use_bias, kernel_initializer=init, name="ffn_in", **common
         )
+        self.ffn_gate = None
+        if self.mlp == "gated":
+            # GLU feed-forward (Shazeer 2020): act(x W_gate) * (x W_up); SwiGLU when act is silu (Llama).
+            self.ffn_gate = keras.layers.Dense(
+                self.intermediate_dim, use_bias=self.use_bias, kernel_initializer=init, name="ffn_gate", **common
+            )
         self.ffn_out = keras.layers.Dense(
             self.hidden_dim, use_bias=self.use_bias, kernel_initializer=init, name="ffn_out", **common
         )
@@ -130,7 +152,7 @@ class TransformerBlock(keras.layers.Layer):
         self.residual_dropout = keras.layers.Dropout(self.dropout, **common)
 
     def _layer_norm(self, name):
-        return keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name)
+        return make_norm(self.norm_type, self.layer_norm_epsilon, self.dtype_policy, name)
 
     def build(self, x_shape, context_shape=None):
         width = (None, None, self.hidden_dim)
@@ -140,6 +162,8 @@ class TransformerBlock(keras.layers.Layer):
             self.cross_attention.build(width)
             self.cross_attention_norm.build(width)
         self.ffn_in.build(width)
+        if self.ffn_gate is not None:
+            self.ffn_gate.build(width)
         self.ffn_out.build((None, None, self.intermediate_dim))
         self.ffn_norm.build(width)
         self.built = True
@@ -159,7 +183,12 @@ class TransformerBlock(keras.layers.Layer):
 
     def ffn_branch(self, x):
         """FFN(LN(x)) without the residual add: G of a reversible block."""
-        return self.ffn_out(self._activation_fn(self.ffn_in(self.ffn_norm(x))))
+        return self._feed_forward(self.ffn_norm(x))
+
+    def _feed_forward(self, h):
+        if self.ffn_gate is not None:
+            return self.ffn_out(self._activation_fn(self.ffn_gate(h)) * self.ffn_in(h))
+        return self.ffn_out(self._activation_fn(self.ffn_in(h)))
 
     def call(
         self,
@@ -196,10 +225,7 @@ class TransformerBlock(keras.layers.Layer):
 
             x = self._residual(x, self.cross_attention_norm, cross_attend, training)
 
-        def feed_forward(h):
-            return self.ffn_out(self._activation_fn(self.ffn_in(h)))
-
-        x = self._residual(x, self.ffn_norm, feed_forward, training)
+        x = self._residual(x, self.ffn_norm, self._feed_forward, training)
         return (x, new_cache[0]) if cache is not None else x
 
     def get_config(self):
@@ -219,8 +245,37 @@ class TransformerBlock(keras.layers.Layer):
             rotary=self.rotary,
             rotary_max_wavelength=self.rotary_max_wavelength,
             attention_options=self.attention_options,
+            norm_type=self.norm_type,
+            mlp=self.mlp,
+            num_key_value_heads=self.num_key_value_heads,
+            qkv_bias=self.qkv_bias,
+            rope_options=self.rope_options,
         )
         return config
+
+
+def make_norm(norm_type, epsilon, dtype, name):
+    """A LayerNorm or an RMSNorm (LLMConfig.norm_type) over the last axis.
+
+    Example:
+        >>> make_norm("rmsnorm", 1e-6, None, "norm").name
+        'norm'
+    """
+    if norm_type == "rmsnorm":
+        # Llama's RMSNorm: x / sqrt(mean(x^2) + eps) * scale, no centring and no bias (Zhang & Sennrich 2019).
+        return keras.layers.RMSNormalization(epsilon=epsilon, dtype=dtype, name=name)
+    if norm_type != "layernorm":
+        raise ValueError(f"Unknown norm_type {norm_type!r}. Choose one of: layernorm, rmsnorm.")
+    return keras.layers.LayerNormalization(epsilon=epsilon, dtype=dtype, name=name)
+
+
+def rope_options(config):
+    """RoPE scaling settings of an LLMConfig, as TransformerBlock's rope_options (empty when unscaled)."""
+    if config.rope_scaling_type == "none":
+        return {}
+    names = ("rope_scaling_type", "rope_scaling_factor", "rope_low_freq_factor", "rope_high_freq_factor",
+             "rope_original_max_length")
+    return {name: getattr(config, name) for name in names}
 
 
 def supports_kv_cache(config):
@@ -254,6 +309,11 @@ def block_from_config(config, name, causal, cross_attention=False, dtype=None):
         rotary=config.position == "rotary",
         rotary_max_wavelength=config.rotary_max_wavelength,
         attention_options=config.attention_options.layer_arguments(config.max_length),
+        norm_type=config.norm_type,
+        mlp=config.mlp,
+        num_key_value_heads=None if config.key_value_heads == config.num_heads else config.key_value_heads,
+        qkv_bias=config.qkv_bias,
+        rope_options=rope_options(config),
         dtype=dtype,
         name=name,
     )

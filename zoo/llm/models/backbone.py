@@ -22,7 +22,7 @@ Example:
 import keras
 
 from zoo.llm.config import LLMConfig
-from zoo.llm.layers.blocks import block_from_config
+from zoo.llm.layers.blocks import block_from_config, make_norm
 from zoo.llm.layers.embeddings import LLMEmbeddings
 from zoo.llm.layers.reversible import ReversibleStack
 
@@ -51,7 +51,7 @@ class LLMBackbone(keras.Model):
         # Pre-LN stacks leave the residual stream unnormalised: GPT-2 adds one last LayerNorm.
         if config.norm != "pre":
             return None
-        return keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, dtype=dtype, name=name)
+        return make_norm(config.norm_type, config.layer_norm_epsilon, dtype, name)
 
     @property
     def token_embedding(self):

@@ -103,8 +103,8 @@ def generate(
     config = model.llm_config
     rows, single = _prompt_rows(prompts, config.vocab_size, "prompt")
     max_new_tokens = _check_max_new(max_new_tokens)
-    tokens, mask, min_len, total = _pad(rows, max_new_tokens, config.max_length, pad_token_id, "prompt")
     stops = _stop_ids(stop_token_ids, config.vocab_size)
+    tokens, mask, min_len, total = _pad(rows, max_new_tokens, config.max_length, _fill_id(pad_token_id, stops), "prompt")
     settings = (sampler, temperature, top_k, top_p, seed)
     use_cache = use_cache and supports_kv_cache(config)
     fn = _decoder_fn(model, "causal", settings, stops, use_cache, jit_compile, _causal_decoder)
@@ -159,8 +159,10 @@ def generate_seq2seq(
         targets, _ = _prompt_rows(decoder_prompts, config.vocab_size, "decoder prompt")
         if len(targets) != len(sources):
             raise ValueError(f"Got {len(sources)} sources but {len(targets)} decoder prompts.")
-    tokens, mask, min_len, total = _pad(targets, max_new_tokens, config.max_length, pad_token_id, "decoder prompt")
     stops = _stop_ids(stop_token_ids, config.vocab_size)
+    tokens, mask, min_len, total = _pad(
+        targets, max_new_tokens, config.max_length, _fill_id(pad_token_id, stops), "decoder prompt"
+    )
     settings = (sampler, temperature, top_k, top_p, seed)
     # The decoder's blocks are never reversible, so only its attention kind decides.
     use_cache = use_cache and supports_kv_cache(config.replace(reversible=False))
@@ -300,6 +302,18 @@ def _pad(rows, max_new_tokens, max_length, pad_token_id, what):
         tokens[i, : len(row)] = row
         mask[i, : len(row)] = True
     return tokens, mask, min(lengths), total
+
+
+def _fill_id(pad_token_id, stops):
+    """The id that fills the not-yet-generated cells of the token buffer.
+
+    The sampler counts a row as finished once a stop id appears after its prompt,
+    so the fill must not be a stop id: a GPT-2 vocabulary pads with its end-of-text
+    token, which is also where it stops. The cells are overwritten before they are read.
+    """
+    if not stops or pad_token_id not in stops:
+        return pad_token_id
+    return next(i for i in range(len(stops) + 1) if i not in stops)
 
 
 def _stop_ids(stop_token_ids, vocab_size):

@@ -104,6 +104,20 @@ class LLMTask(keras.Model):
     def llm_config(self):
         return self.backbone.llm_config
 
+    def attach_tokenizer(self, tokenizer):
+        """Attach the tokenizer whose ids this model reads; then text goes in and out (generate("...")).
+
+        Kept in a plain holder so Keras does not track the tokenizer as a sublayer of the model.
+        """
+        self._tokenizer_holder = _TokenizerHolder(tokenizer)
+        return self
+
+    @property
+    def tokenizer(self):
+        """The attached tokenizer, or None."""
+        holder = getattr(self, "_tokenizer_holder", None)
+        return None if holder is None else holder.tokenizer
+
     def get_config(self):
         return {
             "name": self.name,
@@ -117,6 +131,13 @@ class LLMTask(keras.Model):
         if isinstance(config.get("backbone"), dict):
             config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+class _TokenizerHolder:
+    """A plain box: Keras tracks layers set as attributes, not arbitrary objects."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
 
 
 def _require(backbone, classes, task):
@@ -146,7 +167,7 @@ def empty_cache(model, batch_size, max_len):
     """A zero KV cache for `call_with_cache`: one [b, 2, max_len, heads, head_dim] per block."""
     config = model.llm_config
     layers = config.decoder_layers if isinstance(model, Seq2SeqLM) else config.num_layers
-    shape = (batch_size, 2, max_len, config.num_heads, config.head_dim)
+    shape = (batch_size, 2, max_len, config.key_value_heads, config.head_dim)
     return tuple(ops.zeros(shape, dtype=model.compute_dtype) for _ in range(layers))
 
 
@@ -193,11 +214,15 @@ class CausalLM(LLMTask):
         backbone = self.backbone
         return _run_with_cache(backbone.embeddings, backbone.blocks, backbone.final_norm, token_ids, cache, cache_index)
 
-    def generate(self, prompts, max_new_tokens=32, **kwargs):
-        """Continue each prompt (lists of ids); see `zoo.llm.models.generation.generate`."""
-        from zoo.llm.models.generation import generate
+    def generate(self, prompts, max_new_tokens=None, max_length=None, **kwargs):
+        """Continue each prompt: token-id lists (returns new ids; see `zoo.llm.models.generation.generate`) or,
+        with a tokenizer attached, text (returns prompt + continuation; see `zoo.llm.models.text_generation`).
 
-        return generate(self, prompts, max_new_tokens=max_new_tokens, **kwargs)
+        max_new_tokens: tokens to add (default 32); max_length: prompt + new tokens, keras-hub's meaning.
+        """
+        from zoo.llm.models.text_generation import generate_any
+
+        return generate_any(self, prompts, max_new_tokens=max_new_tokens, max_length=max_length, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

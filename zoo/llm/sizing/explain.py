@@ -48,9 +48,13 @@ def count_parameters(config, kind="causal", num_classes=2, backbone=None):
     _check_kind(kind)
     d, f, v = config.hidden_dim, config.intermediate_dim, config.vocab_size
     bias = 1 if config.use_bias else 0
-    attention = 4 * d * d + 4 * d * bias
-    ffn = 2 * d * f + (f + d) * bias
-    norm = 2 * d
+    qkv_bias = bias if config.qkv_bias is None else int(config.qkv_bias)
+    kv = config.key_value_heads * config.head_dim  # grouped-query attention: narrower keys and values
+    attention = (d + 2 * kv) * (d + qkv_bias) + d * d + d * bias
+    cross_attention = 3 * d * (d + qkv_bias) + d * d + d * bias
+    gated = config.mlp == "gated"
+    ffn = (3 if gated else 2) * d * f + ((2 if gated else 1) * f + d) * bias
+    norm = d if config.norm_type == "rmsnorm" else 2 * d  # RMSNorm has a scale and no bias
     final_norm = norm if config.norm == "pre" else 0
     backbone = _backbone_kind(kind, backbone)
 
@@ -58,9 +62,9 @@ def count_parameters(config, kind="causal", num_classes=2, backbone=None):
     parts["embeddings"] = v * d + (config.max_length * d if config.position == "learned" else 0)
     if backbone == "encoder":
         parts["embeddings"] += config.num_segments * d
-    parts["norms"] = norm if config.embedding_norm else 0
+    parts["norms"] = 2 * d if config.embedding_norm else 0
     if backbone == "seq2seq":
-        parts["attention"] = attention * config.num_layers + 2 * attention * config.decoder_layers
+        parts["attention"] = attention * (config.num_layers + config.decoder_layers) + cross_attention * config.decoder_layers
         parts["ffn"] = ffn * (config.num_layers + config.decoder_layers)
         parts["norms"] += 2 * norm * config.num_layers + 3 * norm * config.decoder_layers + 2 * final_norm
     else:
@@ -72,7 +76,7 @@ def count_parameters(config, kind="causal", num_classes=2, backbone=None):
     untied_output = 0 if config.tie_embeddings or backbone == "encoder" else v * d
     pooler = d * d + d
     if kind == "masked":
-        heads = d * d + d + norm + v + (0 if config.tie_embeddings else d * v)
+        heads = d * d + d + 2 * d + v + (0 if config.tie_embeddings else d * v)
         if config.next_sentence_prediction:
             heads += pooler + 2 * d + 2
     elif kind == "classifier":
@@ -104,11 +108,13 @@ def flops_per_token(config, kind="causal", seq_len=None, backbone=None):
     seq_len = config.max_length if seq_len is None else int(seq_len)
     d, f, v = config.hidden_dim, config.intermediate_dim, config.vocab_size
     backbone = _backbone_kind(kind, backbone)
-    projections = 2 * 4 * d * d
+    kv = config.key_value_heads * config.head_dim
+    projections = 2 * (2 * d * d + 2 * d * kv)  # Q and output d x d; K and V d x kv (grouped-query)
     scores = 2 * 2 * seq_len * d  # QK^T and the weighted sum of V
-    ffn = 2 * 2 * d * f
+    ffn = (3 if config.mlp == "gated" else 2) * 2 * d * f
     block = projections + scores + ffn
     if backbone == "seq2seq":
+        projections = 2 * 4 * d * d  # cross-attention is plain multi-head attention
         # A decoder block adds cross-attention: Q and output projections, plus K/V of one source token.
         forward = block * config.num_layers + (block + projections + scores) * config.decoder_layers
     else:
@@ -258,7 +264,8 @@ def main(argv=None, prog=None):
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Size, FLOPs and memory of an LLM preset or JSON config file, without building it.",
-        epilog=f"presets: {', '.join(PRESETS)}",
+        epilog=f"presets: {', '.join(PRESETS)}\n\nexamples:\n  zoo explain small\n  zoo explain tiny --batch-size 16 --seq-len 512",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", nargs="?", help="a preset name or a JSON file of LLMConfig fields (may hold 'kind')")
     parser.add_argument("--kind", choices=KINDS, help="model kind (default: the preset's, or causal)")

@@ -1,0 +1,231 @@
+"""The recipe runner: what every `zoo <recipe>` shares, so a recipe's own file is only its chapter.
+
+A recipe declares itself with `Recipe(name, description, examples)`, adds its own
+options with `@recipe.options` and writes its body with `@recipe.body`: a function
+`body(args, run)` that reads top to bottom as data -> model -> fit -> report and
+returns a results dict. The runner owns the rest:
+
+- the shared options: --runs-dir, --seed, --verbose; for training recipes also
+  --strategy (and its --cpu-devices, --tpu, --workers), --precision and --tensorboard;
+- seeding (before any data is read), the tf.distribute strategy scope and the
+  global-batch check, the Keras dtype policy of --precision;
+- the run folder, made on first use (so a refused option leaves nothing behind),
+  whose callbacks write history.csv and, with --tensorboard, TensorBoard logs;
+- error exits: a user mistake (zoo.errors.UsageError, a strategy that cannot be
+  made, a missing file) prints one line and exits with status 2, never a traceback;
+- the closing summary line and `main(argv, prog)`.
+
+Example:
+    >>> recipe = Recipe("hello", "Say hello.", examples=["zoo hello --seed 1"], training=False)
+    >>> @recipe.body
+    ... def body(args, run):
+    ...     return {"seed": args.seed}
+    >>> recipe.run(["--seed", "3"], run_folder=False)["seed"]
+    3
+"""
+
+import argparse
+import sys
+import time
+
+from zoo.errors import UsageError
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # those of zoo.train.precision (no Keras for --help)
+
+
+class UsageExit(SystemExit):
+    """Exit status 2 with a one-line reason (already printed to stderr); `str()` is the reason."""
+
+    def __init__(self, message):
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+def usage_exit(prog, message):
+    """Print `prog: error: message` to stderr and return the UsageExit to raise."""
+    # One line, even for a message that explains itself over several.
+    message = " ".join(line.strip() for line in str(message).strip().splitlines()) or "invalid usage"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return UsageExit(message)
+
+
+def examples_epilog(examples):
+    """The "examples:" block that ends every --help."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in examples)
+
+
+def add_training_options(parser):
+    """--precision, --tensorboard and the strategy options of a training recipe."""
+    from zoo.train.strategy import add_strategy_args
+
+    group = parser.add_argument_group("training")
+    group.add_argument("--precision", choices=PRECISIONS, default="float32",
+                       help="Keras dtype policy: float32, mixed_bfloat16 or mixed_float16 with loss scaling "
+                            "(default: float32)")
+    group.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True,
+                       help="write TensorBoard logs to <run>/tensorboard (default: on)")
+    return add_strategy_args(parser)
+
+
+class Run:
+    """The run folder of one recipe run, made on first use; `note()` adds to its config.json before that."""
+
+    def __init__(self, name, config, root, tensorboard=False):
+        self.name = name
+        self.config = dict(config)
+        self.root = root
+        self.tensorboard = tensorboard
+        self._folder = None
+
+    def note(self, **config):
+        """Record more settings in config.json (only before the folder is made)."""
+        if self._folder is not None:
+            raise RuntimeError("the run folder is already written; note() its settings before using it")
+        self.config.update(config)
+
+    @property
+    def folder(self):
+        if self._folder is None:
+            from zoo.runs import RunFolder
+
+            self._folder = RunFolder(self.name, self.config, root=self.root)
+        return self._folder
+
+    @property
+    def made(self):
+        return self._folder is not None
+
+    @property
+    def path(self):
+        return self.folder.path
+
+    def file(self, name):
+        return self.folder.file(name)
+
+    def callbacks(self, history_name="history.csv"):
+        """history.csv (appended every epoch) and, with --tensorboard, TensorBoard logs in <run>/tensorboard."""
+        callbacks = self.folder.callbacks(history_name)
+        if self.tensorboard:
+            import keras
+
+            callbacks.append(keras.callbacks.TensorBoard(self.file("tensorboard"), update_freq="epoch",
+                                                         write_graph=False))
+        return callbacks
+
+    def save_model(self, model, name="model.keras"):
+        return self.folder.save_model(model, name)
+
+    def save_results(self, results, name="results.json"):
+        return self.folder.save_results(results, name)
+
+    def finish(self, model, history, results, plot_title=None):
+        return self.folder.finish(model, history, results, plot_title=plot_title)
+
+
+class Recipe:
+    """One `zoo <command>` (by default `zoo <name>`): its options, its body, and the shared run machinery."""
+
+    def __init__(self, name, description, examples, training=True, command=None):
+        self.name = name  # also the run folder's prefix: runs/<name>-<timestamp>/
+        self.command = command or name  # the words after `zoo`, e.g. "compress lora"
+        self.description = description
+        self.examples = list(examples)
+        self.training = training
+        self._add_options = None
+        self._body = None
+
+    def options(self, add_options):
+        """Decorator: `add_options(parser)` adds the recipe's own options."""
+        self._add_options = add_options
+        return add_options
+
+    def body(self, body):
+        """Decorator: `body(args, run, **kwargs)` does the work and returns the results dict."""
+        self._body = body
+        return body
+
+    def build_parser(self, prog=None):
+        from zoo.runs import add_run_args
+
+        parser = argparse.ArgumentParser(prog=prog or f"zoo {self.command}", description=self.description,
+                                         epilog=examples_epilog(self.examples),
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        if self._add_options is not None:
+            self._add_options(parser)
+        if self.training:
+            add_training_options(parser)
+        return add_run_args(parser)
+
+    def run(self, argv=None, prog=None, run_folder=True, **kwargs):
+        """Parse `argv`, then seed, enter the strategy and precision scopes and call the body; its results.
+
+        A user mistake raises UsageExit (status 2) after printing one line; keyword arguments go to the body.
+        """
+        from zoo.quiet import quiet_tensorflow
+
+        prog = prog or f"zoo {self.command}"
+        args = self.build_parser(prog).parse_args(argv)
+        quiet_tensorflow()  # after parsing: --help and bad options never start TensorFlow
+        try:
+            return self.execute(args, run_folder=run_folder, **kwargs)
+        except UsageExit:
+            raise
+        except (UsageError, FileNotFoundError) as err:
+            raise usage_exit(prog, err) from None
+        except SystemExit as err:
+            if isinstance(err.code, str):  # a library's own one-line refusal
+                raise usage_exit(prog, err.code) from None
+            raise
+
+    def execute(self, args, run_folder=True, **kwargs):
+        """Run the body on parsed `args` (the seed, scopes and run folder as in `run`)."""
+        import contextlib
+
+        import keras
+
+        # Seed first: tf.random.set_seed later would drop ops a data pipeline has already traced.
+        keras.utils.set_random_seed(args.seed)
+        scopes = contextlib.ExitStack()
+        with scopes:
+            if self.training:
+                args = self._enter_strategy(args, scopes)
+                from zoo.train.precision import precision_scope
+
+                scopes.enter_context(precision_scope(args.precision))
+            run = Run(self.name, vars(args), args.runs_dir, tensorboard=getattr(args, "tensorboard", False))
+            started = time.perf_counter()
+            results = self._body(args, run if run_folder else None, **kwargs)
+            if run.made:
+                print(f"{self.name} done in {time.perf_counter() - started:.1f} s; "
+                      f"results in {run.file('results.json')}")
+            return results
+
+    def _enter_strategy(self, args, scopes):
+        """Make the --strategy (once per process), check the global batch, enter its scope."""
+        import tensorflow as tf
+
+        from zoo.train.accumulation import check_global_batch
+        from zoo.train.strategy import for_this_worker, strategy_from_args
+
+        if tf.distribute.has_strategy():  # already inside a strategy (a recipe run from another's scope)
+            return args
+        try:
+            strategy = strategy_from_args(args)
+            batch_size = getattr(args, "batch_size", None)
+            if batch_size is not None:
+                check_global_batch(batch_size, strategy.num_replicas_in_sync)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        if strategy.num_replicas_in_sync > 1 and batch_size is not None:
+            print(f"global batch {batch_size} = {strategy.num_replicas_in_sync} replicas x "
+                  f"{batch_size // strategy.num_replicas_in_sync}")
+        scopes.enter_context(strategy.scope())
+        return for_this_worker(args, strategy)
+
+    def main(self, argv=None, prog=None):
+        """The command-line entry: run, and return the exit status 0."""
+        self.run(argv, prog)
+        return 0

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup clean
+.PHONY: demo test test-fast setup clean
 
 $(BIN)/zoo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: setup
 # The whole test suite (CI runs exactly this).
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The suite without the end-to-end recipe runs (tests marked `recipe`): the quick check while you work.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not recipe"
 
 clean:
 	rm -rf $(VENV) runs

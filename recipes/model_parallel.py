@@ -133,8 +133,8 @@ def train(args, run):
         if any(axes):
             print(f"  {path}: axes {axes}, per-device piece {shard_shapes(model, path)[0]}")
     with distribution.scope():
-        model.compile(optimizer=keras.optimizers.AdamW(args.learning_rate, weight_decay=0.01), loss="auto",
-                      metrics=[])
+        # zoo's AdamW default (zoo.train.optimizer.build_optimizer): no decay on biases, norms, embeddings.
+        model.compile(learning_rate=args.learning_rate, weight_decay=0.01, loss="auto", metrics=[])
         started = time.perf_counter()
         history = model.fit({"token_ids": train_x[rows], "padding_mask": np.ones_like(train_x[rows])}, train_y[rows],
                             batch_size=args.batch_size, epochs=1, shuffle=False, verbose=args.verbose)

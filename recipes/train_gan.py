@@ -90,6 +90,8 @@ def train(args, run):
     gan = build_gan(generator=args.generator, label_smoothing=args.label_smoothing,
                     instance_noise=args.instance_noise, generator_steps=args.generator_steps,
                     generator_loss=args.generator_loss, seed=args.seed)
+    # The baseline a trained generator must beat: the same generator before training.
+    untrained = gan_score(gan.generator, classifier, n=args.score_samples, seed=args.seed + 12345)
     monitor = GANMonitor(run.file("samples"), classifier=classifier, seed=args.seed)
     # The monitor runs before the CSV logger, so its score lands in history.csv.
     history = gan.fit(images, batch_size=args.batch_size, epochs=args.epochs,
@@ -99,12 +101,15 @@ def train(args, run):
         "generator": args.generator,
         "judge_test_accuracy": classifier_accuracy,
         **score,
+        "untrained_confident_share": untrained["confident_share"],
+        "untrained_class_evenness": untrained["class_evenness"],
         "generator_params": int(gan.generator.count_params()),
         "discriminator_params": int(gan.discriminator.count_params()),
     }, plot_title=f"GAN ({args.generator} generator) on digits")
     print(f"GAN score: {score['confident_share']:.1%} of {score['n']} generated digits classified with confidence "
           f"> 0.9; class evenness {score['class_evenness']:.3f} (1.0 = all ten digits equally often); "
-          f"per class {score['class_counts']}")
+          f"per class {score['class_counts']} (untrained generator: {untrained['confident_share']:.1%}, "
+          f"evenness {untrained['class_evenness']:.3f})")
     print(f"samples: {run.file('samples')}/")
     return results
 

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import run_model_saving_test
 from zoo import build_cnn
 
 
@@ -39,13 +40,9 @@ def test_one_hot_and_sparse_losses_agree():
     assert sparse == pytest.approx(-np.mean(np.log([0.7, 0.8])), rel=1e-5)
 
 
-def test_save_load_gives_identical_predictions(tmp_path, digits):
+def test_save_load_gives_identical_predictions(digits):
     (x, _), _ = digits
-    model = build_cnn()
-    path = tmp_path / "cnn.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    np.testing.assert_array_equal(model.predict(x[:16], verbose=0), loaded.predict(x[:16], verbose=0))
+    run_model_saving_test(build_cnn(), x[:16])
 
 
 def test_configurable_shape_and_classes():

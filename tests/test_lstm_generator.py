@@ -1,7 +1,7 @@
-import keras
 import numpy as np
 import pytest
 
+from tests.harness import run_model_saving_test
 from zoo import build_lstm_generator
 from zoo.text.lstm_generator import make_next_token_windows
 from zoo.text.sampler import sample_text
@@ -35,12 +35,9 @@ def test_short_fit_lowers_loss_on_real_text():
     assert after < before - 0.5  # starts near ln(vocab) ~ 4.6
 
 
-def test_save_load_gives_identical_predictions(tmp_path):
-    model = build_lstm_generator(50, sequence_length=10)
+def test_save_load_gives_identical_predictions():
     x = np.random.default_rng(0).integers(0, 50, size=(4, 10)).astype("int32")
-    model.save(tmp_path / "lstm.keras")
-    loaded = keras.models.load_model(tmp_path / "lstm.keras")
-    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    run_model_saving_test(build_lstm_generator(50, sequence_length=10), x)
 
 
 def test_char_vocabulary_round_trips_english_and_japanese():

@@ -9,6 +9,8 @@ import pytest
 
 from zoo.cli import load_recipe
 
+pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
+
 RUN_FILES = {"config.json", "history.csv", "plot.png", "model.keras", "results.json"}
 
 
@@ -68,10 +70,13 @@ def test_train_gan_saves_sample_grids_and_a_score(tmp_path):
     assert train_gan.main(argv) == 0
     run, results = _only_run(tmp_path, "train-gan-")
     assert (run / "samples" / "epoch_001.png").exists()
-    assert 0.0 <= results["confident_share"] <= 1.0 and sum(results["class_counts"]) <= 50
+    assert sum(results["class_counts"]) <= 50
     assert "confident_share" in (run / "history.csv").read_text().splitlines()[0]
     gan = keras.models.load_model(run / "model.keras")
     assert gan.predict(np.zeros((2, 100), "float32"), verbose=0).shape == (2, 28, 28, 1)
+    # The score sits next to its baseline, the same generator before training (one epoch is too
+    # short to beat it; tests/test_gan.py checks that training does).
+    assert {"untrained_confident_share", "untrained_class_evenness"} <= set(results)
 
 
 def test_transfer_small_freezes_then_fine_tunes(tmp_path):

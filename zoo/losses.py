@@ -9,7 +9,7 @@ Example:
     >>> import numpy as np
     >>> loss = FlexibleCrossentropy()
     >>> probs = np.array([[0.9, 0.1]], "float32")
-    >>> float(loss(np.array([0]), probs)) == float(loss(np.array([[1.0, 0.0]]), probs))
+    >>> round(float(loss(np.array([0]), probs)), 6) == round(float(loss(np.array([[1.0, 0.0]]), probs)), 6)
     True
 """
 

@@ -6,9 +6,13 @@ results (results.json). Files are written to a temporary name and then renamed,
 so a crash never leaves a half-written model or JSON behind.
 
 Example:
-    >>> run = RunFolder("train-cnn", {"epochs": 3}, root="runs")
-    >>> history = model.fit(x, y, epochs=3, callbacks=run.callbacks())
-    >>> run.finish(model, history, {"test_accuracy": 0.98})
+    >>> import tempfile, numpy as np
+    >>> from zoo import build_cnn
+    >>> model, x, y = build_cnn(), np.zeros((4, 28, 28, 1), "float32"), np.arange(4)
+    >>> run = RunFolder("train-cnn", {"epochs": 1}, root=tempfile.mkdtemp())
+    >>> history = model.fit(x, y, epochs=1, verbose=0, callbacks=run.callbacks())
+    >>> results = run.finish(model, history, {"test_accuracy": 0.98})
+    run folder: ...
 """
 
 import dataclasses

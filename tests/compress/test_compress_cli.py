@@ -10,6 +10,7 @@ import pytest
 from zoo import cli
 
 
+@pytest.mark.recipe
 def test_ptq_from_a_saved_model_writes_tflite_and_results(small_cnn, tmp_path):
     model, _, _ = small_cnn
     path = str(tmp_path / "cnn.keras")
@@ -20,7 +21,9 @@ def test_ptq_from_a_saved_model_writes_tflite_and_results(small_cnn, tmp_path):
     folder = tmp_path / "runs" / run_dir
     assert (folder / "model-dynamic.tflite").stat().st_size > 0
     results = json.loads((folder / "results.json").read_text())
-    assert 0.0 <= results["tflite"]["dynamic"]["accuracy"] <= 1.0
+    # Dynamic-range int8 keeps the Keras model's accuracy, and that is well above chance (0.1).
+    assert results["keras_accuracy"] > 0.1 + 0.1
+    assert results["tflite"]["dynamic"]["accuracy"] == pytest.approx(results["keras_accuracy"], abs=0.05)
     assert results["tflite"]["dynamic"]["gzip_bytes"] > 0
 
 

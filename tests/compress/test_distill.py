@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-TINY = dict(vocab_size=60, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
+from tests.harness import TINY as HARNESS_TINY
+
+TINY = dict(HARNESS_TINY, vocab_size=60)  # the shared tiny config
 
 
 def lm_data(n=8, t=8, seed=0):
@@ -39,35 +41,38 @@ def test_lm_loss_is_alpha_ce_plus_t2_kl_per_token():
     assert float(clone.compute_loss(x, y, teacher(x))) == pytest.approx(0.0, abs=1e-5)
 
 
-def test_compare_with_scratch_starts_both_students_alike(digits):
+def test_compare_with_scratch_starts_both_students_alike(digits, small_cnn):
     import keras
 
     from zoo.compress.distill import compare_with_scratch, student_cnn
-    from zoo.vision.cnn import build_cnn
 
     (x, y), (x_test, y_test) = digits
-    teacher = build_cnn(filters=(4, 8, 8), dense_units=16)
+    # A copy of the briefly trained CNN: the Distiller freezes its teacher, the fixture is shared.
+    teacher = keras.models.clone_model(small_cnn[0])
+    teacher.set_weights(small_cnn[0].get_weights())
     teacher_weights = [w.copy() for w in teacher.get_weights()]
     starts = []
 
     def build():
-        model = student_cnn(filters=(2, 4, 4), dense_units=8, compile=False)
+        model = student_cnn(filters=(4, 8, 8), dense_units=16, compile=False)
         return model
 
     def fit(model, callbacks):
         inner = getattr(model, "student", model)
         starts.append([w.copy() for w in inner.get_weights()])
-        return model.fit(x[:64], y[:64], epochs=2, batch_size=32, verbose=0, callbacks=callbacks)
+        return model.fit(x[:512], y[:512], epochs=3, batch_size=32, verbose=0, callbacks=callbacks)
 
     def accuracy(model):
-        return float((np.argmax(np.asarray(model(x_test[:50])), -1) == y_test[:50]).mean())
+        return float((np.argmax(np.asarray(model(x_test[:200])), -1) == y_test[:200]).mean())
 
     # run_eagerly: tracing costs more than these few steps.
     result = compare_with_scratch(teacher, build, fit, accuracy,
-                                  lambda: {"optimizer": keras.optimizers.Adam(3e-3), "run_eagerly": True},
-                                  from_logits=False)
+                                  lambda: {"optimizer": keras.optimizers.Adam(1e-2), "run_eagerly": True},
+                                  alpha=0.5, from_logits=False)
     assert all(np.array_equal(a, b) for a, b in zip(*starts))
-    assert 0.0 <= result["distilled"] <= 1.0 and 0.0 <= result["scratch"] <= 1.0
+    # Both students learn the digits: well above chance (1 in 10) on 200 held-out images, where
+    # guessing gets 0.1 +- 0.02 (one standard deviation); this run measured about 0.6 and 0.75.
+    assert result["distilled"] > 0.3 and result["scratch"] > 0.3, result
     distilled = result["distilled_history"]
     assert {"loss", "student_loss", "distillation_loss"} <= set(distilled)
     assert "distillation_loss" not in result["scratch_history"]

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-TINY = dict(vocab_size=60, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
+from tests.harness import TINY as HARNESS_TINY
+
+TINY = dict(HARNESS_TINY, vocab_size=60)  # the shared tiny config
 
 
 def data(n=8, t=8):

@@ -12,6 +12,8 @@ finetune_nli = load_recipe("finetune-nli")
 finetune_qa = load_recipe("finetune-qa")
 finetune_sentiment = load_recipe("finetune-sentiment")
 
+pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
+
 QUICK = ["--verbose", "0", "--batch-size", "32"]
 
 

@@ -1,10 +1,9 @@
-"""Tiny configurations and inputs shared by the LLM tests (CPU: width 16, one layer)."""
+"""Inputs shared by the LLM tests; the tiny configuration is the harness's (CPU: width 16, one layer)."""
 
 import numpy as np
 import pytest
 
-TINY = dict(vocab_size=64, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
-SEQ = 8
+from tests.harness import SEQ, TINY  # noqa: F401  (re-exported for the LLM tests)
 
 
 def inputs_for(kind, batch=4, seq=SEQ, vocab=64, seed=0, segments=False):

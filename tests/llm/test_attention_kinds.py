@@ -1,5 +1,6 @@
 """Efficient attention kinds: each equals full attention where it should, ignores the future when
-causal, matches its own dense mask, decodes correctly, saves and loads, and rejects bad settings."""
+causal, matches its own dense mask, decodes correctly, saves and loads, and rejects bad settings
+(each layer's config round trip, fit step and mixed precision run in tests/test_harness.py)."""
 
 import numpy as np
 import pytest
@@ -115,11 +116,10 @@ def test_causal_kind_ignores_the_future(kind, options):
     assert np.abs(before[:, 7:] - after[:, 7:]).max() > 1e-3  # the later outputs did change
 
 
-def test_model_saves_loads_and_refuses_a_cache(tmp_path):
+def test_model_saves_loads_and_refuses_a_cache():
     """Save -> load (safe_mode) keeps the kind and its options; a model without a usable KV
     cache refuses a cached call (generate() recomputes for it instead)."""
-    import keras
-
+    from tests.harness import run_model_saving_test
     from tests.llm.conftest import TINY, inputs_for
     from zoo.llm import build_llm
     from zoo.llm.layers.blocks import supports_kv_cache
@@ -128,10 +128,8 @@ def test_model_saves_loads_and_refuses_a_cache(tmp_path):
     fields = dict(attention="axial", attention_options=dict(row_length=3))
     model = build_llm("causal", config=dict(TINY, **fields), compile=False)
     x = inputs_for("causal")
-    model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    loaded = run_model_saving_test(model, x)
     assert loaded.llm_config == model.llm_config
-    np.testing.assert_allclose(loaded(x), model(x), atol=1e-5)
     assert not supports_kv_cache(model.llm_config)
     with pytest.raises(ValueError, match="cache"):
         model.call_with_cache(x["token_ids"][:, :1], empty_cache(model, 4, 8), 0)
@@ -172,25 +170,6 @@ def test_cached_decoding_equals_the_blocked_sequence(kind, options):
         out, cache = layer(x[:, t : t + 1], cache=cache, cache_index=t)
         steps.append(np.asarray(out))
     np.testing.assert_allclose(np.concatenate(steps, axis=1), whole, atol=1e-5)
-
-
-@pytest.mark.parametrize(
-    "kind, options",
-    [("lsh", dict(chunk_size=4, num_buckets=4, num_hashes=3)), ("block_sparse", dict(block_size=2, block_stride=2))],
-)
-def test_layer_config_and_weights_round_trip(kind, options):
-    """A layer rebuilt from get_config() with the saved weights (the hash rotations too) is the same."""
-    import keras
-
-    layer = get_attention_class(kind)(HEADS, HEAD_DIM, causal=True, **options)
-    x = _x()
-    out = np.asarray(layer(x))
-    config = keras.saving.serialize_keras_object(layer)
-    again = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    again(x)
-    again.set_weights(layer.get_weights())
-    assert type(again) is type(layer) and again.get_config() == layer.get_config()
-    np.testing.assert_allclose(again(x), out, atol=1e-6)
 
 
 def test_kinds_without_cache_refuse_one():

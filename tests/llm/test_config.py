@@ -59,7 +59,7 @@ def test_unknown_preset_lists_known_ones():
 
 
 def test_unknown_kind_and_override_are_clear():
-    with pytest.raises(ValueError, match="Unknown kind 'gan'. Choose one of: causal, masked, seq2seq"):
+    with pytest.raises(ValueError, match="Unknown task 'gan'. Choose one of: causal, masked, seq2seq"):
         build_llm("gan", "tiny")
     with pytest.raises(ValueError, match=r"Unknown option\(s\) \['layers'\]"):
         build_llm("causal", "tiny", layers=2)

@@ -55,6 +55,17 @@ def test_width_not_divisible_by_heads():
 
 def test_wrong_backbone_for_a_head():
     with pytest.raises(ValueError, match="Extractive QA needs a bidirectional 'encoder' backbone"):
-        build_llm("qa", "tiny", backbone="causal")
+        build_llm("qa", "tiny", backbone_type="causal")
     with pytest.raises(ValueError, match="num_classes must be an integer >= 2"):
         build_llm("classifier", "tiny", num_classes=1)
+
+
+def test_old_keyword_names_still_work_with_a_deprecation_warning():
+    # kind= and backbone= (a string) were renamed task= and backbone_type=; old calls keep working.
+    with pytest.warns(DeprecationWarning, match="backbone_type"):
+        model = build_llm("classifier", "tiny", num_layers=1, backbone="encoder", compile=False)
+    assert type(model.backbone).__name__ == "EncoderBackbone"
+    with pytest.warns(DeprecationWarning, match="task"):
+        assert type(build_llm(kind="causal", num_layers=1, compile=False)).__name__ == "CausalLM"
+    with pytest.raises(ValueError, match="Unknown task 'gpt'"):
+        build_llm("gpt")

@@ -5,6 +5,8 @@ import pytest
 
 from tests.parallel.helpers import run_job
 
+pytestmark = pytest.mark.recipe  # whole training jobs in a subprocess: `make test-fast` skips them
+
 # Tolerance: the 2 replicas sum two half-batch gradients instead of one full-batch gradient, so float32
 # losses may differ in the last bits; 1e-4 nats is far below a training step's change (~0.1).
 LOSS_TOLERANCE = 1e-4

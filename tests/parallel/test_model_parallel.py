@@ -6,8 +6,10 @@ import pytest
 
 from tests.parallel.helpers import run_job
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                                reason="jax is not installed (pip install 'zoo[jax]')")
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install 'zoo[jax]')"),
+    pytest.mark.recipe,  # a whole training job in a subprocess: `make test-fast` skips it
+]
 
 
 @pytest.fixture(scope="module")

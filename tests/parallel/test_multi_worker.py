@@ -7,8 +7,11 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from tests.parallel.helpers import HERE, ROOT, job_env, last_json, free_ports
+
+pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 
 TIMEOUT = 240
 

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-# One block of width 32 over a 300-token vocabulary: a fit step takes milliseconds on a CPU.
-TINY = dict(vocab_size=300, max_length=32, num_layers=1, hidden_dim=32, num_heads=2, intermediate_dim=64)
+from tests.harness import TINY as HARNESS_TINY
+
+# The shared tiny config at width 32 over a 300-token vocabulary (the corpus tokenizer's ids).
+TINY = dict(HARNESS_TINY, vocab_size=300, max_length=32, hidden_dim=32, intermediate_dim=64)
 # Recipe options that keep a whole pretraining run to a few seconds.
 QUICK = ["--preset", "tiny", "--seq-len", "16", "--batch-size", "4", "--sample-tokens", "4",
          "--no-tensorboard", "--verbose", "0"]

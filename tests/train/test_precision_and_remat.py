@@ -71,4 +71,5 @@ def test_remat_gives_the_same_gradients_and_recomputes_each_block():
     assert plain_calls == {"block_0": 1, "block_1": 1}
     assert remat_calls == {"block_0": 2, "block_1": 2}
     for a, b in zip(plain_grads, remat_grads):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        # Relative to the gradient's own scale: recomputation may sum in another order.
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(a).max()))

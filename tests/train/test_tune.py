@@ -7,6 +7,8 @@ from zoo.cli import load_recipe
 
 tune = load_recipe("tune")
 
+pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
+
 
 def test_search_saves_the_best_trial_of_all(corpus, tmp_path, capsys):
     assert tune.main([*QUICK, "--data", str(corpus), "--trials", "2", "--steps", "3",

@@ -19,7 +19,8 @@ Example:
     >>> model = build_cnn()
     >>> bridged = to_tf_keras(model)          # bridged.model is a tf_keras Model
     >>> # ... TF-MOT on bridged.model, then strip_pruning ...
-    >>> copy_weights_back(bridged.model, model)
+    >>> copy_weights_back(bridged.model, model)   # the layers whose weights came back
+    ['conv1', 'conv2', 'conv3', 'dense', 'probabilities']
 """
 
 import dataclasses

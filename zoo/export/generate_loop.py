@@ -13,8 +13,11 @@ Prompts in a batch may differ in length: they are right-padded with the pad id
 real token, as `zoo.llm.models.generation.generate` does.
 
 Example:
-    >>> fn = tf.function(build_generate_fn(model, stop_token_id=6), autograph=False)   # doctest: +SKIP
-    >>> fn(tf.constant([[5, 42, 17]]), tf.constant([8]), tf.constant([0.0]))["generated_ids"].shape   # doctest: +SKIP
+    >>> import tensorflow as tf
+    >>> from zoo.llm import build_llm
+    >>> model = build_llm("causal", "tiny", num_layers=1, compile=False)
+    >>> fn = tf.function(build_generate_fn(model, stop_token_id=6), autograph=False)
+    >>> fn(tf.constant([[5, 42, 17]]), tf.constant([8]), tf.constant([0.0]))["generated_ids"].shape
     TensorShape([1, 8])
 """
 

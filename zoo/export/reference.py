@@ -7,9 +7,11 @@ Export runs them on the freshly written SavedModel before it is published, and
 the tests run them against SavedModel and TFLite files in other processes.
 
 Example:
-    >>> inputs = sample_inputs(model, "classifier", "serving_default")          # doctest: +SKIP
-    >>> expected = keras_outputs(model, "classifier", "serving_default", inputs)  # doctest: +SKIP
-    >>> sorted(expected)                                                         # doctest: +SKIP
+    >>> from zoo import build_cnn
+    >>> model = build_cnn()
+    >>> inputs = sample_inputs(model, "classifier", "serving_default")
+    >>> expected = keras_outputs(model, "classifier", "serving_default", inputs)
+    >>> sorted(expected)
     ['label', 'probabilities']
 """
 

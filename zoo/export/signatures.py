@@ -12,8 +12,9 @@ a signature's input keys are the names of its TensorSpecs. The batch
 dimension is always left open (None).
 
 Example:
-    >>> kind = model_kind(build_cnn())                      # doctest: +SKIP
-    >>> sorted(serving_functions(build_cnn(), kind))        # doctest: +SKIP
+    >>> from zoo import build_cnn
+    >>> kind = model_kind(build_cnn())
+    >>> sorted(serving_functions(build_cnn(), kind))
     ['serving_default']
 """
 

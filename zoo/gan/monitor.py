@@ -5,8 +5,13 @@ can watch them sharpen), and, given a classifier, adds the GAN score to the epoc
 logs (so it lands in history.csv and the plot).
 
 Example:
-    >>> monitor = GANMonitor("runs/gan/samples", classifier=cnn)
-    >>> gan.fit(images, epochs=50, callbacks=[monitor, keras.callbacks.CSVLogger("history.csv")])
+    >>> import tempfile
+    >>> from zoo import build_cnn, build_gan
+    >>> gan, images = build_gan(seed=0), np.zeros((8, 28, 28, 1), "float32")
+    >>> monitor = GANMonitor(tempfile.mkdtemp(), classifier=build_cnn(), num_images=4, score_samples=16)
+    >>> history = gan.fit(images, batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    >>> "confident_share" in history.history
+    True
 """
 
 import os

@@ -28,8 +28,13 @@ schedules and overlap communication.
 Example:
     >>> from zoo.llm import build_llm
     >>> model = build_llm("causal", "tiny", num_layers=2, compile=False)
+    >>> from zoo.llm.models.batches import causal_lm_batch
+    >>> import numpy as np
     >>> pipeline = GPipe(model, num_stages=2, micro_batches=4)
-    >>> loss, grads, timings = pipeline.gradients(x, y)     # grads line up with pipeline.variables
+    >>> x, y, _ = causal_lm_batch(np.random.default_rng(0).integers(1, 100, (8, 9)))
+    >>> loss, grads, timings = pipeline.gradients(x, y)
+    >>> len(grads) == len(pipeline.variables)
+    True
     >>> round(bubble_fraction(2, 4), 3)
     0.2
 """

@@ -4,7 +4,12 @@ Each step feeds the last `sequence_length` ids, turns the predicted probabilitie
 into a sample (temperature 0 = greedy; higher = more varied), and appends it.
 
 Example:
-    >>> text = sample_text(model, vocab, seed_text="The ", length=200, temperature=0.7)
+    >>> from zoo import build_lstm_generator
+    >>> from zoo.text.vocabulary import TextVocabulary
+    >>> vocab = TextVocabulary("char").fit(["The cat sat on the mat."])
+    >>> model = build_lstm_generator(vocab.size, sequence_length=8)     # train it first
+    >>> len(sample_text(model, vocab, seed_text="The ", length=20, temperature=0.7, seed=0))
+    24
 """
 
 import numpy as np

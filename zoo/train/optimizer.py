@@ -6,6 +6,9 @@ biases, LayerNorm scales/offsets or embedding rows toward zero only hurts
 (`global_clipnorm`) rescales all gradients together, so one bad batch cannot
 throw the weights far while the update keeps its direction.
 
+This is zoo's one AdamW default: the recipes call `build_optimizer`, and a zoo LLM's
+`compile()` (optimizer="auto") calls it too, so both decay the same set of weights.
+
 Example:
     >>> from zoo.train.schedules import WarmupDecay
     >>> opt = build_optimizer(WarmupDecay(1e-3, 100, 10), weight_decay=0.1, clipnorm=1.0, accum_steps=4)
@@ -17,8 +20,8 @@ import keras
 
 from zoo.train.accumulation import optimizer_accumulation_steps
 
-# Substrings of variable paths that get no weight decay: biases, LayerNorm parameters.
-NO_DECAY_NAMES = ["bias", "gamma", "beta"]
+# Substrings of variable paths that get no weight decay: biases, LayerNorm and RMSNorm parameters.
+NO_DECAY_NAMES = ["bias", "gamma", "beta", "scale"]
 # Token, position and segment tables (and the tied output projection that is the token table).
 EMBEDDING_NAMES = ["embeddings"]
 
@@ -67,7 +70,7 @@ def decayed_variables(optimizer, variables):
 
     Example:
         >>> import keras
-        >>> layer = keras.layers.Dense(2); layer.build((None, 3))
+        >>> layer = keras.layers.Dense(2, name="dense"); layer.build((None, 3))
         >>> decayed_variables(build_optimizer(1e-3), layer.weights)
         ['dense/kernel']
     """

@@ -138,7 +138,8 @@ def split_cpu(replicas):
     """Make `replicas` logical CPU devices; only possible before TensorFlow has started its devices.
 
     Example (in a fresh process):
-        >>> split_cpu(2)   # then tf.config.list_logical_devices("CPU") lists CPU:0 and CPU:1
+        >>> split_cpu(2)   # doctest: +SKIP
+        >>> # then tf.config.list_logical_devices("CPU") lists CPU:0 and CPU:1
     """
     import tensorflow as tf
 

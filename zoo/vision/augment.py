@@ -6,9 +6,12 @@ every epoch see new images; it runs in the tf.data input pipeline, so the model 
 the tutorial's layer for layer.
 
 Example:
+    >>> import numpy as np
     >>> from zoo.vision.augment import image_dataset
-    >>> ds = image_dataset(x_train, y_train, batch_size=32, seed=0, augment=True)
-    >>> model.fit(ds, epochs=30)
+    >>> x_train, y_train = np.zeros((64, 28, 28, 1), "float32"), np.arange(64) % 10
+    >>> ds = image_dataset(x_train, y_train, batch_size=32, seed=0, augment=True)   # then model.fit(ds, epochs=30)
+    >>> [tuple(images.shape) for images, _ in ds]
+    [(32, 28, 28, 1), (32, 28, 28, 1)]
 """
 
 import keras

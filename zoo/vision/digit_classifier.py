@@ -2,7 +2,9 @@
 
 Example:
     >>> from zoo.vision.digit_classifier import train_digit_classifier
-    >>> model, history, (x_test, y_test) = train_digit_classifier(epochs=15)
+    >>> model, history, (x_test, y_test) = train_digit_classifier(epochs=1)   # the CNN recipe: 30 epochs
+    >>> len(history.history["loss"]), model.output_shape
+    (1, (None, 10))
 """
 
 import keras

@@ -9,7 +9,8 @@ Example:
     >>> source = build_cnn(num_classes=5)            # train it on digits 0-4 first
     >>> target = build_transfer_model(source, num_classes=5)
     >>> # target.fit(...) on digits 5-9 with the base frozen, then:
-    >>> unfreeze_top_block(target, prefix="conv3", learning_rate=1e-4)
+    >>> unfreeze_top_block(target, prefix="conv3", learning_rate=1e-4)   # the layers now trainable
+    ['conv3']
 """
 
 import keras

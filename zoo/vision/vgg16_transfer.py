@@ -11,6 +11,7 @@ Example:
     >>> model = build_vgg16_transfer(num_classes=5, weights=None, input_shape=(64, 64, 3))
     >>> # stage 1: model.fit(...) trains only the new head
     >>> unfreeze_top_block(model)      # stage 2: block5 trains too, at a low learning rate
+    ['block5_conv1', 'block5_conv2', 'block5_conv3']
     >>> # model.fit(...)
 """
 

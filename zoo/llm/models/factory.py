@@ -1,4 +1,7 @@
-"""build_llm: one call from a kind and a preset (or config) to a compiled Keras model.
+"""build_llm: one call from a task name and a preset (or config) to a compiled Keras model.
+
+Names: `task` is what the model does ("causal", "masked", ...), `backbone_type` the stack it
+sits on ("causal", "encoder", "seq2seq"); `model.backbone` is the backbone model itself.
 
 Example:
     >>> from zoo.llm import build_llm
@@ -14,7 +17,9 @@ from zoo.llm.attention.options import flat_names
 from zoo.llm.config import LLMConfig
 from zoo.llm.models.presets import get_preset, preset_kind
 
-KINDS = ("causal", "masked", "seq2seq", "classifier", "qa")
+TASKS = ("causal", "masked", "seq2seq", "classifier", "qa")
+KINDS = TASKS  # the old name, kept for existing imports
+BACKBONE_TYPES = ("causal", "encoder", "seq2seq")
 _FIELDS = tuple(f.name for f in dataclasses.fields(LLMConfig))
 
 
@@ -35,25 +40,43 @@ def resolve_config(preset=None, config=None, **overrides):
     return base.replace(**overrides) if overrides else base
 
 
-def build_backbone(kind, config, dtype=None):
-    """The backbone a task kind sits on: "causal", "encoder" or "seq2seq"."""
+def build_backbone(backbone_type, config, dtype=None):
+    """The backbone model of a type: "causal", "encoder" or "seq2seq".
+
+    Example:
+        >>> build_backbone("encoder", resolve_config("tiny", num_layers=1)).__class__.__name__
+        'EncoderBackbone'
+    """
     from zoo.llm.attention import get_attention_class
     from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
 
     get_attention_class(config.attention)  # fail early, with the list of known kinds
-    classes = {"causal": CausalBackbone, "encoder": EncoderBackbone, "seq2seq": Seq2SeqBackbone}
-    if kind not in classes:
-        raise ValueError(f"Unknown backbone {kind!r}. Choose one of: {', '.join(classes)}.")
-    return classes[kind](config, dtype=dtype)
+    classes = dict(zip(BACKBONE_TYPES, (CausalBackbone, EncoderBackbone, Seq2SeqBackbone)))
+    if backbone_type not in classes:
+        raise ValueError(f"Unknown backbone type {backbone_type!r}. Choose one of: {', '.join(classes)}.")
+    return classes[backbone_type](config, dtype=dtype)
+
+
+def _renamed(options, old, new, value):
+    """Accept a keyword under its old name (with a DeprecationWarning) when the new one is not given."""
+    if old not in options:
+        return value
+    import warnings
+
+    old_value = options.pop(old)
+    if value is not None:
+        raise ValueError(f"Pass {new}= only ({old}= is its old name).")
+    warnings.warn(f"build_llm({old}=...) is now build_llm({new}=...).", DeprecationWarning, stacklevel=3)
+    return old_value
 
 
 def build_llm(
-    kind,
+    task=None,
     preset=None,
     config=None,
     *,
     num_classes=2,
-    backbone=None,
+    backbone_type=None,
     compile=True,
     learning_rate=1e-3,
     dtype=None,
@@ -62,15 +85,17 @@ def build_llm(
     """Build a transformer LLM as a plain (compiled) Keras model.
 
     Args:
-        kind: "causal" (GPT), "masked" (BERT MLM, + NSP if the config says so),
+        task: "causal" (GPT), "masked" (BERT MLM, + NSP if the config says so),
             "seq2seq" (encoder-decoder Transformer), "classifier" (sentiment/NLI)
             or "qa" (extractive span).
         preset: a name from `zoo.llm.models.presets` ("tiny" when neither preset nor config).
         config: an LLMConfig, a dict of its fields or a path to a JSON file.
         num_classes: labels of a "classifier".
-        backbone: "encoder" or "causal" under a "classifier" (default: "causal" for
+        backbone_type: "encoder" or "causal" under a "classifier" (default: "causal" for
             a causal preset such as gpt2_small, tiny or small, else "encoder").
-        compile: compile with AdamW and cross-entropy on logits.
+            The old names `kind=` and `backbone=` still work, with a DeprecationWarning.
+        compile: compile with zoo's AdamW default (`zoo.train.optimizer.build_optimizer`),
+            cross-entropy on logits and accuracy weighted by the sample weights.
         learning_rate: AdamW learning rate when compiling.
         dtype: a Keras dtype policy name, e.g. "mixed_bfloat16".
         **overrides: LLMConfig fields that replace the preset's (num_layers=1, ...).
@@ -83,23 +108,25 @@ def build_llm(
     """
     from zoo.llm.models import tasks
 
-    if kind not in KINDS:
-        raise ValueError(f"Unknown kind {kind!r}. Choose one of: {', '.join(KINDS)}.")
+    task = _renamed(overrides, "kind", "task", task)
+    backbone_type = _renamed(overrides, "backbone", "backbone_type", backbone_type)
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}. Choose one of: {', '.join(TASKS)}.")
     cfg = resolve_config(preset, config, **overrides)
-    if kind == "causal":
+    if task == "causal":
         model = tasks.CausalLM(build_backbone("causal", cfg, dtype))
-    elif kind == "masked":
+    elif task == "masked":
         model = tasks.MaskedLM(build_backbone("encoder", cfg, dtype))
-    elif kind == "seq2seq":
+    elif task == "seq2seq":
         model = tasks.Seq2SeqLM(build_backbone("seq2seq", cfg, dtype))
-    elif kind == "classifier":
-        if backbone is None:
-            backbone = "causal" if preset is not None and preset_kind(preset) == "causal" else "encoder"
-        if backbone not in ("encoder", "causal"):
-            raise ValueError(f"A classifier sits on an 'encoder' or a 'causal' backbone, got {backbone!r}.")
-        model = tasks.SequenceClassifier(build_backbone(backbone, cfg, dtype), num_classes=num_classes)
+    elif task == "classifier":
+        if backbone_type is None:
+            backbone_type = "causal" if preset is not None and preset_kind(preset) == "causal" else "encoder"
+        if backbone_type not in ("encoder", "causal"):
+            raise ValueError(f"A classifier sits on an 'encoder' or a 'causal' backbone, got {backbone_type!r}.")
+        model = tasks.SequenceClassifier(build_backbone(backbone_type, cfg, dtype), num_classes=num_classes)
     else:
-        if backbone not in (None, "encoder"):
+        if backbone_type not in (None, "encoder"):
             raise ValueError("Extractive QA needs a bidirectional 'encoder' backbone: each span end must see the whole context.")
         model = tasks.QuestionAnswering(build_backbone("encoder", cfg, dtype))
     if compile:

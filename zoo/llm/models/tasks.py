@@ -7,8 +7,12 @@
 - `SequenceClassifier`: one label per sequence or sentence pair (sentiment, NLI).
 - `QuestionAnswering`: start/end logits of an answer span (SQuAD-style).
 
-`compile()` has defaults that work: AdamW with weight decay off biases and
-LayerNorm parameters, and sparse categorical cross-entropy on logits.
+`compile()` has defaults that work: zoo's one AdamW default
+(`zoo.train.optimizer.build_optimizer`: decay on weight matrices only, not on biases,
+LayerNorm parameters or embedding tables; global-norm clipping at 1), sparse categorical
+cross-entropy on logits, and accuracy as a *weighted* metric, so positions whose sample
+weight is 0 (padding) count in neither the loss nor the accuracy (keras-hub's
+`weighted_metrics="auto"`).
 
 Example:
     >>> import numpy as np
@@ -30,25 +34,38 @@ from zoo.llm.validation import check_token_ids
 class LLMTask(keras.Model):
     """Shared compile defaults, input checks and serialization of the task models."""
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate=1e-3, weight_decay=0.01, **kwargs):
-        """Compile with AdamW + cross-entropy on logits unless told otherwise."""
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics="auto", learning_rate=1e-3,
+                weight_decay=None, **kwargs):
+        """Compile with zoo's AdamW default and cross-entropy on logits unless told otherwise.
+
+        optimizer="auto" is `build_optimizer(learning_rate, weight_decay)`, the optimizer the
+        recipes use (weight_decay None = its default, 0.1). metrics="auto" puts the accuracy in
+        `weighted_metrics`: with `sample_weight` = the padding mask (as `zoo.llm.models.batches` gives),
+        padded positions do not count in it. Any other `metrics` are used as given.
+        """
+        from zoo.train.optimizer import build_optimizer
+
         if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
-            # Decay only matrices: shrinking biases and LayerNorm scales only hurts (nanoGPT, BERT).
-            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "scale"])
+            decay = {} if weight_decay is None else {"weight_decay": weight_decay}
+            optimizer = build_optimizer(learning_rate, **decay)
         if loss == "auto":
             loss = self._default_loss()
+        if weighted_metrics == "auto":
+            weighted_metrics = self._default_metrics() if metrics == "auto" else None
         if metrics == "auto":
-            metrics = self._default_metrics()
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+            metrics = None
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, weighted_metrics=weighted_metrics, **kwargs)
 
     def compile_from_config(self, config):
         # Restores the saved optimizer, loss and metrics when a .keras file loads.
+        from zoo.train.optimizer import exclude_from_decay
+
         config = keras.saving.deserialize_keras_object(config)
         optimizer = config.get("optimizer")
         if isinstance(optimizer, keras.optimizers.AdamW):
             # The exclusion list is not part of the optimizer's saved config.
-            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "scale"])
+            exclude_from_decay(optimizer)
+        config.setdefault("weighted_metrics", None)  # files saved before weighted metrics: as they were
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast setup clean
+.PHONY: demo test test-fast lint format setup clean
 
 $(BIN)/zoo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ test: setup
 # The suite without the end-to-end recipe runs (tests marked `recipe`): the quick check while you work.
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not recipe"
+
+# Lint and format check (CI runs this before the tests); `make format` rewrites the files.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 clean:
 	rm -rf $(VENV) runs

@@ -128,7 +128,7 @@ def test_explain_sizes_options_and_old_set_flags(capsys):
 
 
 def test_a_kind_registered_by_user_code_builds_saves_and_loads(tmp_path, monkeypatch):
-    """The example of docs/contributing_attention.md: options + layer, registered together."""
+    """The example of CONTRIBUTING.md ("How to add an attention kind"): options + layer, registered together."""
     import dataclasses
     import math
 

@@ -1,7 +1,7 @@
 """`zoo import PATH`: turn a keras-hub preset or Hugging Face folder into a zoo run folder.
 
 Example:
-    $ zoo import ~/checkpoints/bert-base-uncased --kind classifier --out runs/bert
+    $ zoo import ~/checkpoints/bert-base-uncased --task classifier --out runs/bert
     $ zoo finetune-sentiment --pretrained runs/bert --train my.csv --eval my_dev.csv
 """
 
@@ -14,10 +14,10 @@ def main(argv=None, prog="zoo import"):
         prog=prog, description="Import a checkpoint folder (keras-hub preset or Hugging Face config.json + "
         "safetensors) as a zoo run folder; nothing is downloaded.", formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  zoo import ckpt/gpt2 --out runs/gpt2\n"
-               "  zoo import ckpt/bert-base-uncased --kind classifier --num-classes 3 --out runs/bert")
+               "  zoo import ckpt/bert-base-uncased --task classifier --num-classes 3 --out runs/bert")
     parser.add_argument("path", help="the checkpoint folder")
     parser.add_argument("--out", help="run folder to write (default: runs/import-<name>-<timestamp>)")
-    parser.add_argument("--kind", choices=("causal", "masked", "classifier", "qa"),
+    parser.add_argument("--task", "--kind", dest="kind", choices=("causal", "masked", "classifier", "qa"),
                         help="task head (default: the checkpoint's own: causal LM, or masked LM for BERT)")
     parser.add_argument("--num-classes", type=int, help="labels of a classifier head")
     args = parser.parse_args(argv)

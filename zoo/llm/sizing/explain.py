@@ -7,7 +7,7 @@ parameter). The parameter counts are exact: tests compare them with built models
 
 Example:
     $ zoo explain gpt2_small --batch-size 8 --seq-len 1024 --precision mixed_bfloat16
-    $ zoo explain my_config.json --kind masked --json
+    $ zoo explain my_config.json --task masked --json
 
     >>> from zoo.llm.models.presets import get_preset
     >>> count_parameters(get_preset("gpt2_small"), "causal")["total"]
@@ -268,7 +268,10 @@ def main(argv=None, prog=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", nargs="?", help="a preset name or a JSON file of LLMConfig fields (may hold 'kind')")
-    parser.add_argument("--kind", choices=KINDS, help="model kind (default: the preset's, or causal)")
+    # --task names the head (causal, masked, seq2seq, classifier, qa), as build_llm's first argument;
+    # --kind is its former name.
+    parser.add_argument("--task", "--kind", dest="kind", choices=KINDS,
+                        help="task head (default: the preset's, or causal)")
     parser.add_argument("--batch-size", type=int, default=8, help="batch size for the memory estimate (default 8)")
     parser.add_argument("--seq-len", type=int, help="sequence length (default: the model's max_length)")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="float32")

@@ -10,8 +10,9 @@ same Keras layers traced into the graph) over the shared prompt prefix, then
 one token per step against the cache. Keras writes the cache with
 `slice_update`, which on the TensorFlow backend is XLA's
 `XlaDynamicUpdateSlice` op; TF Serving has no kernel for it, so while the
-signature is traced the attention layers write with gather + where instead
-(`zoo.llm.attention.full.write_cache`, mode "select": core ops only).
+signature is traced the attention layers write it with core ops instead
+(`MultiHeadAttention.cache_ops = "core"`: a where over the cache positions,
+see `zoo.llm.attention.full.write_cache`).
 Attention kinds without a cache ("axial", "lsh") and reversible stacks run the
 model over the whole sequence so far every step (O(t^2) work).
 
@@ -33,19 +34,19 @@ PAD_TOKEN_ID = 0
 
 
 @contextlib.contextmanager
-def core_op_cache_writes(model):
-    """While tracing a serving graph, every attention layer of `model` writes its KV cache with core ops."""
+def core_op_decoding(model):
+    """While tracing a serving graph, every attention layer of `model` decodes with core TensorFlow ops."""
     from zoo.llm.attention.full import MultiHeadAttention
 
     layers = [layer for layer in model._flatten_layers() if isinstance(layer, MultiHeadAttention)]
-    before = [layer.cache_write for layer in layers]
+    before = [layer.cache_ops for layer in layers]
     for layer in layers:
-        layer.cache_write = "select"
+        layer.cache_ops = "core"
     try:
         yield
     finally:
         for layer, mode in zip(layers, before):
-            layer.cache_write = mode
+            layer.cache_ops = mode
 
 
 def serving_pad_id(model):
@@ -87,7 +88,7 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
 
     def generate(prompt_ids, max_new_tokens, temperature):
         if use_cache:
-            with core_op_cache_writes(model):
+            with core_op_decoding(model):
                 return decode(prompt_ids, max_new_tokens, temperature)
         return decode(prompt_ids, max_new_tokens, temperature)
 

@@ -52,9 +52,10 @@ class MultiHeadAttention(keras.layers.Layer):
 
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
     supports_cache = True
-    # How the cached call writes new keys/values (see `write_cache`): "slice" is Keras'
-    # slice_update, fastest under XLA; a serving graph switches to "select" (core ops only).
-    cache_write = "slice"
+    # How the cached call writes keys/values (see `write_cache`). "keras": slice_update, what
+    # Keras' XLA-compiled generate wants. "core": core TensorFlow ops only, for a serving graph
+    # without XLA (TF Serving); zoo.export.generate_loop switches to it while it traces.
+    cache_ops = "keras"
 
     def __init__(
         self,
@@ -240,7 +241,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 # cache states its pattern as a [q, k] mask here (q is one token or a
                 # prompt, so the mask is small).
                 new = ops.stack((key, value), axis=1)
-                cache = write_cache(cache, ops.cast(new, cache.dtype), cache_index, self.cache_write)
+                core = self.cache_ops == "core"
+                cache = write_cache(cache, ops.cast(new, cache.dtype), cache_index, "select" if core else "slice")
                 key, value = self._repeat_kv(cache[:, 0]), self._repeat_kv(cache[:, 1])
                 query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
                 key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
@@ -296,8 +298,11 @@ def write_cache(cache, new, index, mode="slice"):
     offset = ops.arange(ops.shape(cache)[2], dtype="int32") - ops.cast(index, "int32")
     count = ops.shape(new)[2]
     inside = ops.logical_and(offset >= 0, offset < count)
-    # Positions outside the new span read entry 0 (clipped); `where` then keeps the old cache there.
-    spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=2)
+    if new.shape[2] == 1:
+        spread = new  # one position (a decode step): `where` broadcasts it, no gather needed
+    else:
+        # Positions outside the new span read entry 0 (clipped); `where` then keeps the old cache there.
+        spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=2)
     return ops.where(inside[None, None, :, None, None], spread, cache)
 
 

@@ -137,7 +137,8 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
         def body(index, tokens, finished, cache):
             if use_cache:
                 # Only the newest token runs through the model; earlier keys/values come from the cache.
-                token = tokens[:, index - 1:index]
+                # [batch, 1] with a static 1: the cache write then broadcasts instead of gathering.
+                token = tf.gather(tokens, index - 1, axis=1)[:, None]
                 logits, _, cache = model.call_with_cache(token, cache, index - 1)
                 logits = logits[:, 0, :]
             else:

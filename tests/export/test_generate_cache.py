@@ -117,3 +117,15 @@ def test_select_cache_write_equals_slice_update(index, count):
     expected[:, :, index:index + count] = new
     for mode in ("select", "slice"):
         np.testing.assert_array_equal(np.asarray(write_cache(cache, new, index, mode)), expected)
+
+
+def test_attention_without_a_cache_keeps_the_recomputing_loop_and_keras_tokens():
+    from zoo.export.signatures import trace_signatures
+    from zoo.llm.layers.blocks import supports_kv_cache
+
+    model = tiny(attention="axial", attention_options={"row_length": 4})
+    assert not supports_kv_cache(model.llm_config)
+    fn = trace_signatures(model, "causal_lm")["generate"]
+    out = fn(prompt_ids=tf.constant(padded(PROMPTS)), max_new_tokens=tf.constant([NEW_TOKENS] * 3),
+             temperature=tf.constant([0.0] * 3))
+    assert out["generated_ids"].numpy().tolist() == model.generate(PROMPTS, max_new_tokens=NEW_TOKENS)

@@ -35,7 +35,12 @@ PAD_TOKEN_ID = 0
 
 @contextlib.contextmanager
 def core_op_decoding(model):
-    """While tracing a serving graph, every attention layer of `model` decodes with core TensorFlow ops."""
+    """While tracing a serving graph, every attention layer of `model` decodes with core TensorFlow ops.
+
+    Example:
+        >>> with core_op_decoding(model):                                             # doctest: +SKIP
+        ...     graph = tf.function(decode, autograph=False).get_concrete_function(*specs)
+    """
     from zoo.llm.attention.full import MultiHeadAttention
 
     layers = [layer for layer in model._flatten_layers() if isinstance(layer, MultiHeadAttention)]

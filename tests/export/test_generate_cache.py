@@ -88,7 +88,7 @@ def test_keras_tokens_are_not_trivial(verified):
         assert expected[name, "single"][0] == rows[0]
 
 
-def test_cached_loop_is_the_cached_path_and_equals_the_uncached_loop():
+def test_cached_loop_equals_the_uncached_loop_and_restores_the_keras_cache_ops():
     from zoo.export.generate_loop import build_generate_fn
 
     model = tiny(**CONFIGS["llama_style"])

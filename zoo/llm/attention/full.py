@@ -281,9 +281,10 @@ def write_cache(cache, new, index, mode="slice"):
 
     "slice" uses `ops.slice_update`, which on the TensorFlow backend is XLA's
     XlaDynamicUpdateSlice op: fine inside a jit-compiled decode loop, but TF
-    Serving has no kernel for it. "select" gathers `new` onto every cache
-    position and keeps it where it belongs (gather + where): core TensorFlow
-    ops, at the cost of touching the whole cache, which attention reads anyway.
+    Serving has no kernel for it. "select" spreads `new` over every cache
+    position (a broadcast for one token, a gather for several) and keeps it
+    where it belongs with `where`: core TensorFlow ops, at the cost of touching
+    the whole cache, which attention reads anyway.
 
     Example:
         >>> import numpy as np
@@ -294,7 +295,7 @@ def write_cache(cache, new, index, mode="slice"):
     if mode == "slice":
         return ops.slice_update(cache, (0, 0, index, 0, 0), new)
     if mode != "select":
-        raise ValueError(f"Unknown cache_write mode {mode!r}: use 'slice' or 'select'.")
+        raise ValueError(f"Unknown write_cache mode {mode!r}: use 'slice' or 'select'.")
     offset = ops.arange(ops.shape(cache)[2], dtype="int32") - ops.cast(index, "int32")
     count = ops.shape(new)[2]
     inside = ops.logical_and(offset >= 0, offset < count)

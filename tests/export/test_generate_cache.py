@@ -28,8 +28,8 @@ NEW_TOKENS = 10
 def tiny(**overrides):
     from zoo.llm import build_llm
 
-    settings = dict(num_layers=2, hidden_dim=16, num_heads=2, intermediate_dim=32, vocab_size=300, max_length=32,
-                    compile=False)
+    settings = {"num_layers": 2, "hidden_dim": 16, "num_heads": 2, "intermediate_dim": 32, "vocab_size": 300,
+                "max_length": 32, "compile": False}
     return build_llm("causal", "tiny", **{**settings, **overrides})
 
 

@@ -100,17 +100,19 @@ def main(argv=None, prog=None):
             served_cnn = tf.saved_model.load(export_saved_model(cnn, root, check=False).path)
             for batch in BATCHES:
                 images = rng.uniform(size=(batch, 28, 28, 1)).astype("float32")
-                rows.append(compare("cnn", batch, lambda: cnn.predict(images, batch_size=batch, verbose=0),
-                                    lambda: served_cnn.signatures["serving_default"](image=tf.constant(images)),
-                                    args.repeats))
+                rows.append(compare(
+                    "cnn", batch, lambda images=images, batch=batch: cnn.predict(images, batch_size=batch, verbose=0),
+                    lambda images=images: served_cnn.signatures["serving_default"](image=tf.constant(images)),
+                    args.repeats))
         served_lm = tf.saved_model.load(export_saved_model(lm, root, check=False).path)
         if "logits" in parts:
             for batch in BATCHES:
                 ids = rng.integers(7, vocab, size=(batch, args.seq_len)).astype("int32")
                 inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
-                rows.append(compare(f"{args.lm_preset}_lm_logits", batch,
-                                    lambda: lm.predict(inputs, batch_size=batch, verbose=0),
-                                    lambda: served_lm.signatures["logits"](token_ids=tf.constant(ids)), args.repeats))
+                rows.append(compare(
+                    f"{args.lm_preset}_lm_logits", batch,
+                    lambda inputs=inputs, batch=batch: lm.predict(inputs, batch_size=batch, verbose=0),
+                    lambda ids=ids: served_lm.signatures["logits"](token_ids=tf.constant(ids)), args.repeats))
         if "generate" in parts:
             for batch in GENERATE_BATCHES:
                 prompts = rng.integers(7, vocab, size=(batch, args.prompt_len)).astype("int32")

@@ -1,12 +1,20 @@
 """The `generate` serving signature of a causal LM: a decode loop made of core TensorFlow ops.
 
 TF Serving and TFLite run graphs, not Python, so the loop is a `tf.while_loop`.
-Each step runs the model over the sequence so far and picks the next token:
-greedy where a row's temperature is 0, sampled from softmax(logits / T)
-otherwise. It deliberately does not reuse the model's KV-cache path: that path
-writes the cache with Keras' `slice_update`, which on the TensorFlow backend is
-XLA's `XlaDynamicUpdateSlice` op, and a serving graph must hold core ops only.
-The price is O(t^2) work per sequence, which is fine for the small LMs here.
+Each step picks the next token: greedy where a row's temperature is 0, sampled
+from softmax(logits / T) otherwise.
+
+It decodes with a key/value cache, like `zoo.llm.models.generation.generate`:
+one prefill call of the model's cached forward (`CausalLM.call_with_cache`, the
+same Keras layers traced into the graph) over the shared prompt prefix, then
+one token per step against the cache. Keras writes the cache with
+`slice_update`, which on the TensorFlow backend is XLA's
+`XlaDynamicUpdateSlice` op; TF Serving has no kernel for it, so while the
+signature is traced the attention layers write it with core ops instead
+(`MultiHeadAttention.cache_ops = "core"`: a where over the cache positions,
+see `zoo.llm.attention.full.write_cache`).
+Attention kinds without a cache ("axial", "lsh") and reversible stacks run the
+model over the whole sequence so far every step (O(t^2) work).
 
 Prompts in a batch may differ in length: they are right-padded with the pad id
 (0 in every zoo tokenizer), and each row starts generating after its own last
@@ -21,9 +29,32 @@ Example:
     TensorShape([1, 8])
 """
 
+import contextlib
+
 import tensorflow as tf
 
 PAD_TOKEN_ID = 0
+
+
+@contextlib.contextmanager
+def core_op_decoding(model):
+    """While tracing a serving graph, every attention layer of `model` decodes with core TensorFlow ops.
+
+    Example:
+        >>> with core_op_decoding(model):                                             # doctest: +SKIP
+        ...     graph = tf.function(decode, autograph=False).get_concrete_function(*specs)
+    """
+    from zoo.llm.attention.full import MultiHeadAttention
+
+    layers = [layer for layer in model._flatten_layers() if isinstance(layer, MultiHeadAttention)]
+    before = [layer.cache_ops for layer in layers]
+    for layer in layers:
+        layer.cache_ops = "core"
+    try:
+        yield
+    finally:
+        for layer, mode in zip(layers, before):
+            layer.cache_ops = mode
 
 
 def serving_pad_id(model):
@@ -33,17 +64,43 @@ def serving_pad_id(model):
     return PAD_TOKEN_ID if pad is None else int(pad)
 
 
-def build_generate_fn(model, stop_token_id=None, pad_token_id=None):
+def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=None):
     """A function (prompt_ids [b, t], max_new_tokens [b], temperature [b]) -> generated ids.
 
     It returns `generated_ids` [b, max(max_new_tokens)] (pad after a row's own
     limit or after its stop token, which is not included) and `num_generated` [b].
+    `use_cache` (default: whether the attention kind has a KV cache) picks the
+    cached loop or the one that reruns the whole sequence every step.
     """
+    from zoo.llm.layers.blocks import supports_kv_cache
+
     config = model.llm_config
     vocab_size, max_length = config.vocab_size, config.max_length
     pad_token_id = serving_pad_id(model) if pad_token_id is None else int(pad_token_id)
+    use_cache = supports_kv_cache(config) if use_cache is None else bool(use_cache)
+
+    def prefill(tokens, start, total):
+        """The KV cache [b, 2, total, kv_heads, head_dim] per block, holding every row's first start - 1 tokens.
+
+        As in Keras' generate: the shared prefix is cached in one pass, and the loop
+        feeds the last of the shortest prompt's tokens as its first step.
+        """
+        batch = tf.shape(tokens)[0]
+        shape = [batch, 2, total, config.key_value_heads, config.head_dim]
+        empty = tuple(tf.zeros(shape, model.compute_dtype) for _ in range(config.num_layers))
+
+        def run():
+            return model.call_with_cache(tokens[:, :start - 1], empty, 0)[2]
+
+        return tf.cond(start > 1, run, lambda: empty)
 
     def generate(prompt_ids, max_new_tokens, temperature):
+        if use_cache:
+            with core_op_decoding(model):
+                return decode(prompt_ids, max_new_tokens, temperature)
+        return decode(prompt_ids, max_new_tokens, temperature)
+
+    def decode(prompt_ids, max_new_tokens, temperature):
         prompt_ids = tf.cast(prompt_ids, tf.int32)
         max_new_tokens = tf.cast(max_new_tokens, tf.int32)
         temperature = tf.cast(temperature, tf.float32)
@@ -82,14 +139,22 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None):
         def done(index, finished):
             return tf.logical_or(finished, index >= limits)
 
-        def cond(index, tokens, finished):
+        def cond(index, tokens, finished, cache):
             return tf.logical_and(index < total, tf.logical_not(tf.reduce_all(done(index, finished))))
 
-        def body(index, tokens, finished):
-            prefix = tokens[:, :index]
-            # Causal attention: the logits at index - 1 depend on the prefix only.
-            logits = model({"token_ids": prefix, "padding_mask": tf.ones_like(prefix)}, training=False)
-            logits = tf.cast(logits[:, -1, :], tf.float32)
+        def body(index, tokens, finished, cache):
+            if use_cache:
+                # Only the newest token runs through the model; earlier keys/values come from the cache.
+                # [batch, 1] with a static 1: the cache write then broadcasts instead of gathering.
+                token = tf.gather(tokens, index - 1, axis=1)[:, None]
+                logits, _, cache = model.call_with_cache(token, cache, index - 1)
+                logits = logits[:, 0, :]
+            else:
+                prefix = tokens[:, :index]
+                # Causal attention: the logits at index - 1 depend on the prefix only.
+                logits = model({"token_ids": prefix, "padding_mask": tf.ones_like(prefix)}, training=False)
+                logits = logits[:, -1, :]
+            logits = tf.cast(logits, tf.float32)
             greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
             sampled = tf.random.categorical(
                 logits / tf.where(temperature > 0, temperature, 1.0)[:, None], 1, dtype=tf.int32)[:, 0]
@@ -99,11 +164,15 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None):
             tokens = tf.where(tf.logical_and(tf.equal(columns, index)[None, :], write[:, None]), chosen[:, None], tokens)
             if stop_token_id is not None:
                 finished = tf.logical_or(finished, tf.logical_and(write, tf.equal(chosen, stop_token_id)))
-            return index + 1, tokens, finished
+            return index + 1, tokens, finished, cache
 
-        _, tokens, _ = tf.while_loop(
-            cond, body, (tf.reduce_min(lengths), tokens, tf.zeros([batch], tf.bool)),
-            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, None]), tf.TensorShape([None])),
+        start = tf.reduce_min(lengths)
+        cache = prefill(tokens, start, total) if use_cache else ()
+        cache_shape = tf.TensorShape([None, 2, None, config.key_value_heads, config.head_dim])
+        _, tokens, _, _ = tf.while_loop(
+            cond, body, (start, tokens, tf.zeros([batch], tf.bool), cache),
+            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, None]), tf.TensorShape([None]),
+                              tuple(cache_shape for _ in cache)),
         )
         positions = lengths[:, None] + tf.range(max_new)[None, :]
         generated = tf.gather(tokens, positions, batch_dims=1)

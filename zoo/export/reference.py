@@ -18,6 +18,7 @@ Example:
 import numpy as np
 
 from zoo.export.generate_loop import serving_pad_id
+from zoo.llm.layers.blocks import supports_kv_cache
 
 
 def _vocab_size(model):
@@ -116,9 +117,9 @@ def _keras_generate(model, inputs, stop_token_id):
     # One call per distinct limit: Keras decodes ragged prompts in one batch the same way.
     for limit in sorted(set(int(n) for n in limits)):
         chosen = [i for i, n in enumerate(limits) if int(n) == limit]
-        # Uncached: the same arithmetic as the serving loop, so argmax ties break the same way.
+        # With a KV cache where the serving loop has one: the same arithmetic, so argmax ties break alike.
         news = model.generate([rows[i] for i in chosen], max_new_tokens=limit, sampler="greedy",
-                              stop_token_ids=stop_token_id, use_cache=False)
+                              stop_token_ids=stop_token_id, use_cache=supports_kv_cache(model.llm_config))
         for i, new in zip(chosen, news):
             generated[i, : len(new)] = new
             counts[i] = len(new)

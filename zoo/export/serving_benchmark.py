@@ -1,15 +1,22 @@
-"""Serving latency: the loaded SavedModel against Keras `predict`, batches of 1, 8 and 32, in one run.
+"""Serving latency: the loaded SavedModel against Keras, in one run; prints one JSON object.
 
-For the tutorial's CNN and a causal LM (preset "small" by default) it exports a
-SavedModel to a temporary folder, loads it with `tf.saved_model.load` as a
-server would, and times the same inputs through both paths (median of
-`--repeats` calls after two warm-up calls). For the LM it times the `logits`
-signature against `predict`, and the `generate` signature (a graph loop without
-KV cache) against `model.generate` (compiled, with KV cache). It prints one
-JSON object; `keras_over_saved_model` > 1 means the SavedModel is faster.
+It exports the tutorial's CNN and a causal LM (preset "small", vocabulary 2,000
+by default) to a temporary folder, loads them with `tf.saved_model.load` as a
+server would, and times the same inputs through both paths:
+
+- `cnn` and `logits` rows (batches 1, 8, 32): the signature against Keras
+  `predict`, median of `--repeats` calls after two warm-up calls;
+  `keras_over_saved_model` > 1 means the SavedModel is faster.
+- `generate` rows (batches 1 and 8): greedy decoding of `--new-tokens` (128)
+  tokens after a `--prompt-len` (4) token prompt, the `generate` signature
+  (a graph loop with a KV cache) against `model.generate` (XLA-compiled, with
+  a KV cache). The two run in alternation for `--rounds` rounds after a
+  warm-up of each, and the medians are compared: `saved_model_over_keras` < 1
+  means the SavedModel is faster. `same_tokens` says whether both gave the same ids.
 
 Example:
-    $ python -m zoo.export.serving_benchmark --repeats 10
+    $ python -m zoo.export.serving_benchmark --repeats 10 --rounds 3
+    $ python -m zoo.export.serving_benchmark --only generate
 """
 
 import argparse
@@ -22,6 +29,8 @@ import time
 import numpy as np
 
 BATCHES = (1, 8, 32)
+GENERATE_BATCHES = (1, 8)
+PARTS = ("cnn", "logits", "generate")
 
 
 def median_ms(fn, repeats):
@@ -42,15 +51,36 @@ def compare(name, batch, keras_fn, served_fn, repeats):
             "keras_over_saved_model": round(keras_ms / served_ms, 3)}
 
 
+def compare_generate(name, batch, keras_fn, served_fn, rounds):
+    """Alternate the two decoders `rounds` times after one warm-up call each; medians and their ratio."""
+    expected, got = keras_fn(), served_fn()
+    keras_times, served_times = [], []
+    for _ in range(rounds):
+        # Interleaved, so that load from other processes hits both sides alike.
+        for fn, times in ((keras_fn, keras_times), (served_fn, served_times)):
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1000)
+    keras_ms, served_ms = statistics.median(keras_times), statistics.median(served_times)
+    return {"model": name, "batch": batch, "keras_ms": round(keras_ms, 3), "saved_model_ms": round(served_ms, 3),
+            "saved_model_over_keras": round(served_ms / keras_ms, 3), "same_tokens": got == expected}
+
+
 def main(argv=None, prog=None):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (default: 10)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per cnn/logits row (default: 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per generate row (default: 3)")
     parser.add_argument("--lm-preset", default="small", help="causal LM preset (default: small)")
+    parser.add_argument("--vocab-size", type=int, default=2000, help="the LM's vocabulary (default: 2000)")
     parser.add_argument("--seq-len", type=int, default=64, help="tokens per row for the logits timing (default: 64)")
-    parser.add_argument("--new-tokens", type=int, default=16, help="tokens generated per row (default: 16)")
+    parser.add_argument("--prompt-len", type=int, default=4, help="prompt tokens per row for generate (default: 4)")
+    parser.add_argument("--new-tokens", type=int, default=128, help="tokens generated per row (default: 128)")
+    parser.add_argument("--only", choices=PARTS, action="append", help="time only these parts (repeatable)")
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    for flag in ("repeats", "rounds", "vocab_size", "seq_len", "prompt_len", "new_tokens"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    parts = args.only or PARTS
 
     import tensorflow as tf
 
@@ -59,39 +89,53 @@ def main(argv=None, prog=None):
     from zoo.vision.cnn import build_cnn
 
     rng = np.random.default_rng(0)
-    cnn = build_cnn(compile=False)
-    lm = build_llm("causal", args.lm_preset, dropout=0.0, compile=False)
+    lm = build_llm("causal", args.lm_preset, vocab_size=args.vocab_size, dropout=0.0, compile=False)
+    if args.prompt_len + args.new_tokens > lm.llm_config.max_length:
+        parser.error(f"--prompt-len + --new-tokens must fit the preset's max_length {lm.llm_config.max_length}")
     vocab = lm.llm_config.vocab_size
     rows = []
     with tempfile.TemporaryDirectory(prefix="zoo-serving-benchmark-") as root:
-        served_cnn = tf.saved_model.load(export_saved_model(cnn, root, check=False).path)
+        if "cnn" in parts:
+            cnn = build_cnn(compile=False)
+            served_cnn = tf.saved_model.load(export_saved_model(cnn, root, check=False).path)
+            for batch in BATCHES:
+                images = rng.uniform(size=(batch, 28, 28, 1)).astype("float32")
+                rows.append(compare(
+                    "cnn", batch, lambda images=images, batch=batch: cnn.predict(images, batch_size=batch, verbose=0),
+                    lambda images=images: served_cnn.signatures["serving_default"](image=tf.constant(images)),
+                    args.repeats))
         served_lm = tf.saved_model.load(export_saved_model(lm, root, check=False).path)
-        for batch in BATCHES:
-            images = rng.uniform(size=(batch, 28, 28, 1)).astype("float32")
-            rows.append(compare("cnn", batch, lambda: cnn.predict(images, batch_size=batch, verbose=0),
-                                lambda: served_cnn.signatures["serving_default"](image=tf.constant(images)),
-                                args.repeats))
-        for batch in BATCHES:
-            ids = rng.integers(7, vocab, size=(batch, args.seq_len)).astype("int32")
-            inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
-            rows.append(compare(f"{args.lm_preset}_lm_logits", batch,
-                                lambda: lm.predict(inputs, batch_size=batch, verbose=0),
-                                lambda: served_lm.signatures["logits"](token_ids=tf.constant(ids)), args.repeats))
-        for batch in BATCHES:
-            prompts = rng.integers(7, vocab, size=(batch, 8)).astype("int32")
-            limits, temperature = np.full(batch, args.new_tokens, "int32"), np.zeros(batch, "float32")
-            rows.append(compare(
-                f"{args.lm_preset}_lm_generate_{args.new_tokens}", batch,
-                lambda: lm.generate(prompts.tolist(), max_new_tokens=args.new_tokens),
-                lambda: served_lm.signatures["generate"](prompt_ids=tf.constant(prompts),
-                                                         max_new_tokens=tf.constant(limits),
-                                                         temperature=tf.constant(temperature)),
-                max(1, args.repeats // 3)))
+        if "logits" in parts:
+            for batch in BATCHES:
+                ids = rng.integers(7, vocab, size=(batch, args.seq_len)).astype("int32")
+                inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
+                rows.append(compare(
+                    f"{args.lm_preset}_lm_logits", batch,
+                    lambda inputs=inputs, batch=batch: lm.predict(inputs, batch_size=batch, verbose=0),
+                    lambda ids=ids: served_lm.signatures["logits"](token_ids=tf.constant(ids)), args.repeats))
+        if "generate" in parts:
+            for batch in GENERATE_BATCHES:
+                prompts = rng.integers(7, vocab, size=(batch, args.prompt_len)).astype("int32")
+                limits, temperature = np.full(batch, args.new_tokens, "int32"), np.zeros(batch, "float32")
+
+                def served(prompts=prompts, limits=limits, temperature=temperature):
+                    out = served_lm.signatures["generate"](prompt_ids=tf.constant(prompts),
+                                                           max_new_tokens=tf.constant(limits),
+                                                           temperature=tf.constant(temperature))
+                    return out["generated_ids"].numpy().tolist()
+
+                rows.append(compare_generate(
+                    f"{args.lm_preset}_lm_generate_{args.new_tokens}", batch,
+                    lambda prompts=prompts: lm.generate(prompts.tolist(), max_new_tokens=args.new_tokens),
+                    served, args.rounds))
     print(json.dumps({
         "benchmark": "serving",
         "tensorflow_version": tf.__version__,
         "cpu_count": os.cpu_count(),
         "repeats": args.repeats,
+        "rounds": args.rounds,
+        "lm": {"preset": args.lm_preset, "vocab_size": vocab, "prompt_len": args.prompt_len,
+               "new_tokens": args.new_tokens, "sampler": "greedy"},
         "results": rows,
     }, indent=2))
     return 0

@@ -52,6 +52,10 @@ class MultiHeadAttention(keras.layers.Layer):
 
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
     supports_cache = True
+    # How the cached call writes keys/values (see `write_cache`). "keras": slice_update, what
+    # Keras' XLA-compiled generate wants. "core": core TensorFlow ops only, for a serving graph
+    # without XLA (TF Serving); zoo.export.generate_loop switches to it while it traces.
+    cache_ops = "keras"
 
     def __init__(
         self,
@@ -237,7 +241,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 # cache states its pattern as a [q, k] mask here (q is one token or a
                 # prompt, so the mask is small).
                 new = ops.stack((key, value), axis=1)
-                cache = ops.slice_update(cache, (0, 0, cache_index, 0, 0), ops.cast(new, cache.dtype))
+                core = self.cache_ops == "core"
+                cache = write_cache(cache, ops.cast(new, cache.dtype), cache_index, "select" if core else "slice")
                 key, value = self._repeat_kv(cache[:, 0]), self._repeat_kv(cache[:, 1])
                 query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
                 key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
@@ -269,6 +274,37 @@ class MultiHeadAttention(keras.layers.Layer):
             rope_original_max_length=self.rope_original_max_length,
         )
         return config
+
+
+def write_cache(cache, new, index, mode="slice"):
+    """`cache` [b, 2, max_len, h, d] with `new` [b, 2, q, h, d] written at positions index .. index + q - 1.
+
+    "slice" uses `ops.slice_update`, which on the TensorFlow backend is XLA's
+    XlaDynamicUpdateSlice op: fine inside a jit-compiled decode loop, but TF
+    Serving has no kernel for it. "select" spreads `new` over every cache
+    position (a broadcast for one token, a gather for several) and keeps it
+    where it belongs with `where`: core TensorFlow ops, at the cost of touching
+    the whole cache, which attention reads anyway.
+
+    Example:
+        >>> import numpy as np
+        >>> cache = write_cache(np.zeros((1, 2, 4, 1, 1), "float32"), np.ones((1, 2, 2, 1, 1), "float32"), 1, "select")
+        >>> ops.convert_to_numpy(cache)[0, 0, :, 0, 0].tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    if mode == "slice":
+        return ops.slice_update(cache, (0, 0, index, 0, 0), new)
+    if mode != "select":
+        raise ValueError(f"Unknown write_cache mode {mode!r}: use 'slice' or 'select'.")
+    offset = ops.arange(ops.shape(cache)[2], dtype="int32") - ops.cast(index, "int32")
+    count = ops.shape(new)[2]
+    inside = ops.logical_and(offset >= 0, offset < count)
+    if new.shape[2] == 1:
+        spread = new  # one position (a decode step): `where` broadcasts it, no gather needed
+    else:
+        # Positions outside the new span read entry 0 (clipped); `where` then keeps the old cache there.
+        spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=2)
+    return ops.where(inside[None, None, :, None, None], spread, cache)
 
 
 def _with_padding(mask, padding_mask):

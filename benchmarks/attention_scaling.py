@@ -71,7 +71,6 @@ def resident_kib():
 def run_cases(spec):
     """Worker: the cases of one kind (or stack type), ascending, in this fresh process; a dict per case."""
     import numpy as np
-    import tensorflow as tf
 
     if spec["what"] == "attention":
         from zoo.llm.attention import get_attention_class

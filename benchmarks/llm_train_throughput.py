@@ -30,8 +30,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from zoo.llm import build_llm, get_preset  # noqa: E402
-from zoo.llm.sizing.explain import flops_per_token  # noqa: E402
 from zoo.llm.models.generation import generate  # noqa: E402
+from zoo.llm.sizing.explain import flops_per_token  # noqa: E402
 
 
 def measure_peak_matmul(sizes=(1024, 2048), repeats=5):

@@ -50,12 +50,12 @@ def test_llm_dense_and_embedding_layers_pruned_one_shot_and_kept_sparse():
     keeper = MaskKeeper(result.masks)
     keeper.set_model(llm)
     keeper.on_train_begin()
-    layer = next(l for l in llm._flatten_layers() if getattr(l, "path", None) == "block_0/ffn_in")
+    layer = next(x for x in llm._flatten_layers() if getattr(x, "path", None) == "block_0/ffn_in")
     layer.kernel.assign(layer.kernel + 1.0)  # an optimizer step that moved every weight
     assert np.mean(layer.kernel.numpy() == 0) == 0
     keeper.on_train_batch_end(0)
     for path, mask in result.masks.items():
-        layer = next(l for l in llm._flatten_layers() if getattr(l, "path", None) == path)
+        layer = next(x for x in llm._flatten_layers() if getattr(x, "path", None) == path)
         weights = (layer.kernel if hasattr(layer, "kernel") else layer.embeddings).numpy()
         assert np.all(weights[~mask] == 0) and np.all(weights[mask] != 0), path
 

@@ -13,7 +13,7 @@ import pytest
 
 from zoo.data.clean import CleanConfig, clean_documents, restructure_html
 from zoo.data.document import Document, total_bytes
-from zoo.data.filters import FilterConfig, filter_documents, judge_document
+from zoo.data.filters import FilterConfig, judge_document
 from zoo.data.language import document_language, is_japanese
 from zoo.data.prepare import PrepareConfig, run_clean_and_filter, run_dedup
 from zoo.data.report import PipelineReport

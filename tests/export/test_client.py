@@ -7,8 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from zoo.export.client import (PromptCodec, generate_request, post_json, predict_url, request_body,
-                               response_outputs)
+from zoo.export.client import PromptCodec, generate_request, post_json, predict_url, request_body, response_outputs
 
 
 def test_predict_url_with_and_without_a_version():

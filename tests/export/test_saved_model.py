@@ -15,8 +15,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.export.conftest import (make_run_folder, run_verifier, tiny_cnn, tiny_gan, tiny_lstm,
-                                   tiny_vgg16)
+from tests.export.conftest import make_run_folder, run_verifier, tiny_cnn, tiny_gan, tiny_lstm, tiny_vgg16
 
 # The README's requests for the LM, character for character.
 README_LM_INSTANCES = ('{"signature_name": "generate", "instances": '
@@ -83,7 +82,7 @@ def exported(tmp_path_factory, lm_run):
     summaries = {name: export_with_cli(src, "--output", out) for name, src in sources.items() if name != "causal_lm"}
     summaries["causal_lm"] = export_with_cli(sources["causal_lm"], "--output", out, "--name", "tiny_lm")
 
-    entries, expected = [], {}
+    entries = []
     for name, summary in summaries.items():
         model, kind, cases = models[name], summary["kind"], []
         for signature in summary["signatures"]:  # every signature, the LM's serving_default alias too

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 from zoo.finetune.datasets import dataset_path
-from zoo.finetune.features import (answer_token_span, best_spans, byte_fallback_share, char_offsets,
-                                   encode_classification, encode_qa, predict_answers, span_text)
+from zoo.finetune.features import (
+    answer_token_span,
+    best_spans,
+    byte_fallback_share,
+    char_offsets,
+    encode_classification,
+    encode_qa,
+    predict_answers,
+    span_text,
+)
 from zoo.finetune.formats import read_squad
 
 

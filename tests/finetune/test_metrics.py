@@ -2,8 +2,16 @@
 
 import pytest
 
-from zoo.finetune.metrics import (accuracy, classification_scores, macro_f1, normalize_answer, per_class_f1,
-                                  squad_exact_match, squad_f1, squad_scores)
+from zoo.finetune.metrics import (
+    accuracy,
+    classification_scores,
+    macro_f1,
+    normalize_answer,
+    per_class_f1,
+    squad_exact_match,
+    squad_f1,
+    squad_scores,
+)
 
 
 def test_squad_normalization_drops_case_punctuation_and_articles():

@@ -6,6 +6,7 @@ import pytest
 from tests.finetune.conftest import TINY
 from zoo.finetune.pretrained import attach_head, load_pretrained, model_inputs
 
+
 def test_run_folder_backbone_keeps_its_weights_under_new_heads(mlm_run):
     folder, mlm = mlm_run
     backbone, tokenizer, info = load_pretrained(folder)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.parallel.helpers import HERE, ROOT, job_env, last_json, free_ports
+from tests.parallel.helpers import HERE, ROOT, free_ports, job_env, last_json
 
 pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skips them
 

@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from zoo.parallel.pipeline_parallel import (GPipe, bubble_fraction, full_batch_gradients, gpipe_order,
-                                            simulate_gpipe, split_blocks)
+from zoo.parallel.pipeline_parallel import (
+    GPipe,
+    bubble_fraction,
+    full_batch_gradients,
+    gpipe_order,
+    simulate_gpipe,
+    split_blocks,
+)
 
 
 @pytest.mark.parametrize("stages, micro_batches", [(2, 1), (2, 4), (4, 8), (3, 16)])

@@ -7,8 +7,15 @@ import pytest
 
 from tests.retrieval.conftest import TEXTS, tiny_llm
 from zoo.retrieval.errors import FingerprintMismatchError
-from zoo.retrieval.knn_lm import (KNNDatastore, evaluate, interpolate, interpolated_log_probs, knn_distribution,
-                                  knn_lm_next_token_probs, knn_target_probs)
+from zoo.retrieval.knn_lm import (
+    KNNDatastore,
+    evaluate,
+    interpolate,
+    interpolated_log_probs,
+    knn_distribution,
+    knn_lm_next_token_probs,
+    knn_target_probs,
+)
 
 
 def test_knn_distribution_by_hand():

@@ -22,9 +22,8 @@ Example:
     (8, True)
 """
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import ops
 
 

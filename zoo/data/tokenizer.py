@@ -43,6 +43,7 @@ import keras_hub
 from zoo.data.atomic_files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from zoo.data.special_tokens import SPECIAL_TOKEN_NAMES, SPECIAL_TOKENS
 from zoo.data.special_tokens import TOKENIZER_KINDS as KINDS
+
 METADATA_FILE = "tokenizer.json"
 _FILES = {
     "sentencepiece-unigram": ["sentencepiece.model"],

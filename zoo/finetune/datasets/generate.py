@@ -304,7 +304,7 @@ def _qa_en(rng, person):
     else:
         p.add(f"{name} was born in ", ("year", year), " in the city of ", ("born", born), ". ")
     if rng.random() < 0.5:
-        p.add(f"After studying ", ("subject", subject), f" at university, {pron} became {article} ", ("job", job), ". ")
+        p.add("After studying ", ("subject", subject), f" at university, {pron} became {article} ", ("job", job), ". ")
     else:
         p.add(f"{Pron} studied ", ("subject", subject), f" and now works as {article} ", ("job", job), ". ")
     if rng.random() < 0.5:

@@ -15,7 +15,6 @@ Example:
 """
 
 import keras
-from keras import ops
 
 from zoo.llm.attention import get_attention_class
 from zoo.llm.attention.full import MultiHeadAttention

@@ -34,6 +34,8 @@ import functools
 import re
 import unicodedata
 
+from zoo.data.document import Document  # noqa: F401  (the examples below build documents)
+
 # Zero-width and invisible formatting characters that survive NFKC.
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")

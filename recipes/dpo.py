@@ -55,10 +55,21 @@ def run_recipe(args, run):
 
     from zoo.data.tokenizer import save_tokenizer
     from zoo.dialogue.base_model import conversation_texts, start_model
-    from zoo.dialogue.dpo import DPOTrainer, encode_pairs, frozen_copy, mean_margin, pair_arrays, preference_accuracy
+    from zoo.dialogue.dpo import (
+        DPOTrainer,
+        encode_pairs,
+        frozen_copy,
+        mean_margin,
+        pair_arrays,
+        preference_accuracy,
+    )
     from zoo.dialogue.fitting import fit_for_steps
     from zoo.dialogue.formats import read_instructions, read_preferences
-    from zoo.dialogue.instruction_tuning import SFTOptions, instruction_tune, split_held_out
+    from zoo.dialogue.instruction_tuning import (
+        SFTOptions,
+        instruction_tune,
+        split_held_out,
+    )
     from zoo.dialogue.synthetic import INSTRUCTIONS_FILE
     from zoo.errors import UsageError
 

@@ -4,8 +4,15 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.dialogue.dpo import (DPOTrainer, dpo_loss, frozen_copy, mean_margin, pair_arrays, preference_accuracy,
-                              sequence_logprob)
+from zoo.dialogue.dpo import (
+    DPOTrainer,
+    dpo_loss,
+    frozen_copy,
+    mean_margin,
+    pair_arrays,
+    preference_accuracy,
+    sequence_logprob,
+)
 from zoo.llm import build_llm
 
 
@@ -64,7 +71,6 @@ def test_dpo_grows_the_margin_and_beats_the_reference_on_a_known_preference():
 @pytest.mark.recipe
 def test_dpo_recipe_from_an_sft_run(tmp_path):
     from zoo.cli import load_recipe
-
     from zoo.dialogue.synthetic import make_records
 
     data = tmp_path / "pairs.jsonl"

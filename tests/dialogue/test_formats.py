@@ -3,7 +3,13 @@ import json
 import pytest
 
 from zoo.dialogue.formats import read_instructions, read_preferences
-from zoo.dialogue.synthetic import INSTRUCTIONS_FILE, PREFERENCES_FILE, SOURCE, answer, make_records
+from zoo.dialogue.synthetic import (
+    INSTRUCTIONS_FILE,
+    PREFERENCES_FILE,
+    SOURCE,
+    answer,
+    make_records,
+)
 from zoo.errors import UsageError
 
 

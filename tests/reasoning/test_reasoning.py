@@ -4,7 +4,13 @@ import re
 import numpy as np
 import pytest
 
-from zoo.reasoning.arithmetic import Problem, final_answer, make_problems, scratchpad_target, tool_target
+from zoo.reasoning.arithmetic import (
+    Problem,
+    final_answer,
+    make_problems,
+    scratchpad_target,
+    tool_target,
+)
 from zoo.reasoning.calculator import run_call
 from zoo.reasoning.char_tokenizer import CharTokenizer
 from zoo.reasoning.self_consistency import majority_vote
@@ -79,7 +85,7 @@ def test_generation_pauses_for_the_tool_and_resumes(monkeypatch):
         ids = tok.encode(text)
         return [ids[:-1] if text.endswith("]") else ids]  # the stop token is not returned
 
-    import zoo.llm.models.generation as generation
+    from zoo.llm.models import generation
 
     monkeypatch.setattr(generation, "generate", fake_generate)
 

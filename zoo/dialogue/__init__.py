@@ -14,8 +14,11 @@ last two steps for a zoo causal LM (zoo-trained or imported with `zoo import`):
   own train_step, a trainable policy against a frozen reference.
 - `synthetic`: the small instruction and preference sets shipped in `datasets/`, written
   for this project from the built-in corpus (synthetic, not human-written).
+- `instruction_tuning`: the SFT stage shared by `zoo sft` and `zoo dpo` (held-out reply loss and
+  exact match before and after); `fitting`: fit() for a number of steps on in-memory arrays.
 - `base_model`: the model and tokenizer a run starts from (a run folder, or a fresh tiny one).
-- `streaming`: token-by-token decoding with a KV cache, for `zoo chat`.
+- `replies`: batched greedy replies to conversations (for evaluation).
+- `streaming`: token-by-token decoding with a KV cache; `chat_cli`: `zoo chat RUN`.
 
 Example:
     >>> from zoo.dialogue.chat_template import ChatTemplate

@@ -34,14 +34,15 @@ class SFTOptions:
 
 def split_held_out(items, fraction):
     """(train, held-out): the last `fraction` (at least one) is held out."""
-    held = max(1, int(round(len(items) * fraction))) if fraction > 0 else 0
+    held = max(1, round(len(items) * fraction)) if fraction > 0 else 0
     if held >= len(items):
         raise UsageError(f"{len(items)} records are too few to hold some out; give more data or --held-out 0.")
     return items[: len(items) - held], items[len(items) - held:]
 
 
-def instruction_tune(model, tokenizer, template, conversations, options=SFTOptions(), callbacks=()):
+def instruction_tune(model, tokenizer, template, conversations, options=None, callbacks=()):
     """Fine-tune `model` in place on the conversations; a report dict, with the model to save under "model"."""
+    options = options or SFTOptions()
     from zoo.dialogue.fitting import fit_for_steps
     from zoo.dialogue.replies import exact_match, generate_replies
     from zoo.dialogue.sft import encode_conversations, reply_loss, sft_arrays
@@ -50,7 +51,7 @@ def instruction_tune(model, tokenizer, template, conversations, options=SFTOptio
     pad = getattr(tokenizer, "pad_token_id", None) or 0
     x, y, w = sft_arrays(encode_conversations(train, tokenizer, template), options.seq_len, pad, options.pack)
     held_arrays = sft_arrays(encode_conversations(held, tokenizer, template), options.seq_len, pad) if held else None
-    report = {"train_conversations": len(train), "held_out_conversations": len(held), "train_rows": int(len(y)),
+    report = {"train_conversations": len(train), "held_out_conversations": len(held), "train_rows": len(y),
               "assistant_token_share": float(w.sum() / (x["padding_mask"].sum() or 1))}
     probe = [c for c in held if c[-1]["role"] == "assistant"][: options.eval_examples]
     questions, answers = [c[:-1] for c in probe], [c[-1]["content"] for c in probe]

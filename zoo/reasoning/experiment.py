@@ -15,7 +15,14 @@ import dataclasses
 
 from zoo.reasoning.arithmetic import make_problems
 from zoo.reasoning.char_tokenizer import CharTokenizer
-from zoo.reasoning.solving import METHODS, TRAINED_FORMAT, encode_example, exact_match, mean_tokens, solve
+from zoo.reasoning.solving import (
+    METHODS,
+    TRAINED_FORMAT,
+    encode_example,
+    exact_match,
+    mean_tokens,
+    solve,
+)
 
 
 @dataclasses.dataclass
@@ -77,8 +84,9 @@ def train_format(kind, options, tokenizer=None, callbacks=()):
     return model, history, loss_before, reply_loss(model, *held_arrays)
 
 
-def run_experiment(options=ExperimentOptions(), log=print):
+def run_experiment(options=None, log=print):
     """{method: {in/out-of-distribution exact match and tokens per answer}} and the trained models."""
+    options = options or ExperimentOptions()
     tokenizer = CharTokenizer()
     in_dist = make_problems(options.eval_problems, 1, options.train_digits, seed=options.seed + 2)
     out_dist = make_problems(options.eval_problems, options.train_digits + 1, options.ood_digits,
@@ -88,7 +96,7 @@ def run_experiment(options=ExperimentOptions(), log=print):
         kind = TRAINED_FORMAT[method]
         if kind not in models:
             log(f"training on {kind} targets for {options.steps} steps")
-            model, history, before, after = train_format(kind, options, tokenizer)
+            model, _, before, after = train_format(kind, options, tokenizer)
             models[kind] = model
             log(f"  held-out loss per target token {before:.3f} -> {after:.3f}")
         row = {"trained_on": kind}

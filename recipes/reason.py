@@ -32,6 +32,8 @@ recipe = Recipe("reason", "Arithmetic reasoning: direct answers vs scratchpad (+
 def add_options(parser):
     from zoo.options import positive_float, positive_int
 
+    METHODS = ("direct", "scratchpad", "self-consistency", "tool")  # zoo.reasoning.solving.METHODS (no TF for --help)
+
     group = parser.add_argument_group("reasoning experiment")
     group.add_argument("--steps", type=positive_int, default=300, help="training steps per format (default: 300)")
     group.add_argument("--batch-size", type=positive_int, default=64, help="problems per step (default: 64)")
@@ -41,6 +43,8 @@ def add_options(parser):
                        help="test problems in and out of distribution, each (default: 50)")
     group.add_argument("--train-digits", type=positive_int, default=3, help="most digits in training (default: 3)")
     group.add_argument("--ood-digits", type=positive_int, default=5, help="most digits out of distribution (default: 5)")
+    group.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
+                       help="methods to compare (default: all four)")
     group.add_argument("--samples", type=positive_int, default=5, help="self-consistency chains (default: 5)")
     group.add_argument("--temperature", type=positive_float, default=0.7,
                        help="self-consistency sampling temperature (default: 0.7)")
@@ -57,7 +61,8 @@ def run_recipe(args, run):
     options = ExperimentOptions(train_problems=args.train_problems, eval_problems=args.eval_problems,
                                 train_digits=args.train_digits, ood_digits=args.ood_digits, steps=args.steps,
                                 batch_size=args.batch_size, learning_rate=args.learning_rate, samples=args.samples,
-                                temperature=args.temperature, seed=args.seed, verbose=args.verbose)
+                                temperature=args.temperature, methods=tuple(args.methods), seed=args.seed,
+                                verbose=args.verbose)
     table, _ = run_experiment(options)
     results = run.finish(None, None, {"table": table, "options": vars(options) | {"methods": list(options.methods)}})
     print(f"{'method':<18} {'EM in':>6} {'EM out':>7} {'tokens in':>10} {'tokens out':>11}")

@@ -35,7 +35,7 @@ def encode_example(tokenizer, problem, kind):
     return np.asarray(ids + [tokenizer.end_token_id], "int32"), np.asarray(weights + [1], "int32")
 
 
-def decode_chains(model, tokenizer, prompts, use_tool=False, max_new_tokens=96, max_calls=2, **sampling):
+def decode_chains(model, tokenizer, prompts, use_tool=False, max_new_tokens=None, max_calls=2, **sampling):
     """Generate a solution for each prompt (text); (texts, generated token counts)."""
     from zoo.llm.models.generation import generate
 
@@ -48,7 +48,10 @@ def decode_chains(model, tokenizer, prompts, use_tool=False, max_new_tokens=96, 
     for _ in range(max_calls + 1 if use_tool else 1):
         if not active:
             break
-        budget = min(max_new_tokens, limit - max(len(rows[i]) for i in active))
+        # By default prompt + budget = the model's whole length: one padded shape, so the compiled decode
+        # loop is traced once per batch size rather than once per prompt length (decoding ends at </s> anyway).
+        budget = limit - max(len(rows[i]) for i in active)
+        budget = budget if max_new_tokens is None else min(budget, max_new_tokens)
         if budget < 1:
             break
         new = generate(model, [rows[i] for i in active], max_new_tokens=budget, stop_token_ids=stops, **sampling)
@@ -68,7 +71,7 @@ def decode_chains(model, tokenizer, prompts, use_tool=False, max_new_tokens=96, 
     return texts, counts
 
 
-def solve(model, tokenizer, problems, method, samples=5, temperature=0.7, seed=0, max_new_tokens=96):
+def solve(model, tokenizer, problems, method, samples=5, temperature=0.7, seed=0, max_new_tokens=None):
     """[{"text", "answer", "tokens"}] for each problem, decoded with `method` (one of METHODS)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -9,7 +9,7 @@ from zoo.cli import COMMANDS, load_recipe, main
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["run", "train-cnn", "train-lstm", "train-gan", "transfer", "pretrain-clm", "pretrain-mlm", "tune",
            "finetune-qa", "finetune-nli", "finetune-sentiment", "compress", "model-parallel", "pipeline-parallel",
-           "retrieve", "knn-lm", "rag"]
+           "retrieve", "knn-lm", "rag", "sft", "dpo", "chat", "reason"]
 
 
 def test_help_lists_every_subcommand(capsys):

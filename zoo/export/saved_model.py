@@ -109,7 +109,26 @@ def export_assets(source, kind):
         stop_token_id = end_token_id if kind == "causal_lm" else None
     if source.vocabulary_file is not None:
         assets.append(source.vocabulary_file)
+    template = chat_template_file(source)
+    if template is not None:
+        # An instruction-tuned model is prompted through its chat template; a served one must be prompted the same.
+        assets.append(template)
     return assets, stop_token_id
+
+
+def chat_template_file(source):
+    """The chat_template.json beside an ExportSource's model file (written by zoo sft / zoo dpo), or None."""
+    if source.path is None:
+        return None
+    path = os.path.join(os.path.dirname(os.path.abspath(source.path)), "chat_template.json")
+    return path if os.path.isfile(path) else None
+
+
+def _read_json(path):
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def describe_signatures(concrete):
@@ -202,6 +221,7 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
             "signatures": signatures,
             "assets": [os.path.basename(p) for p in assets],
             "stop_token_id": stop_token_id,
+            "chat_template": _read_json(chat_template_file(source)),
             "max_abs_diff_vs_keras": report,
             "keras_version": keras.__version__,
             "tensorflow_version": tf.__version__,

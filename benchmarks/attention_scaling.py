@@ -94,10 +94,12 @@ def run_cases(spec):
             if spec["reversible"]:
                 forward = ReversibleStack(blocks)
             else:
+
                 def forward(x, blocks=blocks):
                     for block in blocks:
                         x = block(x)
                     return x
+
             forward(np.zeros((1, 8, WIDTH), "float32"))
             weights = [w for block in blocks for w in block.trainable_weights]
         results[name] = _measure(forward, weights, n, spec["repeats"], spec["max_seconds"], baseline)
@@ -130,8 +132,11 @@ def _measure(forward, weights, n, repeats, max_seconds, baseline):
         if i >= 2 and time.perf_counter() - start_all > max_seconds:
             break
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return {"seconds": round(statistics.median(times), 4), "peak_mib": round((peak - baseline) / 1024, 1),
-            "runs": len(times)}
+    return {
+        "seconds": round(statistics.median(times), 4),
+        "peak_mib": round((peak - baseline) / 1024, 1),
+        "runs": len(times),
+    }
 
 
 def in_subprocess(spec, timeout):
@@ -170,15 +175,21 @@ def quality(kinds_fields, steps, seq_len=128, batch_size=16, eval_batches=20, lo
         keras.utils.set_random_seed(0)
         attention = name.split("+")[0]
         model = build_llm("causal", config=base.replace(attention=attention, **fields), compile=False)
-        model.compile(optimizer=keras.optimizers.AdamW(3e-3, weight_decay=0.01),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.compile(
+            optimizer=keras.optimizers.AdamW(3e-3, weight_decay=0.01),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
         start = time.perf_counter()
-        history = model.fit(training_stream(inputs, labels, batch_size, seed=0), steps_per_epoch=steps, epochs=1,
-                            verbose=0)
+        history = model.fit(
+            training_stream(inputs, labels, batch_size, seed=0), steps_per_epoch=steps, epochs=1, verbose=0
+        )
         seconds = time.perf_counter() - start
         loss = float(model.evaluate(val_x, val_labels, batch_size=batch_size, verbose=0, return_dict=True)["loss"])
-        results[name] = {"val_loss": round(loss, 4), "train_loss": round(float(history.history["loss"][-1]), 4),
-                         "seconds": round(seconds, 1)}
+        results[name] = {
+            "val_loss": round(loss, 4),
+            "train_loss": round(float(history.history["loss"][-1]), 4),
+            "seconds": round(seconds, 1),
+        }
         log(f"quality {name}: val_loss {loss:.3f} ({seconds:.0f} s)")
     return results
 
@@ -238,7 +249,13 @@ def main(argv=None):
 
     scaling = {}
     for kind in args.kinds:
-        spec = {"what": "attention", "kind": kind, "lengths": sorted(lengths), "repeats": args.repeats, "max_seconds": 40}
+        spec = {
+            "what": "attention",
+            "kind": kind,
+            "lengths": sorted(lengths),
+            "repeats": args.repeats,
+            "max_seconds": 40,
+        }
         result = in_subprocess(spec, timeout=1200)
         scaling[kind] = result if "error" not in result else {str(n): result for n in lengths}
         log(f"{kind}: {scaling[kind]}")
@@ -250,14 +267,22 @@ def main(argv=None):
         for n in lengths:
             full, other = scaling["full"][str(n)], scaling[kind][str(n)]
             if full.get("seconds") and other.get("seconds") and other.get("peak_mib"):
-                ratios[kind][str(n)] = {"speedup": round(full["seconds"] / other["seconds"], 2),
-                                        "memory_saving": round(full["peak_mib"] / max(other["peak_mib"], 0.1), 2)}
+                ratios[kind][str(n)] = {
+                    "speedup": round(full["seconds"] / other["seconds"], 2),
+                    "memory_saving": round(full["peak_mib"] / max(other["peak_mib"], 0.1), 2),
+                }
 
     depth_n = 1024
     reversible = {"n": depth_n, "standard": {}, "reversible": {}}
     for name in ("standard", "reversible"):
-        spec = {"what": "stack", "depths": depths, "reversible": name == "reversible", "n": depth_n,
-                "repeats": 1, "max_seconds": 20}
+        spec = {
+            "what": "stack",
+            "depths": depths,
+            "reversible": name == "reversible",
+            "n": depth_n,
+            "repeats": 1,
+            "max_seconds": 20,
+        }
         result = in_subprocess(spec, timeout=1200)
         reversible[name] = result if "error" not in result else {str(d): result for d in depths}
         log(f"{name}: {reversible[name]}")
@@ -272,8 +297,14 @@ def main(argv=None):
         "reversible": reversible,
     }
     if not args.no_quality:
-        results["quality"] = {"steps": steps, "seq_len": 128, "batch": 16, "preset": "tiny", "fields": QUALITY_FIELDS,
-                              "results": quality(QUALITY_FIELDS, steps, log=log)}
+        results["quality"] = {
+            "steps": steps,
+            "seq_len": 128,
+            "batch": 16,
+            "preset": "tiny",
+            "fields": QUALITY_FIELDS,
+            "results": quality(QUALITY_FIELDS, steps, log=log),
+        }
 
     targets = {}
     top = str(max(lengths))
@@ -285,8 +316,11 @@ def main(argv=None):
     if all(m is not None for m in mems + standard):
         # Flat: the deepest stack needs less than 1.5x the memory of one block (standard grows ~linearly).
         targets["reversible_memory_flat_in_depth"] = {
-            "reversible_mib": mems, "standard_mib": standard, "depths": depths,
-            "met": mems[-1] <= 1.5 * max(mems[0], 1.0)}
+            "reversible_mib": mems,
+            "standard_mib": standard,
+            "depths": depths,
+            "met": mems[-1] <= 1.5 * max(mems[0], 1.0),
+        }
     results["targets"] = targets
     plot(scaling, lengths, args.plot)
     results["plot"] = os.path.relpath(args.plot)

@@ -53,15 +53,18 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": hwm / 1024}))
 
 def _run(mode, folder, root):
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-c", WORKER, mode, folder], capture_output=True, text=True, env=env,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER, mode, folder], capture_output=True, text=True, env=env, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _best(mode, folder, root, repeats):
     runs = [_run(mode, folder, root) for _ in range(repeats)]
-    return {"seconds": round(min(r["seconds"] for r in runs), 2),
-            "peak_rss_mb": round(min(r["peak_rss_mb"] for r in runs), 1)}
+    return {
+        "seconds": round(min(r["seconds"] for r in runs), 2),
+        "peak_rss_mb": round(min(r["peak_rss_mb"] for r in runs), 1),
+    }
 
 
 def main(argv=None):
@@ -81,21 +84,30 @@ def main(argv=None):
     for fmt, folder in folders.items():
         start = time.perf_counter()
         save_pretrained(model, folder, format=fmt)
-        sizes[fmt] = {"save_seconds": round(time.perf_counter() - start, 2),
-                      "folder_mb": round(sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(folder)
-                                             for f in files) / 2**20, 1)}
+        sizes[fmt] = {
+            "save_seconds": round(time.perf_counter() - start, 2),
+            "folder_mb": round(
+                sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(folder) for f in files) / 2**20, 1
+            ),
+        }
     parameters = int(model.count_params())
     del model
     baseline = _best("baseline", "", root, args.repeats)
-    results = {"model": "gpt2_small (random weights)", "parameters": parameters, "baseline_build": baseline,
-               "formats": {}}
+    results = {
+        "model": "gpt2_small (random weights)",
+        "parameters": parameters,
+        "baseline_build": baseline,
+        "formats": {},
+    }
     for fmt, folder in folders.items():
         zoo_load = _best("zoo", folder, root, args.repeats)
         reference = _best("keras-hub", folder, root, args.repeats)
         results["formats"][fmt] = {
             **sizes[fmt],
-            "zoo_from_pretrained": {**zoo_load, "over_baseline_mb": round(zoo_load["peak_rss_mb"] -
-                                                                          baseline["peak_rss_mb"], 1)},
+            "zoo_from_pretrained": {
+                **zoo_load,
+                "over_baseline_mb": round(zoo_load["peak_rss_mb"] - baseline["peak_rss_mb"], 1),
+            },
             "keras_hub_from_preset": reference,
             "ratio_vs_keras_hub": round(zoo_load["seconds"] / reference["seconds"], 2),
         }

@@ -40,12 +40,34 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-FULL = dict(cnn_epochs=15, prune_epochs=6, qat_epochs=2, calibration=200, latency_repeats=200,
-            lm_steps=400, lm_fine_tune_steps=150, lm_seq_len=64, lm_limit=200_000)
-QUICK = dict(cnn_epochs=2, prune_epochs=1, qat_epochs=1, calibration=32, latency_repeats=20,
-             lm_steps=20, lm_fine_tune_steps=5, lm_seq_len=32, lm_limit=20_000)
-TARGETS = {"int8_size_ratio": 3.5, "int8_max_accuracy_loss_points": 1.0,
-           "sparsity80_gzip_ratio": 3.0, "sparsity80_max_accuracy_loss_points": 1.0}
+FULL = dict(
+    cnn_epochs=15,
+    prune_epochs=6,
+    qat_epochs=2,
+    calibration=200,
+    latency_repeats=200,
+    lm_steps=400,
+    lm_fine_tune_steps=150,
+    lm_seq_len=64,
+    lm_limit=200_000,
+)
+QUICK = dict(
+    cnn_epochs=2,
+    prune_epochs=1,
+    qat_epochs=1,
+    calibration=32,
+    latency_repeats=20,
+    lm_steps=20,
+    lm_fine_tune_steps=5,
+    lm_seq_len=32,
+    lm_limit=20_000,
+)
+TARGETS = {
+    "int8_size_ratio": 3.5,
+    "int8_max_accuracy_loss_points": 1.0,
+    "sparsity80_gzip_ratio": 3.0,
+    "sparsity80_max_accuracy_loss_points": 1.0,
+}
 
 
 def log(message):
@@ -53,9 +75,16 @@ def log(message):
 
 
 def row(model, technique, metric_name, metric, sizes, latency_ms, note=""):
-    return {"model": model, "technique": technique, "metric_name": metric_name, "metric": metric,
-            "size_bytes": sizes["raw_bytes"], "gzip_bytes": sizes["gzip_bytes"], "latency_ms": latency_ms,
-            "note": note}
+    return {
+        "model": model,
+        "technique": technique,
+        "metric_name": metric_name,
+        "metric": metric,
+        "size_bytes": sizes["raw_bytes"],
+        "gzip_bytes": sizes["gzip_bytes"],
+        "latency_ms": latency_ms,
+        "note": note,
+    }
 
 
 def cnn_rows(settings, seed=0):
@@ -68,30 +97,49 @@ def cnn_rows(settings, seed=0):
 
     def tflite_row(technique, content, note=""):
         tflite = ptq.TFLiteModel(content)
-        return row("cnn", technique, "accuracy", tflite.evaluate(x_test, y_test)["accuracy"], bytes_size(content),
-                   tflite.latency_ms(x_test, repeats=settings["latency_repeats"]), note)
+        return row(
+            "cnn",
+            technique,
+            "accuracy",
+            tflite.evaluate(x_test, y_test)["accuracy"],
+            bytes_size(content),
+            tflite.latency_ms(x_test, repeats=settings["latency_repeats"]),
+            note,
+        )
 
     rows = [tflite_row("float32", ptq.quantize_tflite(model, "float32"), "TFLite float32 (baseline)")]
     pruned = {}
     for sparsity in (0.5, 0.8):
         log(f"pruning to {sparsity:.0%} ({settings['prune_epochs']} fine-tuning epochs)")
-        result = prune.prune_model(model, x, y, target_sparsity=sparsity, schedule="polynomial",
-                                   epochs=settings["prune_epochs"])
+        result = prune.prune_model(
+            model, x, y, target_sparsity=sparsity, schedule="polynomial", epochs=settings["prune_epochs"]
+        )
         pruned[sparsity] = result
-        rows.append(tflite_row(f"pruned {sparsity:.0%}", ptq.quantize_tflite(result.tf_keras_model, "float32"),
-                               f"TF-MOT PolynomialDecay, measured sparsity {result.overall_sparsity:.3f}"))
+        rows.append(
+            tflite_row(
+                f"pruned {sparsity:.0%}",
+                ptq.quantize_tflite(result.tf_keras_model, "float32"),
+                f"TF-MOT PolynomialDecay, measured sparsity {result.overall_sparsity:.3f}",
+            )
+        )
     log(f"quantization-aware training ({settings['qat_epochs']} epochs)")
     qat_result = qat.quantize_aware_train(model, x, y, epochs=settings["qat_epochs"])
     rows.append(tflite_row("QAT int8", qat.qat_tflite(qat_result.tf_keras_model), "TF-MOT quantize_model"))
-    for mode, note in (("dynamic", "int8 weights, float activations"),
-                       ("int8", f"full integer, {len(calibration)} calibration images"),
-                       ("float16", "float16 weights")):
+    for mode, note in (
+        ("dynamic", "int8 weights, float activations"),
+        ("int8", f"full integer, {len(calibration)} calibration images"),
+        ("float16", "float16 weights"),
+    ):
         log(f"post-training quantization: {mode}")
         rows.append(tflite_row(f"PTQ {mode}", ptq.quantize_tflite(model, mode, representative_data=calibration), note))
     log("pruned 80% + PTQ int8")
-    rows.append(tflite_row("pruned 80% + int8",
-                           ptq.quantize_tflite(pruned[0.8].tf_keras_model, "int8", representative_data=calibration),
-                           "TF-MOT pruning, then full-integer PTQ"))
+    rows.append(
+        tflite_row(
+            "pruned 80% + int8",
+            ptq.quantize_tflite(pruned[0.8].tf_keras_model, "int8", representative_data=calibration),
+            "TF-MOT pruning, then full-integer PTQ",
+        )
+    )
     return rows
 
 
@@ -100,35 +148,51 @@ def lm_rows(settings, seed=0):
     from zoo.compress.sizes import keras_weights_size
 
     log(f"training the byte-level causal LM ({settings['lm_steps']} steps)")
-    model, train, test = workloads.trained_lm(steps=settings["lm_steps"], seq_len=settings["lm_seq_len"],
-                                              limit=settings["lm_limit"], seed=seed)
+    model, train, test = workloads.trained_lm(
+        steps=settings["lm_steps"], seq_len=settings["lm_seq_len"], limit=settings["lm_limit"], seed=seed
+    )
     example = {k: v[:1] for k, v in test[0].items()}
     weights = model.get_weights()
 
     def lm_row(technique, note=""):
-        return row("causal_lm", technique, "perplexity", workloads.perplexity(model, test),
-                   keras_weights_size(model), workloads.keras_latency_ms(model, example), note)
+        return row(
+            "causal_lm",
+            technique,
+            "perplexity",
+            workloads.perplexity(model, test),
+            keras_weights_size(model),
+            workloads.keras_latency_ms(model, example),
+            note,
+        )
 
     rows = [lm_row("float32", "Keras 3 weights (.npz)")]
     # The pruned models get a fine-tune; the same fine-tune without pruning shows what it alone is worth.
     model.compile(learning_rate=1e-3)
     workloads.lm_fine_tune(model, train, settings["lm_fine_tune_steps"], seed=seed)
-    rows.append(lm_row("same fine-tune, no pruning",
-                       f"float32, {settings['lm_fine_tune_steps']} more steps: the reference for the pruned rows"))
+    rows.append(
+        lm_row(
+            "same fine-tune, no pruning",
+            f"float32, {settings['lm_fine_tune_steps']} more steps: the reference for the pruned rows",
+        )
+    )
     for sparsity in (0.5, 0.8):
         model.set_weights(weights)
         model.compile(learning_rate=1e-3)  # a fresh optimizer for each fine-tune
         one_shot = prune.prune_layers_one_shot(model, sparsity)
         after_one_shot = workloads.perplexity(model, test)
         log(f"LM pruned to {sparsity:.0%}; masked fine-tune ({settings['lm_fine_tune_steps']} steps)")
-        workloads.lm_fine_tune(model, train, settings["lm_fine_tune_steps"], seed=seed,
-                               callbacks=[prune.MaskKeeper(one_shot.masks)])
+        workloads.lm_fine_tune(
+            model, train, settings["lm_fine_tune_steps"], seed=seed, callbacks=[prune.MaskKeeper(one_shot.masks)]
+        )
         measured, _ = prune.pruned_sparsity(model, one_shot.pruned)
-        rows.append(lm_row(
-            f"pruned {sparsity:.0%}",
-            f"TF-MOT one shot per Dense/Embedding layer (sparsity {measured:.3f}; perplexity right after "
-            f"pruning {after_one_shot:.2f}), then masked fine-tune; skipped: {len(one_shot.skipped)} layers "
-            f"({', '.join(sorted({s.split('(')[1].rstrip(')') for s in one_shot.skipped}))})"))
+        rows.append(
+            lm_row(
+                f"pruned {sparsity:.0%}",
+                f"TF-MOT one shot per Dense/Embedding layer (sparsity {measured:.3f}; perplexity right after "
+                f"pruning {after_one_shot:.2f}), then masked fine-tune; skipped: {len(one_shot.skipped)} layers "
+                f"({', '.join(sorted({s.split('(')[1].rstrip(')') for s in one_shot.skipped}))})",
+            )
+        )
     return rows
 
 
@@ -158,15 +222,19 @@ def check_targets(rows):
         r = find(technique)
         if r is not None:
             report[technique] = {
-                "size_ratio": round(r["size_ratio"], 2), "accuracy_change_points": round(r["accuracy_change_points"], 2),
+                "size_ratio": round(r["size_ratio"], 2),
+                "accuracy_change_points": round(r["accuracy_change_points"], 2),
                 "met": r["size_ratio"] >= TARGETS["int8_size_ratio"]
-                and -r["accuracy_change_points"] <= TARGETS["int8_max_accuracy_loss_points"]}
+                and -r["accuracy_change_points"] <= TARGETS["int8_max_accuracy_loss_points"],
+            }
     r = find("pruned 80%")
     if r is not None:
         report["pruned 80%"] = {
-            "gzip_ratio": round(r["gzip_ratio"], 2), "accuracy_change_points": round(r["accuracy_change_points"], 2),
+            "gzip_ratio": round(r["gzip_ratio"], 2),
+            "accuracy_change_points": round(r["accuracy_change_points"], 2),
             "met": r["gzip_ratio"] >= TARGETS["sparsity80_gzip_ratio"]
-            and -r["accuracy_change_points"] <= TARGETS["sparsity80_max_accuracy_loss_points"]}
+            and -r["accuracy_change_points"] <= TARGETS["sparsity80_max_accuracy_loss_points"],
+        }
     return report
 
 

@@ -76,11 +76,20 @@ def training_tokens_per_second(vocab_size, steps, seed):
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    backbone = keras_hub.models.GPT2Backbone(vocabulary_size=vocab_size, num_layers=4, num_heads=4, hidden_dim=256,
-                                             intermediate_dim=1024, max_sequence_length=SEQUENCE_LENGTH)
+    backbone = keras_hub.models.GPT2Backbone(
+        vocabulary_size=vocab_size,
+        num_layers=4,
+        num_heads=4,
+        hidden_dim=256,
+        intermediate_dim=1024,
+        max_sequence_length=SEQUENCE_LENGTH,
+    )
     model = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
-    model.compile(optimizer=keras.optimizers.AdamW(3e-4), loss=keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True), weighted_metrics=[])
+    model.compile(
+        optimizer=keras.optimizers.AdamW(3e-4),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[],
+    )
     rng = np.random.default_rng(seed)
     ids = rng.integers(7, vocab_size, size=(BATCH_SIZE * steps, SEQUENCE_LENGTH + 1), dtype="int32")
     x = {"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1], dtype=bool)}
@@ -118,8 +127,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="5 MB corpus and fewer training steps (CI/smoke)")
     parser.add_argument("--size-mb", type=float, default=None, help="benchmark corpus size (default 50, quick 5)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--processes", "--workers", dest="workers", type=int, default=1,
-                        help="processes for clean and filter (default 1)")
+    parser.add_argument(
+        "--processes",
+        "--workers",
+        dest="workers",
+        type=int,
+        default=1,
+        help="processes for clean and filter (default 1)",
+    )
     args = parser.parse_args(argv)
     size_mb = args.size_mb or (5.0 if args.quick else 50.0)
 
@@ -138,8 +153,9 @@ def main(argv=None):
     deduped, dedup_s = timed(deduplicate, filtered.kept, progress=True)
     dedup_bytes = sum(len(d.text.encode("utf-8")) for d in filtered.kept)
 
-    builtin = [d.text for d in filter_documents(clean_documents(builtin_documents(), progress=False)[0],
-                                                progress=False).kept]
+    builtin = [
+        d.text for d in filter_documents(clean_documents(builtin_documents(), progress=False)[0], progress=False).kept
+    ]
     tokenizer, builtin_tok_s = timed(train_tokenizer, builtin, vocab_size=2000)
     slice_texts, slice_bytes = [], 0
     for doc in deduped.kept:
@@ -168,29 +184,63 @@ def main(argv=None):
         "benchmark": "data_pipeline",
         "quick": args.quick,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "corpus": {"documents": len(docs), "megabytes": round(size / 1e6, 2),
-                   "made_from": "built-in pydoc corpus repeated with word substitutions "
-                                f"(rate: share of copies) {PERTURBATION_MIX}"},
-        "clean_filter": {"workers": args.workers, "seconds": round(clean_s + filter_s, 2), "clean_seconds": round(clean_s, 2),
-                         "filter_seconds": round(filter_s, 2), "mb_per_s": round(size / 1e6 / (clean_s + filter_s), 3),
-                         "docs_kept": len(filtered.kept), "removed": filtered.reason_counts()},
-        "dedup": {"seconds": round(dedup_s, 2), "megabytes_in": round(dedup_bytes / 1e6, 2),
-                  "mb_per_s": round(dedup_bytes / 1e6 / dedup_s, 3), "docs_in": len(filtered.kept),
-                  "docs_kept": len(deduped.kept), "removed": deduped.reason_counts(),
-                  "clusters": len(deduped.clusters)},
-        "tokenizer_training": {"kind": "sentencepiece-unigram",
-                               "builtin_corpus": {"megabytes": round(sum(len(t.encode()) for t in builtin) / 1e6, 3),
-                                                  "vocab_size": 2000, "seconds": round(builtin_tok_s, 2)},
-                               "benchmark_slice": {"megabytes": round(slice_bytes / 1e6, 2), "vocab_size": SLICE_VOCAB,
-                                                   "seconds": round(slice_tok_s, 2)}},
-        "tf_data_clm": {"sequence_length": SEQUENCE_LENGTH, "batch_size": BATCH_SIZE, "tokens": tokens,
-                        "megabytes": round(text_bytes / 1e6, 2),
-                        "first_pass_tokens_per_s": round(first_rate), "cached_tokens_per_s": round(cached_rate)},
-        "training_reference": {"model": "keras_hub GPT2Backbone 4 layers, 4 heads, width 256, ff 1024, seq 128 "
-                                        "(zoo.llm not used), GPT2CausalLM.fit on in-memory batches",
-                               "parameters": params, "batch_size": BATCH_SIZE, "tokens_per_s": round(train_rate)},
-        "ratio_tf_data_vs_training": {"first_pass": round(first_rate / train_rate, 1),
-                                      "cached": round(cached_rate / train_rate, 1), "target": 10},
+        "corpus": {
+            "documents": len(docs),
+            "megabytes": round(size / 1e6, 2),
+            "made_from": "built-in pydoc corpus repeated with word substitutions "
+            f"(rate: share of copies) {PERTURBATION_MIX}",
+        },
+        "clean_filter": {
+            "workers": args.workers,
+            "seconds": round(clean_s + filter_s, 2),
+            "clean_seconds": round(clean_s, 2),
+            "filter_seconds": round(filter_s, 2),
+            "mb_per_s": round(size / 1e6 / (clean_s + filter_s), 3),
+            "docs_kept": len(filtered.kept),
+            "removed": filtered.reason_counts(),
+        },
+        "dedup": {
+            "seconds": round(dedup_s, 2),
+            "megabytes_in": round(dedup_bytes / 1e6, 2),
+            "mb_per_s": round(dedup_bytes / 1e6 / dedup_s, 3),
+            "docs_in": len(filtered.kept),
+            "docs_kept": len(deduped.kept),
+            "removed": deduped.reason_counts(),
+            "clusters": len(deduped.clusters),
+        },
+        "tokenizer_training": {
+            "kind": "sentencepiece-unigram",
+            "builtin_corpus": {
+                "megabytes": round(sum(len(t.encode()) for t in builtin) / 1e6, 3),
+                "vocab_size": 2000,
+                "seconds": round(builtin_tok_s, 2),
+            },
+            "benchmark_slice": {
+                "megabytes": round(slice_bytes / 1e6, 2),
+                "vocab_size": SLICE_VOCAB,
+                "seconds": round(slice_tok_s, 2),
+            },
+        },
+        "tf_data_clm": {
+            "sequence_length": SEQUENCE_LENGTH,
+            "batch_size": BATCH_SIZE,
+            "tokens": tokens,
+            "megabytes": round(text_bytes / 1e6, 2),
+            "first_pass_tokens_per_s": round(first_rate),
+            "cached_tokens_per_s": round(cached_rate),
+        },
+        "training_reference": {
+            "model": "keras_hub GPT2Backbone 4 layers, 4 heads, width 256, ff 1024, seq 128 "
+            "(zoo.llm not used), GPT2CausalLM.fit on in-memory batches",
+            "parameters": params,
+            "batch_size": BATCH_SIZE,
+            "tokens_per_s": round(train_rate),
+        },
+        "ratio_tf_data_vs_training": {
+            "first_pass": round(first_rate / train_rate, 1),
+            "cached": round(cached_rate / train_rate, 1),
+            "target": 10,
+        },
     }
     print(json.dumps(result, indent=2))
     return 0

@@ -40,18 +40,32 @@ def write_html_folder(folder):
     with gzip.open(EVAL_SET, "rt", encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            page = (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{row["id"]}</title></head>'
-                    f'<body>{row["html"]}</body></html>')
+            page = (
+                f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{row["id"]}</title></head>'
+                f"<body>{row['html']}</body></html>"
+            )
             (folder / (row["id"].replace("/", "_") + ".html")).write_text(page, encoding="utf-8")
     return folder
 
 
 def stage_table(report):
-    return [{"stage": s["stage"], "docs_in": s["docs_in"], "docs_out": s["docs_out"], "bytes_in": s["bytes_in"],
-             "bytes_out": s["bytes_out"], "reasons": s["reasons"], **({"structure": s["structure"]}
-                                                                      if s.get("structure") else {}),
-             **({"section_reasons": s["section_reasons"], "section_bytes_removed": s["section_bytes_removed"]}
-                if s.get("section_reasons") else {})} for s in report["stages"]]
+    return [
+        {
+            "stage": s["stage"],
+            "docs_in": s["docs_in"],
+            "docs_out": s["docs_out"],
+            "bytes_in": s["bytes_in"],
+            "bytes_out": s["bytes_out"],
+            "reasons": s["reasons"],
+            **({"structure": s["structure"]} if s.get("structure") else {}),
+            **(
+                {"section_reasons": s["section_reasons"], "section_bytes_removed": s["section_bytes_removed"]}
+                if s.get("section_reasons")
+                else {}
+            ),
+        }
+        for s in report["stages"]
+    ]
 
 
 def previous_defaults(config):
@@ -60,14 +74,21 @@ def previous_defaults(config):
 
     from zoo.data.clean import CleanConfig
 
-    return dataclasses.replace(config, clean=CleanConfig(restructure=False, join_cjk_breaks=False),
-                               filter=dataclasses.replace(config.filter, japanese=None, section_chars=None))
+    return dataclasses.replace(
+        config,
+        clean=CleanConfig(restructure=False, join_cjk_breaks=False),
+        filter=dataclasses.replace(config.filter, japanese=None, section_chars=None),
+    )
 
 
 def pipe_grid_rows(documents):
     """Lines that are table rows as trafilatura writes them: "| a | b |"."""
-    return sum(1 for doc in documents for line in doc.text.split("\n")
-               if line.startswith("|") and line.rstrip().endswith("|") and line.count("|") >= 2)
+    return sum(
+        1
+        for doc in documents
+        for line in doc.text.split("\n")
+        if line.startswith("|") and line.rstrip().endswith("|") and line.count("|") >= 2
+    )
 
 
 def tokens_per_char(train_texts, val_texts, vocab_size, seed):
@@ -84,14 +105,19 @@ def tokens_per_char(train_texts, val_texts, vocab_size, seed):
     rows = []
     for kind, pretokenizer in variants:
         started = time.perf_counter()
-        tokenizer = train_tokenizer(train_texts, kind=kind, vocab_size=vocab_size, seed=seed,
-                                    pretokenizer=pretokenizer)
+        tokenizer = train_tokenizer(train_texts, kind=kind, vocab_size=vocab_size, seed=seed, pretokenizer=pretokenizer)
         ids = [np.asarray(tokenizer.tokenize(text)).ravel() for text in val_texts]
         tokens = sum(len(row) for row in ids)
         unk = sum(int((row == tokenizer.unk_token_id).sum()) for row in ids)
-        rows.append({"kind": kind + (f"+{pretokenizer}" if pretokenizer else ""),
-                     "vocabulary_size": int(tokenizer.vocabulary_size()), "tokens_per_char": round(tokens / chars, 4),
-                     "unk_share": round(unk / max(1, tokens), 4), "train_seconds": round(time.perf_counter() - started, 1)})
+        rows.append(
+            {
+                "kind": kind + (f"+{pretokenizer}" if pretokenizer else ""),
+                "vocabulary_size": int(tokenizer.vocabulary_size()),
+                "tokens_per_char": round(tokens / chars, 4),
+                "unk_share": round(unk / max(1, tokens), 4),
+                "train_seconds": round(time.perf_counter() - started, 1),
+            }
+        )
         print(rows[-1], file=sys.stderr)
     return rows
 
@@ -117,8 +143,11 @@ def main(argv=None):
         with contextlib.redirect_stdout(io.StringIO()):
             now = prepare_corpus([str(html)], config=config, progress=False)
         result["stages"] = stage_table(now["report_data"])
-        before_config = previous_defaults(PrepareConfig(name="ja-before", output=str(tmp / "corpus-before"),
-                                                        vocab_size=args.vocab_size, seed=args.seed))
+        before_config = previous_defaults(
+            PrepareConfig(
+                name="ja-before", output=str(tmp / "corpus-before"), vocab_size=args.vocab_size, seed=args.seed
+            )
+        )
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 before = prepare_corpus([str(html)], config=before_config, progress=False)
@@ -129,23 +158,46 @@ def main(argv=None):
         result["pipe_grid_rows"] = pipe_grid_rows(read_shards(tmp / "corpus-ja" / "shards"))
 
         train_texts, val_texts = split_documents(tmp / "corpus-ja", 0.1, seed=args.seed)
-        result["split"] = {"train_documents": len(train_texts), "validation_documents": len(val_texts),
-                           "validation_chars": sum(map(len, val_texts))}
+        result["split"] = {
+            "train_documents": len(train_texts),
+            "validation_documents": len(val_texts),
+            "validation_chars": sum(map(len, val_texts)),
+        }
         result["tokenizers"] = tokens_per_char(train_texts, val_texts, args.vocab_size, args.seed)
 
         result["clm"] = []
         for steps in args.steps:
             started = time.perf_counter()
-            argv = ["--data", str(tmp / "corpus-ja"), "--steps", str(steps), "--eval-every", str(min(100, steps)),
-                    "--runs-dir", str(tmp / "runs"), "--seed", str(args.seed), "--verbose", "0", "--no-tensorboard"]
+            argv = [
+                "--data",
+                str(tmp / "corpus-ja"),
+                "--steps",
+                str(steps),
+                "--eval-every",
+                str(min(100, steps)),
+                "--runs-dir",
+                str(tmp / "runs"),
+                "--seed",
+                str(args.seed),
+                "--verbose",
+                "0",
+                "--no-tensorboard",
+            ]
             out = pretrain_clm.train(pretrain_clm.build_parser().parse_args(argv))
             final = [s for s in out["samples"] if s["step"] == max(x["step"] for x in out["samples"])]
-            result["clm"].append({"preset": "tiny", "steps": steps, "params": out["params"],
-                                  "val_loss": round(out["val_loss"], 4),
-                                  "unigram_entropy": round(out["unigram_entropy"], 4),
-                                  "beats_unigram_by": round(out["beats_unigram_by"], 4),
-                                  "prompts": out["prompts"], "samples": [s["text"] for s in final],
-                                  "seconds": round(time.perf_counter() - started, 1)})
+            result["clm"].append(
+                {
+                    "preset": "tiny",
+                    "steps": steps,
+                    "params": out["params"],
+                    "val_loss": round(out["val_loss"], 4),
+                    "unigram_entropy": round(out["unigram_entropy"], 4),
+                    "beats_unigram_by": round(out["beats_unigram_by"], 4),
+                    "prompts": out["prompts"],
+                    "samples": [s["text"] for s in final],
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     if args.out:

@@ -120,7 +120,13 @@ def best_tokens_per_second(models, x, y, rounds, steps, warmup, min_round_second
 def bench_train(preset, seq_len, jit, args):
     config = get_preset(preset)
     flops = flops_per_token(config, "causal", seq_len=seq_len)["training"]
-    row = {"preset": preset, "seq_len": seq_len, "batch_size": args.batch_size, "xla": jit, "train_flops_per_token": flops}
+    row = {
+        "preset": preset,
+        "seq_len": seq_len,
+        "batch_size": args.batch_size,
+        "xla": jit,
+        "train_flops_per_token": flops,
+    }
     keras.utils.set_random_seed(0)
     models = {"zoo": build_llm("causal", preset, compile=False)}
     if not args.no_reference:
@@ -170,7 +176,11 @@ def bench_generation(args, xla):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="batch 8, 2 rounds of 1 step, 1 warm-up, generation batch 1: a few minutes on 2 CPU cores")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="batch 8, 2 rounds of 1 step, 1 warm-up, generation batch 1: a few minutes on 2 CPU cores",
+    )
     parser.add_argument("--presets", default="tiny,small")
     parser.add_argument("--seq-lens", default="128,256")
     parser.add_argument("--batch-size", type=int, help="training batch (default 32; 8 with --quick)")

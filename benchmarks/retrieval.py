@@ -76,8 +76,10 @@ def vector_search(count, seed):
     out = {"passages": count, "dim": DIM}
     started = time.perf_counter()
     exact = ExactIndex(x, metric="ip")
-    out["exact"] = {"build_seconds": round(time.perf_counter() - started, 3),
-                    "query_ms": round(latency_ms(exact, q), 3)}
+    out["exact"] = {
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "query_ms": round(latency_ms(exact, q), 3),
+    }
     truth, _ = exact.search(q, 10)
     for kind, options in (("hnsw", {"ef_search": 64}), ("ivf", {"nprobe": 16})):
         started = time.perf_counter()
@@ -86,8 +88,13 @@ def vector_search(count, seed):
         found, _ = index.search(q, 10)
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
         ms = latency_ms(index, q)
-        out[kind] = {"build_seconds": round(build, 3), "query_ms": round(ms, 3), "recall_at_10": round(recall, 4),
-                     "speedup_vs_exact": round(out["exact"]["query_ms"] / ms, 2), "settings": options}
+        out[kind] = {
+            "build_seconds": round(build, 3),
+            "query_ms": round(ms, 3),
+            "recall_at_10": round(recall, 4),
+            "speedup_vs_exact": round(out["exact"]["query_ms"] / ms, 2),
+            "settings": options,
+        }
     return out
 
 
@@ -107,8 +114,12 @@ def bm25_search(count, seed, length=128, vocab=8000):
         started = time.perf_counter()
         index.search(query, 10)
         times.append(1000 * (time.perf_counter() - started))
-    return {"passages": count, "tokens_per_passage": length, "build_seconds": round(build, 3),
-            "query_ms": round(statistics.median(times), 3)}
+    return {
+        "passages": count,
+        "tokens_per_passage": length,
+        "build_seconds": round(build, 3),
+        "query_ms": round(statistics.median(times), 3),
+    }
 
 
 def read_results(run):
@@ -123,8 +134,9 @@ def read_results(run):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="10k vectors only and short recipe runs (kNN-LM 150 steps, RAG 300 steps)")
+    parser.add_argument(
+        "--quick", action="store_true", help="10k vectors only and short recipe runs (kNN-LM 150 steps, RAG 300 steps)"
+    )
     parser.add_argument("--knn-lm-run", default=None, help="read kNN-LM numbers from this recipes/knn_lm.py run")
     parser.add_argument("--rag-run", default=None, help="read RAG numbers from this recipes/rag.py run")
     parser.add_argument("--skip-recipes", action="store_true", help="speed numbers only")
@@ -134,11 +146,16 @@ def main(argv=None):
     import faiss
 
     sizes = (10_000,) if args.quick else (10_000, 100_000)
-    result = {"benchmark": "retrieval", "quick": args.quick, "machine": platform.machine(),
-              "cpu_count": os.cpu_count(), "faiss_threads": faiss.omp_get_max_threads(),
-              "note": "vector-search timings use synthetic clustered embeddings; CPU timings on a shared machine are noisy",
-              "vector_search": [vector_search(n, args.seed) for n in sizes],
-              "bm25": [bm25_search(n, args.seed) for n in sizes]}
+    result = {
+        "benchmark": "retrieval",
+        "quick": args.quick,
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "faiss_threads": faiss.omp_get_max_threads(),
+        "note": "vector-search timings use synthetic clustered embeddings; CPU timings on a shared machine are noisy",
+        "vector_search": [vector_search(n, args.seed) for n in sizes],
+        "bm25": [bm25_search(n, args.seed) for n in sizes],
+    }
 
     if not args.skip_recipes:
         runs_dir = tempfile.mkdtemp(prefix="zoo-retrieval-bench-")
@@ -151,16 +168,21 @@ def main(argv=None):
             knn = load_recipe("knn-lm").recipe.run(common + (["--steps", "150"] if args.quick else []))
         new, held = knn["new_domain_test"], knn["heldout"]
         result["knn_lm"] = {
-            "run": knn["run_dir"], "new_domain": knn["new_domain"], "datastore_entries": knn["datastore_entries"],
-            "index": knn["datastore_index"], "k": knn["k"], "lambda": knn["tuned"]["lambda"],
+            "run": knn["run_dir"],
+            "new_domain": knn["new_domain"],
+            "datastore_entries": knn["datastore_entries"],
+            "index": knn["datastore_index"],
+            "k": knn["k"],
+            "lambda": knn["tuned"]["lambda"],
             "temperature": knn["tuned"]["temperature"],
             "heldout_lm_perplexity": round(held["lm_perplexity"], 2),
             "heldout_knn_lm_perplexity": round(held["knn_lm_perplexity_tuned"], 2),
             "new_domain_lm_perplexity": round(new["lm_perplexity"], 2),
             "new_domain_knn_lm_perplexity": round(new["knn_lm_perplexity_tuned"], 2),
             "new_domain_knn_lm_perplexity_paper_defaults": round(new["knn_lm_perplexity_paper_defaults"], 2),
-            "new_domain_knn_lm_perplexity_training_text_datastore_only":
-                round(new["knn_lm_perplexity_tuned_in_domain_datastore_only"], 2),
+            "new_domain_knn_lm_perplexity_training_text_datastore_only": round(
+                new["knn_lm_perplexity_tuned_in_domain_datastore_only"], 2
+            ),
             "new_domain_reduction": round(new["reduction_tuned"], 4),
             "heldout_reduction": round(held["reduction_tuned"], 4),
             "target_new_domain_reduction": 0.10,
@@ -174,7 +196,10 @@ def main(argv=None):
             rag = load_recipe("rag").recipe.run(common + (["--steps", "300"] if args.quick else []))
         test = rag["test"]
         result["rag"] = {
-            "run": rag["run_dir"], "k": rag["k"], "method": rag["method"], "test_questions": test["count"],
+            "run": rag["run_dir"],
+            "k": rag["k"],
+            "method": rag["method"],
+            "test_questions": test["count"],
             "test_exact_match_with_retrieval": test["exact_match_with_retrieval"],
             "test_exact_match_without_retrieval": test["exact_match_without_retrieval"],
             "exact_match_gain": round(test["exact_match_with_retrieval"] - test["exact_match_without_retrieval"], 4),

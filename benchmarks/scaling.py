@@ -40,8 +40,14 @@ def measure(config, strategy_name, cpu_replicas, steps, warmup):
 
     from zoo.llm import LLMConfig, build_llm
 
-    llm = LLMConfig(vocab_size=512, max_length=config["seq_len"], num_layers=config["layers"],
-                    hidden_dim=config["hidden_dim"], num_heads=4, intermediate_dim=4 * config["hidden_dim"])
+    llm = LLMConfig(
+        vocab_size=512,
+        max_length=config["seq_len"],
+        num_layers=config["layers"],
+        hidden_dim=config["hidden_dim"],
+        num_heads=4,
+        intermediate_dim=4 * config["hidden_dim"],
+    )
     batch, seq = config["batch_size"], config["seq_len"]
     total = steps + warmup
     ids = np.random.default_rng(0).integers(7, 512, (batch * total, seq + 1)).astype("int32")
@@ -60,8 +66,11 @@ def measure(config, strategy_name, cpu_replicas, steps, warmup):
         model = build_llm("causal", config=llm, compile=False)
         model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="auto", metrics=[])
         model.fit(x, ids[:, 1:], batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[clock])
-    return {"tokens_per_second": steps * batch * seq / clock.seconds, "replicas": strategy.num_replicas_in_sync,
-            "timed_steps": steps}
+    return {
+        "tokens_per_second": steps * batch * seq / clock.seconds,
+        "replicas": strategy.num_replicas_in_sync,
+        "timed_steps": steps,
+    }
 
 
 def child_env(**extra):
@@ -84,12 +93,19 @@ def last_json(text):
 
 
 def launch(args, strategy_name, cpu_replicas=None, env=None):
-    command = [sys.executable, os.path.abspath(__file__), "--child", strategy_name,
-               "--config", json.dumps(vars(args)["config"])]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        strategy_name,
+        "--config",
+        json.dumps(vars(args)["config"]),
+    ]
     if cpu_replicas:
         command += ["--cpu-replicas", str(cpu_replicas)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=child_env(**(env or {})), cwd=ROOT)
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(**(env or {})), cwd=ROOT
+    )
 
 
 def collect(procs, timeout):
@@ -124,15 +140,25 @@ def free_ports(count):
 def multi_worker(args, workers):
     ports = free_ports(workers)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = [launch(args, "multi_worker", env={"TF_CONFIG": json.dumps({"cluster": cluster,
-                                                                        "task": {"type": "worker", "index": i}})})
-             for i in range(workers)]
+    procs = [
+        launch(
+            args,
+            "multi_worker",
+            env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
+        )
+        for i in range(workers)
+    ]
     return collect(procs, args.timeout)[0]  # the chief's clock covers the global batch
 
 
 def gpu_visible():
-    probe = subprocess.run([sys.executable, "-c", "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"],
-                           capture_output=True, text=True, env=child_env(), timeout=300)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=300,
+    )
     try:
         return int(probe.stdout.strip().splitlines()[-1]) > 0
     except (ValueError, IndexError):
@@ -140,8 +166,10 @@ def gpu_visible():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Tokens/s of data-parallel training: 1 vs 2 replicas, "
-                                                 "1 vs 2 workers, CPU vs GPU. Prints one JSON object.")
+    parser = argparse.ArgumentParser(
+        description="Tokens/s of data-parallel training: 1 vs 2 replicas, "
+        "1 vs 2 workers, CPU vs GPU. Prints one JSON object."
+    )
     parser.add_argument("--quick", action="store_true", help="fewer steps and a smaller model (about a minute or two)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per configuration")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per configuration")
@@ -160,8 +188,14 @@ def main(argv=None):
         return 0
 
     steps = args.steps or (6 if args.quick else 20)
-    config = {"layers": 1 if args.quick else 2, "hidden_dim": 32 if args.quick else 64, "seq_len": 32 if args.quick else 64,
-              "batch_size": 16, "steps": steps, "warmup": 2}
+    config = {
+        "layers": 1 if args.quick else 2,
+        "hidden_dim": 32 if args.quick else 64,
+        "seq_len": 32 if args.quick else 64,
+        "batch_size": 16,
+        "steps": steps,
+        "warmup": 2,
+    }
     args.config = config
     started = time.perf_counter()
     one = collect([launch(args, "cpu")], args.timeout)[0]
@@ -185,10 +219,12 @@ def main(argv=None):
         results["gpu_vs_cpu_ratio"] = round(gpu["tokens_per_second"] / one["tokens_per_second"], 3)
     else:
         results["gpu"] = "absent: TensorFlow sees no GPU on this machine"
-    results["note"] = (f"replicas and local workers share the same {os.cpu_count()} CPU cores, so no real speed-up "
-                       "is expected here: a ratio near or above 1 means one process did not use every core by itself, "
-                       "below 1 is the cost of splitting the batch and all-reducing gradients; timings on a shared "
-                       "machine are noisy")
+    results["note"] = (
+        f"replicas and local workers share the same {os.cpu_count()} CPU cores, so no real speed-up "
+        "is expected here: a ratio near or above 1 means one process did not use every core by itself, "
+        "below 1 is the cost of splitting the batch and all-reducing gradients; timings on a shared "
+        "machine are noisy"
+    )
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(results))
     return 0

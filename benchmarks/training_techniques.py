@@ -54,16 +54,26 @@ def worker(spec):
     keras.utils.set_random_seed(0)
     overrides = dict(spec.get("overrides", {}))
     with precision_scope(spec["precision"]):
-        model = build_llm("causal", spec["preset"], compile=False, dtype=spec["precision"],
-                          max_length=max(512, spec["seq_len"]), **overrides)
+        model = build_llm(
+            "causal",
+            spec["preset"],
+            compile=False,
+            dtype=spec["precision"],
+            max_length=max(512, spec["seq_len"]),
+            **overrides,
+        )
     if spec["remat"]:
         enable_remat(model)
-    model.compile(optimizer=wrap_optimizer(build_optimizer(1e-4, accum_steps=spec["accum_steps"]),
-                                           spec["precision"]))
+    model.compile(optimizer=wrap_optimizer(build_optimizer(1e-4, accum_steps=spec["accum_steps"]), spec["precision"]))
     vocab, batch, seq = model.llm_config.vocab_size, spec["batch_size"], spec["seq_len"]
     ids = np.random.default_rng(0).integers(7, vocab, (batch * 4, seq + 1)).astype("int32")
-    data = tf.data.Dataset.from_tensor_slices(({"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1])},
-                                               ids[:, 1:])).batch(batch, drop_remainder=True).repeat()
+    data = (
+        tf.data.Dataset.from_tensor_slices(
+            ({"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1])}, ids[:, 1:])
+        )
+        .batch(batch, drop_remainder=True)
+        .repeat()
+    )
 
     class Clock(keras.callbacks.Callback):
         def on_train_batch_end(self, batch_index, logs=None):
@@ -90,8 +100,13 @@ def worker(spec):
 def measure(spec):
     """Run `worker(spec)` in a fresh Python process and return its JSON result."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
-                          capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode or not lines:
         raise RuntimeError(f"configuration {spec} failed:\n{done.stderr[-3000:]}")
@@ -102,10 +117,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the benchmark runs")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per configuration (default: 3)")
-    parser.add_argument("--long-seq-len", type=int, default=1024,
-                        help="sequence length of the remat comparison, where activations dominate (default: 1024)")
-    parser.add_argument("--only", choices=("all", "remat"), default="all",
-                        help="measure every technique, or only remat off vs on (default: all)")
+    parser.add_argument(
+        "--long-seq-len",
+        type=int,
+        default=1024,
+        help="sequence length of the remat comparison, where activations dominate (default: 1024)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("all", "remat"),
+        default="all",
+        help="measure every technique, or only remat off vs on (default: all)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -113,8 +136,15 @@ def main(argv=None):
         return 0
 
     preset, short, long, batch = ("tiny", 32, 128, 4) if args.quick else ("small", 128, args.long_seq_len, 8)
-    base = dict(preset=preset, precision="float32", remat=False, accum_steps=1, steps=args.steps,
-                seq_len=short, batch_size=batch)
+    base = dict(
+        preset=preset,
+        precision="float32",
+        remat=False,
+        accum_steps=1,
+        steps=args.steps,
+        seq_len=short,
+        batch_size=batch,
+    )
     # Dropout off: with remat the recomputed forward would draw other masks; speed is the question here.
     base["overrides"] = {"dropout": 0.0}
     configs = {
@@ -145,8 +175,9 @@ def main(argv=None):
         "benchmark": "training_techniques",
         "preset": preset,
         "settings": {"batch_size": batch, "short_seq_len": short, "long_seq_len": long, "timed_steps": args.steps},
-        "results": {k: {m: round(v, 3) if isinstance(v, float) else v for m, v in r.items()}
-                    for k, r in results.items()},
+        "results": {
+            k: {m: round(v, 3) if isinstance(v, float) else v for m, v in r.items()} for k, r in results.items()
+        },
         "ratios": {
             "bf16_vs_fp32_tokens_per_second": ratio("mixed_bfloat16", "float32", "tokens_per_second"),
             "fp16_vs_fp32_tokens_per_second": ratio("mixed_float16", "float32", "tokens_per_second"),

@@ -16,20 +16,31 @@ from zoo.data.atomic_files import write_bytes_atomic
 from zoo.options import positive_int
 from zoo.recipe import Recipe
 
-recipe = Recipe("compress-ptq", "Post-training quantization to TFLite: float32, dynamic, float16, int8.",
-                examples=["zoo compress ptq --modes dynamic int8",
-                          "zoo compress ptq --from runs/train-cnn-20260101-120000"],
-                training=False, command="compress ptq")
+recipe = Recipe(
+    "compress-ptq",
+    "Post-training quantization to TFLite: float32, dynamic, float16, int8.",
+    examples=["zoo compress ptq --modes dynamic int8", "zoo compress ptq --from runs/train-cnn-20260101-120000"],
+    training=False,
+    command="compress ptq",
+)
 
 
 @recipe.options
 def add_options(parser):
     parser.add_argument("--model", choices=("cnn", "vgg16"), default="cnn", help="which zoo model (default: cnn)")
-    parser.add_argument("--modes", nargs="+", default=["float32", "dynamic", "float16", "int8"],
-                        choices=("float32", "dynamic", "float16", "int8"),
-                        help="TFLite files to write (default: all four)")
-    parser.add_argument("--calibration-samples", type=positive_int, default=200,
-                        help="training images that calibrate int8 activation ranges (default: 200)")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["float32", "dynamic", "float16", "int8"],
+        choices=("float32", "dynamic", "float16", "int8"),
+        help="TFLite files to write (default: all four)",
+    )
+    parser.add_argument(
+        "--calibration-samples",
+        type=positive_int,
+        default=200,
+        help="training images that calibrate int8 activation ranges (default: 200)",
+    )
     add_baseline_args(parser)
 
 
@@ -40,19 +51,33 @@ def run_ptq(args, run):
 
     run.name = f"compress-ptq-{args.model}"
     model, (x, y), (x_test, y_test) = baseline(
-        args.model, args.source, args.base_epochs, args.batch_size, args.seed, args.verbose,
-        getattr(args, "vgg_weights", None))
+        args.model,
+        args.source,
+        args.base_epochs,
+        args.batch_size,
+        args.seed,
+        args.verbose,
+        getattr(args, "vgg_weights", None),
+    )
     rows = {}
     for mode in args.modes:
         content = ptq.quantize_tflite(model, mode, representative_data=x[: args.calibration_samples])
         write_bytes_atomic(run.file(f"model-{mode}.tflite"), content)
         tflite = ptq.TFLiteModel(content)
-        rows[mode] = {**bytes_size(content), "accuracy": tflite.evaluate(x_test, y_test)["accuracy"],
-                      "latency_ms": tflite.latency_ms(x_test)}
-        print(f"{mode:>8}: accuracy {rows[mode]['accuracy']:.4f}, {rows[mode]['raw_bytes']:,} bytes, "
-              f"{rows[mode]['latency_ms']:.3f} ms/image")
-    return run.finish(model if args.source is None else None, None,
-                      {"model": args.model, "keras_accuracy": accuracy(model, x_test, y_test), "tflite": rows})
+        rows[mode] = {
+            **bytes_size(content),
+            "accuracy": tflite.evaluate(x_test, y_test)["accuracy"],
+            "latency_ms": tflite.latency_ms(x_test),
+        }
+        print(
+            f"{mode:>8}: accuracy {rows[mode]['accuracy']:.4f}, {rows[mode]['raw_bytes']:,} bytes, "
+            f"{rows[mode]['latency_ms']:.3f} ms/image"
+        )
+    return run.finish(
+        model if args.source is None else None,
+        None,
+        {"model": args.model, "keras_accuracy": accuracy(model, x_test, y_test), "tflite": rows},
+    )
 
 
 main = recipe.main

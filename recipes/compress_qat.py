@@ -17,16 +17,25 @@ from zoo.options import positive_float, positive_int
 from zoo.recipe import Recipe
 from zoo.runs import write_history_csv
 
-recipe = Recipe("compress-qat", "TF-MOT quantization-aware training -> int8 TFLite.",
-                examples=["zoo compress qat --epochs 1", "zoo compress qat --model vgg16 --only dense probabilities"],
-                training=False, command="compress qat")
+recipe = Recipe(
+    "compress-qat",
+    "TF-MOT quantization-aware training -> int8 TFLite.",
+    examples=["zoo compress qat --epochs 1", "zoo compress qat --model vgg16 --only dense probabilities"],
+    training=False,
+    command="compress qat",
+)
 
 
 @recipe.options
 def add_options(parser):
     parser.add_argument("--model", choices=("cnn", "vgg16"), default="cnn", help="which zoo model (default: cnn)")
-    parser.add_argument("--only", nargs="+", default=None, metavar="LAYER",
-                        help="quantize only these layers (e.g. the VGG16 head: dense probabilities)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="LAYER",
+        help="quantize only these layers (e.g. the VGG16 head: dense probabilities)",
+    )
     parser.add_argument("--epochs", type=positive_int, default=2, help="QAT fine-tuning epochs (default: 2)")
     parser.add_argument("--learning-rate", type=positive_float, default=1e-4, help="QAT learning rate (default: 1e-4)")
     add_baseline_args(parser)
@@ -40,13 +49,27 @@ def run_qat(args, run):
 
     run.name = f"compress-qat-{args.model}"
     model, (x, y), (x_test, y_test) = baseline(
-        args.model, args.source, args.base_epochs, args.batch_size, args.seed, args.verbose,
-        getattr(args, "vgg_weights", None))
+        args.model,
+        args.source,
+        args.base_epochs,
+        args.batch_size,
+        args.seed,
+        args.verbose,
+        getattr(args, "vgg_weights", None),
+    )
     float_content = ptq.quantize_tflite(model, "float32")
     float_tflite = ptq.TFLiteModel(float_content)
-    result = qat.quantize_aware_train(model, x, y, epochs=args.epochs, batch_size=args.batch_size,
-                                      learning_rate=args.learning_rate, only=args.only,
-                                      validation_data=(x_test, y_test), verbose=args.verbose)
+    result = qat.quantize_aware_train(
+        model,
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        only=args.only,
+        validation_data=(x_test, y_test),
+        verbose=args.verbose,
+    )
     content = qat.qat_tflite(result.tf_keras_model)
     write_bytes_atomic(run.file("qat_int8.tflite"), content)
     write_bytes_atomic(run.file("float32.tflite"), float_content)
@@ -55,19 +78,27 @@ def run_qat(args, run):
     float_size, int8_size = bytes_size(float_content), bytes_size(content)
     results = {
         "model": args.model,
-        "float32_tflite": {**float_size, "accuracy": float_tflite.evaluate(x_test, y_test)["accuracy"],
-                           "latency_ms": float_tflite.latency_ms(x_test)},
-        "qat_int8_tflite": {**int8_size, "accuracy": int8.evaluate(x_test, y_test)["accuracy"],
-                            "latency_ms": int8.latency_ms(x_test)},
+        "float32_tflite": {
+            **float_size,
+            "accuracy": float_tflite.evaluate(x_test, y_test)["accuracy"],
+            "latency_ms": float_tflite.latency_ms(x_test),
+        },
+        "qat_int8_tflite": {
+            **int8_size,
+            "accuracy": int8.evaluate(x_test, y_test)["accuracy"],
+            "latency_ms": int8.latency_ms(x_test),
+        },
         "size_ratio": float_size["raw_bytes"] / int8_size["raw_bytes"],
         "quantized_layers": result.quantized,
         "skipped_layers": result.skipped,
     }
     write_history_csv(run.file("history.csv"), result.history)
     results = run.finish(model, result.history, results, plot_title=f"QAT of {args.model}")
-    print(f"float32 TFLite: accuracy {results['float32_tflite']['accuracy']:.4f}, "
-          f"{float_size['raw_bytes']:,} bytes; QAT int8: accuracy {results['qat_int8_tflite']['accuracy']:.4f}, "
-          f"{int8_size['raw_bytes']:,} bytes ({results['size_ratio']:.2f}x smaller)")
+    print(
+        f"float32 TFLite: accuracy {results['float32_tflite']['accuracy']:.4f}, "
+        f"{float_size['raw_bytes']:,} bytes; QAT int8: accuracy {results['qat_int8_tflite']['accuracy']:.4f}, "
+        f"{int8_size['raw_bytes']:,} bytes ({results['size_ratio']:.2f}x smaller)"
+    )
     return results
 
 

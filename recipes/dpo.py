@@ -23,8 +23,11 @@ import sys
 
 from zoo.recipe import Recipe
 
-recipe = Recipe("dpo", "Align a chat model with DPO on chosen/rejected JSONL pairs (frozen reference model).",
-                examples=["zoo dpo --steps 100 --beta 0.1", "zoo dpo --from runs/sft-<stamp> --data pairs.jsonl"])
+recipe = Recipe(
+    "dpo",
+    "Align a chat model with DPO on chosen/rejected JSONL pairs (frozen reference model).",
+    examples=["zoo dpo --steps 100 --beta 0.1", "zoo dpo --from runs/sft-<stamp> --data pairs.jsonl"],
+)
 
 
 @recipe.options
@@ -33,15 +36,27 @@ def add_options(parser):
     from zoo.options import positive_float, positive_int
 
     group = parser.add_argument_group("preference tuning")
-    group.add_argument("--from", dest="model", default=None, metavar="RUN",
-                       help="run folder of an instruction-tuned causal LM (zoo sft) (default: a fresh tiny model, "
-                            "instruction-tuned first)")
-    group.add_argument("--data", default=PREFERENCES_FILE,
-                       help="preference JSONL: {prompt, chosen, rejected} per line (default: zoo's synthetic pairs)")
+    group.add_argument(
+        "--from",
+        dest="model",
+        default=None,
+        metavar="RUN",
+        help="run folder of an instruction-tuned causal LM (zoo sft) (default: a fresh tiny model, "
+        "instruction-tuned first)",
+    )
+    group.add_argument(
+        "--data",
+        default=PREFERENCES_FILE,
+        help="preference JSONL: {prompt, chosen, rejected} per line (default: zoo's synthetic pairs)",
+    )
     group.add_argument("--beta", type=positive_float, default=0.1, help="DPO's beta: KL strength (default: 0.1)")
     group.add_argument("--steps", type=positive_int, default=150, help="DPO steps (default: 150)")
-    group.add_argument("--sft-steps", type=positive_int, default=300,
-                       help="instruction-tuning steps when no --from is given (default: 300)")
+    group.add_argument(
+        "--sft-steps",
+        type=positive_int,
+        default=300,
+        help="instruction-tuning steps when no --from is given (default: 300)",
+    )
     group.add_argument("--batch-size", type=positive_int, default=16, help="pairs per step (default: 16)")
     group.add_argument("--seq-len", type=positive_int, default=96, help="tokens per sequence (default: 96)")
     group.add_argument("--learning-rate", type=positive_float, default=5e-4, help="Adam learning rate (default: 5e-4)")
@@ -82,9 +97,15 @@ def run_recipe(args, run):
         texts = conversation_texts(conversations) + [p["chosen"] for p in pairs] + [p["rejected"] for p in pairs]
         model, tokenizer, template = start_model(None, texts, args.seq_len, seed=args.seed)
         print(f"no --from: instruction-tuning a fresh tiny model for {args.sft_steps} steps first")
-        sft = instruction_tune(model, tokenizer, template, conversations,
-                               SFTOptions(steps=args.sft_steps, seq_len=args.seq_len, seed=args.seed,
-                                          eval_examples=0, verbose=args.verbose))
+        sft = instruction_tune(
+            model,
+            tokenizer,
+            template,
+            conversations,
+            SFTOptions(
+                steps=args.sft_steps, seq_len=args.seq_len, seed=args.seed, eval_examples=0, verbose=args.verbose
+            ),
+        )
         model = sft.pop("model")
         sft.pop("history"), sft.pop("samples", None)
         results["sft"] = sft
@@ -98,20 +119,37 @@ def run_recipe(args, run):
     reference = frozen_copy(model)
     trainer = DPOTrainer(model, reference, beta=args.beta)
     trainer.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
-    results.update(pairs_train=len(train), pairs_held_out=len(held),
-                   reference_preference_accuracy=preference_accuracy(reference, held_arrays),
-                   reference_train_preference_accuracy=preference_accuracy(reference, train_arrays))
-    history = fit_for_steps(trainer, train_arrays, args.steps, args.batch_size, args.seed, epochs=min(5, args.steps),
-                            validation_data=held_arrays, verbose=args.verbose, callbacks=run.callbacks())
-    results.update(policy_preference_accuracy=preference_accuracy(model, held_arrays),
-                   policy_train_preference_accuracy=preference_accuracy(model, train_arrays),
-                   held_out_reward_margin=mean_margin(trainer, held_arrays),
-                   train_reward_margin=mean_margin(trainer, train_arrays), beta=args.beta)
+    results.update(
+        pairs_train=len(train),
+        pairs_held_out=len(held),
+        reference_preference_accuracy=preference_accuracy(reference, held_arrays),
+        reference_train_preference_accuracy=preference_accuracy(reference, train_arrays),
+    )
+    history = fit_for_steps(
+        trainer,
+        train_arrays,
+        args.steps,
+        args.batch_size,
+        args.seed,
+        epochs=min(5, args.steps),
+        validation_data=held_arrays,
+        verbose=args.verbose,
+        callbacks=run.callbacks(),
+    )
+    results.update(
+        policy_preference_accuracy=preference_accuracy(model, held_arrays),
+        policy_train_preference_accuracy=preference_accuracy(model, train_arrays),
+        held_out_reward_margin=mean_margin(trainer, held_arrays),
+        train_reward_margin=mean_margin(trainer, train_arrays),
+        beta=args.beta,
+    )
     save_tokenizer(tokenizer, run.file("tokenizer"))
     template.save(run.path)
     out = run.finish(model, history, results, plot_title=f"DPO, beta {args.beta}")
-    print(f"held-out preference accuracy: reference {results['reference_preference_accuracy']:.2f} -> "
-          f"policy {results['policy_preference_accuracy']:.2f}; reward margin {results['held_out_reward_margin']:.3f}")
+    print(
+        f"held-out preference accuracy: reference {results['reference_preference_accuracy']:.2f} -> "
+        f"policy {results['policy_preference_accuracy']:.2f}; reward margin {results['held_out_reward_margin']:.3f}"
+    )
     return out
 
 

@@ -28,11 +28,15 @@ from zoo.finetune.formats import NLI_LABELS
 from zoo.finetune.options import FinetuneOptions, add_finetune_args
 from zoo.recipe import Recipe
 
-recipe = Recipe("finetune-nli", "Fine-tune a pretrained LLM for NLI with model.fit.", examples=[
-    "zoo finetune-nli --epochs 2",
-    "zoo finetune-nli --language ja --epochs 12",
-    "zoo finetune-nli --pretrained runs/pretrain-mlm-20260101-120000 --train train.tsv --eval dev_matched.tsv",
-])
+recipe = Recipe(
+    "finetune-nli",
+    "Fine-tune a pretrained LLM for NLI with model.fit.",
+    examples=[
+        "zoo finetune-nli --epochs 2",
+        "zoo finetune-nli --language ja --epochs 12",
+        "zoo finetune-nli --pretrained runs/pretrain-mlm-20260101-120000 --train train.tsv --eval dev_matched.tsv",
+    ],
+)
 
 
 @recipe.options
@@ -45,8 +49,9 @@ def train(args, run):
     """Fine-tune and evaluate; returns the results dict (also in <run>/results.json)."""
     from zoo.finetune.classification import train_classifier
 
-    return train_classifier(FinetuneOptions.from_args(args), run, task="nli", fields=("premise", "hypothesis"),
-                            default_labels=NLI_LABELS)
+    return train_classifier(
+        FinetuneOptions.from_args(args), run, task="nli", fields=("premise", "hypothesis"), default_labels=NLI_LABELS
+    )
 
 
 main = recipe.main

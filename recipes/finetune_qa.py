@@ -33,18 +33,26 @@ from zoo.finetune.options import FinetuneOptions, add_finetune_args
 from zoo.options import positive_int
 from zoo.recipe import Recipe
 
-recipe = Recipe("finetune-qa", "Fine-tune a pretrained encoder for extractive QA.", examples=[
-    "zoo finetune-qa --epochs 2",
-    "zoo finetune-qa --language ja",
-    "zoo finetune-qa --pretrained runs/pretrain-mlm-20260101-120000 --train train-v1.1.json --eval dev-v1.1.json",
-])
+recipe = Recipe(
+    "finetune-qa",
+    "Fine-tune a pretrained encoder for extractive QA.",
+    examples=[
+        "zoo finetune-qa --epochs 2",
+        "zoo finetune-qa --language ja",
+        "zoo finetune-qa --pretrained runs/pretrain-mlm-20260101-120000 --train train-v1.1.json --eval dev-v1.1.json",
+    ],
+)
 
 
 @recipe.options
 def add_options(parser):
     add_finetune_args(parser, task="qa", seq_len=128, epochs=15, learning_rate=1e-3)
-    parser.add_argument("--max-answer-tokens", type=positive_int, default=16,
-                        help="longest answer span considered, in tokens (default: 16)")
+    parser.add_argument(
+        "--max-answer-tokens",
+        type=positive_int,
+        default=16,
+        help="longest answer span considered, in tokens (default: 16)",
+    )
 
 
 def first_words_baseline(train_examples, eval_examples, language):
@@ -57,10 +65,15 @@ def first_words_baseline(train_examples, eval_examples, language):
 
     lengths = [len(units(e["answers"][0]["text"])) for e in train_examples]
     k = max(1, round(sum(lengths) / len(lengths)))
-    guesses = ["".join(units(e["context"])[:k]) if is_japanese(e["context"]) else " ".join(e["context"].split()[:k])
-               for e in eval_examples]
-    return {"name": f"first {k} words (characters for Japanese)", "length": k,
-            **squad_scores(guesses, [[a["text"] for a in e["answers"]] for e in eval_examples], language)}
+    guesses = [
+        "".join(units(e["context"])[:k]) if is_japanese(e["context"]) else " ".join(e["context"].split()[:k])
+        for e in eval_examples
+    ]
+    return {
+        "name": f"first {k} words (characters for Japanese)",
+        "length": k,
+        **squad_scores(guesses, [[a["text"] for a in e["answers"]] for e in eval_examples], language),
+    }
 
 
 @recipe.body
@@ -107,8 +120,10 @@ def train(args, run):
     train_y = {"start_logits": train_f["start"][keep], "end_logits": train_f["end"][keep]}
     inside = eval_f["start"] >= 0
     eval_x = model_inputs(eval_f["inputs"], model)
-    validation = ({k: v[inside] for k, v in eval_x.items()},
-                  {"start_logits": eval_f["start"][inside], "end_logits": eval_f["end"][inside]})
+    validation = (
+        {k: v[inside] for k, v in eval_x.items()},
+        {"start_logits": eval_f["start"][inside], "end_logits": eval_f["end"][inside]},
+    )
     gold = [[a["text"] for a in e["answers"]] for e in eval_examples]
     language = "auto" if args.train is not None else args.language
 
@@ -126,13 +141,16 @@ def train(args, run):
         return squad_scores(answers(m), gold, language)
 
     # Fit: exact match and F1 on the evaluation set after every epoch.
-    run.note(train_file=str(train_file), eval_file=str(eval_file), start=start,
-             llm_config=backbone.llm_config.get_config())
+    run.note(
+        train_file=str(train_file), eval_file=str(eval_file), start=start, llm_config=backbone.llm_config.get_config()
+    )
     save_tokenizer(tokenizer, run.file("tokenizer"))
     scores = TaskScores(score, print_fn=print if args.verbose else None)
-    print(f"fine-tuning {model.count_params():,} parameters ({start['init']}) on {int(keep.sum())} questions "
-          f"({train_f['dropped']} dropped: answer outside {args.seq_len} tokens) for {epochs} epochs "
-          f"({total_steps} steps); evaluating on {len(eval_examples)}")
+    print(
+        f"fine-tuning {model.count_params():,} parameters ({start['init']}) on {int(keep.sum())} questions "
+        f"({train_f['dropped']} dropped: answer outside {args.seq_len} tokens) for {epochs} epochs "
+        f"({total_steps} steps); evaluating on {len(eval_examples)}"
+    )
     started = time.perf_counter()
     history = fit(model, train_x, train_y, validation, options, epochs, [scores, *run.callbacks()])
     seconds = time.perf_counter() - started
@@ -147,8 +165,10 @@ def train(args, run):
         "f1_unit": "characters" if language == "ja" else "words (characters for Japanese answers)",
         "eval": final,
         "trivial_baseline": baseline,
-        "beats_baseline_by": {"exact_match": final["exact_match"] - baseline["exact_match"],
-                              "f1": final["f1"] - baseline["f1"]},
+        "beats_baseline_by": {
+            "exact_match": final["exact_match"] - baseline["exact_match"],
+            "f1": final["f1"] - baseline["f1"],
+        },
         "train_questions": int(keep.sum()),
         "dropped_train_questions": int(train_f["dropped"]),
         "eval_questions": len(eval_examples),
@@ -160,11 +180,18 @@ def train(args, run):
         "train_seconds": float(seconds),
         "params": int(model.count_params()),
     }
-    run.save_results([{"id": e["id"], "question": e["question"], "gold": g, "predicted": p}
-                      for e, g, p in zip(eval_examples, gold, predicted)], "predictions.json")
+    run.save_results(
+        [
+            {"id": e["id"], "question": e["question"], "gold": g, "predicted": p}
+            for e, g, p in zip(eval_examples, gold, predicted)
+        ],
+        "predictions.json",
+    )
     results = run.finish(model, history, results, plot_title=f"finetune-qa ({results['language'] or 'own data'})")
-    print(f"QA: exact match {final['exact_match']:.3f}, F1 {final['f1']:.3f} on {len(eval_examples)} questions; "
-          f"trivial baseline ({baseline['name']}) EM {baseline['exact_match']:.3f}, F1 {baseline['f1']:.3f}")
+    print(
+        f"QA: exact match {final['exact_match']:.3f}, F1 {final['f1']:.3f} on {len(eval_examples)} questions; "
+        f"trivial baseline ({baseline['name']}) EM {baseline['exact_match']:.3f}, F1 {baseline['f1']:.3f}"
+    )
     return {**results, "model": model, "tokenizer": tokenizer}
 
 

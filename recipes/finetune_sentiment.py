@@ -25,11 +25,15 @@ from zoo.finetune.formats import SENTIMENT_LABELS
 from zoo.finetune.options import FinetuneOptions, add_finetune_args
 from zoo.recipe import Recipe
 
-recipe = Recipe("finetune-sentiment", "Fine-tune a pretrained LLM for sentiment with model.fit.", examples=[
-    "zoo finetune-sentiment --epochs 2",
-    "zoo finetune-sentiment --language ja",
-    "zoo finetune-sentiment --pretrained runs/pretrain-mlm-20260101-120000 --train my.csv --eval my_dev.csv",
-])
+recipe = Recipe(
+    "finetune-sentiment",
+    "Fine-tune a pretrained LLM for sentiment with model.fit.",
+    examples=[
+        "zoo finetune-sentiment --epochs 2",
+        "zoo finetune-sentiment --language ja",
+        "zoo finetune-sentiment --pretrained runs/pretrain-mlm-20260101-120000 --train my.csv --eval my_dev.csv",
+    ],
+)
 
 
 @recipe.options
@@ -42,8 +46,9 @@ def train(args, run):
     """Fine-tune and evaluate; returns the results dict (also in <run>/results.json)."""
     from zoo.finetune.classification import train_classifier
 
-    return train_classifier(FinetuneOptions.from_args(args), run, task="sentiment", fields=("text",),
-                            default_labels=SENTIMENT_LABELS)
+    return train_classifier(
+        FinetuneOptions.from_args(args), run, task="sentiment", fields=("text",), default_labels=SENTIMENT_LABELS
+    )
 
 
 main = recipe.main

@@ -31,7 +31,8 @@ TEMPERATURES = (1.0, 3.0, 10.0, 30.0)
 
 
 recipe = Recipe(
-    "knn-lm", "kNN-LM: a causal LM plus a datastore of (context -> next token), measured by perplexity.",
+    "knn-lm",
+    "kNN-LM: a causal LM plus a datastore of (context -> next token), measured by perplexity.",
     examples=[
         "zoo knn-lm --steps 150",
         "zoo knn-lm --steps 300 -k 16 --index exact",
@@ -42,20 +43,27 @@ recipe = Recipe(
 @recipe.options
 def add_options(parser):
     parser.add_argument("--preset", default="tiny", help="causal LM preset (default: tiny)")
-    parser.add_argument("--vocab-size", type=int, default=2000, help="tokenizer size, trained on the LM's text only "
-                                                                     "(default: 2000)")
+    parser.add_argument(
+        "--vocab-size", type=int, default=2000, help="tokenizer size, trained on the LM's text only (default: 2000)"
+    )
     parser.add_argument("--seq-len", type=int, default=128, help="tokens per window (default: 128)")
     parser.add_argument("--steps", type=int, default=400, help="LM training steps (default: 400)")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per step (default: 16)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="peak learning rate (default: 3e-3)")
     parser.add_argument("--eval-every", type=int, default=100, help="log a history row every N steps (default: 100)")
     parser.add_argument("-k", type=int, default=32, help="neighbours per token (default: 32)")
-    parser.add_argument("--index", default="hnsw", choices=("auto", "exact", "hnsw", "ivf"),
-                        help="datastore search: exact numpy, or approximate faiss hnsw/ivf (default: hnsw, as the "
-                             "paper searched approximately; exact is slower on 100k+ keys)")
-    parser.add_argument("--new-domain", default=None,
-                        help="text file/folder or corpus folder to use as the new domain instead of the "
-                             "Library Reference topics")
+    parser.add_argument(
+        "--index",
+        default="hnsw",
+        choices=("auto", "exact", "hnsw", "ivf"),
+        help="datastore search: exact numpy, or approximate faiss hnsw/ivf (default: hnsw, as the "
+        "paper searched approximately; exact is slower on 100k+ keys)",
+    )
+    parser.add_argument(
+        "--new-domain",
+        default=None,
+        help="text file/folder or corpus folder to use as the new domain instead of the Library Reference topics",
+    )
 
 
 def domain_splits(args):
@@ -74,8 +82,10 @@ def domain_splits(args):
             parts["new_datastore" if u < 0.7 else "new_tune" if u < 0.85 else "new_test"].append(chunk)
         for key in ("new_datastore", "new_tune", "new_test"):
             if not parts[key]:
-                raise UsageError(f"--new-domain {args.new_domain}: too little text to fill the datastore, tuning "
-                                 "and test splits (paragraph chunks of ~1,500 characters); give more text")
+                raise UsageError(
+                    f"--new-domain {args.new_domain}: too little text to fill the datastore, tuning "
+                    "and test splits (paragraph chunks of ~1,500 characters); give more text"
+                )
     return parts
 
 
@@ -92,10 +102,14 @@ def train_lm(args, parts, run):
     tokenizer = train_tokenizer(parts["train"], vocab_size=args.vocab_size, seed=args.seed)
     save_tokenizer(tokenizer, run.file("tokenizer"))
     base = resolve_config(args.preset)
-    model = build_llm("causal", args.preset, compile=False, vocab_size=int(tokenizer.vocabulary_size()),
-                      max_length=max(base.max_length, args.seq_len))
-    schedule = WarmupDecay(args.learning_rate, args.steps, min(50, args.steps // 10), "cosine",
-                           args.learning_rate / 10)
+    model = build_llm(
+        "causal",
+        args.preset,
+        compile=False,
+        vocab_size=int(tokenizer.vocabulary_size()),
+        max_length=max(base.max_length, args.seq_len),
+    )
+    schedule = WarmupDecay(args.learning_rate, args.steps, min(50, args.steps // 10), "cosine", args.learning_rate / 10)
     model.compile(learning_rate=schedule)
 
     def inputs(ds):
@@ -105,8 +119,13 @@ def train_lm(args, parts, run):
     # Perplexities are measured afterwards over every held-out token (zoo.retrieval.knn_lm.evaluate), so
     # fit() only trains; one Keras "epoch" is --eval-every steps, one history row each.
     eval_every = min(args.eval_every, args.steps)
-    history = model.fit(train, steps_per_epoch=eval_every, epochs=max(1, args.steps // eval_every),
-                        callbacks=run.callbacks(), verbose=args.verbose)
+    history = model.fit(
+        train,
+        steps_per_epoch=eval_every,
+        epochs=max(1, args.steps // eval_every),
+        callbacks=run.callbacks(),
+        verbose=args.verbose,
+    )
     return model, tokenizer, history
 
 
@@ -128,8 +147,9 @@ def run_knn_lm(args, run):
 
     started = time.perf_counter()
     print("building the datastore: in-domain training text + new-domain datastore chunks")
-    full = KNNDatastore.build(model, tokenizer, parts["train"] + parts["new_datastore"], args.seq_len,
-                              index_kind=args.index)
+    full = KNNDatastore.build(
+        model, tokenizer, parts["train"] + parts["new_datastore"], args.seq_len, index_kind=args.index
+    )
     build_seconds = time.perf_counter() - started
     in_domain_only = KNNDatastore.build(model, tokenizer, parts["train"], args.seq_len, index_kind=args.index)
 
@@ -144,20 +164,35 @@ def run_knn_lm(args, run):
     tune = grid(parts["new_tune"], full)
     best = min(tune["knn_lm"], key=lambda r: r["perplexity"])
     lam, temperature = best["lambda"], best["temperature"]
-    results = {"datastore_entries": len(full), "datastore_build_seconds": round(build_seconds, 2),
-               "datastore_index": full.index.kind, "k": args.k, "train_seconds": round(train_seconds, 1),
-               "tuned": {"lambda": lam, "temperature": temperature, "new_tune_perplexity": best["perplexity"],
-                         "new_tune_lm_perplexity": tune["lm_perplexity"]},
-               "new_domain": "user text: " + args.new_domain if args.new_domain else
-               "pydoc Library Reference topics (zoo.retrieval.domains.LIBRARY_TOPICS), LM trained on the "
-               "Language Reference topics only"}
+    results = {
+        "datastore_entries": len(full),
+        "datastore_build_seconds": round(build_seconds, 2),
+        "datastore_index": full.index.kind,
+        "k": args.k,
+        "train_seconds": round(train_seconds, 1),
+        "tuned": {
+            "lambda": lam,
+            "temperature": temperature,
+            "new_tune_perplexity": best["perplexity"],
+            "new_tune_lm_perplexity": tune["lm_perplexity"],
+        },
+        "new_domain": "user text: " + args.new_domain
+        if args.new_domain
+        else "pydoc Library Reference topics (zoo.retrieval.domains.LIBRARY_TOPICS), LM trained on the "
+        "Language Reference topics only",
+    }
     for name, texts in (("heldout", parts["heldout"]), ("new_domain_test", parts["new_test"])):
         result = grid(texts, full)
         lm = result["lm_perplexity"]
         paper, tuned = pick(result, 0.25, 1.0), pick(result, lam, temperature)
-        results[name] = {"tokens": result["tokens"], "lm_perplexity": lm,
-                         "knn_lm_perplexity_paper_defaults": paper, "knn_lm_perplexity_tuned": tuned,
-                         "reduction_paper_defaults": 1 - paper / lm, "reduction_tuned": 1 - tuned / lm}
+        results[name] = {
+            "tokens": result["tokens"],
+            "lm_perplexity": lm,
+            "knn_lm_perplexity_paper_defaults": paper,
+            "knn_lm_perplexity_tuned": tuned,
+            "reduction_paper_defaults": 1 - paper / lm,
+            "reduction_tuned": 1 - tuned / lm,
+        }
     only = grid(parts["new_test"], in_domain_only)
     results["new_domain_test"]["knn_lm_perplexity_tuned_in_domain_datastore_only"] = pick(only, lam, temperature)
     results["eval_seconds"] = round(time.perf_counter() - started, 1)
@@ -165,11 +200,15 @@ def run_knn_lm(args, run):
     results = run.finish(model, history, results, plot_title=f"knn-lm ({args.preset})")
     for name in ("heldout", "new_domain_test"):
         r = results[name]
-        print(f"{name}: LM perplexity {r['lm_perplexity']:.2f}, kNN-LM {r['knn_lm_perplexity_tuned']:.2f} "
-              f"(lambda {lam}, T {temperature}: {100 * r['reduction_tuned']:.1f}% lower; paper defaults "
-              f"{r['knn_lm_perplexity_paper_defaults']:.2f})")
-    print(f"new domain with a datastore of training text only: "
-          f"{results['new_domain_test']['knn_lm_perplexity_tuned_in_domain_datastore_only']:.2f}")
+        print(
+            f"{name}: LM perplexity {r['lm_perplexity']:.2f}, kNN-LM {r['knn_lm_perplexity_tuned']:.2f} "
+            f"(lambda {lam}, T {temperature}: {100 * r['reduction_tuned']:.1f}% lower; paper defaults "
+            f"{r['knn_lm_perplexity_paper_defaults']:.2f})"
+        )
+    print(
+        f"new domain with a datastore of training text only: "
+        f"{results['new_domain_test']['knn_lm_perplexity_tuned_in_domain_datastore_only']:.2f}"
+    )
     return results
 
 

@@ -27,26 +27,45 @@ import tempfile
 from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
-recipe = Recipe("lora", "Fine-tune a causal LM with LoRA adapters (Keras enable_lora).", examples=[
-    "zoo compress lora --rank 4 --lora-steps 50",
-    "zoo compress lora --from runs/pretrain-clm-<stamp> --rank 8",
-    "zoo compress lora --from runs/smollm --lora-steps 100",
-], command="compress lora")
+recipe = Recipe(
+    "lora",
+    "Fine-tune a causal LM with LoRA adapters (Keras enable_lora).",
+    examples=[
+        "zoo compress lora --rank 4 --lora-steps 50",
+        "zoo compress lora --from runs/pretrain-clm-<stamp> --rank 8",
+        "zoo compress lora --from runs/smollm --lora-steps 100",
+    ],
+    command="compress lora",
+)
 
 
 @recipe.options
 def add_options(parser):
     from zoo.compress.llm_source import add_lm_args
+
     add_lm_args(parser)
     lora = parser.add_argument_group("LoRA")
     lora.add_argument("--rank", type=int, default=8, help="adapter rank (default: 8)")
-    lora.add_argument("--alpha", type=float, default=None, help="update scale numerator: (alpha / rank) A B (default: rank)")
-    lora.add_argument("--targets", nargs="+", default=["attention", "ffn"], choices=("attention", "ffn", "embedding"),
-                      help="layer groups that get adapters (default: attention ffn)")
+    lora.add_argument(
+        "--alpha", type=float, default=None, help="update scale numerator: (alpha / rank) A B (default: rank)"
+    )
+    lora.add_argument(
+        "--targets",
+        nargs="+",
+        default=["attention", "ffn"],
+        choices=("attention", "ffn", "embedding"),
+        help="layer groups that get adapters (default: attention ffn)",
+    )
     lora.add_argument("--lora-steps", type=int, default=100, help="fine-tuning steps (default: 100)")
-    lora.add_argument("--lora-learning-rate", type=float, default=2e-3, help="fine-tuning learning rate (default: 2e-3)")
-    lora.add_argument("--compare-full", action=argparse.BooleanOptionalAction, default=True,
-                      help="also fine-tune every weight of a copy for the same steps (default: on)")
+    lora.add_argument(
+        "--lora-learning-rate", type=float, default=2e-3, help="fine-tuning learning rate (default: 2e-3)"
+    )
+    lora.add_argument(
+        "--compare-full",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also fine-tune every weight of a copy for the same steps (default: on)",
+    )
 
 
 def split_halves(windows):
@@ -54,8 +73,10 @@ def split_halves(windows):
     x, y = windows
     half = len(x) // 2
     if half < 1:
-        raise UsageError("Too few held-out windows to fine-tune on one half and evaluate on the other; "
-                         "use a shorter --seq-len or more text.")
+        raise UsageError(
+            "Too few held-out windows to fine-tune on one half and evaluate on the other; "
+            "use a shorter --seq-len or more text."
+        )
     return (x[:half], y[:half]), (x[half:], y[half:])
 
 
@@ -75,9 +96,21 @@ def lora_finetune(args, run=None, log=print):
     train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed, tokenizer=own)
     tune, held = split_halves(val)
     if args.eval_windows:
-        held = (held[0][:args.eval_windows], held[1][:args.eval_windows])
-    base, _ = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size, args.seq_len,
-                            args.learning_rate, args.seed, args.verbose, data=args.data, tokenizer_origin=origin)
+        held = (held[0][: args.eval_windows], held[1][: args.eval_windows])
+    base, _ = load_or_train(
+        args.model,
+        train,
+        tokenizer,
+        args.preset,
+        args.steps,
+        args.batch_size,
+        args.seq_len,
+        args.learning_rate,
+        args.seed,
+        args.verbose,
+        data=args.data,
+        tokenizer_origin=origin,
+    )
     base_ppl = perplexity(base, *held)
     folder = tempfile.mkdtemp(prefix="zoo-lora-base-")
     base_path = os.path.join(folder, "base.keras")
@@ -89,8 +122,10 @@ def lora_finetune(args, run=None, log=print):
     except ValueError as err:
         raise UsageError(str(err)) from None
     model.compile(learning_rate=args.lora_learning_rate, weight_decay=0.0)
-    log(f"LoRA rank {args.rank} on {len(report['layers'])} layers: {report['trainable_params']:,} trainable of "
-        f"{report['total_params']:,} ({100 * report['trainable_share']:.1f}%), {args.lora_steps} steps")
+    log(
+        f"LoRA rank {args.rank} on {len(report['layers'])} layers: {report['trainable_params']:,} trainable of "
+        f"{report['total_params']:,} ({100 * report['trainable_share']:.1f}%), {args.lora_steps} steps"
+    )
     callbacks = run.callbacks() if run is not None else ()
     history = fit_steps(model, tune, args.lora_steps, args.batch_size, args.seed, args.verbose, callbacks)
     result = {
@@ -132,13 +167,17 @@ def run_recipe(args, run):
     save_tokenizer(result.pop("tokenizer_object"), run.file("tokenizer"))
     # Saving merges the adapters: model.keras is a plain zoo LLM of the base's size.
     results = run.finish(model, history, result, plot_title=f"LoRA rank {args.rank}")
-    line = (f"held-out perplexity: base {result['base_perplexity']:.2f} -> LoRA {result['lora_perplexity']:.2f} "
-            f"(merged {result['merged_perplexity']:.2f})")
+    line = (
+        f"held-out perplexity: base {result['base_perplexity']:.2f} -> LoRA {result['lora_perplexity']:.2f} "
+        f"(merged {result['merged_perplexity']:.2f})"
+    )
     if "full_finetune_perplexity" in result:
         line += f", full fine-tune {result['full_finetune_perplexity']:.2f}"
     print(line)
-    print(f"trainable parameters: {result['trainable_params']:,} of {result['total_params']:,} "
-          f"({100 * result['trainable_share']:.2f}%)")
+    print(
+        f"trainable parameters: {result['trainable_params']:,} of {result['total_params']:,} "
+        f"({100 * result['trainable_share']:.2f}%)"
+    )
     return results
 
 

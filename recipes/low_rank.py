@@ -23,21 +23,43 @@ EPOCHS = 10
 RANKS = (2, 4, 8, 16, 32)
 
 
-recipe = Recipe("low-rank", "Factor the CNN's Dense layer by truncated SVD; sweep the rank.", examples=[
-    "zoo compress low-rank --epochs 3",
-    "zoo compress low-rank --from runs/train-cnn-<stamp>/model.keras --ranks 4 16 64",
-], command="compress low-rank")
+recipe = Recipe(
+    "low-rank",
+    "Factor the CNN's Dense layer by truncated SVD; sweep the rank.",
+    examples=[
+        "zoo compress low-rank --epochs 3",
+        "zoo compress low-rank --from runs/train-cnn-<stamp>/model.keras --ranks 4 16 64",
+    ],
+    command="compress low-rank",
+)
 
 
 @recipe.options
 def add_options(parser):
-    parser.add_argument("--from", "--model", dest="model", default=None, help="a trained CNN .keras (default: train the tutorial CNN first)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs to train the CNN when no --from is given (default: {EPOCHS})")
+    parser.add_argument(
+        "--from",
+        "--model",
+        dest="model",
+        default=None,
+        help="a trained CNN .keras (default: train the tutorial CNN first)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=EPOCHS,
+        help=f"epochs to train the CNN when no --from is given (default: {EPOCHS})",
+    )
     parser.add_argument("--ranks", type=int, nargs="+", default=list(RANKS), help="ranks to try (default: 2 4 8 16 32)")
-    parser.add_argument("--energy", type=float, default=0.9,
-                        help="share of sum(s^2) to keep when choosing the saved model's rank (default: 0.9)")
+    parser.add_argument(
+        "--energy",
+        type=float,
+        default=0.9,
+        help="share of sum(s^2) to keep when choosing the saved model's rank (default: 0.9)",
+    )
     parser.add_argument("--layer", default="dense", help="the Dense layer to factor (default: dense, 576x64)")
-    parser.add_argument("--fine-tune-epochs", type=int, default=2, help="epochs of fine-tuning after the cut (default: 2)")
+    parser.add_argument(
+        "--fine-tune-epochs", type=int, default=2, help="epochs of fine-tuning after the cut (default: 2)"
+    )
 
 
 def low_rank_cnn(args, log=print, callbacks=()):
@@ -57,10 +79,18 @@ def low_rank_cnn(args, log=print, callbacks=()):
         return float((np.argmax(model.predict(x_test, verbose=0), axis=-1) == y_test).mean())
 
     def fine_tune(model, callbacks=()):
-        model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         if args.fine_tune_epochs:
-            return model.fit(x_train, y_train, epochs=args.fine_tune_epochs, batch_size=32, verbose=args.verbose,
-                             callbacks=list(callbacks))
+            return model.fit(
+                x_train,
+                y_train,
+                epochs=args.fine_tune_epochs,
+                batch_size=32,
+                verbose=args.verbose,
+                callbacks=list(callbacks),
+            )
         return None
 
     if args.model:
@@ -103,7 +133,6 @@ def run_recipe(args, run):
     """Sweep and save; returns the results dict (also in <run>/results.json)."""
     import keras
 
-
     keras.utils.set_random_seed(args.seed)
     result = low_rank_cnn(args, callbacks=run.callbacks())
     model, history = result.pop("model"), result.pop("history")
@@ -111,9 +140,13 @@ def run_recipe(args, run):
     print(f"baseline: accuracy {result['baseline_accuracy']:.4f}, {result['baseline_params']:,} params")
     print(f"{'rank':>5} {'params':>8} {'after cut':>9} {'fine-tuned':>10}")
     for row in result["sweep"]:
-        print(f"{row['rank']:5d} {row['params']:8,} {row['score']:9.4f} {row.get('score_fine_tuned', float('nan')):10.4f}")
-    print(f"energy {args.energy}: rank {result['energy_rank']} ({result['energy_kept']:.3f} kept), "
-          f"accuracy {result['energy_accuracy']:.4f}, {result['energy_params']:,} params")
+        print(
+            f"{row['rank']:5d} {row['params']:8,} {row['score']:9.4f} {row.get('score_fine_tuned', float('nan')):10.4f}"
+        )
+    print(
+        f"energy {args.energy}: rank {result['energy_rank']} ({result['energy_kept']:.3f} kept), "
+        f"accuracy {result['energy_accuracy']:.4f}, {result['energy_params']:,} params"
+    )
     return results
 
 

@@ -29,7 +29,8 @@ from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
 recipe = Recipe(
-    "model-parallel", "Train the causal LLM sharded over a device mesh (keras.distribution on JAX).",
+    "model-parallel",
+    "Train the causal LLM sharded over a device mesh (keras.distribution on JAX).",
     examples=[
         "zoo model-parallel --steps 20",
         "zoo model-parallel --mesh 1x4 --cpu-devices 4",
@@ -42,14 +43,27 @@ recipe = Recipe(
 def add_options(parser):
     from zoo.data.corpus import DEFAULT_DATA
 
-    parser.add_argument("--data", default=DEFAULT_DATA,
-                        help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
+    parser.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)",
+    )
     parser.add_argument("--preset", default="tiny", help="model preset (default: tiny)")
-    parser.add_argument("--distribution", choices=("model", "data"), default="model",
-                        help="model: ModelParallel with the LayoutMap; data: DataParallel (default: model)")
+    parser.add_argument(
+        "--distribution",
+        choices=("model", "data"),
+        default="model",
+        help="model: ModelParallel with the LayoutMap; data: DataParallel (default: model)",
+    )
     parser.add_argument("--mesh", default="2x2", help="DATAxMODEL devices for --distribution model (default: 2x2)")
-    parser.add_argument("--cpu-devices", "--devices", dest="devices", type=int, default=4,
-                        help="virtual CPU devices when no GPU/TPU is present (default: 4)")
+    parser.add_argument(
+        "--cpu-devices",
+        "--devices",
+        dest="devices",
+        type=int,
+        default=4,
+        help="virtual CPU devices when no GPU/TPU is present (default: 4)",
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="global batch (default: 16)")
     parser.add_argument("--seq-len", type=int, default=32, help="tokens per sequence (default: 32)")
     parser.add_argument("--steps", type=int, default=60, help="training steps (default: 60)")
@@ -58,7 +72,7 @@ def add_options(parser):
 
 
 def parse_mesh(text):
-    """"2x2" -> (2, 2), with a clear error for anything else."""
+    """ "2x2" -> (2, 2), with a clear error for anything else."""
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise UsageError(f"--mesh must be DATAxMODEL with positive integers, e.g. 2x2 or 1x4; got {text!r}.")
@@ -106,8 +120,7 @@ def train(args, run):
     data_parallel, model_parallel = parse_mesh(args.mesh)
     keras.utils.set_random_seed(args.seed)
     folder = ensure_corpus(args.data)
-    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction,
-                                             args.seed)
+    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction, args.seed)
     sizes = TrainingOptions(preset=args.preset, seq_len=args.seq_len, dropout=None)
     config = model_config(sizes, tokenizer.vocabulary_size()).replace(position="rotary")
     devices = keras.distribution.list_devices()
@@ -118,8 +131,10 @@ def train(args, run):
             distribution = make_distribution("data", config, devices=devices)
         batch_shards = data_parallel if args.distribution == "model" else len(devices)
         if args.batch_size % batch_shards:
-            raise ValueError(f"--batch-size {args.batch_size} does not split over the {batch_shards} batch shards; "
-                             f"use a multiple of {batch_shards}.")
+            raise ValueError(
+                f"--batch-size {args.batch_size} does not split over the {batch_shards} batch shards; "
+                f"use a multiple of {batch_shards}."
+            )
     except ValueError as err:
         raise UsageError(str(err)) from None
     train_x, train_y = training_windows(train_ds)
@@ -127,8 +142,10 @@ def train(args, run):
     rows = np.arange(args.steps * args.batch_size) % len(train_x)
     model = build_distributed_llm(config, distribution)
     layout = weight_shardings(model)
-    print(f"{args.distribution} parallel over {len(devices)} {devices[0].split(':')[0]} devices"
-          + (f", mesh {data_parallel} (batch) x {model_parallel} (model)" if args.distribution == "model" else ""))
+    print(
+        f"{args.distribution} parallel over {len(devices)} {devices[0].split(':')[0]} devices"
+        + (f", mesh {data_parallel} (batch) x {model_parallel} (model)" if args.distribution == "model" else "")
+    )
     for path, axes in layout.items():
         if any(axes):
             print(f"  {path}: axes {axes}, per-device piece {shard_shapes(model, path)[0]}")
@@ -136,27 +153,46 @@ def train(args, run):
         # zoo's AdamW default (zoo.train.optimizer.build_optimizer): no decay on biases, norms, embeddings.
         model.compile(learning_rate=args.learning_rate, weight_decay=0.01, loss="auto", metrics=[])
         started = time.perf_counter()
-        history = model.fit({"token_ids": train_x[rows], "padding_mask": np.ones_like(train_x[rows])}, train_y[rows],
-                            batch_size=args.batch_size, epochs=1, shuffle=False, verbose=args.verbose)
+        history = model.fit(
+            {"token_ids": train_x[rows], "padding_mask": np.ones_like(train_x[rows])},
+            train_y[rows],
+            batch_size=args.batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=args.verbose,
+        )
         seconds = time.perf_counter() - started
         usable = len(val_x) // args.batch_size * args.batch_size
-        val_loss = float(model.evaluate({"token_ids": val_x[:usable], "padding_mask": np.ones_like(val_x[:usable])},
-                                        val_y[:usable], batch_size=args.batch_size, verbose=0))
+        val_loss = float(
+            model.evaluate(
+                {"token_ids": val_x[:usable], "padding_mask": np.ones_like(val_x[:usable])},
+                val_y[:usable],
+                batch_size=args.batch_size,
+                verbose=0,
+            )
+        )
     run.note(llm_config=config.get_config())
-    results = run.finish(model, history, {
-        "distribution": args.distribution,
-        "devices": len(devices),
-        "mesh": [data_parallel, model_parallel] if args.distribution == "model" else [len(devices), 1],
-        "sharded_weights": {p: list(a) for p, a in layout.items() if any(a)},
-        "train_loss": float(history.history["loss"][-1]),
-        "val_loss": val_loss,
-        "val_perplexity": float(math.exp(min(val_loss, 50.0))),
-        "train_seconds": seconds,
-        "tokens_per_second": args.steps * args.batch_size * args.seq_len / seconds,
-        "params": int(model.count_params()),
-    }, plot_title=f"{args.distribution} parallel on {len(devices)} devices")
-    print(f"train loss {results['train_loss']:.3f}, validation {val_loss:.3f} "
-          f"({results['tokens_per_second']:.0f} tokens/s incl. compilation)")
+    results = run.finish(
+        model,
+        history,
+        {
+            "distribution": args.distribution,
+            "devices": len(devices),
+            "mesh": [data_parallel, model_parallel] if args.distribution == "model" else [len(devices), 1],
+            "sharded_weights": {p: list(a) for p, a in layout.items() if any(a)},
+            "train_loss": float(history.history["loss"][-1]),
+            "val_loss": val_loss,
+            "val_perplexity": float(math.exp(min(val_loss, 50.0))),
+            "train_seconds": seconds,
+            "tokens_per_second": args.steps * args.batch_size * args.seq_len / seconds,
+            "params": int(model.count_params()),
+        },
+        plot_title=f"{args.distribution} parallel on {len(devices)} devices",
+    )
+    print(
+        f"train loss {results['train_loss']:.3f}, validation {val_loss:.3f} "
+        f"({results['tokens_per_second']:.0f} tokens/s incl. compilation)"
+    )
     return results
 
 

@@ -27,30 +27,46 @@ import time
 from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
-recipe = Recipe("pipeline-parallel", "Train the causal LLM with a GPipe pipeline schedule.", examples=[
-    "zoo pipeline-parallel --steps 20",
-    "zoo pipeline-parallel --stages 4 --micro-batches 8 --cpu-devices 4",
-], training=False)
+recipe = Recipe(
+    "pipeline-parallel",
+    "Train the causal LLM with a GPipe pipeline schedule.",
+    examples=[
+        "zoo pipeline-parallel --steps 20",
+        "zoo pipeline-parallel --stages 4 --micro-batches 8 --cpu-devices 4",
+    ],
+    training=False,
+)
 
 
 @recipe.options
 def add_options(parser):
     from zoo.data.corpus import DEFAULT_DATA
 
-    parser.add_argument("--data", default=DEFAULT_DATA,
-                        help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
+    parser.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)",
+    )
     parser.add_argument("--preset", default="tiny", help="model preset (default: tiny)")
     parser.add_argument("--layers", type=int, default=4, help="transformer blocks, at least --stages (default: 4)")
     parser.add_argument("--stages", type=int, default=2, help="pipeline stages p (default: 2)")
     parser.add_argument("--micro-batches", type=int, default=4, help="micro-batches m per step (default: 4)")
-    parser.add_argument("--batch-size", type=int, default=16,
-                        help="sequences per optimizer step, split into --micro-batches (default: 16)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="sequences per optimizer step, split into --micro-batches (default: 16)",
+    )
     parser.add_argument("--seq-len", type=int, default=32, help="tokens per sequence (default: 32)")
     parser.add_argument("--steps", type=int, default=40, help="optimizer steps (default: 40)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="AdamW learning rate (default: 3e-3)")
     parser.add_argument("--validation-fraction", type=float, default=0.1, help="held-out documents (default: 0.1)")
-    parser.add_argument("--cpu-devices", type=int, default=None,
-                        help="without GPUs, split the CPU into this many logical devices (default: --stages)")
+    parser.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="without GPUs, split the CPU into this many logical devices (default: --stages)",
+    )
 
 
 def check_args(args):
@@ -60,8 +76,10 @@ def check_args(args):
     if args.stages > args.layers:
         raise UsageError(f"--stages {args.stages} needs at least as many --layers (got {args.layers}).")
     if args.batch_size % args.micro_batches:
-        raise UsageError(f"--batch-size {args.batch_size} does not split into {args.micro_batches} equal micro-batches; "
-                         f"use a multiple of {args.micro_batches}.")
+        raise UsageError(
+            f"--batch-size {args.batch_size} does not split into {args.micro_batches} equal micro-batches; "
+            f"use a multiple of {args.micro_batches}."
+        )
 
 
 def place_devices(args):
@@ -75,8 +93,9 @@ def place_devices(args):
             split_cpu(args.cpu_devices or args.stages)
         except StrategyError as err:
             print(f"note: {str(err).splitlines()[0]} Stages share the existing devices.")
-    names = [d.name for d in tf.config.list_logical_devices("GPU")] or \
-            [d.name for d in tf.config.list_logical_devices("CPU")]
+    names = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+        d.name for d in tf.config.list_logical_devices("CPU")
+    ]
     return names
 
 
@@ -95,8 +114,7 @@ def train(args, run):
     devices = place_devices(args)  # before any other TensorFlow work, so the CPU can still be split
     keras.utils.set_random_seed(args.seed)
     folder = ensure_corpus(args.data)
-    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction,
-                                             args.seed)
+    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, args.batch_size, args.validation_fraction, args.seed)
     train_x, train_y = training_windows(train_ds)
     val_x, val_y = training_windows(val_ds)
     # Dropout off: the gradient check compares two runs, which must draw the same (no) masks.
@@ -104,8 +122,10 @@ def train(args, run):
     config = model_config(sizes, tokenizer.vocabulary_size()).replace(num_layers=args.layers)
     model = build_llm("causal", config=config, compile=False)
     pipeline = GPipe(model, num_stages=args.stages, micro_batches=args.micro_batches, devices=devices)
-    print(f"{args.stages} stages on {', '.join(pipeline.devices)}; blocks per stage {pipeline.stage_blocks}; "
-          f"{args.micro_batches} micro-batches of {args.batch_size // args.micro_batches} sequences")
+    print(
+        f"{args.stages} stages on {', '.join(pipeline.devices)}; blocks per stage {pipeline.stage_blocks}; "
+        f"{args.micro_batches} micro-batches of {args.batch_size // args.micro_batches} sequences"
+    )
 
     def batch(step):
         rows = np.arange(step * args.batch_size, (step + 1) * args.batch_size) % len(train_x)
@@ -117,8 +137,9 @@ def train(args, run):
     _, grads, _ = pipeline.gradients(x0, y0)
     _, reference = full_batch_gradients(model, x0, y0)
     by_id = {id(v): g for v, g in zip(model.trainable_variables, reference)}
-    grad_diff = max(float(np.max(np.abs(np.asarray(g) - np.asarray(by_id[id(v)]))))
-                    for g, v in zip(grads, pipeline.variables))
+    grad_diff = max(
+        float(np.max(np.abs(np.asarray(g) - np.asarray(by_id[id(v)])))) for g, v in zip(grads, pipeline.variables)
+    )
     print(f"pipeline gradients vs unsplit model: max |difference| {grad_diff:.2e}")
 
     optimizer = keras.optimizers.AdamW(args.learning_rate, weight_decay=0.01)
@@ -134,28 +155,38 @@ def train(args, run):
     seconds = time.perf_counter() - started
 
     model.compile(loss="auto", metrics=[])
-    val_loss = float(model.evaluate({"token_ids": val_x, "padding_mask": np.ones_like(val_x)}, val_y,
-                                    batch_size=args.batch_size, verbose=0))
+    val_loss = float(
+        model.evaluate(
+            {"token_ids": val_x, "padding_mask": np.ones_like(val_x)}, val_y, batch_size=args.batch_size, verbose=0
+        )
+    )
     run.note(llm_config=config.get_config())
     simulated = float(np.mean(bubbles)) if bubbles else pipeline.bubble(timings)["bubble"]
-    results = run.finish(model, history, {
-        "stages": args.stages,
-        "micro_batches": args.micro_batches,
-        "devices": pipeline.devices,
-        "blocks_per_stage": pipeline.stage_blocks,
-        "gradient_max_difference_vs_unsplit": grad_diff,
-        "bubble_simulated_from_measured_stage_times": simulated,
-        "bubble_formula": (args.stages - 1) / (args.micro_batches + args.stages - 1),
-        "first_loss": history["loss"][0],
-        "final_loss": history["loss"][-1],
-        "val_loss": val_loss,
-        "val_perplexity": float(math.exp(min(val_loss, 50.0))),
-        "train_seconds": seconds,
-        "tokens_per_second_sequential": args.steps * args.batch_size * args.seq_len / seconds,
-    }, plot_title=f"pipeline parallel ({args.stages} stages, {args.micro_batches} micro-batches)")
-    print(f"loss {history['loss'][0]:.3f} -> {history['loss'][-1]:.3f}, validation {val_loss:.3f}; "
-          f"bubble {simulated:.3f} (simulated from measured stage times) vs (p-1)/(m+p-1) = "
-          f"{results['bubble_formula']:.3f}")
+    results = run.finish(
+        model,
+        history,
+        {
+            "stages": args.stages,
+            "micro_batches": args.micro_batches,
+            "devices": pipeline.devices,
+            "blocks_per_stage": pipeline.stage_blocks,
+            "gradient_max_difference_vs_unsplit": grad_diff,
+            "bubble_simulated_from_measured_stage_times": simulated,
+            "bubble_formula": (args.stages - 1) / (args.micro_batches + args.stages - 1),
+            "first_loss": history["loss"][0],
+            "final_loss": history["loss"][-1],
+            "val_loss": val_loss,
+            "val_perplexity": float(math.exp(min(val_loss, 50.0))),
+            "train_seconds": seconds,
+            "tokens_per_second_sequential": args.steps * args.batch_size * args.seq_len / seconds,
+        },
+        plot_title=f"pipeline parallel ({args.stages} stages, {args.micro_batches} micro-batches)",
+    )
+    print(
+        f"loss {history['loss'][0]:.3f} -> {history['loss'][-1]:.3f}, validation {val_loss:.3f}; "
+        f"bubble {simulated:.3f} (simulated from measured stage times) vs (p-1)/(m+p-1) = "
+        f"{results['bubble_formula']:.3f}"
+    )
     return results
 
 

@@ -32,11 +32,15 @@ from zoo.data.prompts import add_prompt_argument
 from zoo.recipe import Recipe
 from zoo.train.pretraining import TrainingOptions, add_training_args, pretrain_causal_lm
 
-recipe = Recipe("pretrain-clm", "Pretrain a causal language model with model.fit.", examples=[
-    "zoo pretrain-clm --steps 20 --eval-every 10",
-    "zoo pretrain-clm --steps 400 --accum-steps 4 --precision mixed_bfloat16 --remat",
-    "zoo pretrain-clm --resume runs/pretrain-clm-20260101-120000",
-])
+recipe = Recipe(
+    "pretrain-clm",
+    "Pretrain a causal language model with model.fit.",
+    examples=[
+        "zoo pretrain-clm --steps 20 --eval-every 10",
+        "zoo pretrain-clm --steps 400 --accum-steps 4 --precision mixed_bfloat16 --remat",
+        "zoo pretrain-clm --resume runs/pretrain-clm-20260101-120000",
+    ],
+)
 
 
 @recipe.options

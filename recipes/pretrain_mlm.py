@@ -20,10 +20,14 @@ from zoo.errors import UsageError
 from zoo.recipe import Recipe
 from zoo.train.pretraining import TrainingOptions, add_training_args
 
-recipe = Recipe("pretrain-mlm", "Pretrain a masked language model (BERT) with model.fit.", examples=[
-    "zoo pretrain-mlm --steps 20 --eval-every 10",
-    "zoo pretrain-mlm --nsp --steps 300 --precision mixed_bfloat16",
-])
+recipe = Recipe(
+    "pretrain-mlm",
+    "Pretrain a masked language model (BERT) with model.fit.",
+    examples=[
+        "zoo pretrain-mlm --steps 20 --eval-every 10",
+        "zoo pretrain-mlm --nsp --steps 300 --precision mixed_bfloat16",
+    ],
+)
 
 
 @recipe.options
@@ -63,8 +67,12 @@ def nsp_with_masks(dataset, tokenizer, mask_rate, seq_len, seed):
 
     def mask(x, label):
         out = masker(x["token_ids"])
-        inputs = {**x, "token_ids": out["token_ids"], "mask_positions": out["mask_positions"],
-                  "padding_mask": tf.cast(x["padding_mask"], "int32")}
+        inputs = {
+            **x,
+            "token_ids": out["token_ids"],
+            "mask_positions": out["mask_positions"],
+            "padding_mask": tf.cast(x["padding_mask"], "int32"),
+        }
         weights = {"mlm": out["mask_weights"], "nsp": tf.ones_like(label, "float32")}
         return inputs, {"mlm": out["mask_ids"], "nsp": label}, weights
 
@@ -89,15 +97,20 @@ def mlm_splits(folder, args):
     if args.nsp:
         train = nsp_dataset(train_texts, tokenizer, args.seq_len, args.batch_size, seed=args.seed).repeat()
         train = nsp_with_masks(train, tokenizer, args.mask_rate, args.seq_len, args.seed)
-        validation = nsp_with_masks(nsp_dataset(val_texts, tokenizer, args.seq_len, args.batch_size, shuffle=False,
-                                                seed=args.seed), tokenizer, args.mask_rate, args.seq_len, args.seed)
+        validation = nsp_with_masks(
+            nsp_dataset(val_texts, tokenizer, args.seq_len, args.batch_size, shuffle=False, seed=args.seed),
+            tokenizer,
+            args.mask_rate,
+            args.seq_len,
+            args.seed,
+        )
     else:
         options = dict(mask_rate=args.mask_rate, seed=args.seed)
         # New masks every pass: the seeded masker's generator state moves on (see zoo.data.masking).
-        train = without_segments(mlm_dataset(train_texts, tokenizer, args.seq_len, args.batch_size,
-                                             **options).repeat())
-        validation = without_segments(mlm_dataset(val_texts, tokenizer, args.seq_len, args.batch_size, shuffle=False,
-                                                  **options))
+        train = without_segments(mlm_dataset(train_texts, tokenizer, args.seq_len, args.batch_size, **options).repeat())
+        validation = without_segments(
+            mlm_dataset(val_texts, tokenizer, args.seq_len, args.batch_size, shuffle=False, **options)
+        )
     return train, validation, tokenizer, train_texts
 
 
@@ -146,8 +159,13 @@ def train(args, run, extra_callbacks=()):
     folder = ensure_corpus(args.data)
     stream, validation, tokenizer, train_texts = mlm_splits(folder, args)
     # Fill-in examples from the validation documents: in the corpus's language, on text not trained on.
-    fill_ins = fill_in_examples(split_documents(folder, args.validation_fraction, seed=args.seed)[1], tokenizer,
-                                count=3, seed=args.seed, max_tokens=args.seq_len)
+    fill_ins = fill_in_examples(
+        split_documents(folder, args.validation_fraction, seed=args.seed)[1],
+        tokenizer,
+        count=3,
+        seed=args.seed,
+        max_tokens=args.seq_len,
+    )
     config = mlm_config(args, options, tokenizer.vocabulary_size())
     check_fits(options, config, state, kind="masked")
     eval_every = min(args.eval_every, args.steps)
@@ -165,12 +183,17 @@ def train(args, run, extra_callbacks=()):
     # Fit: validate and checkpoint every eval_every steps.
     run.note(tokenizer="tokenizer", llm_config=config.get_config(), total_steps=total_steps)
     save_tokenizer(tokenizer, run.file("tokenizer"))
-    callbacks = [*standard_callbacks(run, options, config, eval_every, start_step, args.batch_size * args.seq_len,
-                                     kind="masked"), *extra_callbacks]
-    print(f"training {model.count_params():,} parameters for {total_steps} steps, batch {args.batch_size} x "
-          f"{args.seq_len} tokens{', MLM + NSP' if args.nsp else ', MLM'}, {args.precision}")
-    history, seconds = fit_from(model, stream, validation, start_step, total_steps, eval_every, callbacks,
-                                args.verbose)
+    callbacks = [
+        *standard_callbacks(
+            run, options, config, eval_every, start_step, args.batch_size * args.seq_len, kind="masked"
+        ),
+        *extra_callbacks,
+    ]
+    print(
+        f"training {model.count_params():,} parameters for {total_steps} steps, batch {args.batch_size} x "
+        f"{args.seq_len} tokens{', MLM + NSP' if args.nsp else ', MLM'}, {args.precision}"
+    )
+    history, seconds = fit_from(model, stream, validation, start_step, total_steps, eval_every, callbacks, args.verbose)
 
     # Report: the MLM loss per masked token against the unigram baseline.
     plot_training(history, run.file("training.png"), eval_every, title=f"pretrain-mlm ({args.preset})")
@@ -189,9 +212,10 @@ def train(args, run, extra_callbacks=()):
     results["fill_in"] = fill_in_lines(model, tokenizer, fill_ins)
     results = run.finish(model, history, results, plot_title=f"pretrain-mlm ({args.preset})")
     print("\n".join(["fill-in examples (validation text):", *results["fill_in"]]))
-    print(f"validation MLM loss {results['val_mlm_loss']:.3f} nats/token vs unigram baseline "
-          f"{results['unigram_entropy']:.3f}" + (f"; NSP accuracy {results['val_nsp_accuracy']:.3f}"
-                                                 if args.nsp else ""))
+    print(
+        f"validation MLM loss {results['val_mlm_loss']:.3f} nats/token vs unigram baseline "
+        f"{results['unigram_entropy']:.3f}" + (f"; NSP accuracy {results['val_nsp_accuracy']:.3f}" if args.nsp else "")
+    )
     return {**results, "model": model, "tokenizer": tokenizer}
 
 

@@ -22,18 +22,28 @@ import sys
 from zoo.compress.llm_source import add_lm_args
 from zoo.recipe import Recipe
 
-recipe = Recipe("quantize-llm", "Quantize a causal LM to int8/int4 (Keras 3) and measure it.", examples=[
-    "zoo compress quantize-llm --steps 50",
-    "zoo compress quantize-llm --from runs/pretrain-clm-<stamp> --modes int8",
-    "zoo compress quantize-llm --from runs/smollm --modes int8",
-], command="compress quantize-llm")
+recipe = Recipe(
+    "quantize-llm",
+    "Quantize a causal LM to int8/int4 (Keras 3) and measure it.",
+    examples=[
+        "zoo compress quantize-llm --steps 50",
+        "zoo compress quantize-llm --from runs/pretrain-clm-<stamp> --modes int8",
+        "zoo compress quantize-llm --from runs/smollm --modes int8",
+    ],
+    command="compress quantize-llm",
+)
 
 
 @recipe.options
 def add_options(parser):
     add_lm_args(parser)
-    parser.add_argument("--modes", nargs="+", default=["int8", "int4"], choices=("int8", "int4"),
-                        help="quantization modes to try (default: int8 int4)")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["int8", "int4"],
+        choices=("int8", "int4"),
+        help="quantization modes to try (default: int8 int4)",
+    )
 
 
 @recipe.body
@@ -52,37 +62,72 @@ def run_recipe(args, run):
     # (an imported checkpoint); the float model from --from, or trained now.
     check_lm_source(args.model, args.seq_len)
     own, origin = source_tokenizer(args.model, args.data)
-    train, val, tokenizer = corpus_windows(args.data, args.seq_len, args.batch_size, seed=args.seed,
-                                           eval_windows=args.eval_windows, tokenizer=own)
-    model, history = load_or_train(args.model, train, tokenizer, args.preset, args.steps, args.batch_size,
-                                   args.seq_len, args.learning_rate, args.seed, args.verbose, run.callbacks(),
-                                   data=args.data, tokenizer_origin=origin)
+    train, val, tokenizer = corpus_windows(
+        args.data, args.seq_len, args.batch_size, seed=args.seed, eval_windows=args.eval_windows, tokenizer=own
+    )
+    model, history = load_or_train(
+        args.model,
+        train,
+        tokenizer,
+        args.preset,
+        args.steps,
+        args.batch_size,
+        args.seq_len,
+        args.learning_rate,
+        args.seed,
+        args.verbose,
+        run.callbacks(),
+        data=args.data,
+        tokenizer_origin=origin,
+    )
     float_path = save_model_atomic(model, run.file("model.keras"))
     save_tokenizer(tokenizer, run.file("tokenizer"))  # the run folder is a starting point itself (generate, export)
     probe = {"token_ids": val[0][:8], "padding_mask": np.ones_like(val[0][:8])}
     # Sizes without optimizer state: the quantized files carry none either.
     size, gz = saved_sizes(load_llm(float_path, compile=False))
     float_ppl = perplexity(model, *val)
-    rows = [{"mode": "float32", "perplexity": float_ppl, "size_bytes": size, "gzip_bytes": gz,
-             "latency_ms": latency_ms(model, probe)}]
+    rows = [
+        {
+            "mode": "float32",
+            "perplexity": float_ppl,
+            "size_bytes": size,
+            "gzip_bytes": gz,
+            "latency_ms": latency_ms(model, probe),
+        }
+    ]
     for mode in args.modes:
         result = quantize_llm_file(float_path, mode, run.file(f"model-{mode}.keras"), *val)
         quantized = load_llm(run.file(f"model-{mode}.keras"), compile=False)
-        rows.append({"mode": mode, "perplexity": result["perplexity"], "size_bytes": result["size_bytes"],
-                     "gzip_bytes": result["gzip_bytes"], "latency_ms": latency_ms(quantized, probe),
-                     "roundtrip_max_abs_diff": result["roundtrip_max_abs_diff"],
-                     "quantized_layers": result["quantized"], "kept_float": result["kept_float"]})
+        rows.append(
+            {
+                "mode": mode,
+                "perplexity": result["perplexity"],
+                "size_bytes": result["size_bytes"],
+                "gzip_bytes": result["gzip_bytes"],
+                "latency_ms": latency_ms(quantized, probe),
+                "roundtrip_max_abs_diff": result["roundtrip_max_abs_diff"],
+                "quantized_layers": result["quantized"],
+                "kept_float": result["kept_float"],
+            }
+        )
     for row in rows:
         row["size_ratio"] = rows[0]["size_bytes"] / row["size_bytes"]
         row["perplexity_ratio"] = row["perplexity"] / float_ppl
-    results = {"params": int(model.count_params()), "eval_windows": int(len(val[0])), "seq_len": args.seq_len,
-               "tokenizer": origin or "corpus", "rows": rows}
+    results = {
+        "params": int(model.count_params()),
+        "eval_windows": int(len(val[0])),
+        "seq_len": args.seq_len,
+        "tokenizer": origin or "corpus",
+        "rows": rows,
+    }
     # model.keras is already the float model; the quantized ones sit beside it as model-<mode>.keras.
     results = run.finish(None, history, results, plot_title=f"quantize-llm ({args.preset})")
     print(f"{'mode':8} {'perplexity':>10} {'size':>12} {'x smaller':>9} {'latency ms':>10}")
     for row in rows:
-        print(f"{row['mode']:8} {row['perplexity']:10.2f} {row['size_bytes']:12,} {row['size_ratio']:9.2f} "
-              f"{row['latency_ms']:10.2f}")
+        print(
+            f"{row['mode']:8} {row['perplexity']:10.2f} {row['size_bytes']:12,} {row['size_ratio']:9.2f} "
+            f"{row['latency_ms']:10.2f}"
+        )
     if not math.isfinite(float_ppl):
         print("note: the float model's perplexity is not finite; train it longer or lower --learning-rate")
     return results

@@ -31,7 +31,8 @@ from zoo.errors import UsageError
 from zoo.recipe import Recipe
 
 recipe = Recipe(
-    "rag", "Fine-tune a causal LM to answer questions from retrieved passages; exact match with and without retrieval.",
+    "rag",
+    "Fine-tune a causal LM to answer questions from retrieved passages; exact match with and without retrieval.",
     examples=[
         "zoo rag --steps 300",
         "zoo rag --method dense -k 3",
@@ -43,19 +44,30 @@ recipe = Recipe(
 def add_options(parser):
     from zoo.data.corpus import DEFAULT_DATA
 
-    parser.add_argument("--from", "--run", dest="run", default=None,
-                        help="a causal LM run folder (model.keras + tokenizer/) to fine-tune")
-    parser.add_argument("--data", default=DEFAULT_DATA, help=f"corpus folder whose tokenizer a fresh model uses "
-                                                             f"(default: {DEFAULT_DATA}, prepared on first use)")
+    parser.add_argument(
+        "--from",
+        "--run",
+        dest="run",
+        default=None,
+        help="a causal LM run folder (model.keras + tokenizer/) to fine-tune",
+    )
+    parser.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help=f"corpus folder whose tokenizer a fresh model uses (default: {DEFAULT_DATA}, prepared on first use)",
+    )
     parser.add_argument("--preset", default="tiny", help="preset of a fresh model when no --from (default: tiny)")
-    parser.add_argument("--qa", default=None, help="QA JSONL (question, answer, passage, split); default: the "
-                                                   "shipped facts set")
+    parser.add_argument(
+        "--qa", default=None, help="QA JSONL (question, answer, passage, split); default: the shipped facts set"
+    )
     parser.add_argument("-k", type=int, default=1, help="passages retrieved per question (default: 1)")
-    parser.add_argument("--method", default="bm25", choices=("bm25", "dense", "hybrid"),
-                        help="retrieval method (default: bm25)")
+    parser.add_argument(
+        "--method", default="bm25", choices=("bm25", "dense", "hybrid"), help="retrieval method (default: bm25)"
+    )
     parser.add_argument("--steps", type=int, default=800, help="fine-tuning steps (default: 800)")
-    parser.add_argument("--copies", type=int, default=20,
-                        help="counterfactual copies of each training fact (default: 20)")
+    parser.add_argument(
+        "--copies", type=int, default=20, help="counterfactual copies of each training fact (default: 20)"
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
     parser.add_argument("--seq-len", type=int, default=64, help="tokens per example (default: 64)")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate (default: 2e-3)")
@@ -72,13 +84,19 @@ def load_model(args):
     if args.run:
         model, tokenizer = load_run(args.run)
         if type(model).__name__ != "CausalLM":
-            raise UsageError(f"--from {args.run} holds a {type(model).__name__}; RAG needs a causal LM run "
-                             "(zoo pretrain-clm)")
+            raise UsageError(
+                f"--from {args.run} holds a {type(model).__name__}; RAG needs a causal LM run (zoo pretrain-clm)"
+            )
         return model, tokenizer
     tokenizer = load_tokenizer(ensure_corpus(args.data) / "tokenizer")
     base = resolve_config(args.preset)
-    model = build_llm("causal", args.preset, compile=False, vocab_size=int(tokenizer.vocabulary_size()),
-                      max_length=max(base.max_length, args.seq_len + 16))
+    model = build_llm(
+        "causal",
+        args.preset,
+        compile=False,
+        vocab_size=int(tokenizer.vocabulary_size()),
+        max_length=max(base.max_length, args.seq_len + 16),
+    )
     return model, tokenizer
 
 
@@ -128,28 +146,46 @@ def run_rag(args, run):
     model.compile(learning_rate=schedule)
     per_epoch = max(1, len(y) // args.batch_size)
     started = time.perf_counter()
-    history = model.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=max(1, args.steps // per_epoch),
-                        shuffle=True, callbacks=run.callbacks(), verbose=args.verbose)
+    history = model.fit(
+        x,
+        y,
+        sample_weight=w,
+        batch_size=args.batch_size,
+        epochs=max(1, args.steps // per_epoch),
+        shuffle=True,
+        callbacks=run.callbacks(),
+        verbose=args.verbose,
+    )
     train_seconds = time.perf_counter() - started
 
-    results = {"train_seconds": round(train_seconds, 1), "k": args.k, "method": args.method,
-               "train_examples": int(len(y)), "fresh_model": not args.run}
+    results = {
+        "train_seconds": round(train_seconds, 1),
+        "k": args.k,
+        "method": args.method,
+        "train_examples": int(len(y)),
+        "fresh_model": not args.run,
+    }
     for name, split in (("test", test_rows), ("train", train_rows)):
         with_retrieval = evaluate_em(model, tokenizer, split, store=store, k=args.k, method=args.method)
         closed_book = evaluate_em(model, tokenizer, split, store=None)
-        results[name] = {"exact_match_with_retrieval": with_retrieval["exact_match"],
-                         "exact_match_without_retrieval": closed_book["exact_match"],
-                         "retrieval_hit_rate": with_retrieval["retrieval_hit_rate"], "count": len(split),
-                         "examples_with_retrieval": with_retrieval["examples"],
-                         "examples_without_retrieval": closed_book["examples"]}
+        results[name] = {
+            "exact_match_with_retrieval": with_retrieval["exact_match"],
+            "exact_match_without_retrieval": closed_book["exact_match"],
+            "retrieval_hit_rate": with_retrieval["retrieval_hit_rate"],
+            "count": len(split),
+            "examples_with_retrieval": with_retrieval["examples"],
+            "examples_without_retrieval": closed_book["examples"],
+        }
     from zoo.data.tokenizer import save_tokenizer
 
     save_tokenizer(tokenizer, run.file("tokenizer"))
     results = run.finish(model, history, results, plot_title="rag")
     test = results["test"]
-    print(f"test split ({test['count']} questions about countries never seen in fine-tuning): exact match "
-          f"{test['exact_match_with_retrieval']:.1%} with retrieval (top-{args.k} {args.method}, gold passage "
-          f"retrieved {test['retrieval_hit_rate']:.0%}), {test['exact_match_without_retrieval']:.1%} closed book")
+    print(
+        f"test split ({test['count']} questions about countries never seen in fine-tuning): exact match "
+        f"{test['exact_match_with_retrieval']:.1%} with retrieval (top-{args.k} {args.method}, gold passage "
+        f"retrieved {test['retrieval_hit_rate']:.0%}), {test['exact_match_without_retrieval']:.1%} closed book"
+    )
     return results
 
 

@@ -24,22 +24,34 @@ import time
 from zoo.recipe import Recipe
 from zoo.train.pretraining import TrainingOptions, add_training_args, pretrain_causal_lm
 
-recipe = Recipe("run", "The main job: prepare data, train a tokenizer, pretrain a small causal LM, generate, export.",
-                examples=["zoo run", "zoo run --steps 200 --no-export", "zoo run --prompt 'def ' --max-new-tokens 60"])
+recipe = Recipe(
+    "run",
+    "The main job: prepare data, train a tokenizer, pretrain a small causal LM, generate, export.",
+    examples=["zoo run", "zoo run --steps 200 --no-export", "zoo run --prompt 'def ' --max-new-tokens 60"],
+)
 
 
 @recipe.options
 def add_options(parser):
     # 800 steps of 16 x 64 tokens: about 7.7 passes over the built-in corpus, 3-4 minutes on 2 CPU cores.
-    add_training_args(parser, preset="tiny", steps=800, batch_size=16, seq_len=64, learning_rate=3e-3,
-                      eval_every=100, warmup_steps=50)
+    add_training_args(
+        parser, preset="tiny", steps=800, batch_size=16, seq_len=64, learning_rate=3e-3, eval_every=100, warmup_steps=50
+    )
     story = parser.add_argument_group("main job")
     story.add_argument("--fresh-data", action="store_true", help="prepare the corpus again even if it exists")
-    story.add_argument("--prompt", action="append", default=None,
-                       help="a prompt to continue (repeatable; default: openings from the validation documents)")
+    story.add_argument(
+        "--prompt",
+        action="append",
+        default=None,
+        help="a prompt to continue (repeatable; default: openings from the validation documents)",
+    )
     story.add_argument("--max-new-tokens", type=int, default=40, help="tokens to generate per prompt (default: 40)")
-    story.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
-                       help="export a SavedModel for TF Serving (default: on)")
+    story.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="export a SavedModel for TF Serving (default: on)",
+    )
     story.add_argument("--saved-models", default="saved_models", help="export folder (default: saved_models)")
 
 
@@ -62,11 +74,15 @@ def prepare(args):
         print(f"reusing the corpus folder {folder} (--fresh-data prepares it again)")
     else:
         ensure_corpus(folder)
-    report = json.loads((folder / "report.json").read_text(encoding="utf-8")) if (folder / "report.json").is_file() else {}
+    report = (
+        json.loads((folder / "report.json").read_text(encoding="utf-8")) if (folder / "report.json").is_file() else {}
+    )
     corpus = report.get("corpus", {})
     if corpus:
-        print(f"corpus: {corpus.get('documents')} documents, {corpus.get('bytes'):,} bytes, "
-              f"{corpus.get('tokens'):,} tokens")
+        print(
+            f"corpus: {corpus.get('documents')} documents, {corpus.get('bytes'):,} bytes, "
+            f"{corpus.get('tokens'):,} tokens"
+        )
     return folder
 
 
@@ -79,8 +95,16 @@ def generate_texts(model, tokenizer, prompts, max_new_tokens, seed):
     from zoo.llm.models.generation import generate
 
     ids = [[int(t) for t in tokenizer(p)] for p in prompts]
-    outputs = generate(model, ids, max_new_tokens=max_new_tokens, sampler="top_k", top_k=20, temperature=0.8,
-                       seed=seed, stop_token_ids=[tokenizer.end_token_id])
+    outputs = generate(
+        model,
+        ids,
+        max_new_tokens=max_new_tokens,
+        sampler="top_k",
+        top_k=20,
+        temperature=0.8,
+        seed=seed,
+        stop_token_ids=[tokenizer.end_token_id],
+    )
     # Detokenize prompt and continuation together: SentencePiece drops a leading space of a piece on its own.
     return [str(tokenizer.detokenize(prompt + new)) for prompt, new in zip(ids, outputs)]
 
@@ -112,8 +136,7 @@ def main_job(args, run):
     run_dir = results["run_dir"]
 
     stage(4, "generate")
-    lines = generate_texts(results["model"], results["tokenizer"], results["prompts"], args.max_new_tokens,
-                           args.seed)
+    lines = generate_texts(results["model"], results["tokenizer"], results["prompts"], args.max_new_tokens, args.seed)
     print("\n\n".join(lines))
     generated = os.path.join(run_dir, "generated.txt")
     with open(generated, "w", encoding="utf-8") as f:
@@ -143,9 +166,11 @@ def main_job(args, run):
         "export_note": None if exported else why,
     }
     atomic_write_json(os.path.join(run_dir, "main_job.json"), summary)
-    print(f"\ndone in {wall / 60:.1f} min. "
-          f"validation loss {summary['val_loss']:.3f} vs unigram baseline {summary['unigram_entropy']:.3f} "
-          f"nats/token ({summary['beats_unigram_by']:.2f} better)")
+    print(
+        f"\ndone in {wall / 60:.1f} min. "
+        f"validation loss {summary['val_loss']:.3f} vs unigram baseline {summary['unigram_entropy']:.3f} "
+        f"nats/token ({summary['beats_unigram_by']:.2f} better)"
+    )
     print(f"  run folder      {run_dir}")
     print(f"  plots           {', '.join(summary['plots'])}")
     print(f"  samples         {summary['samples']} (during training), {generated} (final)")

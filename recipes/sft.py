@@ -22,9 +22,14 @@ import sys
 
 from zoo.recipe import Recipe
 
-recipe = Recipe("sft", "Instruction-tune a causal LM on chat/Alpaca JSONL; loss only on the assistant's tokens.",
-                examples=["zoo sft --steps 100",
-                          "zoo sft --from runs/pretrain-clm-<stamp> --data instructions.jsonl --pack --lora-rank 8"])
+recipe = Recipe(
+    "sft",
+    "Instruction-tune a causal LM on chat/Alpaca JSONL; loss only on the assistant's tokens.",
+    examples=[
+        "zoo sft --steps 100",
+        "zoo sft --from runs/pretrain-clm-<stamp> --data instructions.jsonl --pack --lora-rank 8",
+    ],
+)
 
 
 @recipe.options
@@ -33,19 +38,32 @@ def add_options(parser):
     from zoo.options import positive_float, positive_int
 
     group = parser.add_argument_group("instruction tuning")
-    group.add_argument("--from", dest="model", default=None, metavar="RUN",
-                       help="run folder of a causal LM (pretrain-clm, zoo import, sft) (default: a fresh tiny model)")
-    group.add_argument("--data", default=INSTRUCTIONS_FILE,
-                       help="instruction JSONL: Alpaca (instruction/input/output) or chat (messages) records "
-                            "(default: zoo's synthetic set)")
+    group.add_argument(
+        "--from",
+        dest="model",
+        default=None,
+        metavar="RUN",
+        help="run folder of a causal LM (pretrain-clm, zoo import, sft) (default: a fresh tiny model)",
+    )
+    group.add_argument(
+        "--data",
+        default=INSTRUCTIONS_FILE,
+        help="instruction JSONL: Alpaca (instruction/input/output) or chat (messages) records "
+        "(default: zoo's synthetic set)",
+    )
     group.add_argument("--steps", type=positive_int, default=300, help="training steps (default: 300)")
     group.add_argument("--batch-size", type=positive_int, default=16, help="conversations per step (default: 16)")
     group.add_argument("--seq-len", type=positive_int, default=96, help="tokens per row (default: 96)")
     group.add_argument("--learning-rate", type=positive_float, default=2e-3, help="AdamW learning rate (default: 2e-3)")
-    group.add_argument("--pack", action=argparse.BooleanOptionalAction, default=False,
-                       help="pack several conversations into each row (default: off)")
-    group.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (default: 0 = all "
-                                                                 "weights)")
+    group.add_argument(
+        "--pack",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="pack several conversations into each row (default: off)",
+    )
+    group.add_argument(
+        "--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (default: 0 = all weights)"
+    )
     group.add_argument("--held-out", type=float, default=0.1, help="share of records held out (default: 0.1)")
 
 
@@ -61,13 +79,24 @@ def run_recipe(args, run):
     if args.lora_rank < 0 or not 0 <= args.held_out < 1:
         raise UsageError("--lora-rank must be >= 0 and --held-out in [0, 1).")
     conversations = read_instructions(args.data)
-    model, tokenizer, template = start_model(args.model, conversation_texts(conversations), args.seq_len,
-                                             seed=args.seed)
-    options = SFTOptions(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len,
-                         learning_rate=args.learning_rate, pack=args.pack, lora_rank=args.lora_rank,
-                         held_fraction=args.held_out, seed=args.seed, verbose=args.verbose)
-    print(f"{len(conversations)} conversations from {args.data}; model: {args.model or 'fresh tiny'} "
-          f"({model.count_params():,} parameters)")
+    model, tokenizer, template = start_model(
+        args.model, conversation_texts(conversations), args.seq_len, seed=args.seed
+    )
+    options = SFTOptions(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        learning_rate=args.learning_rate,
+        pack=args.pack,
+        lora_rank=args.lora_rank,
+        held_fraction=args.held_out,
+        seed=args.seed,
+        verbose=args.verbose,
+    )
+    print(
+        f"{len(conversations)} conversations from {args.data}; model: {args.model or 'fresh tiny'} "
+        f"({model.count_params():,} parameters)"
+    )
     report = instruction_tune(model, tokenizer, template, conversations, options, callbacks=run.callbacks())
     model, history = report.pop("model"), report.pop("history")
     save_tokenizer(tokenizer, run.file("tokenizer"))

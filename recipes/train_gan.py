@@ -29,31 +29,59 @@ BATCH_SIZE = 64
 CLASSIFIER_EPOCHS = 15
 
 
-recipe = Recipe("train-gan", "Train the tutorial's GAN on digits (28x28x1).", examples=[
-    "zoo train-gan --epochs 5",
-    "zoo train-gan --epochs 20 --score-samples 500",
-])
+recipe = Recipe(
+    "train-gan",
+    "Train the tutorial's GAN on digits (28x28x1).",
+    examples=[
+        "zoo train-gan --epochs 5",
+        "zoo train-gan --epochs 20 --score-samples 500",
+    ],
+)
 
 
 @recipe.options
 def add_options(parser):
-    parser.add_argument("--generator", choices=("mlp", "dcgan"), default="dcgan",
-                        help="dcgan: a convolutional generator; mlp: the tutorial's, which tends to collapse "
-                             "onto one digit on this small set (default: dcgan)")
+    parser.add_argument(
+        "--generator",
+        choices=("mlp", "dcgan"),
+        default="dcgan",
+        help="dcgan: a convolutional generator; mlp: the tutorial's, which tends to collapse "
+        "onto one digit on this small set (default: dcgan)",
+    )
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default: {EPOCHS})")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default: {BATCH_SIZE})")
-    parser.add_argument("--label-smoothing", type=float, default=0.1,
-                        help="one-sided smoothing of real labels for the discriminator (default: 0.1)")
-    parser.add_argument("--instance-noise", type=float, default=0.0,
-                        help="std of Gaussian noise added to the discriminator's inputs (default: 0)")
-    parser.add_argument("--generator-steps", type=int, default=1,
-                        help="generator updates per discriminator update (default: 1)")
-    parser.add_argument("--generator-loss", choices=("standard", "feature_matching"), default="standard",
-                        help="standard: fool the discriminator; feature_matching: match its features (default: standard)")
-    parser.add_argument("--classifier", help="a trained digit classifier (.keras) to score with; "
-                        f"default: train the tutorial's CNN for {CLASSIFIER_EPOCHS} epochs first")
-    parser.add_argument("--classifier-epochs", type=int, default=CLASSIFIER_EPOCHS,
-                        help=f"epochs for the judge CNN when --classifier is not given (default: {CLASSIFIER_EPOCHS})")
+    parser.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.1,
+        help="one-sided smoothing of real labels for the discriminator (default: 0.1)",
+    )
+    parser.add_argument(
+        "--instance-noise",
+        type=float,
+        default=0.0,
+        help="std of Gaussian noise added to the discriminator's inputs (default: 0)",
+    )
+    parser.add_argument(
+        "--generator-steps", type=int, default=1, help="generator updates per discriminator update (default: 1)"
+    )
+    parser.add_argument(
+        "--generator-loss",
+        choices=("standard", "feature_matching"),
+        default="standard",
+        help="standard: fool the discriminator; feature_matching: match its features (default: standard)",
+    )
+    parser.add_argument(
+        "--classifier",
+        help="a trained digit classifier (.keras) to score with; "
+        f"default: train the tutorial's CNN for {CLASSIFIER_EPOCHS} epochs first",
+    )
+    parser.add_argument(
+        "--classifier-epochs",
+        type=int,
+        default=CLASSIFIER_EPOCHS,
+        help=f"epochs for the judge CNN when --classifier is not given (default: {CLASSIFIER_EPOCHS})",
+    )
     parser.add_argument("--score-samples", type=int, default=1000, help="images generated for the final score")
 
 
@@ -87,29 +115,46 @@ def train(args, run):
     import numpy as np
 
     images = np.concatenate([x_train, x_test])
-    gan = build_gan(generator=args.generator, label_smoothing=args.label_smoothing,
-                    instance_noise=args.instance_noise, generator_steps=args.generator_steps,
-                    generator_loss=args.generator_loss, seed=args.seed)
+    gan = build_gan(
+        generator=args.generator,
+        label_smoothing=args.label_smoothing,
+        instance_noise=args.instance_noise,
+        generator_steps=args.generator_steps,
+        generator_loss=args.generator_loss,
+        seed=args.seed,
+    )
     # The baseline a trained generator must beat: the same generator before training.
     untrained = gan_score(gan.generator, classifier, n=args.score_samples, seed=args.seed + 12345)
     monitor = GANMonitor(run.file("samples"), classifier=classifier, seed=args.seed)
     # The monitor runs before the CSV logger, so its score lands in history.csv.
-    history = gan.fit(images, batch_size=args.batch_size, epochs=args.epochs,
-                      callbacks=[monitor] + run.callbacks(), verbose=args.verbose)
+    history = gan.fit(
+        images,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        callbacks=[monitor] + run.callbacks(),
+        verbose=args.verbose,
+    )
     score = gan_score(gan.generator, classifier, n=args.score_samples, seed=args.seed + 12345)
-    results = run.finish(gan, history, {
-        "generator": args.generator,
-        "judge_test_accuracy": classifier_accuracy,
-        **score,
-        "untrained_confident_share": untrained["confident_share"],
-        "untrained_class_evenness": untrained["class_evenness"],
-        "generator_params": int(gan.generator.count_params()),
-        "discriminator_params": int(gan.discriminator.count_params()),
-    }, plot_title=f"GAN ({args.generator} generator) on digits")
-    print(f"GAN score: {score['confident_share']:.1%} of {score['n']} generated digits classified with confidence "
-          f"> 0.9; class evenness {score['class_evenness']:.3f} (1.0 = all ten digits equally often); "
-          f"per class {score['class_counts']} (untrained generator: {untrained['confident_share']:.1%}, "
-          f"evenness {untrained['class_evenness']:.3f})")
+    results = run.finish(
+        gan,
+        history,
+        {
+            "generator": args.generator,
+            "judge_test_accuracy": classifier_accuracy,
+            **score,
+            "untrained_confident_share": untrained["confident_share"],
+            "untrained_class_evenness": untrained["class_evenness"],
+            "generator_params": int(gan.generator.count_params()),
+            "discriminator_params": int(gan.discriminator.count_params()),
+        },
+        plot_title=f"GAN ({args.generator} generator) on digits",
+    )
+    print(
+        f"GAN score: {score['confident_share']:.1%} of {score['n']} generated digits classified with confidence "
+        f"> 0.9; class evenness {score['class_evenness']:.3f} (1.0 = all ten digits equally often); "
+        f"per class {score['class_counts']} (untrained generator: {untrained['confident_share']:.1%}, "
+        f"evenness {untrained['class_evenness']:.3f})"
+    )
     print(f"samples: {run.file('samples')}/")
     return results
 

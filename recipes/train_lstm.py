@@ -26,10 +26,14 @@ VALIDATION_SHARE = 0.1
 TEMPERATURES = (0.2, 0.7, 1.0)
 
 
-recipe = Recipe("train-lstm", "Train the tutorial's LSTM generator on text.", examples=[
-    "zoo train-lstm --epochs 1",
-    "zoo train-lstm --level word --text my_corpus/",
-])
+recipe = Recipe(
+    "train-lstm",
+    "Train the tutorial's LSTM generator on text.",
+    examples=[
+        "zoo train-lstm --epochs 1",
+        "zoo train-lstm --level word --text my_corpus/",
+    ],
+)
 
 
 @recipe.options
@@ -39,8 +43,12 @@ def add_options(parser):
     parser.add_argument("--max-vocab", type=int, default=10_000, help="largest vocabulary, word level (default: 10000)")
     parser.add_argument("--seq-len", type=int, default=SEQ_LEN, help=f"tokens read per prediction (default: {SEQ_LEN})")
     parser.add_argument("--stride", type=int, default=STRIDE, help=f"step between training windows (default: {STRIDE})")
-    parser.add_argument("--max-windows", type=int, default=MAX_WINDOWS,
-                        help=f"cap on training windows per epoch, for CPU time (default: {MAX_WINDOWS})")
+    parser.add_argument(
+        "--max-windows",
+        type=int,
+        default=MAX_WINDOWS,
+        help=f"cap on training windows per epoch, for CPU time (default: {MAX_WINDOWS})",
+    )
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default: {EPOCHS})")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default: {BATCH_SIZE})")
     parser.add_argument("--sample-length", type=int, default=200, help="tokens to generate per sample (default: 200)")
@@ -50,8 +58,12 @@ def add_options(parser):
 def read_documents(path):
     """Read a UTF-8 text file, or every .txt/.md file in a folder, as a list of documents."""
     if os.path.isdir(path):
-        files = sorted(os.path.join(root, name) for root, _, names in os.walk(path)
-                       for name in names if name.endswith((".txt", ".md")))
+        files = sorted(
+            os.path.join(root, name)
+            for root, _, names in os.walk(path)
+            for name in names
+            if name.endswith((".txt", ".md"))
+        )
         if not files:
             raise UsageError(f"--text folder {path!r} has no .txt or .md files.")
     elif os.path.isfile(path):
@@ -119,8 +131,13 @@ def train(args, run):
     vocab.save(run.file("vocabulary.json"))
     model = build_lstm_generator(vocab.size, sequence_length=args.seq_len)
     history = model.fit(
-        x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs, batch_size=args.batch_size,
-        callbacks=run.callbacks(), verbose=args.verbose,
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        callbacks=run.callbacks(),
+        verbose=args.verbose,
     )
     val_loss = float(model.evaluate(x_val, y_val, batch_size=256, verbose=0))
     # Perplexity of a unigram model on the same validation windows: the bar an LSTM must clear.
@@ -129,19 +146,28 @@ def train(args, run):
 
     samples = {}
     for t in TEMPERATURES:
-        samples[str(t)] = sample_text(model, vocab, args.prompt, length=args.sample_length, temperature=t, seed=args.seed)
+        samples[str(t)] = sample_text(
+            model, vocab, args.prompt, length=args.sample_length, temperature=t, seed=args.seed
+        )
         print(f"\n--- sample, temperature {t} ---\n{samples[str(t)]}")
-    results = run.finish(model, history, {
-        "level": args.level,
-        "vocab_size": vocab.size,
-        "validation_perplexity": float(np.exp(val_loss)),
-        "validation_loss": val_loss,
-        "unigram_perplexity": unigram_ppl,
-        "params": int(model.count_params()),
-        "samples": samples,
-    }, plot_title=f"LSTM generator ({args.level} level)")
-    print(f"\nvalidation perplexity: {results['validation_perplexity']:.2f} per {args.level} "
-          f"(unigram baseline {unigram_ppl:.2f})")
+    results = run.finish(
+        model,
+        history,
+        {
+            "level": args.level,
+            "vocab_size": vocab.size,
+            "validation_perplexity": float(np.exp(val_loss)),
+            "validation_loss": val_loss,
+            "unigram_perplexity": unigram_ppl,
+            "params": int(model.count_params()),
+            "samples": samples,
+        },
+        plot_title=f"LSTM generator ({args.level} level)",
+    )
+    print(
+        f"\nvalidation perplexity: {results['validation_perplexity']:.2f} per {args.level} "
+        f"(unigram baseline {unigram_ppl:.2f})"
+    )
     return results
 
 

@@ -26,25 +26,44 @@ SOURCE_DIGITS = (0, 1, 2, 3, 4)
 TARGET_DIGITS = (5, 6, 7, 8, 9)
 
 
-recipe = Recipe("transfer", "Transfer learning: frozen base, new head, fine-tune.", examples=[
-    "zoo transfer --epochs 3",
-    "zoo transfer --model vgg16 --weights /path/to/vgg16_notop.h5",
-])
+recipe = Recipe(
+    "transfer",
+    "Transfer learning: frozen base, new head, fine-tune.",
+    examples=[
+        "zoo transfer --epochs 3",
+        "zoo transfer --model vgg16 --weights /path/to/vgg16_notop.h5",
+    ],
+)
 
 
 @recipe.options
 def add_options(parser):
-    parser.add_argument("--model", choices=("small", "vgg16"), default="small",
-                        help="small: zoo's CNN from digits 0-4 to 5-9; vgg16: the tutorial's VGG16 model (default: small)")
+    parser.add_argument(
+        "--model",
+        choices=("small", "vgg16"),
+        default="small",
+        help="small: zoo's CNN from digits 0-4 to 5-9; vgg16: the tutorial's VGG16 model (default: small)",
+    )
     parser.add_argument("--source-epochs", type=int, default=15, help="epochs on digits 0-4 (small model)")
-    parser.add_argument("--epochs", type=int, default=15, help="stage 1 epochs: new head on the frozen base (default: 15)")
-    parser.add_argument("--finetune-epochs", type=int, default=5, help="stage 2 epochs: top block unfrozen (default: 5)")
+    parser.add_argument(
+        "--epochs", type=int, default=15, help="stage 1 epochs: new head on the frozen base (default: 15)"
+    )
+    parser.add_argument(
+        "--finetune-epochs", type=int, default=5, help="stage 2 epochs: top block unfrozen (default: 5)"
+    )
     parser.add_argument("--finetune-lr", type=float, default=1e-4, help="stage 2 learning rate (default: 1e-4)")
     parser.add_argument("--batch-size", type=int, default=16, help="batch size (default: 16)")
-    parser.add_argument("--target-per-class", type=int, default=10,
-                        help="training images per target class; transfer shines with few (default: 10)")
-    parser.add_argument("--weights", default="none",
-                        help="vgg16 only: 'imagenet' (Keras cache), 'none', or a path to no-top weights (default: none)")
+    parser.add_argument(
+        "--target-per-class",
+        type=int,
+        default=10,
+        help="training images per target class; transfer shines with few (default: 10)",
+    )
+    parser.add_argument(
+        "--weights",
+        default="none",
+        help="vgg16 only: 'imagenet' (Keras cache), 'none', or a path to no-top weights (default: none)",
+    )
     parser.add_argument("--image-size", type=int, default=64, help="vgg16 only: image side, >= 32 (default: 64)")
     parser.add_argument("--subset", type=int, default=300, help="vgg16 only: images used in all (default: 300)")
 
@@ -68,15 +87,19 @@ def two_stage_fit(model, x, y, x_test, y_test, args, run, prefix, base_name=None
 
     base = model.get_layer(base_name) if base_name else model.layers[0]
     before = [w.copy() for w in base.get_weights()]
-    stage1 = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, callbacks=run.callbacks(),
-                       verbose=args.verbose)
+    stage1 = model.fit(
+        x, y, epochs=args.epochs, batch_size=args.batch_size, callbacks=run.callbacks(), verbose=args.verbose
+    )
     frozen_accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
     base_unchanged = all((a == b).all() for a, b in zip(before, base.get_weights()))
     unfrozen = unfreeze_top_block(model, base_name=base_name, prefix=prefix, learning_rate=args.finetune_lr)
-    print(f"stage 1 (frozen base) test accuracy: {frozen_accuracy:.4f}; "
-          f"stage 2 unfreezes {', '.join(unfrozen)} at learning rate {args.finetune_lr}")
-    stage2 = model.fit(x, y, epochs=args.finetune_epochs, batch_size=args.batch_size, callbacks=run.callbacks(),
-                       verbose=args.verbose)
+    print(
+        f"stage 1 (frozen base) test accuracy: {frozen_accuracy:.4f}; "
+        f"stage 2 unfreezes {', '.join(unfrozen)} at learning rate {args.finetune_lr}"
+    )
+    stage2 = model.fit(
+        x, y, epochs=args.finetune_epochs, batch_size=args.batch_size, callbacks=run.callbacks(), verbose=args.verbose
+    )
     return merge_histories(stage1, stage2), {
         "frozen_test_accuracy": frozen_accuracy,
         "finetuned_test_accuracy": float(model.evaluate(x_test, y_test, verbose=0)[1]),
@@ -99,8 +122,9 @@ def run_small(args, run):
 
     source = build_cnn(num_classes=len(SOURCE_DIGITS), name="source_cnn")
     # Augmented source training learns features that hold up on new digits, not just on 0-4.
-    source.fit(image_dataset(xs, ys, 32, seed=args.seed), epochs=args.source_epochs, verbose=args.verbose,
-               shuffle=False)
+    source.fit(
+        image_dataset(xs, ys, 32, seed=args.seed), epochs=args.source_epochs, verbose=args.verbose, shuffle=False
+    )
     source_accuracy = float(source.evaluate(xs_test, ys_test, verbose=0)[1])
     print(f"source model (digits 0-4) test accuracy: {source_accuracy:.4f}")
 
@@ -111,12 +135,16 @@ def run_small(args, run):
     keras.utils.set_random_seed(args.seed)
     scratch = build_cnn(num_classes=len(TARGET_DIGITS), name="scratch_cnn")
     scratch.fit(xt, yt, epochs=args.epochs + args.finetune_epochs, batch_size=args.batch_size, verbose=0)
-    return model, history, {
-        "source_test_accuracy": source_accuracy,
-        "target_train_images": int(len(xt)),
-        **staged,
-        "scratch_test_accuracy": float(scratch.evaluate(xt_test, yt_test, verbose=0)[1]),
-    }
+    return (
+        model,
+        history,
+        {
+            "source_test_accuracy": source_accuracy,
+            "target_train_images": int(len(xt)),
+            **staged,
+            "scratch_test_accuracy": float(scratch.evaluate(xt_test, yt_test, verbose=0)[1]),
+        },
+    )
 
 
 def run_vgg16(args, run):
@@ -135,22 +163,27 @@ def run_vgg16(args, run):
     # VGG16 was trained on mean-subtracted 0-255 BGR images; feed it the same.
     x = keras.applications.vgg16.preprocess_input(x * 255.0)
     x_test = keras.applications.vgg16.preprocess_input(x_test * 255.0)
-    print(f"VGG16 transfer on {len(x)} train / {len(x_test)} test digits at {args.image_size}x{args.image_size}x3, "
-          f"weights={weights}")
+    print(
+        f"VGG16 transfer on {len(x)} train / {len(x_test)} test digits at {args.image_size}x{args.image_size}x3, "
+        f"weights={weights}"
+    )
     history, staged = two_stage_fit(model, x, y, x_test, y_test, args, run, prefix="block5")
-    return model, history, {
-        "weights": str(weights),
-        "image_size": args.image_size,
-        "train_images": int(len(x)),
-        **staged,
-        "params": int(model.count_params()),
-    }
+    return (
+        model,
+        history,
+        {
+            "weights": str(weights),
+            "image_size": args.image_size,
+            "train_images": int(len(x)),
+            **staged,
+            "params": int(model.count_params()),
+        },
+    )
 
 
 @recipe.body
 def train(args, run):
     import keras
-
 
     for name in ("source_epochs", "epochs", "finetune_epochs", "batch_size", "target_per_class", "subset"):
         if getattr(args, name) < 1:
@@ -160,8 +193,9 @@ def train(args, run):
     keras.utils.set_random_seed(args.seed)
     run.name = f"transfer-{args.model}"
     model, history, results = (run_small if args.model == "small" else run_vgg16)(args, run)
-    results = run.finish(model, history, {"model": args.model, **results},
-                         plot_title=f"transfer ({args.model}): frozen, then fine-tuned")
+    results = run.finish(
+        model, history, {"model": args.model, **results}, plot_title=f"transfer ({args.model}): frozen, then fine-tuned"
+    )
     for key, value in results.items():
         if key.endswith("accuracy"):
             print(f"{key}: {value:.4f}")

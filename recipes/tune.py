@@ -25,10 +25,14 @@ WEIGHT_DECAYS = (0.0, 0.01, 0.1)
 WARMUP_FRACTIONS = (0.0, 0.05, 0.2)
 
 
-recipe = Recipe("tune", "KerasTuner search for the small causal LM.", examples=[
-    "zoo tune --trials 2 --steps 20",
-    "zoo tune --trials 12 --steps 200 --tuner bayesian",
-])
+recipe = Recipe(
+    "tune",
+    "KerasTuner search for the small causal LM.",
+    examples=[
+        "zoo tune --trials 2 --steps 20",
+        "zoo tune --trials 12 --steps 200 --tuner bayesian",
+    ],
+)
 
 
 @recipe.options
@@ -36,8 +40,12 @@ def add_options(parser):
     add_training_args(parser, steps=100, eval_every=100)
     search = parser.add_argument_group("search")
     search.add_argument("--trials", type=int, default=6, help="trials to run (default: 6)")
-    search.add_argument("--tuner", choices=("random", "bayesian"), default="random",
-                        help="random search or Bayesian optimization (default: random)")
+    search.add_argument(
+        "--tuner",
+        choices=("random", "bayesian"),
+        default="random",
+        help="random search or Bayesian optimization (default: random)",
+    )
 
 
 class CausalLMHyperModel:
@@ -72,8 +80,14 @@ class CausalLMHyperModel:
 
         args = self.trial_args(hp)
         stream = training_stream(self.train_x, self.train_y, args.batch_size, args.seed)
-        return model.fit(stream, steps_per_epoch=args.steps, epochs=1, validation_data=self.validation,
-                         callbacks=list(callbacks), verbose=self.options.verbose)
+        return model.fit(
+            stream,
+            steps_per_epoch=args.steps,
+            epochs=1,
+            validation_data=self.validation,
+            callbacks=list(callbacks),
+            verbose=self.options.verbose,
+        )
 
 
 def hypermodel(options, config, train_x, train_y, validation):
@@ -117,8 +131,9 @@ def train(args, run):
     options.check()
     read_resume_state(options)
     folder = ensure_corpus(args.data)
-    train_ds, val_ds, tokenizer = clm_splits(folder, args.seq_len, max(BATCH_SIZES), args.validation_fraction,
-                                             args.seed)
+    train_ds, val_ds, tokenizer = clm_splits(
+        folder, args.seq_len, max(BATCH_SIZES), args.validation_fraction, args.seed
+    )
     config = model_config(options, tokenizer.vocabulary_size())
     for batch_size in BATCH_SIZES:  # the largest candidate batch must fit the budget too
         check_fits(dataclasses.replace(options, batch_size=batch_size), config, None)
@@ -129,16 +144,27 @@ def train(args, run):
     # Model and fit: one trial per hyperparameter draw, scored by its validation loss.
     run.note(llm_config=config.get_config())
     kinds = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization}
-    tuner = kinds[args.tuner](hypermodel(options, config, train_x, train_y, validation), objective="val_loss",
-                              max_trials=args.trials, seed=args.seed, directory=run.path, project_name="tuner",
-                              overwrite=True)
+    tuner = kinds[args.tuner](
+        hypermodel(options, config, train_x, train_y, validation),
+        objective="val_loss",
+        max_trials=args.trials,
+        seed=args.seed,
+        directory=run.path,
+        project_name="tuner",
+        overwrite=True,
+    )
     print(f"searching {args.trials} trials of {args.steps} steps ({args.tuner} search)")
     tuner.search()
     trials = []
     for trial in tuner.oracle.get_best_trials(num_trials=args.trials):
         score = trial.score
-        trials.append({"trial": trial.trial_id, "val_loss": None if score is None or not math.isfinite(score) else
-                       float(score), "hyperparameters": dict(trial.hyperparameters.values)})
+        trials.append(
+            {
+                "trial": trial.trial_id,
+                "val_loss": None if score is None or not math.isfinite(score) else float(score),
+                "hyperparameters": dict(trial.hyperparameters.values),
+            }
+        )
     if not trials or trials[0]["val_loss"] is None:
         raise UsageError("No trial finished with a finite validation loss.")
     # Report: every trial, the best first.

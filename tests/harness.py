@@ -124,13 +124,19 @@ def run_layer_test(
 
     model = keras.Model(inputs=inputs, outputs=symbolic_output)
     if run_training_check:
-        _one_fit_step(model, input_data, _zeros_like(numpy_tree(_call(fresh, input_data, call_kwargs))),
-                      allow_unchanged=allow_unchanged, loss="mse")
+        _one_fit_step(
+            model,
+            input_data,
+            _zeros_like(numpy_tree(_call(fresh, input_data, call_kwargs))),
+            allow_unchanged=allow_unchanged,
+            loss="mse",
+        )
     # The layer inside a functional model survives a .keras save/load (safe_mode) unchanged.
     run_model_saving_test(model, input_data)
     if run_precision_check:
-        run_precision_test(lambda dtype: layer_cls(**init_kwargs, dtype=dtype),
-                           lambda layer: _call(layer, input_data, call_kwargs))
+        run_precision_test(
+            lambda dtype: layer_cls(**init_kwargs, dtype=dtype), lambda layer: _call(layer, input_data, call_kwargs)
+        )
     return layer
 
 
@@ -202,8 +208,9 @@ def run_backbone_test(backbone_cls, init_kwargs, input_data, expected_output_sha
     return backbone
 
 
-def run_task_test(model, x, y=None, sample_weight=None, expected_output_shape=None, allow_unchanged=(),
-                  call_input=None):
+def run_task_test(
+    model, x, y=None, sample_weight=None, expected_output_shape=None, allow_unchanged=(), call_input=None
+):
     """A compiled task: predict() equals the call, and one fit step moves every weight with a finite loss.
 
     `call_input` is what the model is called on when that differs from the training input

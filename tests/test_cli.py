@@ -7,9 +7,29 @@ import pytest
 from zoo.cli import COMMANDS, load_recipe, main
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ["run", "train-cnn", "train-lstm", "train-gan", "transfer", "pretrain-clm", "pretrain-mlm", "tune",
-           "finetune-qa", "finetune-nli", "finetune-sentiment", "compress", "model-parallel", "pipeline-parallel",
-           "retrieve", "knn-lm", "rag", "sft", "dpo", "chat", "reason"]
+RECIPES = [
+    "run",
+    "train-cnn",
+    "train-lstm",
+    "train-gan",
+    "transfer",
+    "pretrain-clm",
+    "pretrain-mlm",
+    "tune",
+    "finetune-qa",
+    "finetune-nli",
+    "finetune-sentiment",
+    "compress",
+    "model-parallel",
+    "pipeline-parallel",
+    "retrieve",
+    "knn-lm",
+    "rag",
+    "sft",
+    "dpo",
+    "chat",
+    "reason",
+]
 
 
 def test_help_lists_every_subcommand(capsys):
@@ -89,8 +109,9 @@ def test_every_help_is_fast_imports_no_tensorflow_and_ends_with_examples():
     import json
 
     commands = list(_all_commands())
-    result = subprocess.run([sys.executable, "-c", HELP_PROBE, json.dumps(commands)], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE, json.dumps(commands)], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report.pop("modules") == []  # no TensorFlow, Keras or JAX for --help
@@ -106,8 +127,10 @@ def test_a_user_mistake_exits_2_with_one_line(tmp_path, capsys):
         main(["pretrain-clm", "--data", str(tmp_path / "nothing-here"), "--runs-dir", str(tmp_path / "runs")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"zoo pretrain-clm: error: {tmp_path / 'nothing-here'} is not a corpus folder (no tokenizer/ and "
-                   f"shards/); make one with `zoo data prepare <your texts> --out {tmp_path / 'nothing-here'}`."]
+    assert err == [
+        f"zoo pretrain-clm: error: {tmp_path / 'nothing-here'} is not a corpus folder (no tokenizer/ and "
+        f"shards/); make one with `zoo data prepare <your texts> --out {tmp_path / 'nothing-here'}`."
+    ]
     assert not (tmp_path / "runs").exists()
 
 
@@ -128,7 +151,7 @@ def test_every_example_in_every_help_parses_with_its_command():
             words = shlex.split(line)
             if words[0] != "zoo" or "--help" in words:
                 continue
-            assert words[1:1 + len(command)] == command or len(command) == 2, line
+            assert words[1 : 1 + len(command)] == command or len(command) == 2, line
             # Only the parser runs: a wrong option name exits 2 here.
             target = COMMANDS[words[1]][0]
             if isinstance(target, dict):

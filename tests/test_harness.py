@@ -75,8 +75,12 @@ def _attention_case(name, **options):
         from zoo.llm.attention import get_attention_class
 
         cls = get_attention_class(name)
-        run_layer_test(cls, dict(num_heads=2, head_dim=4, causal=True, **options),
-                       {"x": _x(), "padding_mask": _padding()}, (BATCH, SEQ, WIDTH))
+        run_layer_test(
+            cls,
+            dict(num_heads=2, head_dim=4, causal=True, **options),
+            {"x": _x(), "padding_mask": _padding()},
+            (BATCH, SEQ, WIDTH),
+        )
 
     return case
 
@@ -87,11 +91,18 @@ def _transformer_block():
     init = dict(hidden_dim=WIDTH, num_heads=2, intermediate_dim=16, causal=True, rotary=True)
     run_layer_test(TransformerBlock, init, {"x": _x(), "padding_mask": _padding()}, (BATCH, SEQ, WIDTH))
     # Cross-attention block (the seq2seq decoder's) takes the encoder output as context.
-    run_layer_test(TransformerBlock, dict(hidden_dim=WIDTH, num_heads=2, intermediate_dim=16, causal=True,
-                                          cross_attention=True, norm="post"),
-                   {"x": _x(), "padding_mask": _padding(), "context": _x(seq=5, seed=3),
-                    "context_padding_mask": np.ones((BATCH, 5), "int32")},
-                   (BATCH, SEQ, WIDTH), run_precision_check=False)
+    run_layer_test(
+        TransformerBlock,
+        dict(hidden_dim=WIDTH, num_heads=2, intermediate_dim=16, causal=True, cross_attention=True, norm="post"),
+        {
+            "x": _x(),
+            "padding_mask": _padding(),
+            "context": _x(seq=5, seed=3),
+            "context_padding_mask": np.ones((BATCH, 5), "int32"),
+        },
+        (BATCH, SEQ, WIDTH),
+        run_precision_check=False,
+    )
 
 
 def _reversible_stack():
@@ -101,19 +112,28 @@ def _reversible_stack():
     def blocks(dtype=None):
         return [TransformerBlock(WIDTH, 2, 16, causal=True, dtype=dtype, name=f"block_{i}") for i in range(2)]
 
-    run_layer_test(ReversibleStack, dict(blocks=blocks()), {"x": _x(), "padding_mask": _padding()},
-                   (BATCH, SEQ, WIDTH), run_precision_check=False)
+    run_layer_test(
+        ReversibleStack,
+        dict(blocks=blocks()),
+        {"x": _x(), "padding_mask": _padding()},
+        (BATCH, SEQ, WIDTH),
+        run_precision_check=False,
+    )
     # Mixed precision: the blocks carry the policy, the stack follows it.
-    run_precision_test(lambda dtype: ReversibleStack(blocks(dtype), dtype=dtype),
-                       lambda stack: stack(_x(), padding_mask=_padding()))
+    run_precision_test(
+        lambda dtype: ReversibleStack(blocks(dtype), dtype=dtype), lambda stack: stack(_x(), padding_mask=_padding())
+    )
 
 
 def _embeddings():
     from zoo.llm.layers.embeddings import LLMEmbeddings
 
-    run_layer_test(LLMEmbeddings, dict(config=_config(num_segments=2)),
-                   {"token_ids": _ids(), "segment_ids": _llm_inputs(segments=True)["segment_ids"]},
-                   (BATCH, SEQ, TINY["hidden_dim"]))
+    run_layer_test(
+        LLMEmbeddings,
+        dict(config=_config(num_segments=2)),
+        {"token_ids": _ids(), "segment_ids": _llm_inputs(segments=True)["segment_ids"]},
+        (BATCH, SEQ, TINY["hidden_dim"]),
+    )
 
 
 def _low_rank_dense():
@@ -130,8 +150,9 @@ def _backbone_case(cls_name, inputs, expected):
         from zoo.llm.models import backbone
 
         cls = getattr(backbone, cls_name)
-        run_backbone_test(cls, dict(config=_config(num_segments=2 if cls_name == "EncoderBackbone" else 0)),
-                          inputs(), expected)
+        run_backbone_test(
+            cls, dict(config=_config(num_segments=2 if cls_name == "EncoderBackbone" else 0)), inputs(), expected
+        )
 
     return case
 
@@ -263,8 +284,9 @@ def _mask_generator():
 CASES = {
     "zoo>MultiHeadAttention": _attention_case("full"),
     "zoo>SlidingWindowAttention": _attention_case("sliding_window", window=3, block_size=4, global_tokens=1),
-    "zoo>BlockSparseAttention": _attention_case("block_sparse", block_size=2, local_blocks=1, block_stride=2,
-                                                max_length=16),
+    "zoo>BlockSparseAttention": _attention_case(
+        "block_sparse", block_size=2, local_blocks=1, block_stride=2, max_length=16
+    ),
     "zoo>AxialAttention": _attention_case("axial", row_length=4),
     "zoo>LSHAttention": _attention_case("lsh", chunk_size=4, num_buckets=4, num_hashes=2),
     "zoo>TransformerBlock": _transformer_block,
@@ -272,21 +294,39 @@ CASES = {
     "zoo>LLMEmbeddings": _embeddings,
     "zoo>LowRankDense": _low_rank_dense,
     "zoo>CausalBackbone": _backbone_case("CausalBackbone", _llm_inputs, (BATCH, SEQ, TINY["hidden_dim"])),
-    "zoo>EncoderBackbone": _backbone_case("EncoderBackbone", lambda: _llm_inputs(segments=True),
-                                          (BATCH, SEQ, TINY["hidden_dim"])),
-    "zoo>Seq2SeqBackbone": _backbone_case("Seq2SeqBackbone", _seq2seq_inputs,
-                                          {"encoder_sequence_output": (BATCH, SEQ, TINY["hidden_dim"]),
-                                           "decoder_sequence_output": (BATCH, SEQ, TINY["hidden_dim"])}),
+    "zoo>EncoderBackbone": _backbone_case(
+        "EncoderBackbone", lambda: _llm_inputs(segments=True), (BATCH, SEQ, TINY["hidden_dim"])
+    ),
+    "zoo>Seq2SeqBackbone": _backbone_case(
+        "Seq2SeqBackbone",
+        _seq2seq_inputs,
+        {
+            "encoder_sequence_output": (BATCH, SEQ, TINY["hidden_dim"]),
+            "decoder_sequence_output": (BATCH, SEQ, TINY["hidden_dim"]),
+        },
+    ),
     "zoo>CausalLM": _task_case("causal", {}, _llm_inputs, _causal_labels, (BATCH, SEQ, TINY["vocab_size"])),
-    "zoo>MaskedLM": _task_case("masked", {}, _masked_inputs, _masked_labels,
-                               {"mlm": (BATCH, 2, TINY["vocab_size"]), "nsp": (BATCH, 2)},
-                               num_segments=2, next_sentence_prediction=True),
+    "zoo>MaskedLM": _task_case(
+        "masked",
+        {},
+        _masked_inputs,
+        _masked_labels,
+        {"mlm": (BATCH, 2, TINY["vocab_size"]), "nsp": (BATCH, 2)},
+        num_segments=2,
+        next_sentence_prediction=True,
+    ),
     "zoo>Seq2SeqLM": _task_case("seq2seq", {}, _seq2seq_inputs, _seq2seq_labels, (BATCH, SEQ, TINY["vocab_size"])),
-    "zoo>SequenceClassifier": _task_case("classifier", dict(num_classes=3, backbone_type="encoder"),
-                                         lambda: _llm_inputs(segments=True), _class_labels, (BATCH, 3),
-                                         num_segments=2),
-    "zoo>QuestionAnswering": _task_case("qa", {}, _llm_inputs, _span_labels,
-                                        {"start_logits": (BATCH, SEQ), "end_logits": (BATCH, SEQ)}),
+    "zoo>SequenceClassifier": _task_case(
+        "classifier",
+        dict(num_classes=3, backbone_type="encoder"),
+        lambda: _llm_inputs(segments=True),
+        _class_labels,
+        (BATCH, 3),
+        num_segments=2,
+    ),
+    "zoo>QuestionAnswering": _task_case(
+        "qa", {}, _llm_inputs, _span_labels, {"start_logits": (BATCH, SEQ), "end_logits": (BATCH, SEQ)}
+    ),
     "zoo>GAN": _gan,
     "zoo>Distiller": _distiller,
     "zoo>WarmupDecay": _warmup_decay,

@@ -59,8 +59,13 @@ def test_the_seed_is_set_before_the_body_and_training_recipes_get_the_shared_opt
     def body(args, run):
         import keras
 
-        return {"draw": float(keras.random.uniform(()).numpy()), "numpy": float(np.random.rand()),
-                "tensorboard": args.tensorboard, "precision": args.precision, "strategy": args.strategy}
+        return {
+            "draw": float(keras.random.uniform(()).numpy()),
+            "numpy": float(np.random.rand()),
+            "tensorboard": args.tensorboard,
+            "precision": args.precision,
+            "strategy": args.strategy,
+        }
 
     recipe = tiny_recipe(body, training=True)
     first = recipe.run(["--seed", "3", "--strategy", "default", "--runs-dir", str(tmp_path)])
@@ -70,10 +75,19 @@ def test_the_seed_is_set_before_the_body_and_training_recipes_get_the_shared_opt
     assert recipe.build_parser().epilog.splitlines() == ["examples:", "  zoo tiny", "  zoo tiny --n 2"]
 
 
-@pytest.mark.parametrize("kind, text, ok", [("positive_int", "3", True), ("positive_int", "0", False),
-                                             ("fraction", "0.5", True), ("fraction", "1", False),
-                                             ("memory_size", "2GiB", True), ("memory_size", "lots", False),
-                                             ("positive_float", "-1", False), ("non_negative_int", "0", True)])
+@pytest.mark.parametrize(
+    "kind, text, ok",
+    [
+        ("positive_int", "3", True),
+        ("positive_int", "0", False),
+        ("fraction", "0.5", True),
+        ("fraction", "1", False),
+        ("memory_size", "2GiB", True),
+        ("memory_size", "lots", False),
+        ("positive_float", "-1", False),
+        ("non_negative_int", "0", True),
+    ],
+)
 def test_typed_options(kind, text, ok):
     from zoo import options
 

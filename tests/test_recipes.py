@@ -37,8 +37,18 @@ def test_train_cnn_writes_a_run_folder(tmp_path):
 
 def test_train_lstm_reports_perplexity_and_samples(tmp_path):
     train_lstm = load_recipe("train-lstm")
-    argv = ["--epochs", "1", "--max-windows", "800", "--sample-length", "10", "--runs-dir", str(tmp_path),
-            "--verbose", "0"]
+    argv = [
+        "--epochs",
+        "1",
+        "--max-windows",
+        "800",
+        "--sample-length",
+        "10",
+        "--runs-dir",
+        str(tmp_path),
+        "--verbose",
+        "0",
+    ]
     assert train_lstm.main(argv) == 0
     run, results = _only_run(tmp_path, "train-lstm-")
     assert (run / "vocabulary.json").exists()
@@ -50,8 +60,22 @@ def test_train_lstm_on_a_japanese_text_file(tmp_path):
     train_lstm = load_recipe("train-lstm")
     text = tmp_path / "ja.txt"
     text.write_text("大規模言語モデルは、大量のテキストで学習します。" * 40, encoding="utf-8")
-    argv = ["--text", str(text), "--epochs", "1", "--seq-len", "8", "--sample-length", "5",
-            "--prompt", "大規模", "--runs-dir", str(tmp_path / "runs"), "--verbose", "0"]
+    argv = [
+        "--text",
+        str(text),
+        "--epochs",
+        "1",
+        "--seq-len",
+        "8",
+        "--sample-length",
+        "5",
+        "--prompt",
+        "大規模",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--verbose",
+        "0",
+    ]
     assert train_lstm.main(argv) == 0
     _, results = _only_run(tmp_path / "runs", "train-lstm-")
     assert results["samples"]["0.2"].startswith("大規模")
@@ -65,8 +89,18 @@ def test_train_lstm_rejects_a_missing_text_file(tmp_path):
 
 def test_train_gan_saves_sample_grids_and_a_score(tmp_path):
     train_gan = load_recipe("train-gan")
-    argv = ["--epochs", "1", "--classifier-epochs", "1", "--score-samples", "50", "--runs-dir", str(tmp_path),
-            "--verbose", "0"]
+    argv = [
+        "--epochs",
+        "1",
+        "--classifier-epochs",
+        "1",
+        "--score-samples",
+        "50",
+        "--runs-dir",
+        str(tmp_path),
+        "--verbose",
+        "0",
+    ]
     assert train_gan.main(argv) == 0
     run, results = _only_run(tmp_path, "train-gan-")
     assert (run / "samples" / "epoch_001.png").exists()
@@ -81,8 +115,20 @@ def test_train_gan_saves_sample_grids_and_a_score(tmp_path):
 
 def test_transfer_small_freezes_then_fine_tunes(tmp_path):
     transfer = load_recipe("transfer")
-    argv = ["--source-epochs", "1", "--epochs", "1", "--finetune-epochs", "1", "--target-per-class", "5",
-            "--runs-dir", str(tmp_path), "--verbose", "0"]
+    argv = [
+        "--source-epochs",
+        "1",
+        "--epochs",
+        "1",
+        "--finetune-epochs",
+        "1",
+        "--target-per-class",
+        "5",
+        "--runs-dir",
+        str(tmp_path),
+        "--verbose",
+        "0",
+    ]
     assert transfer.main(argv) == 0
     _, results = _only_run(tmp_path, "transfer-small-")
     assert results["base_frozen_in_stage1"] is True
@@ -92,8 +138,22 @@ def test_transfer_small_freezes_then_fine_tunes(tmp_path):
 
 def test_transfer_vgg16_runs_end_to_end_offline(tmp_path):
     transfer = load_recipe("transfer")
-    argv = ["--model", "vgg16", "--image-size", "32", "--subset", "40", "--epochs", "1", "--finetune-epochs", "1",
-            "--runs-dir", str(tmp_path), "--verbose", "0"]
+    argv = [
+        "--model",
+        "vgg16",
+        "--image-size",
+        "32",
+        "--subset",
+        "40",
+        "--epochs",
+        "1",
+        "--finetune-epochs",
+        "1",
+        "--runs-dir",
+        str(tmp_path),
+        "--verbose",
+        "0",
+    ]
     assert transfer.main(argv) == 0
     _, results = _only_run(tmp_path, "transfer-vgg16-")
     assert results["base_frozen_in_stage1"] is True

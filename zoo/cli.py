@@ -54,8 +54,14 @@ COMMANDS = {
     "rag": ("recipe:rag", "retrieval-augmented generation: fine-tune to answer from retrieved passages"),
     "sft": ("recipe:sft", "instruction tuning with a chat template; loss only on the assistant's tokens"),
     "dpo": ("recipe:dpo", "Direct Preference Optimization on chosen/rejected pairs against a frozen reference"),
-    "chat": ("zoo.dialogue.chat_cli", "multi-turn chat in the terminal with an instruction-tuned run, streaming tokens"),
-    "reason": ("recipe:reason", "reasoning on arithmetic: direct answer vs scratchpad (+ self-consistency) vs calculator tool"),
+    "chat": (
+        "zoo.dialogue.chat_cli",
+        "multi-turn chat in the terminal with an instruction-tuned run, streaming tokens",
+    ),
+    "reason": (
+        "recipe:reason",
+        "reasoning on arithmetic: direct answer vs scratchpad (+ self-consistency) vs calculator tool",
+    ),
     "explain": ("zoo.llm.sizing.explain", "size, FLOPs and memory of an LLM preset or config"),
     "data": ("zoo.data.cli", "data pipeline: acquire, clean, dedup, tokenizer, stats, prepare"),
     "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),
@@ -63,6 +69,7 @@ COMMANDS = {
     "generate": ("zoo.checkpoints.generate_cli", "continue a text prompt with a run folder or checkpoint folder"),
 }
 EXAMPLES = ["zoo run --steps 200", "zoo pretrain-clm --steps 20 --eval-every 10", "zoo compress lora --help"]
+
 
 def load_recipe(name):
     """The module of a recipe, by command or file name: `load_recipe("train-cnn")` is recipes/train_cnn.py.
@@ -83,8 +90,9 @@ def load_recipe(name):
         try:
             return importlib.import_module(module_name)
         except ModuleNotFoundError as err:
-            raise ModuleNotFoundError(f"no recipe {name!r}: {path} is missing and zoo.recipes has no {stem}",
-                                      name=module_name) from err
+            raise ModuleNotFoundError(
+                f"no recipe {name!r}: {path} is missing and zoo.recipes has no {stem}", name=module_name
+            ) from err
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
@@ -108,8 +116,11 @@ def _usage(table, prog, title):
     for name, (_, help_text) in table.items():
         lines.append(f"  {name.ljust(width)}  {help_text}")
     lines += ["", f"Run `{prog} <command> --help` for the options of one command.", "", "examples:"]
-    examples = EXAMPLES if table is COMMANDS else [f"{prog} prune --sparsity 0.5", f"{prog} quantize-llm --steps 50",
-                                                   f"{prog} lora --help"]
+    examples = (
+        EXAMPLES
+        if table is COMMANDS
+        else [f"{prog} prune --sparsity 0.5", f"{prog} quantize-llm --steps 50", f"{prog} lora --help"]
+    )
     lines += [f"  {line}" for line in examples]
     return "\n".join(lines)
 
@@ -121,8 +132,11 @@ def _wants_help(argv):
 def main(argv=None, table=None, prog="zoo"):
     argv = list(sys.argv[1:] if argv is None else argv)
     table = COMMANDS if table is None else table
-    title = ("A Keras model zoo for learning and practising LLM training." if table is COMMANDS
-             else "Make a zoo model smaller and faster; each technique writes runs/compress-<technique>-<timestamp>/.")
+    title = (
+        "A Keras model zoo for learning and practising LLM training."
+        if table is COMMANDS
+        else "Make a zoo model smaller and faster; each technique writes runs/compress-<technique>-<timestamp>/."
+    )
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage(table, prog, title))
         return 0 if argv else (0 if table is COMMANDS else 2)

@@ -15,9 +15,11 @@ import re
 import sys
 
 # TensorFlow's C++ start-up lines that say nothing a learner can act on.
-_TF_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog"
-                       r"|[IWE]\d{4} [\d:.]+\s+\d+ \S+\.(cc|h):\d+\]"
-                       r"|.*(cuInit|cuda drivers|TF_ENABLE_ONEDNN_OPTS|Unable to register cu|computation placer))")
+_TF_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ \S+\.(cc|h):\d+\]"
+    r"|.*(cuInit|cuda drivers|TF_ENABLE_ONEDNN_OPTS|Unable to register cu|computation placer))"
+)
 
 
 def quiet_tensorflow():

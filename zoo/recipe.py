@@ -62,11 +62,18 @@ def add_training_options(parser):
     from zoo.train.strategy import add_strategy_args
 
     group = parser.add_argument_group("training")
-    group.add_argument("--precision", choices=PRECISIONS, default="float32",
-                       help="Keras dtype policy: float32, mixed_bfloat16 or mixed_float16 with loss scaling "
-                            "(default: float32)")
-    group.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True,
-                       help="write TensorBoard logs to <run>/tensorboard (default: on)")
+    group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="Keras dtype policy: float32, mixed_bfloat16 or mixed_float16 with loss scaling (default: float32)",
+    )
+    group.add_argument(
+        "--tensorboard",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write TensorBoard logs to <run>/tensorboard (default: on)",
+    )
     return add_strategy_args(parser)
 
 
@@ -111,8 +118,9 @@ class Run:
         if self.tensorboard:
             import keras
 
-            callbacks.append(keras.callbacks.TensorBoard(self.file("tensorboard"), update_freq="epoch",
-                                                         write_graph=False))
+            callbacks.append(
+                keras.callbacks.TensorBoard(self.file("tensorboard"), update_freq="epoch", write_graph=False)
+            )
         return callbacks
 
     def save_model(self, model, name="model.keras"):
@@ -150,9 +158,12 @@ class Recipe:
     def build_parser(self, prog=None):
         from zoo.runs import add_run_args
 
-        parser = argparse.ArgumentParser(prog=prog or f"zoo {self.command}", description=self.description,
-                                         epilog=examples_epilog(self.examples),
-                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser = argparse.ArgumentParser(
+            prog=prog or f"zoo {self.command}",
+            description=self.description,
+            epilog=examples_epilog(self.examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         if self._add_options is not None:
             self._add_options(parser)
         if self.training:
@@ -199,8 +210,9 @@ class Recipe:
             started = time.perf_counter()
             results = self._body(args, run if run_folder else None, **kwargs)
             if run.made:
-                print(f"{self.name} done in {time.perf_counter() - started:.1f} s; "
-                      f"results in {run.file('results.json')}")
+                print(
+                    f"{self.name} done in {time.perf_counter() - started:.1f} s; results in {run.file('results.json')}"
+                )
             return results
 
     def _enter_strategy(self, args, scopes):
@@ -220,8 +232,10 @@ class Recipe:
         except ValueError as err:
             raise UsageError(str(err)) from None
         if strategy.num_replicas_in_sync > 1 and batch_size is not None:
-            print(f"global batch {batch_size} = {strategy.num_replicas_in_sync} replicas x "
-                  f"{batch_size // strategy.num_replicas_in_sync}")
+            print(
+                f"global batch {batch_size} = {strategy.num_replicas_in_sync} replicas x "
+                f"{batch_size // strategy.num_replicas_in_sync}"
+            )
         scopes.enter_context(strategy.scope())
         return for_this_worker(args, strategy)
 

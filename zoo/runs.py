@@ -73,7 +73,7 @@ def plot_history(history, path, title=None):
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.5 * rows), squeeze=False)
-    for ax in axes.ravel()[len(names):]:
+    for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
     for ax, name in zip(axes.ravel(), names):
         epochs = range(1, len(logs[name]) + 1)
@@ -164,16 +164,20 @@ def find_run(path, tokenizer_dir=None):
     """
     path = None if path is None else str(path)
     if path is None or not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist. Give a run folder (runs/<recipe>-<timestamp>/, written by "
-                                "a zoo recipe) or a .keras model file.")
+        raise FileNotFoundError(
+            f"{path} does not exist. Give a run folder (runs/<recipe>-<timestamp>/, written by "
+            "a zoo recipe) or a .keras model file."
+        )
     config, folder = {}, None
     if os.path.isdir(path):
         folder = path
         model_file = os.path.join(path, MODEL_FILE)
         if not os.path.isfile(model_file):
-            raise FileNotFoundError(f"{path} is not a run folder: it has no {MODEL_FILE} (did the run finish?). "
-                                    "Give the folder a zoo recipe printed (run folder: runs/<recipe>-<timestamp>) "
-                                    "or a .keras file.")
+            raise FileNotFoundError(
+                f"{path} is not a run folder: it has no {MODEL_FILE} (did the run finish?). "
+                "Give the folder a zoo recipe printed (run folder: runs/<recipe>-<timestamp>) "
+                "or a .keras file."
+            )
         if os.path.isfile(os.path.join(path, CONFIG_FILE)):
             with open(os.path.join(path, CONFIG_FILE), encoding="utf-8") as f:
                 loaded = json.load(f)
@@ -187,8 +191,12 @@ def find_run(path, tokenizer_dir=None):
         if isinstance(named, str):
             candidates.insert(0, named if os.path.isabs(named) else os.path.join(base, named))
         tokenizer_dir = next((c for c in candidates if os.path.isfile(os.path.join(c, "tokenizer.json"))), None)
-    return RunFiles(model_file=model_file, tokenizer_dir=None if tokenizer_dir is None else str(tokenizer_dir),
-                    config=config, folder=folder)
+    return RunFiles(
+        model_file=model_file,
+        tokenizer_dir=None if tokenizer_dir is None else str(tokenizer_dir),
+        config=config,
+        folder=folder,
+    )
 
 
 def read_run(path, tokenizer_dir=None, compile=False, need_tokenizer=True):
@@ -204,8 +212,10 @@ def read_run(path, tokenizer_dir=None, compile=False, need_tokenizer=True):
 
     files = find_run(path, tokenizer_dir)
     if files.tokenizer_dir is None and need_tokenizer:
-        raise FileNotFoundError(f"No tokenizer for {files.model_file}: a language model is only usable with the "
-                                f"tokenizer it was trained with; give its folder (the run's {TOKENIZER_FOLDER}/).")
+        raise FileNotFoundError(
+            f"No tokenizer for {files.model_file}: a language model is only usable with the "
+            f"tokenizer it was trained with; give its folder (the run's {TOKENIZER_FOLDER}/)."
+        )
     tokenizer = load_tokenizer(files.tokenizer_dir) if files.tokenizer_dir else None
     return load_llm(files.model_file, compile=compile), tokenizer, files.config
 
@@ -238,7 +248,13 @@ def merge_histories(*histories):
 
 def add_run_args(parser):
     """Add the options every recipe shares: where runs go, the seed, and Keras' verbosity."""
-    parser.add_argument("--runs-dir", default="runs", help="folder that receives runs/<recipe>-<timestamp>/ (default: runs)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for data split, init and sampling (default: 0)")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (default: 1, a progress bar)")
+    parser.add_argument(
+        "--runs-dir", default="runs", help="folder that receives runs/<recipe>-<timestamp>/ (default: runs)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed for data split, init and sampling (default: 0)"
+    )
+    parser.add_argument(
+        "--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras fit verbosity (default: 1, a progress bar)"
+    )
     return parser

@@ -10,8 +10,12 @@ def test_import_then_generate(tmp_path, tokenizer_folders, capsys):
     copy_tokenizer(tokenizer_folders, "bpe", folder)
     writers.write_hf_gpt2(folder, 400)
     assert main(["import", str(folder), "--out", str(tmp_path / "run")]) == 0
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json", "import.json", "model.keras",
-                                                                    "tokenizer"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "config.json",
+        "import.json",
+        "model.keras",
+        "tokenizer",
+    ]
     capsys.readouterr()
     assert main(["generate", str(tmp_path / "run"), "The quick", "--max-length", "10"]) == 0
     from_run = capsys.readouterr().out.strip()

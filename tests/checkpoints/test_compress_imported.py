@@ -65,7 +65,7 @@ def _reference_windows(corpus, sp, split="validation"):
         ids += [sp.bos_id(), *sp.encode(text), sp.eos_id()]
     count = len(ids) // (SEQ_LEN + 1)
     count -= count % BATCH  # the pipeline drops the last partial batch
-    windows = np.asarray(ids[:count * (SEQ_LEN + 1)], "int32").reshape(count, SEQ_LEN + 1)
+    windows = np.asarray(ids[: count * (SEQ_LEN + 1)], "int32").reshape(count, SEQ_LEN + 1)
     return windows[:, :-1], windows[:, 1:]
 
 
@@ -74,8 +74,24 @@ def test_lora_from_an_imported_llama(llama, corpus, tmp_path):
     from zoo.compress.keras_quantize import perplexity
 
     run, hf, sp = llama
-    argv = ["compress", "lora", "--from", str(run), "--data", str(corpus), *QUICK, "--rank", "4",
-            "--lora-steps", "30", "--lora-learning-rate", "1e-2", "--no-compare-full", "--runs-dir", str(tmp_path)]
+    argv = [
+        "compress",
+        "lora",
+        "--from",
+        str(run),
+        "--data",
+        str(corpus),
+        *QUICK,
+        "--rank",
+        "4",
+        "--lora-steps",
+        "30",
+        "--lora-learning-rate",
+        "1e-2",
+        "--no-compare-full",
+        "--runs-dir",
+        str(tmp_path),
+    ]
     assert cli.main(argv) == 0
     out, results = _results(tmp_path)
     assert results["tokenizer"] == str(run / "tokenizer")
@@ -99,15 +115,29 @@ def test_int8_from_an_imported_llama(llama, corpus, tmp_path):
     from zoo.compress.keras_quantize import perplexity
 
     run, hf, sp = llama
-    argv = ["compress", "quantize-llm", "--from", str(run), "--data", str(corpus), *QUICK, "--modes", "int8",
-            "--eval-windows", "24", "--runs-dir", str(tmp_path)]
+    argv = [
+        "compress",
+        "quantize-llm",
+        "--from",
+        str(run),
+        "--data",
+        str(corpus),
+        *QUICK,
+        "--modes",
+        "int8",
+        "--eval-windows",
+        "24",
+        "--runs-dir",
+        str(tmp_path),
+    ]
     assert cli.main(argv) == 0
     _, results = _results(tmp_path)
     float_row, int8_row = results["rows"]
     x, y = _reference_windows(corpus, sp)
     assert results["eval_windows"] == 24
-    assert float_row["perplexity"] == pytest.approx(perplexity(from_pretrained(hf, compile=False), x[:24], y[:24]),
-                                                    rel=1e-4)
+    assert float_row["perplexity"] == pytest.approx(
+        perplexity(from_pretrained(hf, compile=False), x[:24], y[:24]), rel=1e-4
+    )
     # int8 weights (absmax per output channel) keep perplexity within 5% of float32 on the same windows.
     assert int8_row["mode"] == "int8" and math.isfinite(int8_row["perplexity"])
     assert abs(int8_row["perplexity_ratio"] - 1) < 0.05
@@ -121,11 +151,22 @@ def test_errors_name_the_fix(llama, corpus, tmp_path, capsys):
     bare.parent.mkdir()
     shutil.copy(run / "model.keras", bare)
     assert sp.get_piece_size() != CORPUS_VOCAB
-    base = ["compress", "quantize-llm", "--data", str(corpus), *QUICK, "--modes", "int8",
-            "--runs-dir", str(tmp_path / "runs")]
-    cases = [(bare, f"has vocab_size {sp.get_piece_size()} but the tokenizer of {corpus} has {CORPUS_VOCAB}"),
-             (hf, "is a checkpoint folder, not a run folder; turn it into one with `zoo import"),
-             (tmp_path / "nothing", "does not exist")]
+    base = [
+        "compress",
+        "quantize-llm",
+        "--data",
+        str(corpus),
+        *QUICK,
+        "--modes",
+        "int8",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    ]
+    cases = [
+        (bare, f"has vocab_size {sp.get_piece_size()} but the tokenizer of {corpus} has {CORPUS_VOCAB}"),
+        (hf, "is a checkpoint folder, not a run folder; turn it into one with `zoo import"),
+        (tmp_path / "nothing", "does not exist"),
+    ]
     for source, message in cases:
         with pytest.raises(SystemExit) as exit_info:
             cli.main([*base[:2], "--from", str(source), *base[2:]])

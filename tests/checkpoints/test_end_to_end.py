@@ -42,8 +42,19 @@ def test_finetune_qa_from_an_imported_bert(bert_run, tmp_path):
     from zoo.cli import load_recipe
 
     finetune_qa = load_recipe("finetune-qa")
-    argv = [*QUICK, "--seq-len", "64", "--pretrained", str(bert_run), "--steps", "3", "--epochs", "1",
-            "--runs-dir", str(tmp_path)]
+    argv = [
+        *QUICK,
+        "--seq-len",
+        "64",
+        "--pretrained",
+        str(bert_run),
+        "--steps",
+        "3",
+        "--epochs",
+        "1",
+        "--runs-dir",
+        str(tmp_path),
+    ]
     assert finetune_qa.main(argv) == 0
     results = _results(tmp_path)
     assert results["start"]["init"] == "pretrained"
@@ -70,8 +81,7 @@ def test_lora_then_int8_on_an_imported_llama(llama_folder):
     model.compile(learning_rate=1e-2)
     ids = np.asarray(model.tokenizer.tokenize(writers.ENGLISH * 2))[None, :33].astype("int32")
     x = {"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1])}
-    history = model.fit({k: np.repeat(v, 4, 0) for k, v in x.items()},
-                        np.repeat(ids[:, 1:], 4, 0), epochs=8, verbose=0)
+    history = model.fit({k: np.repeat(v, 4, 0) for k, v in x.items()}, np.repeat(ids[:, 1:], 4, 0), epochs=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     # The frozen weights did not move (LoRA trains only its factors).
     for variable in model.backbone.weights:
@@ -99,8 +109,11 @@ def test_export_an_imported_gpt2_matches_keras_greedy(tmp_path, tokenizer_folder
     assert all(d == 0 for d in result.max_abs_diff["generate"].values())
     loaded = tf.saved_model.load(result.path)
     prompts = [[int(t) for t in model.tokenizer.tokenize(text)][:6] for text in (writers.ENGLISH, writers.JAPANESE)]
-    out = loaded.signatures["generate"](prompt_ids=tf.constant(prompts, tf.int32),
-                                        max_new_tokens=tf.constant([5, 5]), temperature=tf.constant([0.0, 0.0]))
+    out = loaded.signatures["generate"](
+        prompt_ids=tf.constant(prompts, tf.int32),
+        max_new_tokens=tf.constant([5, 5]),
+        temperature=tf.constant([0.0, 0.0]),
+    )
     expected = model.generate(prompts, max_new_tokens=5, use_cache=False)
     assert out["generated_ids"].numpy().tolist() == expected
 
@@ -123,8 +136,24 @@ def test_retrieval_store_from_an_imported_bert(bert_run, tmp_path):
 
     (tmp_path / "docs.txt").write_text("\n\n".join(writers.TEXTS[:8]), encoding="utf-8")
     store = tmp_path / "store"
-    assert main(["retrieve", "build", str(tmp_path / "docs.txt"), "--out", str(store), "--model", str(bert_run),
-                 "--window", "16", "--stride", "8"]) == 0
+    assert (
+        main(
+            [
+                "retrieve",
+                "build",
+                str(tmp_path / "docs.txt"),
+                "--out",
+                str(store),
+                "--model",
+                str(bert_run),
+                "--window",
+                "16",
+                "--stride",
+                "8",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((store / "manifest.json").read_text())
     assert manifest["passages"] > 0 and (store / "vectors.npy").is_file()
     assert main(["retrieve", "query", str(store), "quick brown fox", "-k", "1"]) == 0

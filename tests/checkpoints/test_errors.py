@@ -67,8 +67,10 @@ def test_tokenizer_bigger_than_the_embedding(tmp_path, tokenizer_folders):
     writers.write_hf_gpt2(folder, tok.get_vocab_size() - 10)
     with pytest.raises(CheckpointError) as error:
         from_pretrained(folder)
-    assert f"the tokenizer has {tok.get_vocab_size()} tokens but the embedding has {tok.get_vocab_size() - 10}" \
+    assert (
+        f"the tokenizer has {tok.get_vocab_size()} tokens but the embedding has {tok.get_vocab_size() - 10}"
         in _one_line(error)
+    )
 
 
 def test_no_weights_and_no_config(tmp_path, gpt2_folder):

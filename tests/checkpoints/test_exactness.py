@@ -37,6 +37,7 @@ def _same_ids(zoo_tokenizer, reference_encode):
 
 # --- GPT-2 -------------------------------------------------------------------------------------------
 
+
 def test_gpt2_hf_folder(tmp_path, tokenizer_folders):
     import keras_hub
 
@@ -48,7 +49,9 @@ def test_gpt2_hf_folder(tmp_path, tokenizer_folders):
     expected = reference.token_embedding(reference(_inputs()), reverse=True)
     assert _max_diff(model(_inputs()), expected) <= TOL
     _same_ids(model.tokenizer, lambda text: tok.encode(text).ids)
-    _same_ids(model.tokenizer, lambda text: np.asarray(keras_hub.models.GPT2Tokenizer.from_preset(str(folder))(text)).tolist())
+    _same_ids(
+        model.tokenizer, lambda text: np.asarray(keras_hub.models.GPT2Tokenizer.from_preset(str(folder))(text)).tolist()
+    )
 
 
 def test_gpt2_keras_hub_preset(tmp_path, tokenizer_folders):
@@ -56,11 +59,19 @@ def test_gpt2_keras_hub_preset(tmp_path, tokenizer_folders):
 
     source, tok = tokenizer_folders["bpe"]
     folder = tmp_path / "gpt2_kh"
-    reference = keras_hub.models.GPT2Backbone(vocabulary_size=tok.get_vocab_size(), num_layers=2, num_heads=4,
-                                               hidden_dim=16, intermediate_dim=64, max_sequence_length=64)
+    reference = keras_hub.models.GPT2Backbone(
+        vocabulary_size=tok.get_vocab_size(),
+        num_layers=2,
+        num_heads=4,
+        hidden_dim=16,
+        intermediate_dim=64,
+        max_sequence_length=64,
+    )
     _randomize(reference)
     reference.save_to_preset(str(folder))
-    kh_tokenizer = keras_hub.models.GPT2Tokenizer(vocabulary=str(source / "vocab.json"), merges=str(source / "merges.txt"))
+    kh_tokenizer = keras_hub.models.GPT2Tokenizer(
+        vocabulary=str(source / "vocab.json"), merges=str(source / "merges.txt")
+    )
     kh_tokenizer.save_to_preset(str(folder))
     model = from_pretrained(folder)
     expected = reference.token_embedding(reference(_inputs()), reverse=True)
@@ -69,6 +80,7 @@ def test_gpt2_keras_hub_preset(tmp_path, tokenizer_folders):
 
 
 # --- BERT --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("heads", [True, False])
 def test_bert_hf_folder(tmp_path, tokenizer_folders, heads):
@@ -123,12 +135,19 @@ def test_bert_keras_hub_preset(tmp_path, tokenizer_folders):
 
     source, tok = tokenizer_folders["wordpiece"]
     folder = tmp_path / "bert_kh"
-    reference = keras_hub.models.BertBackbone(vocabulary_size=tok.get_vocab_size(), num_layers=2, num_heads=4,
-                                               hidden_dim=16, intermediate_dim=32, max_sequence_length=64)
+    reference = keras_hub.models.BertBackbone(
+        vocabulary_size=tok.get_vocab_size(),
+        num_layers=2,
+        num_heads=4,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=64,
+    )
     _randomize(reference)
     reference.save_to_preset(str(folder))
-    keras_hub.models.BertTokenizer(vocabulary=str(source / "vocab.txt"), lowercase=True,
-                                   strip_accents=True).save_to_preset(str(folder))
+    keras_hub.models.BertTokenizer(
+        vocabulary=str(source / "vocab.txt"), lowercase=True, strip_accents=True
+    ).save_to_preset(str(folder))
     model = from_pretrained(folder, kind="classifier")
     expected = reference(_inputs(segments=True))
     sequence = model.backbone(_inputs(segments=True))
@@ -143,9 +162,18 @@ def test_bert_keras_hub_preset(tmp_path, tokenizer_folders):
 
 LLAMA_VARIANTS = {
     "llama3_gqa_untied": {"model_type": "llama", "kv_heads": 2, "tied": False},
-    "llama3_scaled_rope": {"model_type": "llama", "kv_heads": 1, "tied": False,
-                               "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                                             "high_freq_factor": 4.0, "original_max_position_embeddings": 16}},
+    "llama3_scaled_rope": {
+        "model_type": "llama",
+        "kv_heads": 1,
+        "tied": False,
+        "rope_scaling": {
+            "rope_type": "llama3",
+            "factor": 8.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 16,
+        },
+    },
     "qwen2_tied": {"model_type": "qwen2", "kv_heads": 2, "tied": True},
 }
 
@@ -169,9 +197,15 @@ def test_llama_keras_hub_preset(tmp_path, tokenizer_folders):
 
     source, sp = tokenizer_folders["sentencepiece"]
     folder = tmp_path / "llama_kh"
-    reference = keras_hub.models.LlamaBackbone(vocabulary_size=sp.get_piece_size(), num_layers=2, num_query_heads=4,
-                                                num_key_value_heads=2, hidden_dim=16, intermediate_dim=32,
-                                                rope_max_wavelength=10000.0)
+    reference = keras_hub.models.LlamaBackbone(
+        vocabulary_size=sp.get_piece_size(),
+        num_layers=2,
+        num_query_heads=4,
+        num_key_value_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        rope_max_wavelength=10000.0,
+    )
     _randomize(reference)
     reference.save_to_preset(str(folder))
     keras_hub.models.LlamaTokenizer(proto=str(source / "tokenizer.model")).save_to_preset(str(folder))
@@ -228,8 +262,12 @@ def test_older_key_spellings_load_the_same(tmp_path, tokenizer_folders):
     writers.write_hf_bert(folder, 400, heads=False)
     expected = from_pretrained(folder, tokenizer=False).backbone(_inputs(segments=True))
     tensors = load_file(str(folder / "model.safetensors"))
-    old = {k.removeprefix("bert.").replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
-           for k, v in tensors.items()}
+    old = {
+        k.removeprefix("bert.")
+        .replace("LayerNorm.weight", "LayerNorm.gamma")
+        .replace("LayerNorm.bias", "LayerNorm.beta"): v
+        for k, v in tensors.items()
+    }
     save_file(old, str(folder / "model.safetensors"))
     got = from_pretrained(folder, tokenizer=False).backbone(_inputs(segments=True))
     assert _max_diff(got, expected) == 0

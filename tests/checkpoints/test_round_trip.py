@@ -96,9 +96,24 @@ def test_a_model_trained_in_zoo_leaves_zoo(tmp_path, fmt):
     """A Llama-style model built and trained in zoo is read by keras-hub to the same logits."""
     from zoo.llm import build_llm
 
-    model = build_llm("causal", "tiny", vocab_size=300, max_length=64, hidden_dim=32, num_heads=4, num_layers=2,
-                      intermediate_dim=48, norm_type="rmsnorm", mlp="gated", activation="silu", position="rotary",
-                      use_bias=False, tie_embeddings=False, num_key_value_heads=2, layer_norm_epsilon=1e-6)
+    model = build_llm(
+        "causal",
+        "tiny",
+        vocab_size=300,
+        max_length=64,
+        hidden_dim=32,
+        num_heads=4,
+        num_layers=2,
+        intermediate_dim=48,
+        norm_type="rmsnorm",
+        mlp="gated",
+        activation="silu",
+        position="rotary",
+        use_bias=False,
+        tie_embeddings=False,
+        num_key_value_heads=2,
+        layer_norm_epsilon=1e-6,
+    )
     ids = np.random.default_rng(0).integers(0, 300, size=(8, 17)).astype("int32")
     model.fit({"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1])}, ids[:, 1:], epochs=2, verbose=0)
     out = tmp_path / "trained"

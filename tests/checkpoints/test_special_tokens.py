@@ -19,8 +19,10 @@ def gpt2_like(tmp_path_factory):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(writers.TEXTS, trainers.BpeTrainer(vocab_size=380, special_tokens=[],
-                                                               initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        writers.TEXTS,
+        trainers.BpeTrainer(vocab_size=380, special_tokens=[], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
+    )
     tok.add_special_tokens(["<|endoftext|>"])
     vocab = tok.get_vocab()
     assert vocab["!"] == 0 and vocab["<|endoftext|>"] == len(vocab) - 1
@@ -74,13 +76,18 @@ def test_saved_model_pads_with_the_tokenizer_pad_id(gpt2_like, tmp_path):
     folder, eos = gpt2_like
     run = import_checkpoint(folder, out=tmp_path / "run")
     result = export_saved_model(str(run), output=str(tmp_path / "saved_models"), name="gpt2like")
-    manifest = json.loads((tmp_path / "saved_models" / "gpt2like" / "1" / "assets.extra" / "zoo_export.json").read_text())
+    manifest = json.loads(
+        (tmp_path / "saved_models" / "gpt2like" / "1" / "assets.extra" / "zoo_export.json").read_text()
+    )
     assert all(d == 0 for d in result.max_abs_diff["generate"].values())
     assert manifest["stop_token_id"] == eos and "vocab.json" in manifest["assets"]
     model = from_pretrained(folder)
     prompts = [[40, 0, 41, 0], [42, 0, eos, eos]]  # "!" inside prompts; the second row right-padded with pad = eos
     out = tf.saved_model.load(result.path).signatures["generate"](
-        prompt_ids=tf.constant(prompts, tf.int32), max_new_tokens=tf.constant([4, 4]), temperature=tf.constant([0.0, 0.0]))
+        prompt_ids=tf.constant(prompts, tf.int32),
+        max_new_tokens=tf.constant([4, 4]),
+        temperature=tf.constant([0.0, 0.0]),
+    )
     expected = model.generate([[40, 0, 41, 0], [42, 0]], max_new_tokens=4, stop_token_ids=[eos], use_cache=False)
     got = out["generated_ids"].numpy().tolist()
     counts = out["num_generated"].numpy().tolist()

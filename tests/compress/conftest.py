@@ -27,8 +27,9 @@ def pruned_cnn(small_cnn):
 
     model, (x, y), _ = small_cnn
     log_dir = tempfile.mkdtemp(prefix="zoo-prune-logs-")
-    result = prune_model(model, x, y, target_sparsity=0.5, schedule="polynomial", epochs=1, batch_size=64,
-                         log_dir=log_dir)
+    result = prune_model(
+        model, x, y, target_sparsity=0.5, schedule="polynomial", epochs=1, batch_size=64, log_dir=log_dir
+    )
     return result, log_dir
 
 

@@ -15,8 +15,23 @@ def test_ptq_from_a_saved_model_writes_tflite_and_results(small_cnn, tmp_path):
     model, _, _ = small_cnn
     path = str(tmp_path / "cnn.keras")
     model.save(path)
-    assert cli.main(["compress", "ptq", "--from", path, "--modes", "dynamic", "--calibration-samples", "8",
-                     "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert (
+        cli.main(
+            [
+                "compress",
+                "ptq",
+                "--from",
+                path,
+                "--modes",
+                "dynamic",
+                "--calibration-samples",
+                "8",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ]
+        )
+        == 0
+    )
     (run_dir,) = os.listdir(tmp_path / "runs")
     folder = tmp_path / "runs" / run_dir
     assert (folder / "model-dynamic.tflite").stat().st_size > 0

@@ -66,9 +66,15 @@ def test_compare_with_scratch_starts_both_students_alike(digits, small_cnn):
         return float((np.argmax(np.asarray(model(x_test[:200])), -1) == y_test[:200]).mean())
 
     # run_eagerly: tracing costs more than these few steps.
-    result = compare_with_scratch(teacher, build, fit, accuracy,
-                                  lambda: {"optimizer": keras.optimizers.Adam(1e-2), "run_eagerly": True},
-                                  alpha=0.5, from_logits=False)
+    result = compare_with_scratch(
+        teacher,
+        build,
+        fit,
+        accuracy,
+        lambda: {"optimizer": keras.optimizers.Adam(1e-2), "run_eagerly": True},
+        alpha=0.5,
+        from_logits=False,
+    )
     assert all(np.array_equal(a, b) for a, b in zip(*starts))
     # Both students learn the digits: well above chance (1 in 10) on 200 held-out images, where
     # guessing gets 0.1 +- 0.02 (one standard deviation); this run measured about 0.6 and 0.75.

@@ -39,9 +39,15 @@ def test_llm_int8_reaches_attention_ffn_and_embedding_and_round_trips(tmp_path):
     before = logits(model, x)
     float_bytes = weight_bytes(model)
     report = quantize_model(model, "int8")
-    assert report["quantized"] == sorted([
-        "block_0/self_attention/qkv", "block_0/self_attention/output", "block_0/ffn_in", "block_0/ffn_out",
-        "embeddings/token_embedding"])
+    assert report["quantized"] == sorted(
+        [
+            "block_0/self_attention/qkv",
+            "block_0/self_attention/output",
+            "block_0/ffn_in",
+            "block_0/ffn_out",
+            "embeddings/token_embedding",
+        ]
+    )
     # LayerNorms and the learned position table have no quantized form.
     assert "embeddings/position_embedding" in report["kept_float"]
     assert any("norm" in path for path in report["kept_float"])

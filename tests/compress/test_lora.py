@@ -22,8 +22,13 @@ def test_lora_trains_only_adapters_and_merges_on_save(tmp_path):
     before = np.asarray(model(x))
     frozen = {v.path: v.numpy().copy() for v in model.weights}
     report = enable_lora(model, rank=2, targets=("attention", "ffn", "embedding"))
-    assert report["layers"] == ["embeddings/token_embedding", "block_0/self_attention/qkv",
-                                "block_0/self_attention/output", "block_0/ffn_in", "block_0/ffn_out"]
+    assert report["layers"] == [
+        "embeddings/token_embedding",
+        "block_0/self_attention/qkv",
+        "block_0/self_attention/output",
+        "block_0/ffn_in",
+        "block_0/ffn_out",
+    ]
     # Rank-2 factors of the 60x16 table, the 16x48 qkv, the 16x16 output, the 16x32 ffn_in and the 32x16 ffn_out.
     adapters = 2 * ((60 + 16) + (16 + 48) + (16 + 16) + (16 + 32) + (32 + 16))
     assert report["trainable_params"] == adapters == sum(int(v.numpy().size) for v in model.trainable_weights)

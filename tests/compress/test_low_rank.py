@@ -72,8 +72,17 @@ def test_factorize_llm_swaps_block_layers_and_trains():
     from zoo.compress.low_rank import LowRankDense, factorize_llm
     from zoo.llm import build_llm
 
-    model = build_llm("causal", "tiny", vocab_size=60, max_length=16, num_layers=1, hidden_dim=16, num_heads=2,
-                      intermediate_dim=64, compile=False)
+    model = build_llm(
+        "causal",
+        "tiny",
+        vocab_size=60,
+        max_length=16,
+        num_layers=1,
+        hidden_dim=16,
+        num_heads=2,
+        intermediate_dim=64,
+        compile=False,
+    )
     model.compile(run_eagerly=True)  # tracing costs more than this one step
     report = factorize_llm(model, rank=4)
     block = model.backbone.blocks[0]
@@ -87,5 +96,16 @@ def test_factorize_llm_swaps_block_layers_and_trains():
     assert np.isfinite(history["loss"]).all()
     assert not np.array_equal(block.ffn_in.kernel_a.numpy(), kernel_a)
     with pytest.raises(ValueError, match="larger than min\\(m, n\\) = 16"):
-        factorize_llm(build_llm("causal", "tiny", vocab_size=60, max_length=16, num_layers=1, hidden_dim=16,
-                                num_heads=2, intermediate_dim=64), rank=17)
+        factorize_llm(
+            build_llm(
+                "causal",
+                "tiny",
+                vocab_size=60,
+                max_length=16,
+                num_layers=1,
+                hidden_dim=16,
+                num_heads=2,
+                intermediate_dim=64,
+            ),
+            rank=17,
+        )

@@ -40,8 +40,17 @@ def test_two_of_four_structured_sparsity():
 def test_llm_dense_and_embedding_layers_pruned_one_shot_and_kept_sparse():
     from zoo.llm import build_llm
 
-    llm = build_llm("causal", "tiny", num_layers=1, hidden_dim=16, intermediate_dim=32, num_heads=2,
-                    vocab_size=32, max_length=16, compile=False)
+    llm = build_llm(
+        "causal",
+        "tiny",
+        num_layers=1,
+        hidden_dim=16,
+        intermediate_dim=32,
+        num_heads=2,
+        vocab_size=32,
+        max_length=16,
+        compile=False,
+    )
     result = prune_layers_one_shot(llm, 0.5)
     assert {"block_0/ffn_in", "block_0/ffn_out", "embeddings/token_embedding"} <= set(result.pruned)
     assert any("LayerNormalization" in s for s in result.skipped)  # listed, left dense

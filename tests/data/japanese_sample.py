@@ -27,4 +27,6 @@ JAPANESE_DOCUMENTS = [
 
 # Characters chosen to stress a tokenizer: rare kanji, half-width and full-width forms after NFKC,
 # an emoji, indentation, tabs and newlines. None of the tokenizers may change a byte of it.
-JAPANESE_ROUND_TRIP = "吾輩は猫である。名前はまだ無い。\n  字下げした行\tタブ付き 🐈 龘麤 カタカナ ABC 123\n\n最後の行。"
+JAPANESE_ROUND_TRIP = (
+    "吾輩は猫である。名前はまだ無い。\n  字下げした行\tタブ付き 🐈 龘麤 カタカナ ABC 123\n\n最後の行。"
+)

@@ -20,15 +20,15 @@ SLOW_SECONDS = 2.0
 
 PAGES = {
     "/": "<html><body><h1>Home</h1><p>Welcome to the test site, which has pages about cats and dogs.</p>"
-         '<a href="/a">A</a> <a href="/b.txt">B</a> <a href="/jp">JP</a> <a href="/private/secret">secret</a> '
-         '<a href="/loop1">loop</a> <a href="/missing">missing</a> <a href="/big">big</a> '
-         '<a href="/binary">binary</a> <a href="/fake-html">fake</a> <a href="/slow">slow</a> <a href="/away">away</a> '
-         '<a href="http://example.invalid/offsite">off site</a> <a href="mailto:me@example.com">mail</a>'
-         "</body></html>",
+    '<a href="/a">A</a> <a href="/b.txt">B</a> <a href="/jp">JP</a> <a href="/private/secret">secret</a> '
+    '<a href="/loop1">loop</a> <a href="/missing">missing</a> <a href="/big">big</a> '
+    '<a href="/binary">binary</a> <a href="/fake-html">fake</a> <a href="/slow">slow</a> <a href="/away">away</a> '
+    '<a href="http://example.invalid/offsite">off site</a> <a href="mailto:me@example.com">mail</a>'
+    "</body></html>",
     "/a": "<html><body><article><p>Page A talks about cats. Cats sleep most of the day and hunt at night.</p>"
-          '<a href="/">home</a> <a href="/a#section">self</a></article></body></html>',
+    '<a href="/">home</a> <a href="/a#section">self</a></article></body></html>',
     "/jp": "<html><head><meta charset='utf-8'></head><body><article><p>これは日本語のページです。"
-           "吾輩は猫である。名前はまだ無い。</p></article></body></html>",
+    "吾輩は猫である。名前はまだ無い。</p></article></body></html>",
     "/private/secret": "<html><body>secret</body></html>",
 }
 

@@ -17,7 +17,8 @@ def folder(tmp_path):
     (tmp_path / "bom.txt").write_bytes("\ufeffwith a BOM".encode("utf-8"))
     lines = [{"id": "r1", "body": "一つ目の記録"}, {"body": "second record"}, {"title": "no body"}]
     (tmp_path / "records.jsonl.gz").write_bytes(
-        gzip.compress(("\n".join(json.dumps(r, ensure_ascii=False) for r in lines) + "\n{broken\n").encode()))
+        gzip.compress(("\n".join(json.dumps(r, ensure_ascii=False) for r in lines) + "\n{broken\n").encode())
+    )
     (tmp_path / "sjis.txt").write_bytes("シフトJISの文章".encode("shift_jis"))
     (tmp_path / "bad.txt.gz").write_bytes(b"not gzip at all")
     (tmp_path / "empty.md").write_text("   \n", encoding="utf-8")

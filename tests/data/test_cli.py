@@ -70,8 +70,19 @@ def test_each_stage_by_hand_keeps_japanese_intact(raw_folder, tmp_path, capsys):
 
 
 def test_filter_that_removes_everything_names_the_stage(raw_folder, tmp_path, capsys):
-    code = main(["prepare", str(raw_folder), "--out", str(tmp_path / "c"), "--quiet", "--min-words", "1000000",
-                 "--max-words", "2000000"])
+    code = main(
+        [
+            "prepare",
+            str(raw_folder),
+            "--out",
+            str(tmp_path / "c"),
+            "--quiet",
+            "--min-words",
+            "1000000",
+            "--max-words",
+            "2000000",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "the filter stage removed all" in err and "quality:too_short" in err
@@ -79,14 +90,26 @@ def test_filter_that_removes_everything_names_the_stage(raw_folder, tmp_path, ca
 
 
 def test_vocabulary_too_large_and_unreachable_url_are_clear(raw_folder, tmp_path, capsys):
-    code = main(["prepare", str(raw_folder), "--out", str(tmp_path / "v"), "--quiet", "--min-words", "30",
-                 "--vocab-size", "60000"])
+    code = main(
+        [
+            "prepare",
+            str(raw_folder),
+            "--out",
+            str(tmp_path / "v"),
+            "--quiet",
+            "--min-words",
+            "30",
+            "--vocab-size",
+            "60000",
+        ]
+    )
     assert code == 1 and "--vocab-size" in capsys.readouterr().err
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code = main(["prepare", "--url", f"http://127.0.0.1:{port}/", "--out", str(tmp_path / "u"), "--quiet",
-                 "--delay", "0"])
+    code = main(
+        ["prepare", "--url", f"http://127.0.0.1:{port}/", "--out", str(tmp_path / "u"), "--quiet", "--delay", "0"]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "the acquire stage" in err and "crawl:unreachable" in err
 
@@ -103,8 +126,22 @@ def test_acquire_from_a_local_site_records_skipped_urls(tmp_path):
 
     out = tmp_path / "web"
     with LocalSite() as site:
-        code = main(["acquire", "--url", site.url("/"), "--out", str(out), "--delay", "0.01", "--read-timeout", "0.5",
-                     "--max-bytes", "100000", "--quiet"])
+        code = main(
+            [
+                "acquire",
+                "--url",
+                site.url("/"),
+                "--out",
+                str(out),
+                "--delay",
+                "0.01",
+                "--read-timeout",
+                "0.5",
+                "--max-bytes",
+                "100000",
+                "--quiet",
+            ]
+        )
     assert code == 0
     docs = list(read_shards(out))
     assert len(docs) == 4 and {d.kind for d in docs} == {"html", "text"}
@@ -119,11 +156,29 @@ def test_japanese_html_folder_prepare_and_tokenizer_show(tmp_path, capsys):
     pages = tmp_path / "ja_html"
     pages.mkdir()
     for doc in _real_documents()[:25]:  # real manual pages as a folder of .html files
-        (pages / (doc.id.replace("/", "_") + ".html")).write_text(f"<html><body>{doc.text}</body></html>",
-                                                                   encoding="utf-8")
+        (pages / (doc.id.replace("/", "_") + ".html")).write_text(
+            f"<html><body>{doc.text}</body></html>", encoding="utf-8"
+        )
     out = tmp_path / "corpus-ja"
-    assert main(["prepare", str(pages), "--out", str(out), "--quiet", "--tables", "sentences", "--code", "drop",
-                 "--vocab-size", "1200"], prog="zoo data") == 0
+    assert (
+        main(
+            [
+                "prepare",
+                str(pages),
+                "--out",
+                str(out),
+                "--quiet",
+                "--tables",
+                "sentences",
+                "--code",
+                "drop",
+                "--vocab-size",
+                "1200",
+            ],
+            prog="zoo data",
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "html structure: tables_as_sentences" in printed and "code_blocks_dropped" in printed
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -134,8 +189,10 @@ def test_japanese_html_folder_prepare_and_tokenizer_show(tmp_path, capsys):
     assert not any(line.startswith("| ") for doc in docs for line in doc.text.split("\n"))
     assert not any("```" in doc.text for doc in docs)
     # --show trains every kind on the corpus and prints how each splits the sentence.
-    assert main(["tokenizer", str(out), "--show", "共有メモリーを作成する。", "--vocab-size", "1200"],
-                prog="zoo data") == 0
+    assert (
+        main(["tokenizer", str(out), "--show", "共有メモリーを作成する。", "--vocab-size", "1200"], prog="zoo data")
+        == 0
+    )
     shown = capsys.readouterr().out
     for kind in ("sentencepiece-unigram", "sentencepiece-bpe", "wordpiece", "byte-bpe"):
         assert any(line.startswith(kind) and "chars/token" in line for line in shown.splitlines()), kind

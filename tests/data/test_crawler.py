@@ -9,8 +9,9 @@ from zoo.data.crawler import CrawlConfig, Crawler, crawl, extract_links, normali
 
 
 def _config(**overrides):
-    values = dict(max_pages=20, max_bytes=100_000, delay=0.02, connect_timeout=2.0, read_timeout=0.5,
-                  max_seconds_per_page=5.0)
+    values = dict(
+        max_pages=20, max_bytes=100_000, delay=0.02, connect_timeout=2.0, read_timeout=0.5, max_seconds_per_page=5.0
+    )
     values.update(overrides)
     return CrawlConfig(**values)
 
@@ -23,13 +24,18 @@ def crawled(tmp_path_factory):
         result = crawl([site.url("/")], _config(), state_dir=state, progress=False)
         first_hits = site.paths_hit()
         rerun = crawl([site.url("/")], _config(), state_dir=state, progress=False)
-        rerun_hits = site.paths_hit()[len(first_hits):]
-    return {"site_url": site.url(""), "result": result, "first_hits": first_hits, "rerun": rerun,
-            "rerun_hits": rerun_hits}
+        rerun_hits = site.paths_hit()[len(first_hits) :]
+    return {
+        "site_url": site.url(""),
+        "result": result,
+        "first_hits": first_hits,
+        "rerun": rerun,
+        "rerun_hits": rerun_hits,
+    }
 
 
 def _path(url, base):
-    return url[len(base):] or "/"
+    return url[len(base) :] or "/"
 
 
 def test_crawl_keeps_text_pages_of_the_site(crawled):

@@ -25,17 +25,20 @@ def test_good_english_and_japanese_pass():
     assert _reason(JAPANESE) is None  # no spaces, yet not "one giant word"
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("Too short to keep.", "quality:too_short"),
-    ("短すぎる文章。", "quality:too_short"),
-    (" ".join(["a"] * 80), "quality:mean_word_length"),
-    (" ".join(["incomprehensibilities"] * 80), "quality:mean_word_length"),
-    ("#python rocks " * 30, "quality:symbol_ratio"),
-    (" ".join(["1234 5678 and 9012 the 3456 of"] * 20), "quality:digit_ratio"),
-    ("\n".join(f"- item number {i} with the text of a list." for i in range(30)), "quality:bullet_lines"),
-    ("\n".join(f"and then the story went on {i}..." for i in range(30)), "quality:ellipsis_lines"),
-    ("Lorem ipsum dolor sit amet. " + ENGLISH, "quality:lorem_ipsum"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("Too short to keep.", "quality:too_short"),
+        ("短すぎる文章。", "quality:too_short"),
+        (" ".join(["a"] * 80), "quality:mean_word_length"),
+        (" ".join(["incomprehensibilities"] * 80), "quality:mean_word_length"),
+        ("#python rocks " * 30, "quality:symbol_ratio"),
+        (" ".join(["1234 5678 and 9012 the 3456 of"] * 20), "quality:digit_ratio"),
+        ("\n".join(f"- item number {i} with the text of a list." for i in range(30)), "quality:bullet_lines"),
+        ("\n".join(f"and then the story went on {i}..." for i in range(30)), "quality:ellipsis_lines"),
+        ("Lorem ipsum dolor sit amet. " + ENGLISH, "quality:lorem_ipsum"),
+    ],
+)
 def test_each_quality_rule_fires(text, reason):
     assert _reason(text) == reason
 
@@ -55,21 +58,34 @@ def test_japanese_repetition_counts_characters():
 
 
 def test_stop_words_rule_is_language_aware():
-    no_stop = ("Cats sleep all afternoon. Dogs bark loudly outside. Birds sing beautiful songs. Children play "
-               "football after school. Parents cook dinner quickly. Students read interesting books. Teachers "
-               "grade many papers. Farmers grow fresh vegetables. Doctors help sick people. Drivers wait patiently.")
+    no_stop = (
+        "Cats sleep all afternoon. Dogs bark loudly outside. Birds sing beautiful songs. Children play "
+        "football after school. Parents cook dinner quickly. Students read interesting books. Teachers "
+        "grade many papers. Farmers grow fresh vegetables. Doctors help sick people. Drivers wait patiently."
+    )
     assert _reason(no_stop, min_words=20) == "quality:stop_words"
     katakana_only = "リンゴ バナナ チェリー オレンジ グレープ メロン レモン スイカ イチゴ パイン " * 4
-    assert _reason(katakana_only, top_ngram_limits=None, duplicate_ngram_limits=None,
-                   languages=None, min_language_score=None, min_words=10) == "quality:stop_words"
+    assert (
+        _reason(
+            katakana_only,
+            top_ngram_limits=None,
+            duplicate_ngram_limits=None,
+            languages=None,
+            min_language_score=None,
+            min_words=10,
+        )
+        == "quality:stop_words"
+    )
 
 
 def test_language_filter():
-    german = ("Der Ausschuss traf sich am Dienstag, um den Haushalt für das kommende Jahr zu besprechen. Die "
-              "Mitglieder waren sich einig, dass die Bibliothek neue Bücher braucht und das Dach des Rathauses "
-              "vor dem Winter repariert werden muss. Mehrere Anwohner sprachen über den Verkehr an der Schule, "
-              "und der Bürgermeister versprach, das Problem mit der Polizei zu untersuchen. Die nächste Sitzung "
-              "findet im März statt, wenn der endgültige Plan vorgestellt wird.")
+    german = (
+        "Der Ausschuss traf sich am Dienstag, um den Haushalt für das kommende Jahr zu besprechen. Die "
+        "Mitglieder waren sich einig, dass die Bibliothek neue Bücher braucht und das Dach des Rathauses "
+        "vor dem Winter repariert werden muss. Mehrere Anwohner sprachen über den Verkehr an der Schule, "
+        "und der Bürgermeister versprach, das Problem mit der Polizei zu untersuchen. Die nächste Sitzung "
+        "findet im März statt, wenn der endgültige Plan vorgestellt wird."
+    )
     assert _reason(german) == "language:de"
     assert _reason(german, languages=("en", "ja", "de")) is None
     assert _reason(german, languages=None) is None
@@ -90,8 +106,18 @@ def test_harmful_words_default_and_replaceable(tmp_path):
 
 
 def test_rules_can_be_turned_off_and_bad_config_is_rejected():
-    assert _reason("Too short to keep.", min_words=None, min_stop_words=None, languages=None,
-                   min_language_score=None, min_mean_sentence_words=None, top_ngram_limits=None) is None
+    assert (
+        _reason(
+            "Too short to keep.",
+            min_words=None,
+            min_stop_words=None,
+            languages=None,
+            min_language_score=None,
+            min_mean_sentence_words=None,
+            top_ngram_limits=None,
+        )
+        is None
+    )
     with pytest.raises(ValueError, match="min_words"):
         FilterConfig(min_words=10, max_words=5)
 

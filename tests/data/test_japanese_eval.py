@@ -36,14 +36,25 @@ def _junk(real):
     for i in range(4):  # exact copies of real pages
         junk.append(Document(id=f"junk-exact-{i}", text=real[10 + i].text, kind="html"))
     for i in range(4):  # near copies: a different footer line
-        junk.append(Document(id=f"junk-near-{i}", text=real[20 + i].text.replace(
-            "</body>", f"<p>最終更新日: 2024年{i + 1}月</p></body>") if "</body>" in real[20 + i].text
-            else real[20 + i].text + f"<p>最終更新日: 2024年{i + 1}月</p>", kind="html"))
-    menu = "".join(f"<li><a href='/p{k}'>{name}</a></li>" for k, name in
-                   enumerate(["ホーム", "製品情報", "サポート", "ダウンロード", "会社概要", "お問い合わせ", "採用情報"]))
+        junk.append(
+            Document(
+                id=f"junk-near-{i}",
+                text=real[20 + i].text.replace("</body>", f"<p>最終更新日: 2024年{i + 1}月</p></body>")
+                if "</body>" in real[20 + i].text
+                else real[20 + i].text + f"<p>最終更新日: 2024年{i + 1}月</p>",
+                kind="html",
+            )
+        )
+    menu = "".join(
+        f"<li><a href='/p{k}'>{name}</a></li>"
+        for k, name in enumerate(
+            ["ホーム", "製品情報", "サポート", "ダウンロード", "会社概要", "お問い合わせ", "採用情報"]
+        )
+    )
     for i in range(3):  # boilerplate: navigation menus and nothing else
-        junk.append(Document(id=f"junk-menu-{i}", text=_page(f"<nav><ul>{menu}</ul></nav><ul>{menu}</ul>"),
-                             kind="html"))
+        junk.append(
+            Document(id=f"junk-menu-{i}", text=_page(f"<nav><ul>{menu}</ul></nav><ul>{menu}</ul>"), kind="html")
+        )
     spam = "格安スマホ 比較 おすすめ ランキング 最安値 激安 "
     for i in range(3):  # keyword spam
         junk.append(Document(id=f"junk-spam-{i}", text=_page(f"<p>{spam * (40 + i)}</p>"), kind="html"))
@@ -109,8 +120,11 @@ def test_mixed_japanese_english_is_japanese():
 
 
 def test_long_documents_are_judged_by_section():
-    chapter = next(doc for doc in clean_documents(_real_documents(), progress=False)[0]
-                   if 2 * 5000 < len(doc.text) and judge_document(doc.text, FilterConfig())[2] == [])
+    chapter = next(
+        doc
+        for doc in clean_documents(_real_documents(), progress=False)[0]
+        if 2 * 5000 < len(doc.text) and judge_document(doc.text, FilterConfig())[2] == []
+    )
     spam = "激安セール開催中！今すぐクリック！\n" * 300
     reason, text, dropped = judge_document(chapter.text + "\n" + spam, FilterConfig())
     # The chapter stays (its last section, shared with the first spam lines, may go); the spam goes.
@@ -122,9 +136,11 @@ def test_long_documents_are_judged_by_section():
 
 
 def test_tables_code_and_menus_are_configurable():
-    page = _page("<p>本文です。</p><table><tr><th>名前</th><th>型</th></tr><tr><td>幅</td><td>整数</td></tr></table>"
-                 "<pre>def f():\n    return 1</pre>"
-                 "<ul><li><a href='/a'>ホーム</a></li><li><a href='/b'>製品</a></li><li><a href='/c'>会社</a></li></ul>")
+    page = _page(
+        "<p>本文です。</p><table><tr><th>名前</th><th>型</th></tr><tr><td>幅</td><td>整数</td></tr></table>"
+        "<pre>def f():\n    return 1</pre>"
+        "<ul><li><a href='/a'>ホーム</a></li><li><a href='/b'>製品</a></li><li><a href='/c'>会社</a></li></ul>"
+    )
     html, counts, code = restructure_html(page, CleanConfig(tables="sentences", code="keep"))
     assert "名前: 幅, 型: 整数。" in html and code == ["def f():\n    return 1"]
     assert counts["tables_as_sentences"] == 1 and counts["menus_dropped"] == 1 and "ホーム" not in html

@@ -14,8 +14,9 @@ def test_report_counts_documents_bytes_and_reasons(tmp_path):
     docs = [Document(id=str(i), text="日本語" * (i + 1)) for i in range(4)]
     report = PipelineReport(name="t")
     report.add_stage("acquire", None, docs, skipped=[{"source": "x.txt", "reason": "acquire:not_utf8", "detail": ""}])
-    entry = report.add_stage("filter", docs, docs[2:], removed=[(docs[0], "quality:too_short"),
-                                                                (docs[1], "quality:too_short")])
+    entry = report.add_stage(
+        "filter", docs, docs[2:], removed=[(docs[0], "quality:too_short"), (docs[1], "quality:too_short")]
+    )
     assert entry["docs_in"] == 4 and entry["docs_out"] == 2 and entry["removed_bytes"] == 9 + 18
     assert entry["examples"]["quality:too_short"][0]["id"] == "0"
     saved = json.loads(report.save(tmp_path / "report.json").read_text(encoding="utf-8"))

@@ -34,8 +34,15 @@ def _as_str(value):
 def test_special_tokens_have_fixed_ids(trained, kind):
     tok = trained[kind]
     assert [tok.token_to_id(token) for token in SPECIAL_TOKENS] == list(range(len(SPECIAL_TOKENS)))
-    assert (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id,
-            tok.start_token_id, tok.end_token_id) == (0, 1, 2, 3, 4, 5, 6)
+    assert (
+        tok.pad_token_id,
+        tok.unk_token_id,
+        tok.cls_token_id,
+        tok.sep_token_id,
+        tok.mask_token_id,
+        tok.start_token_id,
+        tok.end_token_id,
+    ) == (0, 1, 2, 3, 4, 5, 6)
     assert abs(tok.vocabulary_size() - SIZES[kind]) <= 0.1 * SIZES[kind]
 
 

@@ -13,8 +13,9 @@ from zoo.llm.models.generation import generate
 
 @pytest.fixture(scope="module")
 def chat_model(small_tokenizer):
-    return build_llm("causal", "tiny", num_layers=1, vocab_size=small_tokenizer.vocabulary_size(), max_length=128,
-                     compile=False)
+    return build_llm(
+        "causal", "tiny", num_layers=1, vocab_size=small_tokenizer.vocabulary_size(), max_length=128, compile=False
+    )
 
 
 def test_streamed_tokens_equal_greedy_generate_and_stop_at_end_of_turn(chat_model):
@@ -22,14 +23,23 @@ def test_streamed_tokens_equal_greedy_generate_and_stop_at_end_of_turn(chat_mode
     reference = generate(chat_model, prompt, max_new_tokens=12)
     assert list(stream_tokens(chat_model, prompt, max_new_tokens=12, stop_id=-1)) == reference
     stop = reference[3]
-    assert list(stream_tokens(chat_model, prompt, max_new_tokens=12, stop_id=stop)) == reference[: reference.index(stop)]
+    assert (
+        list(stream_tokens(chat_model, prompt, max_new_tokens=12, stop_id=stop)) == reference[: reference.index(stop)]
+    )
 
 
 def test_chat_loop_is_multi_turn_and_uses_the_template(chat_model, small_tokenizer):
     template = ChatTemplate.for_tokenizer(small_tokenizer)
     out = []
-    messages = chat_loop(chat_model, small_tokenizer, template, ["Hello there.", "And the last?", "/quit", "never"],
-                         out.append, system="Be brief.", max_new_tokens=6)
+    messages = chat_loop(
+        chat_model,
+        small_tokenizer,
+        template,
+        ["Hello there.", "And the last?", "/quit", "never"],
+        out.append,
+        system="Be brief.",
+        max_new_tokens=6,
+    )
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant"]
     # Independent reference: each reply is greedy generate() on the template's prompt of the conversation so far.
     for turn in (2, 4):
@@ -37,7 +47,9 @@ def test_chat_loop_is_multi_turn_and_uses_the_template(chat_model, small_tokeniz
         expected = generate(chat_model, ids.tolist(), max_new_tokens=6, stop_token_ids=[template.end_of_turn_id])
         assert messages[turn]["content"] == decode_ids(small_tokenizer, expected).strip()
     assert "".join(out).count("assistant> ") == 2  # "never" came after /quit
-    reset = chat_loop(chat_model, small_tokenizer, template, ["Hi.", "/reset", "Hi again."], out.append, max_new_tokens=2)
+    reset = chat_loop(
+        chat_model, small_tokenizer, template, ["Hi.", "/reset", "Hi again."], out.append, max_new_tokens=2
+    )
     assert [m["content"] for m in reset if m["role"] == "user"] == ["Hi again."]
 
 

@@ -32,9 +32,14 @@ def test_the_end_of_turn_is_the_tokenizers_end_token(small_tokenizer):
 
 
 def test_render_text_and_save_load_round_trip(tmp_path):
-    template = ChatTemplate(headers={"system": "S: ", "user": "U: ", "assistant": "A: "}, end_of_turn="<eot>",
-                            end_of_turn_id=9, separator="|")
+    template = ChatTemplate(
+        headers={"system": "S: ", "user": "U: ", "assistant": "A: "},
+        end_of_turn="<eot>",
+        end_of_turn_id=9,
+        separator="|",
+    )
     assert template.render_text(CONVERSATION[1:3]) == (
-        "U: What is the first word of this sentence?\n\nSee the note.<eot>|A: See<eot>|")
+        "U: What is the first word of this sentence?\n\nSee the note.<eot>|A: See<eot>|"
+    )
     template.save(tmp_path)
     assert ChatTemplate.load(tmp_path) == template

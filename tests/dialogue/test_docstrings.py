@@ -5,10 +5,20 @@ import importlib
 
 import pytest
 
-MODULES = ["zoo.dialogue", "zoo.dialogue.formats", "zoo.dialogue.chat_template", "zoo.dialogue.sft",
-           "zoo.dialogue.synthetic", "zoo.dialogue.dpo", "zoo.dialogue.streaming", "zoo.reasoning",
-           "zoo.reasoning.arithmetic", "zoo.reasoning.char_tokenizer", "zoo.reasoning.calculator",
-           "zoo.reasoning.self_consistency"]
+MODULES = [
+    "zoo.dialogue",
+    "zoo.dialogue.formats",
+    "zoo.dialogue.chat_template",
+    "zoo.dialogue.sft",
+    "zoo.dialogue.synthetic",
+    "zoo.dialogue.dpo",
+    "zoo.dialogue.streaming",
+    "zoo.reasoning",
+    "zoo.reasoning.arithmetic",
+    "zoo.reasoning.char_tokenizer",
+    "zoo.reasoning.calculator",
+    "zoo.reasoning.self_consistency",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -17,8 +17,9 @@ from zoo.llm import build_llm
 
 
 def tiny_policy():
-    return build_llm("causal", "tiny", num_layers=1, hidden_dim=32, intermediate_dim=64, vocab_size=40,
-                     max_length=16, compile=False)
+    return build_llm(
+        "causal", "tiny", num_layers=1, hidden_dim=32, intermediate_dim=64, vocab_size=40, max_length=16, compile=False
+    )
 
 
 def toy_pairs(n=32):

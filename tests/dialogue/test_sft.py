@@ -7,8 +7,14 @@ from zoo.dialogue.chat_template import ChatTemplate
 from zoo.dialogue.sft import encode_conversations, pack_rows, reply_loss, sft_arrays
 
 CONVERSATIONS = [
-    [{"role": "user", "content": "Repeat this sentence.\n\nSee the note."}, {"role": "assistant", "content": "See the note."}],
-    [{"role": "user", "content": "What is the last word?\n\nLists are mutable."}, {"role": "assistant", "content": "mutable"}],
+    [
+        {"role": "user", "content": "Repeat this sentence.\n\nSee the note."},
+        {"role": "assistant", "content": "See the note."},
+    ],
+    [
+        {"role": "user", "content": "What is the last word?\n\nLists are mutable."},
+        {"role": "assistant", "content": "mutable"},
+    ],
     [{"role": "user", "content": "Count the words.\n\nA B C."}, {"role": "assistant", "content": "3"}],
 ]
 
@@ -21,7 +27,7 @@ def test_prompt_targets_have_zero_weight(small_tokenizer):
         n = len(ids) - 1
         assert targets[:n].tolist() == ids[1:].tolist()
         assert target_weights[:n].tolist() == weights[1:].tolist()  # weight of each target = its token's role
-        assert target_weights[n:].sum() == 0 and mask[n + 1:].sum() == 0  # padding neither read nor learned
+        assert target_weights[n:].sum() == 0 and mask[n + 1 :].sum() == 0  # padding neither read nor learned
     # The first target with weight 1 is the first token of the reply, right after the assistant header.
     prompt, _ = template.encode(small_tokenizer, CONVERSATIONS[0][:1], add_generation_prompt=True)
     assert int(np.argmax(w[0])) == len(prompt) - 1 and w[0, : len(prompt) - 1].sum() == 0
@@ -61,9 +67,24 @@ def test_sft_recipe_writes_model_tokenizer_and_template_and_lowers_reply_loss(tm
 
     data = tmp_path / "mine.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in make_records(60)[0]))
-    results = load_recipe("sft").recipe.run(["--data", str(data), "--steps", "30", "--seq-len", "64",
-                                             "--runs-dir", str(tmp_path / "runs"), "--verbose", "0",
-                                             "--no-tensorboard", "--pack", "--lora-rank", "4"])
+    results = load_recipe("sft").recipe.run(
+        [
+            "--data",
+            str(data),
+            "--steps",
+            "30",
+            "--seq-len",
+            "64",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--verbose",
+            "0",
+            "--no-tensorboard",
+            "--pack",
+            "--lora-rank",
+            "4",
+        ]
+    )
     run = results["run_dir"]
     assert results["held_out_loss_after"] < results["held_out_loss_before"]
     assert results["lora_trainable_params"] > 0

@@ -49,8 +49,17 @@ def tiny_vgg16():
 def tiny_lm():
     from zoo.llm import build_llm
 
-    return build_llm("causal", "tiny", num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32,
-                     vocab_size=LM_VOCAB, max_length=48, compile=False)
+    return build_llm(
+        "causal",
+        "tiny",
+        num_layers=1,
+        hidden_dim=16,
+        num_heads=2,
+        intermediate_dim=32,
+        vocab_size=LM_VOCAB,
+        max_length=48,
+        compile=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +86,9 @@ def lm_run(tmp_path_factory, lm_tokenizer_dir):
 def run_verifier(args, timeout=300):
     """Run zoo/export/verify.py in a fresh Python process; returns (exit code, parsed JSON report)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, VERIFY_SCRIPT, *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    done = subprocess.run(
+        [sys.executable, VERIFY_SCRIPT, *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
     try:
         return done.returncode, json.loads(done.stdout)
     except json.JSONDecodeError:

@@ -91,11 +91,14 @@ def test_a_subclassed_model_without_inputs_cannot_be_traced(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--name", "my model"], "letters, digits"),
-    (["--version", "0"], "positive integer"),
-    (["--quantization", "float16"], "--format tflite only"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--name", "my model"], "letters, digits"),
+        (["--version", "0"], "positive integer"),
+        (["--quantization", "float16"], "--format tflite only"),
+    ],
+)
 def test_bad_options(cnn_run, tmp_path, capsys, argv, message):
     code, err = run_cli(capsys, cnn_run, "--output", tmp_path / "out", *argv)
     assert code == 2 and message in err
@@ -121,8 +124,17 @@ def test_an_export_that_disagrees_with_keras_is_not_published(tmp_path, monkeypa
 def test_a_tokenizer_that_does_not_fit_the_model(cnn_run, lm_tokenizer_dir, tmp_path, capsys):
     from zoo.llm import build_llm
 
-    small = build_llm("causal", "tiny", num_layers=1, hidden_dim=8, num_heads=2, intermediate_dim=8, vocab_size=300,
-                      max_length=16, compile=False)
+    small = build_llm(
+        "causal",
+        "tiny",
+        num_layers=1,
+        hidden_dim=8,
+        num_heads=2,
+        intermediate_dim=8,
+        vocab_size=300,
+        max_length=16,
+        compile=False,
+    )
     small.save(tmp_path / "small.keras")
     code, err = run_cli(capsys, tmp_path / "small.keras", "--tokenizer", lm_tokenizer_dir, "--output", tmp_path / "o")
     assert code == 2 and "has 400 tokens but the model's vocab_size is 300" in err

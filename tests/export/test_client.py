@@ -12,7 +12,10 @@ from zoo.export.client import PromptCodec, generate_request, post_json, predict_
 
 def test_predict_url_with_and_without_a_version():
     assert predict_url("cnn") == "http://localhost:8501/v1/models/cnn:predict"
-    assert predict_url("lm", host="10.0.0.2", port=9000, version=3) == "http://10.0.0.2:9000/v1/models/lm/versions/3:predict"
+    assert (
+        predict_url("lm", host="10.0.0.2", port=9000, version=3)
+        == "http://10.0.0.2:9000/v1/models/lm/versions/3:predict"
+    )
 
 
 def test_request_body_row_and_columnar_formats():
@@ -22,14 +25,19 @@ def test_request_body_row_and_columnar_formats():
         "instances": [{"prompt_ids": [6, 7], "max_new_tokens": 4}, {"prompt_ids": [6, 0], "max_new_tokens": 2}],
     }
     assert request_body(inputs, "generate", format="inputs") == {
-        "signature_name": "generate", "inputs": {"prompt_ids": [[6, 7], [6, 0]], "max_new_tokens": [4, 2]}}
+        "signature_name": "generate",
+        "inputs": {"prompt_ids": [[6, 7], [6, 0]], "max_new_tokens": [4, 2]},
+    }
 
 
-@pytest.mark.parametrize("inputs, kwargs, message", [
-    ({"a": [1, 2], "b": [1]}, {}, "same batch size"),
-    ({}, {}, "non-empty dict"),
-    ({"a": [1]}, {"format": "rows"}, "row and columnar"),
-])
+@pytest.mark.parametrize(
+    "inputs, kwargs, message",
+    [
+        ({"a": [1, 2], "b": [1]}, {}, "same batch size"),
+        ({}, {}, "non-empty dict"),
+        ({"a": [1]}, {"format": "rows"}, "row and columnar"),
+    ],
+)
 def test_request_body_errors(inputs, kwargs, message):
     with pytest.raises(ValueError, match=message):
         request_body(inputs, **kwargs)

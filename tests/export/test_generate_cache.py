@@ -28,8 +28,15 @@ NEW_TOKENS = 10
 def tiny(**overrides):
     from zoo.llm import build_llm
 
-    settings = {"num_layers": 2, "hidden_dim": 16, "num_heads": 2, "intermediate_dim": 32, "vocab_size": 300,
-                "max_length": 32, "compile": False}
+    settings = {
+        "num_layers": 2,
+        "hidden_dim": 16,
+        "num_heads": 2,
+        "intermediate_dim": 32,
+        "vocab_size": 300,
+        "max_length": 32,
+        "compile": False,
+    }
     return build_llm("causal", "tiny", **{**settings, **overrides})
 
 
@@ -55,13 +62,20 @@ def verified(tmp_path_factory):
             tokens = model.generate(prompts, max_new_tokens=NEW_TOKENS)
             expected[name, case] = tokens
             stem = str(root / f"{name}-{case}")
-            np.savez(f"{stem}-in.npz", prompt_ids=padded(prompts),
-                     max_new_tokens=np.full(len(prompts), NEW_TOKENS, "int32"),
-                     temperature=np.zeros(len(prompts), "float32"))
-            np.savez(f"{stem}-out.npz", generated_ids=np.array(tokens, "int32"),
-                     num_generated=np.full(len(prompts), NEW_TOKENS, "int32"))
-            cases.append({"signature": "generate", "inputs": f"{stem}-in.npz", "expected": f"{stem}-out.npz",
-                          "tolerance": 0})
+            np.savez(
+                f"{stem}-in.npz",
+                prompt_ids=padded(prompts),
+                max_new_tokens=np.full(len(prompts), NEW_TOKENS, "int32"),
+                temperature=np.zeros(len(prompts), "float32"),
+            )
+            np.savez(
+                f"{stem}-out.npz",
+                generated_ids=np.array(tokens, "int32"),
+                num_generated=np.full(len(prompts), NEW_TOKENS, "int32"),
+            )
+            cases.append(
+                {"signature": "generate", "inputs": f"{stem}-in.npz", "expected": f"{stem}-out.npz", "tolerance": 0}
+            )
         entries.append({"path": path, "cases": cases})
     with open(root / "plan.json", "w", encoding="utf-8") as f:
         json.dump({"saved_models": entries}, f)
@@ -92,9 +106,17 @@ def test_cached_loop_equals_the_uncached_loop_and_restores_the_keras_cache_ops()
     from zoo.export.generate_loop import build_generate_fn
 
     model = tiny(**CONFIGS["llama_style"])
-    specs = [tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32)]
-    graphs = {use_cache: tf.function(build_generate_fn(model, use_cache=use_cache), input_signature=specs,
-                                     autograph=False).get_concrete_function() for use_cache in (True, False)}
+    specs = [
+        tf.TensorSpec((None, None), tf.int32),
+        tf.TensorSpec((None,), tf.int32),
+        tf.TensorSpec((None,), tf.float32),
+    ]
+    graphs = {
+        use_cache: tf.function(
+            build_generate_fn(model, use_cache=use_cache), input_signature=specs, autograph=False
+        ).get_concrete_function()
+        for use_cache in (True, False)
+    }
     args = (tf.constant(padded(PROMPTS)), tf.constant([NEW_TOKENS] * 3), tf.constant([0.0] * 3))
     cached, uncached = (graphs[flag](*args)["generated_ids"].numpy().tolist() for flag in (True, False))
     assert cached == uncached
@@ -114,7 +136,7 @@ def test_select_cache_write_equals_slice_update(index, count):
     cache = rng.normal(size=(2, 2, 6, 1, 3)).astype("float32")
     new = rng.normal(size=(2, 2, count, 1, 3)).astype("float32")
     expected = cache.copy()
-    expected[:, :, index:index + count] = new
+    expected[:, :, index : index + count] = new
     for mode in ("select", "slice"):
         np.testing.assert_array_equal(np.asarray(write_cache(cache, new, index, mode)), expected)
 
@@ -126,6 +148,9 @@ def test_attention_without_a_cache_keeps_the_recomputing_loop_and_keras_tokens()
     model = tiny(attention="axial", attention_options={"row_length": 4})
     assert not supports_kv_cache(model.llm_config)
     fn = trace_signatures(model, "causal_lm")["generate"]
-    out = fn(prompt_ids=tf.constant(padded(PROMPTS)), max_new_tokens=tf.constant([NEW_TOKENS] * 3),
-             temperature=tf.constant([0.0] * 3))
+    out = fn(
+        prompt_ids=tf.constant(padded(PROMPTS)),
+        max_new_tokens=tf.constant([NEW_TOKENS] * 3),
+        temperature=tf.constant([0.0] * 3),
+    )
     assert out["generated_ids"].numpy().tolist() == model.generate(PROMPTS, max_new_tokens=NEW_TOKENS)

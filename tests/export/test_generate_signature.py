@@ -20,8 +20,11 @@ def signatures(lm):
 
 
 def call(fn, prompt_ids, max_new_tokens, temperature):
-    out = fn(prompt_ids=tf.constant(prompt_ids, tf.int32), max_new_tokens=tf.constant(max_new_tokens, tf.int32),
-             temperature=tf.constant(temperature, tf.float32))
+    out = fn(
+        prompt_ids=tf.constant(prompt_ids, tf.int32),
+        max_new_tokens=tf.constant(max_new_tokens, tf.int32),
+        temperature=tf.constant(temperature, tf.float32),
+    )
     return {k: v.numpy() for k, v in out.items()}
 
 
@@ -68,16 +71,20 @@ def test_logits_signature_masks_right_padding(lm, signatures):
     np.testing.assert_allclose(out["next_token_logits"].numpy()[1], short[0, -1], atol=1e-5)
 
 
-@pytest.mark.parametrize("prompt_ids, max_new_tokens, temperature, message", [
-    ([[0, 6, 7]], [3], [0.0], "right-padded"),
-    ([[0, 0]], [3], [0.0], "at least one real"),
-    ([[6, LM_VOCAB]], [3], [0.0], "below the vocabulary size 400"),
-    ([[6, 7]], [0], [0.0], "max_new_tokens must be at least 1"),
-    ([[6, 7]], [3, 3], [0.0], "one value per prompt"),
-    ([[6, 7]], [3], [-1.0], "temperature must be >= 0"),
-    ([[6, 7]], [47], [0.0], "max_length 48"),
-])
-def test_bad_requests_fail_with_a_message_that_says_what_to_send(signatures, prompt_ids, max_new_tokens,
-                                                                   temperature, message):
+@pytest.mark.parametrize(
+    "prompt_ids, max_new_tokens, temperature, message",
+    [
+        ([[0, 6, 7]], [3], [0.0], "right-padded"),
+        ([[0, 0]], [3], [0.0], "at least one real"),
+        ([[6, LM_VOCAB]], [3], [0.0], "below the vocabulary size 400"),
+        ([[6, 7]], [0], [0.0], "max_new_tokens must be at least 1"),
+        ([[6, 7]], [3, 3], [0.0], "one value per prompt"),
+        ([[6, 7]], [3], [-1.0], "temperature must be >= 0"),
+        ([[6, 7]], [47], [0.0], "max_length 48"),
+    ],
+)
+def test_bad_requests_fail_with_a_message_that_says_what_to_send(
+    signatures, prompt_ids, max_new_tokens, temperature, message
+):
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         call(signatures["generate"], prompt_ids, max_new_tokens, temperature)

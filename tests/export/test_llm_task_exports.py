@@ -4,19 +4,23 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-SMALL = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32, vocab_size=50, max_length=16,
-             compile=False)
+SMALL = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32, vocab_size=50, max_length=16, compile=False)
 
 
-@pytest.mark.parametrize("kind, signature_kind, outputs", [
-    ("classifier", "classifier", {"probabilities", "label"}),
-    ("qa", "functional", {"start_logits", "end_logits"}),
-])
+@pytest.mark.parametrize(
+    "kind, signature_kind, outputs",
+    [
+        ("classifier", "classifier", {"probabilities", "label"}),
+        ("qa", "functional", {"start_logits", "end_logits"}),
+    ],
+)
 def test_llm_task_exports_answer_like_keras(tmp_path, kind, signature_kind, outputs):
     from zoo.export.saved_model import export_saved_model
     from zoo.llm import build_llm
 
-    model = build_llm(kind, "tiny", num_classes=3, **SMALL) if kind == "classifier" else build_llm(kind, "tiny", **SMALL)
+    model = (
+        build_llm(kind, "tiny", num_classes=3, **SMALL) if kind == "classifier" else build_llm(kind, "tiny", **SMALL)
+    )
     result = export_saved_model(model, tmp_path)  # publishing includes the comparison with Keras
     assert result.kind == signature_kind
     assert set(result.signatures["serving_default"]["outputs"]) == outputs

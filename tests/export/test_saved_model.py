@@ -18,10 +18,14 @@ import pytest
 from tests.export.conftest import make_run_folder, run_verifier, tiny_cnn, tiny_gan, tiny_lstm, tiny_vgg16
 
 # The README's requests for the LM, character for character.
-README_LM_INSTANCES = ('{"signature_name": "generate", "instances": '
-                       '[{"prompt_ids": [6, 312, 45, 9], "max_new_tokens": 16, "temperature": 0.0}]}')
-README_LM_INPUTS = ('{"signature_name": "generate", "inputs": '
-                    '{"prompt_ids": [[6, 312, 45, 9]], "max_new_tokens": [16], "temperature": [0.0]}}')
+README_LM_INSTANCES = (
+    '{"signature_name": "generate", "instances": '
+    '[{"prompt_ids": [6, 312, 45, 9], "max_new_tokens": 16, "temperature": 0.0}]}'
+)
+README_LM_INPUTS = (
+    '{"signature_name": "generate", "inputs": '
+    '{"prompt_ids": [[6, 312, 45, 9]], "max_new_tokens": [16], "temperature": [0.0]}}'
+)
 README_LM_LOGITS = '{"signature_name": "logits", "instances": [{"token_ids": [6, 312, 45, 9]}]}'
 
 
@@ -53,8 +57,11 @@ def control_saved_model(path):
         # The LLM's KV cache is written this way; on the TF backend it is an XLA-only op.
         return {"cache": keras.ops.slice_update(cache, (0, 2), tf.ones([tf.shape(cache)[0], 1]))}
 
-    tf.saved_model.save(root, path, signatures={"split": split.get_concrete_function(),
-                                                "cache_write": cache_write.get_concrete_function()})
+    tf.saved_model.save(
+        root,
+        path,
+        signatures={"split": split.get_concrete_function(), "cache_write": cache_write.get_concrete_function()},
+    )
     return path
 
 
@@ -68,8 +75,13 @@ def exported(tmp_path_factory, lm_run):
     runs, out, data = root / "runs", root / "saved_models", root / "data"
     data.mkdir()
     vocab = TextVocabulary("char").fit(["the cat sat on the mat", "a dog ran"])
-    models = {"cnn": tiny_cnn(), "lstm_generator": tiny_lstm(vocab.size), "gan_mlp": tiny_gan(),
-              "vgg16_transfer": tiny_vgg16(), "causal_lm": lm_run[1]}
+    models = {
+        "cnn": tiny_cnn(),
+        "lstm_generator": tiny_lstm(vocab.size),
+        "gan_mlp": tiny_gan(),
+        "vgg16_transfer": tiny_vgg16(),
+        "causal_lm": lm_run[1],
+    }
     sources = {
         "cnn": make_run_folder(runs, "train-cnn", models["cnn"]),
         "lstm_generator": make_run_folder(runs, "train-lstm", models["lstm_generator"]),
@@ -112,7 +124,8 @@ def exported(tmp_path_factory, lm_run):
         with open(data / f"{key}.json", "w", encoding="utf-8") as f:
             json.dump(body, f)
         requests.setdefault(summaries[name]["path"], []).append(
-            {"body": str(data / f"{key}.json"), "response": str(data / f"{key}-response.json")})
+            {"body": str(data / f"{key}.json"), "response": str(data / f"{key}-response.json")}
+        )
     for path, items in requests.items():
         entry = next((e for e in entries if e["path"] == path), None)
         if entry is None:
@@ -123,9 +136,19 @@ def exported(tmp_path_factory, lm_run):
         json.dump({"saved_models": entries}, f)
     code, report = run_verifier(["--plan", str(data / "plan.json")])
     responses = {key: json.load(open(data / f"{key}-response.json", encoding="utf-8")) for key in bodies}
-    return {"summaries": summaries, "report": report, "code": code, "models": models, "out": out,
-            "sources": sources, "bodies": bodies, "responses": responses, "codec": codec,
-            "keras_outputs": keras_outputs, "images": images}
+    return {
+        "summaries": summaries,
+        "report": report,
+        "code": code,
+        "models": models,
+        "out": out,
+        "sources": sources,
+        "bodies": bodies,
+        "responses": responses,
+        "codec": codec,
+        "keras_outputs": keras_outputs,
+        "images": images,
+    }
 
 
 def reports_by_path(exported):
@@ -141,7 +164,9 @@ def test_each_model_is_written_to_its_first_version_with_manifest_and_assets(exp
         with open(os.path.join(summary["path"], "assets.extra", "zoo_export.json"), encoding="utf-8") as f:
             assert json.load(f)["kind"] == summary["kind"]
     assert sorted(os.listdir(os.path.join(summaries["causal_lm"]["path"], "assets"))) == [
-        "sentencepiece.model", "tokenizer.json"]
+        "sentencepiece.model",
+        "tokenizer.json",
+    ]
     assert os.listdir(os.path.join(summaries["lstm_generator"]["path"], "assets")) == ["vocabulary.json"]
     # No temporary folder is left beside the versions.
     assert sorted(os.listdir(out / "cnn")) == ["1"]
@@ -154,11 +179,16 @@ def test_signatures_have_named_inputs_outputs_and_an_open_batch(exported):
     assert cnn["outputs"]["serving_default"] == {"label": ["int64", [None]], "probabilities": ["float32", [None, 10]]}
     lm = reports[exported["summaries"]["causal_lm"]["path"]]
     assert lm["signatures"] == ["generate", "logits", "serving_default"]
-    assert lm["inputs"]["generate"] == {"max_new_tokens": ["int32", [None]], "prompt_ids": ["int32", [None, None]],
-                                        "temperature": ["float32", [None]]}
+    assert lm["inputs"]["generate"] == {
+        "max_new_tokens": ["int32", [None]],
+        "prompt_ids": ["int32", [None, None]],
+        "temperature": ["float32", [None]],
+    }
     assert lm["outputs"]["generate"] == {"generated_ids": ["int32", [None, None]], "num_generated": ["int32", [None]]}
-    assert lm["outputs"]["logits"] == {"logits": ["float32", [None, None, 400]],
-                                       "next_token_logits": ["float32", [None, 400]]}
+    assert lm["outputs"]["logits"] == {
+        "logits": ["float32", [None, None, 400]],
+        "next_token_logits": ["float32", [None, 400]],
+    }
     gan = reports[exported["summaries"]["gan_mlp"]["path"]]
     assert gan["outputs"]["serving_default"] == {"images": ["float32", [None, 28, 28, 1]]}
 
@@ -171,8 +201,9 @@ def test_fresh_tensorflow_process_gives_the_keras_outputs(exported):
     for entry in checked:
         # Two batch sizes per signature, and all three signatures of the LM.
         assert len(entry["cases"]) >= 2
-        assert {c["signature"] for c in entry["cases"]} == set(next(
-            r["signatures"] for r in report["saved_models"] if r["path"] == entry["path"]))
+        assert {c["signature"] for c in entry["cases"]} == set(
+            next(r["signatures"] for r in report["saved_models"] if r["path"] == entry["path"])
+        )
         for case in entry["cases"]:
             assert case["passed"], (entry["path"], case)
 
@@ -198,8 +229,9 @@ def test_exports_hold_core_tensorflow_ops_only_and_the_scan_catches_others(expor
 
 
 def test_classifier_rest_requests_in_both_formats(exported):
-    keras = exported["keras_outputs"](exported["models"]["cnn"], "classifier", "serving_default",
-                                      {"image": exported["images"]})
+    keras = exported["keras_outputs"](
+        exported["models"]["cnn"], "classifier", "serving_default", {"image": exported["images"]}
+    )
     from zoo.export.client import response_outputs
 
     for key in ("cnn_instances", "cnn_inputs"):
@@ -207,8 +239,9 @@ def test_classifier_rest_requests_in_both_formats(exported):
         assert outputs["label"] == keras["label"].tolist()
         np.testing.assert_allclose(outputs["probabilities"], keras["probabilities"], atol=1e-5)
     assert exported["bodies"]["cnn_instances"][1]["instances"][0].keys() == {"image"}
-    zeros = exported["keras_outputs"](exported["models"]["cnn"], "classifier", "serving_default",
-                                      {"image": np.zeros((1, 28, 28, 1), "float32")})
+    zeros = exported["keras_outputs"](
+        exported["models"]["cnn"], "classifier", "serving_default", {"image": np.zeros((1, 28, 28, 1), "float32")}
+    )
     assert response_outputs(exported["responses"]["cnn_readme"])["label"] == zeros["label"].tolist()
 
 

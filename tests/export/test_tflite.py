@@ -14,20 +14,26 @@ def tflite_exports(tmp_path_factory, lm_run):
     root = tmp_path_factory.mktemp("tflite")
     out = root / "saved_models"
     models = {"cnn": tiny_cnn(), "lstm_generator": tiny_lstm(30), "causal_lm": lm_run[1]}
-    sources = {"cnn": make_run_folder(root / "runs", "train-cnn", models["cnn"]),
-               "lstm_generator": make_run_folder(root / "runs", "train-lstm", models["lstm_generator"]),
-               "causal_lm": lm_run[0]}
+    sources = {
+        "cnn": make_run_folder(root / "runs", "train-cnn", models["cnn"]),
+        "lstm_generator": make_run_folder(root / "runs", "train-lstm", models["lstm_generator"]),
+        "causal_lm": lm_run[0],
+    }
     summaries = {name: export_with_cli(src, "--format", "tflite", "--output", out) for name, src in sources.items()}
-    summaries["lm_float16"] = export_with_cli(sources["causal_lm"], "--format", "tflite", "--output", out,
-                                              "--quantization", "float16")
+    summaries["lm_float16"] = export_with_cli(
+        sources["causal_lm"], "--format", "tflite", "--output", out, "--quantization", "float16"
+    )
     return {"models": models, "summaries": summaries, "out": out}
 
 
-@pytest.mark.parametrize("name, signature, batch", [
-    ("cnn", "serving_default", 5),  # any batch size
-    ("lstm_generator", "serving_default", 1),
-    ("causal_lm", "logits", 1),
-])
+@pytest.mark.parametrize(
+    "name, signature, batch",
+    [
+        ("cnn", "serving_default", 5),  # any batch size
+        ("lstm_generator", "serving_default", 1),
+        ("causal_lm", "logits", 1),
+    ],
+)
 def test_litert_interpreter_matches_keras(tflite_exports, name, signature, batch):
     from zoo.export.reference import keras_outputs, sample_inputs
     from zoo.export.tflite import run_tflite

@@ -50,12 +50,15 @@ def test_a_version_that_appears_during_the_export_is_not_replaced(tmp_path):
     assert os.listdir(tmp_path / "lm") == ["1"]
 
 
-@pytest.mark.parametrize("name, version, message", [
-    ("my model", None, "letters, digits"),
-    ("../escape", None, "letters, digits"),
-    ("cnn", 0, "positive integer"),
-    ("cnn", True, "positive integer"),
-])
+@pytest.mark.parametrize(
+    "name, version, message",
+    [
+        ("my model", None, "letters, digits"),
+        ("../escape", None, "letters, digits"),
+        ("cnn", 0, "positive integer"),
+        ("cnn", True, "positive integer"),
+    ],
+)
 def test_bad_names_and_versions_are_refused_before_anything_is_written(tmp_path, name, version, message):
     with pytest.raises(ValueError, match=message):
         write_version(tmp_path, name, version)

@@ -14,8 +14,10 @@ def bilingual_tokenizer():
     for language in ("en", "ja"):
         questions = read_squad(dataset_path("qa", language, "train"))
         texts += list(dict.fromkeys(q["context"] for q in questions)) + [q["question"] for q in questions]
-        texts += [r["texts"][0] for r in read_classification(dataset_path("sentiment", language, "train"), ("text",),
-                                                              SENTIMENT_LABELS)]
+        texts += [
+            r["texts"][0]
+            for r in read_classification(dataset_path("sentiment", language, "train"), ("text",), SENTIMENT_LABELS)
+        ]
     return train_tokenizer(texts, vocab_size=800)
 
 

@@ -53,14 +53,17 @@ def test_offsets_of_byte_fallback_characters(bilingual_tokenizer):
     eel = text.index("鰻")
     first, last = answer_token_span(spans, eel, eel + 1)
     assert last - first == 2  # three UTF-8 bytes, three pieces
-    assert text[spans[first][0]:spans[last][1]] == "鰻"
+    assert text[spans[first][0] : spans[last][1]] == "鰻"
     assert byte_fallback_share(bilingual_tokenizer, ["鰻"]) == 1.0
 
 
 def test_answer_cut_by_the_window_is_dropped_but_scored(bilingual_tokenizer):
     context = "Mika was born in Osaka. " * 10 + "Her cat is called Luna."
-    question = {"question": "What is the cat called?", "context": context,
-                "answers": [{"text": "Luna", "answer_start": context.index("Luna")}]}
+    question = {
+        "question": "What is the cat called?",
+        "context": context,
+        "answers": [{"text": "Luna", "answer_start": context.index("Luna")}],
+    }
     feats = encode_qa([question], bilingual_tokenizer, seq_len=24)
     assert feats["dropped"] == 1 and feats["start"][0] == -1
     assert feats["inputs"]["padding_mask"].sum() == 24
@@ -68,8 +71,8 @@ def test_answer_cut_by_the_window_is_dropped_but_scored(bilingual_tokenizer):
 
 def test_best_span_respects_order_and_length():
     metas = [{"context": "a b c d", "offset": 1, "spans": [(0, 1), (1, 3), (3, 5), (5, 7)]}]
-    start = np.array([[9.0, 1.0, 0.0, 0.0, 5.0]])    # position 0 ([CLS]) is outside the context
-    end = np.array([[9.0, 0.0, 4.0, 0.0, -10.0]])    # the best start (4) has only a bad end after it
+    start = np.array([[9.0, 1.0, 0.0, 0.0, 5.0]])  # position 0 ([CLS]) is outside the context
+    end = np.array([[9.0, 0.0, 4.0, 0.0, -10.0]])  # the best start (4) has only a bad end after it
     # start 1 + end 2 = 5 beats start 4 + end 4 = -5; the 9.0s on [CLS] never count.
     assert best_spans(start, end, metas) == [(1, 2)]
     assert best_spans(start, end, metas, max_answer_tokens=1) == [(2, 2)]  # one token: 0 + 4
@@ -78,26 +81,29 @@ def test_best_span_respects_order_and_length():
 
 def test_classification_pairs_truncate_longest_first(bilingual_tokenizer):
     long_text = "The film was excellent. " * 20
-    x, y, cut = encode_classification([{"texts": (long_text, "Great."), "label": 2},
-                                       {"texts": ("猫。", "犬。"), "label": 0}], bilingual_tokenizer, 32)
+    x, y, cut = encode_classification(
+        [{"texts": (long_text, "Great."), "label": 2}, {"texts": ("猫。", "犬。"), "label": 0}], bilingual_tokenizer, 32
+    )
     assert cut == 1 and y.tolist() == [2, 0]
     ids, segments = x["token_ids"][0], x["segment_ids"][0]
     assert ids[0] == 2 and (ids == 3).sum() == 2 and x["padding_mask"][0].all()
     hypothesis = np.asarray(bilingual_tokenizer("Great.")).tolist()
-    assert ids[-len(hypothesis) - 1:-1].tolist() == hypothesis  # the short text is kept whole
+    assert ids[-len(hypothesis) - 1 : -1].tolist() == hypothesis  # the short text is kept whole
     assert segments[-1] == 1 and segments[1] == 0
     row = x["token_ids"][1]
     assert x["padding_mask"][1].sum() < 32 and row[x["padding_mask"][1] == 0].max() == 0  # right padding
     with pytest.raises(ValueError, match="same number of texts"):
-        encode_classification([{"texts": ("a",), "label": 0}, {"texts": ("a", "b"), "label": 0}],
-                              bilingual_tokenizer, 16)
+        encode_classification(
+            [{"texts": ("a",), "label": 0}, {"texts": ("a", "b"), "label": 0}], bilingual_tokenizer, 16
+        )
 
 
 def test_qa_refuses_tokenizers_without_offsets():
     from zoo.data.tokenizer import SPECIAL_TOKENS, ZooBytePairTokenizer
 
     # Byte-level BPE has no character offsets here (SentencePiece and WordPiece do).
-    tok = ZooBytePairTokenizer(vocabulary={t: i for i, t in enumerate([*SPECIAL_TOKENS, "a", "b", "ab"])},
-                               merges=["a b"])
+    tok = ZooBytePairTokenizer(
+        vocabulary={t: i for i, t in enumerate([*SPECIAL_TOKENS, "a", "b", "ab"])}, merges=["a b"]
+    )
     with pytest.raises(ValueError, match="SentencePiece offsets"):
         encode_qa([{"question": "a", "context": "a", "answers": [{"text": "a", "answer_start": 0}]}], tok, 16)

@@ -55,6 +55,9 @@ def test_accuracy_and_macro_f1_by_hand():
     assert macro_f1(labels, predicted, 3) == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
     # A majority guess: accuracy 0.75 but macro-F1 only (6/7 + 0) / 2.
     assert classification_scores([0, 0, 0, 1], [0, 0, 0, 0], 2) == {
-        "accuracy": 0.75, "macro_f1": pytest.approx(3 / 7), "count": 4}
+        "accuracy": 0.75,
+        "macro_f1": pytest.approx(3 / 7),
+        "count": 4,
+    }
     with pytest.raises(ValueError, match="as many predictions as labels"):
         accuracy([0, 1], [0])

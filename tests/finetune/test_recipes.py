@@ -26,8 +26,19 @@ def results_of(runs):
 
 def test_sentiment_from_a_pretrained_run_beats_majority(tmp_path, mlm_run):
     folder, _ = mlm_run
-    argv = [*QUICK, "--pretrained", str(folder), "--seq-len", "32", "--epochs", "6", "--learning-rate", "3e-3",
-            "--runs-dir", str(tmp_path)]
+    argv = [
+        *QUICK,
+        "--pretrained",
+        str(folder),
+        "--seq-len",
+        "32",
+        "--epochs",
+        "6",
+        "--learning-rate",
+        "3e-3",
+        "--runs-dir",
+        str(tmp_path),
+    ]
     assert finetune_sentiment.main(argv) == 0
     results, history, run = results_of(tmp_path)
     assert results["start"]["init"] == "pretrained" and results["start"]["pretrained_task"] == "MaskedLM"
@@ -69,9 +80,27 @@ def test_qa_with_quick_pretraining_learns(tmp_path, tiny_config):
         files.append(tmp_path / f"{split}.json")
         files[-1].write_text(json.dumps(data))
     runs = tmp_path / "runs"
-    argv = [*QUICK, "--batch-size", "16", "--preset", str(tiny_config), "--pretrain-steps", "3", "--seq-len", "112",
-            "--epochs", "4", "--learning-rate", "3e-3", "--train", str(files[0]), "--eval", str(files[1]),
-            "--runs-dir", str(runs)]
+    argv = [
+        *QUICK,
+        "--batch-size",
+        "16",
+        "--preset",
+        str(tiny_config),
+        "--pretrain-steps",
+        "3",
+        "--seq-len",
+        "112",
+        "--epochs",
+        "4",
+        "--learning-rate",
+        "3e-3",
+        "--train",
+        str(files[0]),
+        "--eval",
+        str(files[1]),
+        "--runs-dir",
+        str(runs),
+    ]
     assert finetune_qa.main(argv) == 0
     results, history, run = results_of(runs)
     assert results["start"]["init"] == "quick-mlm" and results["start"]["pretrain_steps"] == 3

@@ -74,11 +74,22 @@ def test_unknown_attention_kind_lists_known_kinds():
 
 def test_presets_describe_the_papers():
     gpt2, bert, transformer = get_preset("gpt2_small"), get_preset("bert_base"), get_preset("transformer_base")
-    assert (gpt2.num_layers, gpt2.hidden_dim, gpt2.num_heads, gpt2.vocab_size, gpt2.max_length) == (12, 768, 12, 50257, 1024)
+    assert (gpt2.num_layers, gpt2.hidden_dim, gpt2.num_heads, gpt2.vocab_size, gpt2.max_length) == (
+        12,
+        768,
+        12,
+        50257,
+        1024,
+    )
     assert gpt2.norm == "pre" and gpt2.position == "learned" and gpt2.activation == "gelu_approximate"
     assert (bert.num_layers, bert.hidden_dim, bert.vocab_size, bert.num_segments) == (12, 768, 30522, 2)
     assert bert.norm == "post" and bert.embedding_norm and bert.next_sentence_prediction
-    assert (transformer.num_layers, transformer.decoder_layers, transformer.hidden_dim, transformer.intermediate_dim) == (
+    assert (
+        transformer.num_layers,
+        transformer.decoder_layers,
+        transformer.hidden_dim,
+        transformer.intermediate_dim,
+    ) == (
         6,
         6,
         512,

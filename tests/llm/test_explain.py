@@ -40,7 +40,9 @@ def test_counts_by_part_match_the_built_model(case):
     kind, overrides, options, _ = CASES[case]
     model = build(case, compile=False)
     config = model.llm_config
-    expected = count_parameters(config, kind, num_classes=options.get("num_classes", 2), backbone=options.get("backbone_type"))
+    expected = count_parameters(
+        config, kind, num_classes=options.get("num_classes", 2), backbone=options.get("backbone_type")
+    )
     assert parts_of_built_model(model) == expected
     assert model.count_params() == expected["total"]
 

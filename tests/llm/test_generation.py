@@ -21,6 +21,8 @@ def generate(model, prompts, *args, **kwargs):
 
 def generate_seq2seq(model, sources, *args, **kwargs):
     return generation.generate_seq2seq(model, sources, *args, **{"jit_compile": False, **kwargs})
+
+
 # Untied outputs: a random tied model tends to echo its last input token, which would
 # make "cached == uncached" pass too easily.
 GEN = dict(TINY, num_layers=2, max_length=24, tie_embeddings=False)

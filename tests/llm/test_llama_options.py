@@ -7,14 +7,33 @@ from zoo.llm import build_llm
 from zoo.llm.config import LLMConfig
 from zoo.llm.sizing.explain import count_parameters
 
-LLAMA = dict(vocab_size=40, max_length=32, num_layers=2, hidden_dim=16, num_heads=4, intermediate_dim=24,
-             norm_type="rmsnorm", mlp="gated", activation="silu", position="rotary", use_bias=False,
-             tie_embeddings=False, num_key_value_heads=2, layer_norm_epsilon=1e-6)
+LLAMA = dict(
+    vocab_size=40,
+    max_length=32,
+    num_layers=2,
+    hidden_dim=16,
+    num_heads=4,
+    intermediate_dim=24,
+    norm_type="rmsnorm",
+    mlp="gated",
+    activation="silu",
+    position="rotary",
+    use_bias=False,
+    tie_embeddings=False,
+    num_key_value_heads=2,
+    layer_norm_epsilon=1e-6,
+)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"num_key_value_heads": 1, "qkv_bias": True, "tie_embeddings": True},
-                                       {"rope_scaling_type": "llama3", "rope_scaling_factor": 8.0},
-                                       {"rope_scaling_type": "linear", "rope_scaling_factor": 2.0}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"num_key_value_heads": 1, "qkv_bias": True, "tie_embeddings": True},
+        {"rope_scaling_type": "llama3", "rope_scaling_factor": 8.0},
+        {"rope_scaling_type": "linear", "rope_scaling_factor": 2.0},
+    ],
+)
 def test_parameter_count_matches_built_model(overrides):
     config = LLMConfig(**{**LLAMA, **overrides})
     model = build_llm("causal", config=config, compile=False)
@@ -29,7 +48,7 @@ def test_gqa_equals_mha_with_repeated_key_value_heads():
         value = source.numpy()
         if "qkv" in source.path:
             d, hd = 16, 4
-            q, k, v = value[:, :d], value[:, d:d + 2 * hd], value[:, d + 2 * hd:]
+            q, k, v = value[:, :d], value[:, d : d + 2 * hd], value[:, d + 2 * hd :]
             # Query heads 0,1 read kv head 0; 2,3 read kv head 1.
             k = np.repeat(k.reshape(d, 2, hd), 2, axis=1).reshape(d, d)
             v = np.repeat(v.reshape(d, 2, hd), 2, axis=1).reshape(d, d)
@@ -58,7 +77,9 @@ def test_bad_options_are_named():
 def test_saved_model_round_trip(tmp_path):
     from zoo.llm.models.factory import load_llm
 
-    model = build_llm("causal", config=LLMConfig(**{**LLAMA, "rope_scaling_type": "llama3", "rope_scaling_factor": 8.0}))
+    model = build_llm(
+        "causal", config=LLMConfig(**{**LLAMA, "rope_scaling_type": "llama3", "rope_scaling_factor": 8.0})
+    )
     path = tmp_path / "m.keras"
     model.save(path)
     ids = np.array([[3, 4, 5]])

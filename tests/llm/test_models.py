@@ -21,7 +21,12 @@ CASES = {
         {},
         CausalLM,
     ),
-    "causal-sinusoidal-nobias": ("causal", dict(position="sinusoidal", use_bias=False, activation="relu"), {}, CausalLM),
+    "causal-sinusoidal-nobias": (
+        "causal",
+        dict(position="sinusoidal", use_bias=False, activation="relu"),
+        {},
+        CausalLM,
+    ),
     "masked-nsp": (
         "masked",
         dict(num_segments=2, next_sentence_prediction=True, norm="post", embedding_norm=True),
@@ -29,9 +34,17 @@ CASES = {
         MaskedLM,
     ),
     "masked-untied": ("masked", dict(tie_embeddings=False, activation="silu"), {}, MaskedLM),
-    "seq2seq": ("seq2seq", dict(position="sinusoidal", scale_embeddings=True, norm="post", activation="relu"), {}, Seq2SeqLM),
+    "seq2seq": (
+        "seq2seq",
+        dict(position="sinusoidal", scale_embeddings=True, norm="post", activation="relu"),
+        {},
+        Seq2SeqLM,
+    ),
     "classifier-nli": (
-        "classifier", dict(num_segments=2), dict(num_classes=3, backbone_type="encoder"), SequenceClassifier
+        "classifier",
+        dict(num_segments=2),
+        dict(num_classes=3, backbone_type="encoder"),
+        SequenceClassifier,
     ),
     "classifier-causal": ("classifier", {}, dict(backbone_type="causal"), SequenceClassifier),
     "qa": ("qa", {}, {}, QuestionAnswering),
@@ -96,7 +109,9 @@ def _fit_data(case):
     if case == "seq2seq":
         return seq2seq_batch(ids[:, :SEQ], ids[:, ::-1])
     if case == "masked-nsp":
-        x, labels, weights = masked_lm_batch(ids[:, :SEQ], mask_token_id=vocab - 1, num_masked=2, vocab_size=vocab, seed=0)
+        x, labels, weights = masked_lm_batch(
+            ids[:, :SEQ], mask_token_id=vocab - 1, num_masked=2, vocab_size=vocab, seed=0
+        )
         x["segment_ids"] = (np.arange(SEQ)[None] >= SEQ // 2).astype("int32").repeat(8, 0)
         nsp = rng.integers(0, 2, (8,))
         return x, {"mlm": labels, "nsp": nsp}, {"mlm": weights, "nsp": np.ones(8, "float32")}

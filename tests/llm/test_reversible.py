@@ -10,8 +10,9 @@ from zoo.llm.layers.reversible import ReversibleStack
 
 def _stacks(dtype="float32", attention="full", depth=2, **options):
     blocks = [
-        TransformerBlock(8, 2, 16, causal=True, attention=attention, attention_options=options, dtype=dtype,
-                         name=f"block_{i}")
+        TransformerBlock(
+            8, 2, 16, causal=True, attention=attention, attention_options=options, dtype=dtype, name=f"block_{i}"
+        )
         for i in range(depth)
     ]
     # Two stacks over the same blocks (same weights): one recomputes, one stores activations.

@@ -34,12 +34,19 @@ def last_json(text):
 
 def run_job(script, *args, timeout=240, **env):
     """Run tests/parallel/<script> in a fresh interpreter; its JSON result, or an AssertionError with its output."""
-    proc = subprocess.run([sys.executable, str(HERE / script), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=job_env(**env), cwd=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, str(HERE / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=job_env(**env),
+        cwd=str(ROOT),
+    )
     result = last_json(proc.stdout)
     assert proc.returncode == 0 and result is not None, (
         f"{script} failed (exit {proc.returncode}):\n--- stdout ---\n{proc.stdout[-3000:]}\n"
-        f"--- stderr ---\n{proc.stderr[-5000:]}")
+        f"--- stderr ---\n{proc.stderr[-5000:]}"
+    )
     return result
 
 

@@ -52,8 +52,9 @@ def main(out):
     step = restore(resumed, read_checkpoint(ckpt))
     same_after_restore = all(np.array_equal(a, b) for a, b in zip(resumed.get_weights(), double.get_weights()))
     # The Adam moments and step counter come back too, so training continues where it stopped.
-    same_optimizer = [np.asarray(v).tolist() for v in resumed.optimizer.variables] == \
-        [np.asarray(v).tolist() for v in double.optimizer.variables]
+    same_optimizer = [np.asarray(v).tolist() for v in resumed.optimizer.variables] == [
+        np.asarray(v).tolist() for v in double.optimizer.variables
+    ]
     resumed_loss = float(resumed.train_on_batch({k: v[:8] for k, v in x.items()}, y[:8]))
 
     # Pipeline stages on the two logical CPUs: the gradients must equal the unsplit model's.
@@ -62,8 +63,9 @@ def main(out):
     pipe_loss, pipe_grads, _ = pipe.gradients({k: v[:8] for k, v in x.items()}, y[:8])
     ref_loss, ref_grads = full_batch_gradients(single, {k: v[:8] for k, v in x.items()}, y[:8])
     by_id = {id(v): g for v, g in zip(single.trainable_variables, ref_grads)}
-    grad_diff = max(float(np.max(np.abs(np.asarray(g) - np.asarray(by_id[id(v)]))))
-                    for g, v in zip(pipe_grads, pipe.variables))
+    grad_diff = max(
+        float(np.max(np.abs(np.asarray(g) - np.asarray(by_id[id(v)])))) for g, v in zip(pipe_grads, pipe.variables)
+    )
 
     # Last (it touches the cluster setup): the real "no TPU here" path of a Cloud TPU VM's --tpu local.
     import time
@@ -77,15 +79,26 @@ def main(out):
         tpu_error = str(err)
     tpu_seconds = time.monotonic() - started
 
-    print(json.dumps({
-        "replicas": [one.num_replicas_in_sync, mirrored.num_replicas_in_sync],
-        "single_losses": single_losses, "mirrored_losses": double_losses,
-        "checkpoint_step": step, "same_after_restore": same_after_restore,
-        "same_optimizer_state": same_optimizer, "resumed_loss": resumed_loss,
-        "pipeline_devices": pipe.devices, "stage_output_devices": [pipe.output_devices[0], pipe.output_devices[1]],
-        "pipeline_loss": float(pipe_loss), "reference_loss": float(ref_loss), "pipeline_grad_diff": grad_diff,
-        "tpu_error": tpu_error, "tpu_seconds": tpu_seconds,
-    }))
+    print(
+        json.dumps(
+            {
+                "replicas": [one.num_replicas_in_sync, mirrored.num_replicas_in_sync],
+                "single_losses": single_losses,
+                "mirrored_losses": double_losses,
+                "checkpoint_step": step,
+                "same_after_restore": same_after_restore,
+                "same_optimizer_state": same_optimizer,
+                "resumed_loss": resumed_loss,
+                "pipeline_devices": pipe.devices,
+                "stage_output_devices": [pipe.output_devices[0], pipe.output_devices[1]],
+                "pipeline_loss": float(pipe_loss),
+                "reference_loss": float(ref_loss),
+                "pipeline_grad_diff": grad_diff,
+                "tpu_error": tpu_error,
+                "tpu_seconds": tpu_seconds,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

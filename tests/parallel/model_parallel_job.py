@@ -16,8 +16,9 @@ def main():
     from zoo.llm import LLMConfig, build_llm
     from zoo.parallel.model_parallel import build_distributed_llm, make_distribution, shard_shapes, weight_shardings
 
-    config = LLMConfig(vocab_size=64, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32,
-                       position="rotary")
+    config = LLMConfig(
+        vocab_size=64, max_length=16, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32, position="rotary"
+    )
     ids = np.random.default_rng(0).integers(7, 64, (16, 9)).astype("int32")
     x = {"token_ids": ids[:, :-1], "padding_mask": np.ones_like(ids[:, :-1])}
     y = ids[:, 1:]
@@ -29,6 +30,7 @@ def main():
         def fit():
             model.compile(optimizer=keras.optimizers.SGD(0.5), loss="auto", metrics=[])
             return model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
+
         if distribution is None:
             return fit()
         with distribution.scope():

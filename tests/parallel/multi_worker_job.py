@@ -36,13 +36,21 @@ def main(runs_dir, weights_path):
     with strategy.scope():
         model = build_llm("causal", config=config, compile=False)
         model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="auto", metrics=[])
-        checkpoint = StepCheckpoint(os.path.join(args.runs_dir, "checkpoints"), every=2,
-                                    llm_config=config.get_config())
-        history = model.fit(x, ids[:, 1:], batch_size=args.batch_size, epochs=2, shuffle=False, verbose=0,
-                            callbacks=[checkpoint])
+        checkpoint = StepCheckpoint(os.path.join(args.runs_dir, "checkpoints"), every=2, llm_config=config.get_config())
+        history = model.fit(
+            x, ids[:, 1:], batch_size=args.batch_size, epochs=2, shuffle=False, verbose=0, callbacks=[checkpoint]
+        )
     np.savez(weights_path, *model.get_weights())
-    print(json.dumps({"chief": is_chief(strategy), "replicas": strategy.num_replicas_in_sync,
-                      "runs_dir": args.runs_dir, "loss": history.history["loss"]}))
+    print(
+        json.dumps(
+            {
+                "chief": is_chief(strategy),
+                "replicas": strategy.num_replicas_in_sync,
+                "runs_dir": args.runs_dir,
+                "loss": history.history["loss"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

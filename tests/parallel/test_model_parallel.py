@@ -14,8 +14,12 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def job():
-    return run_job("model_parallel_job.py", KERAS_BACKEND="jax",
-                   XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    return run_job(
+        "model_parallel_job.py",
+        KERAS_BACKEND="jax",
+        XLA_FLAGS="--xla_force_host_platform_device_count=4",
+        JAX_PLATFORMS="cpu",
+    )
 
 
 def test_sharded_model_trains_like_the_unsharded_one(job):

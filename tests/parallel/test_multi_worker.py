@@ -25,9 +25,20 @@ def test_two_workers_end_identical_and_only_the_chief_writes(tmp_path):
             env = job_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
             log = open(tmp_path / f"worker{index}.log", "w+")
             logs.append(log)
-            procs.append(subprocess.Popen(
-                [sys.executable, str(HERE / "multi_worker_job.py"), str(tmp_path / f"runs{index}"),
-                 str(tmp_path / f"weights{index}.npz")], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT)))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(HERE / "multi_worker_job.py"),
+                        str(tmp_path / f"runs{index}"),
+                        str(tmp_path / f"weights{index}.npz"),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=str(ROOT),
+                )
+            )
         deadline = time.monotonic() + TIMEOUT
         for proc in procs:
             proc.wait(timeout=max(1, deadline - time.monotonic()))
@@ -45,7 +56,9 @@ def test_two_workers_end_identical_and_only_the_chief_writes(tmp_path):
         log.close()
     codes = [proc.returncode for proc in procs]
     assert codes == [0, 0], "workers failed or timed out (exit codes %s):\n%s" % (
-        codes, "\n".join(f"--- worker {i} ---\n{out[-4000:]}" for i, out in enumerate(outputs)))
+        codes,
+        "\n".join(f"--- worker {i} ---\n{out[-4000:]}" for i, out in enumerate(outputs)),
+    )
     results = [last_json(out) for out in outputs]
     assert [r["chief"] for r in results] == [True, False]
     assert all(r["replicas"] == 2 for r in results)

@@ -17,7 +17,8 @@ from zoo.parallel.pipeline_parallel import (
 def test_equal_stages_simulate_to_the_formula(stages, micro_batches):
     equal = {item: 0.5 for item in gpipe_order(stages, micro_batches)}
     assert simulate_gpipe(equal, stages, micro_batches)["bubble"] == pytest.approx(
-        bubble_fraction(stages, micro_batches))
+        bubble_fraction(stages, micro_batches)
+    )
     assert bubble_fraction(stages, micro_batches) == (stages - 1) / (micro_batches + stages - 1)
 
 

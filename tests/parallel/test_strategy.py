@@ -42,12 +42,15 @@ def test_multi_worker_without_tf_config_says_what_to_set(monkeypatch):
     assert "export TF_CONFIG=" in str(err.value) and "docs/distributed.md" in str(err.value)
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("{not json", "not valid JSON"),
-    (json.dumps({"task": {"type": "worker", "index": 0}}), "no cluster"),
-    (json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}), "must name a job"),
-    (json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}), "outside the 1"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"task": {"type": "worker", "index": 0}}), "no cluster"),
+        (json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}), "must name a job"),
+        (json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}), "outside the 1"),
+    ],
+)
 def test_bad_tf_config_is_explained(raw, message):
     with pytest.raises(zs.StrategyError, match=message):
         zs.read_tf_config({"TF_CONFIG": raw})

@@ -115,9 +115,23 @@ def test_reason_recipe_reports_the_table(tmp_path):
     from zoo.cli import load_recipe
     from zoo.reasoning.solving import METHODS
 
-    results = load_recipe("reason").recipe.run(["--steps", "20", "--eval-problems", "4", "--train-problems", "200",
-                                                "--methods", "tool", "--runs-dir", str(tmp_path), "--verbose", "0",
-                                                "--no-tensorboard"])
+    results = load_recipe("reason").recipe.run(
+        [
+            "--steps",
+            "20",
+            "--eval-problems",
+            "4",
+            "--train-problems",
+            "200",
+            "--methods",
+            "tool",
+            "--runs-dir",
+            str(tmp_path),
+            "--verbose",
+            "0",
+            "--no-tensorboard",
+        ]
+    )
     row = results["table"]["tool"]
     assert set(results["table"]) == {"tool"} and set(results["options"]["methods"]) <= set(METHODS)
     for side in ("in_distribution", "out_of_distribution"):

@@ -47,5 +47,14 @@ def tiny_llm(kind, vocab_size, seed=0):
     from zoo.llm import build_llm
 
     keras.utils.set_random_seed(seed)
-    return build_llm(kind, "tiny", vocab_size=vocab_size, num_layers=1, hidden_dim=16, num_heads=2,
-                     intermediate_dim=32, max_length=128, compile=False)
+    return build_llm(
+        kind,
+        "tiny",
+        vocab_size=vocab_size,
+        num_layers=1,
+        hidden_dim=16,
+        num_heads=2,
+        intermediate_dim=32,
+        max_length=128,
+        compile=False,
+    )

@@ -6,8 +6,9 @@ from zoo.retrieval.cli import main
 
 
 def test_build_then_query(tmp_path, corpus_folder, capsys):
-    assert main(["build", str(corpus_folder), "--out", str(tmp_path / "store"), "--window", "32",
-                 "--stride", "24"]) == 0
+    assert (
+        main(["build", str(corpus_folder), "--out", str(tmp_path / "store"), "--window", "32", "--stride", "24"]) == 0
+    )
     assert (tmp_path / "store" / "manifest.json").is_file()
     capsys.readouterr()
     assert main(["query", str(tmp_path / "store"), "capital of Veltria", "-k", "2", "--json"]) == 0
@@ -26,6 +27,17 @@ def test_errors_exit_2_with_a_message(tmp_path, corpus_folder, capsys):
     assert "needs a dense index" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "a.txt").write_text("  ", encoding="utf-8")
-    assert main(["build", str(tmp_path / "empty"), "--out", str(tmp_path / "e"), "--tokenizer",
-                 str(corpus_folder / "tokenizer")]) == 2
+    assert (
+        main(
+            [
+                "build",
+                str(tmp_path / "empty"),
+                "--out",
+                str(tmp_path / "e"),
+                "--tokenizer",
+                str(corpus_folder / "tokenizer"),
+            ]
+        )
+        == 2
+    )
     assert "empty" in capsys.readouterr().err

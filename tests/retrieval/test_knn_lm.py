@@ -25,8 +25,7 @@ def test_knn_distribution_by_hand():
     np.testing.assert_allclose(p, [[0.25, 0.0, 0.75]])
     np.testing.assert_allclose(knn_target_probs(d, np.array([[2, 0]]), np.array([2])), [0.75])
     # A high temperature flattens the weights towards uniform.
-    np.testing.assert_allclose(knn_distribution(d, np.array([[2, 0]]), 3, temperature=1e6), [[0.5, 0, 0.5]],
-                               atol=1e-5)
+    np.testing.assert_allclose(knn_distribution(d, np.array([[2, 0]]), 3, temperature=1e6), [[0.5, 0, 0.5]], atol=1e-5)
     # Repeated tokens add up.
     np.testing.assert_allclose(knn_distribution(np.zeros((1, 3)), np.array([[1, 1, 2]]), 3), [[0, 2 / 3, 1 / 3]])
 

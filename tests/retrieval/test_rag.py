@@ -42,7 +42,7 @@ def test_training_arrays_weight_the_answer(tokenizer):
         first = np.flatnonzero(w[i])
         assert y[i, first[-1]] == tokenizer.end_token_id
         assert tokenizer.detokenize(y[i, first[:-1]]).strip() == row["answer"]
-        np.testing.assert_array_equal(x["token_ids"][i, 1:first[-1] + 1], y[i, :first[-1]])  # shifted by one
+        np.testing.assert_array_equal(x["token_ids"][i, 1 : first[-1] + 1], y[i, : first[-1]])  # shifted by one
     # Closed book: no "context:" line, the answer still weighted.
     x, y, w = training_arrays(tokenizer, [rows[0]["question"]], [rows[0]["answer"]], [[]], 48)
     assert tokenizer.detokenize(x["token_ids"][0][: np.flatnonzero(w[0])[0]]).startswith("question:")

@@ -17,7 +17,7 @@ def test_windows_overlap_and_cover_every_token(tokenizer):
     ids = np.asarray(tokenizer(long_text))
     assert len(passages) > 2
     for p in passages:
-        np.testing.assert_array_equal(p.token_ids, ids[p.start:p.start + len(p.token_ids)])
+        np.testing.assert_array_equal(p.token_ids, ids[p.start : p.start + len(p.token_ids)])
     assert passages[1].start - passages[0].start == 12  # 4 tokens of overlap
     assert passages[-1].start + len(passages[-1].token_ids) == len(ids)
 

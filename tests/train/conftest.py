@@ -8,8 +8,19 @@ from tests.harness import TINY as HARNESS_TINY
 # The shared tiny config at width 32 over a 300-token vocabulary (the corpus tokenizer's ids).
 TINY = dict(HARNESS_TINY, vocab_size=300, max_length=32, hidden_dim=32, intermediate_dim=64)
 # Recipe options that keep a whole pretraining run to a few seconds.
-QUICK = ["--preset", "tiny", "--seq-len", "16", "--batch-size", "4", "--sample-tokens", "4",
-         "--no-tensorboard", "--verbose", "0"]
+QUICK = [
+    "--preset",
+    "tiny",
+    "--seq-len",
+    "16",
+    "--batch-size",
+    "4",
+    "--sample-tokens",
+    "4",
+    "--no-tensorboard",
+    "--verbose",
+    "0",
+]
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,9 @@ def test_the_largest_batch_named_in_the_error_really_fits():
         check_memory(config, fits + 1, 512, "2GiB")
 
 
-@pytest.mark.parametrize("text, expected", [("800MB", 800 * 10**6), ("2GiB", 2 * 2**30), ("1.5 gb", 1.5 * 10**9),
-                                            ("4096", 4096)])
+@pytest.mark.parametrize(
+    "text, expected", [("800MB", 800 * 10**6), ("2GiB", 2 * 2**30), ("1.5 gb", 1.5 * 10**9), ("4096", 4096)]
+)
 def test_memory_budgets_parse(text, expected):
     assert parse_memory(text) == int(expected)
 

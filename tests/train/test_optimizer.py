@@ -10,8 +10,9 @@ from zoo.train.optimizer import build_optimizer, decayed_variables
 
 def tiny_model(accum_steps=1, learning_rate=1e-2, clipnorm=1.0, weight_decay=0.1):
     model = build_llm("causal", config=LLMConfig(**TINY), compile=False)
-    model.compile(optimizer=build_optimizer(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                                            accum_steps=accum_steps))
+    model.compile(
+        optimizer=build_optimizer(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, accum_steps=accum_steps)
+    )
     return model
 
 

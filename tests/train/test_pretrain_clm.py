@@ -28,13 +28,46 @@ def final_weights(run):
 
 def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_path):
     runs = tmp_path / "runs"
-    assert pretrain_clm.main([*QUICK, "--data", str(corpus), "--steps", "6", "--eval-every", "3",
-                              "--runs-dir", str(runs), "--precision", "mixed_bfloat16", "--remat",
-                              "--accum-steps", "2", "--decay", "linear", "--warmup-steps", "2",
-                              "--max-memory", "1GiB", "--tensorboard"]) == 0
+    assert (
+        pretrain_clm.main(
+            [
+                *QUICK,
+                "--data",
+                str(corpus),
+                "--steps",
+                "6",
+                "--eval-every",
+                "3",
+                "--runs-dir",
+                str(runs),
+                "--precision",
+                "mixed_bfloat16",
+                "--remat",
+                "--accum-steps",
+                "2",
+                "--decay",
+                "linear",
+                "--warmup-steps",
+                "2",
+                "--max-memory",
+                "1GiB",
+                "--tensorboard",
+            ]
+        )
+        == 0
+    )
     run = only_run(runs)
-    for name in ("config.json", "history.csv", "plot.png", "training.png", "model.keras", "results.json",
-                 "samples.txt", "tokenizer/tokenizer.json", "checkpoints/state.json"):
+    for name in (
+        "config.json",
+        "history.csv",
+        "plot.png",
+        "training.png",
+        "model.keras",
+        "results.json",
+        "samples.txt",
+        "tokenizer/tokenizer.json",
+        "checkpoints/state.json",
+    ):
         assert (run / name).is_file(), name
     assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
     results = json.loads((run / "results.json").read_text())
@@ -60,8 +93,26 @@ def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_pa
 
 def test_given_prompts_replace_the_corpus_ones(corpus, tmp_path):
     runs = tmp_path / "runs"
-    assert pretrain_clm.main([*QUICK, "--data", str(corpus), "--steps", "2", "--eval-every", "2",
-                              "--runs-dir", str(runs), "--prompt", "猫は", "--prompt", "def f"]) == 0
+    assert (
+        pretrain_clm.main(
+            [
+                *QUICK,
+                "--data",
+                str(corpus),
+                "--steps",
+                "2",
+                "--eval-every",
+                "2",
+                "--runs-dir",
+                str(runs),
+                "--prompt",
+                "猫は",
+                "--prompt",
+                "def f",
+            ]
+        )
+        == 0
+    )
     results = json.loads((only_run(runs) / "results.json").read_text())
     assert results["prompts"] == ["猫は", "def f"]
 
@@ -102,17 +153,22 @@ def test_a_killed_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run
 
     # A checkpoint of another architecture is refused, naming what differs.
     with pytest.raises(SystemExit, match="another architecture.*dropout"):
-        pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "other"), "--resume", str(killed),
-                           "--dropout", "0.2"])
+        pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "other"), "--resume", str(killed), "--dropout", "0.2"])
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--accum-steps", "0"], "--accum-steps must be an integer >= 1"),
-    (["--max-memory", "4MB", "--batch-size", "64"], r"needs about .* MiB .*more than --max-memory 3.8 MiB; "
-                                                    r"the largest batch that fits is \d+"),
-    (["--max-memory", "lots"], "--max-memory must look like"),
-    (["--resume", "/no/such/run"], "no checkpoint there"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--accum-steps", "0"], "--accum-steps must be an integer >= 1"),
+        (
+            ["--max-memory", "4MB", "--batch-size", "64"],
+            r"needs about .* MiB .*more than --max-memory 3.8 MiB; "
+            r"the largest batch that fits is \d+",
+        ),
+        (["--max-memory", "lots"], "--max-memory must look like"),
+        (["--resume", "/no/such/run"], "no checkpoint there"),
+    ],
+)
 def test_bad_options_fail_early_with_a_clear_message(corpus, tmp_path, extra, message):
     with pytest.raises(SystemExit, match=message):
         pretrain_clm.main([*QUICK, "--data", str(corpus), "--runs-dir", str(tmp_path), *extra])

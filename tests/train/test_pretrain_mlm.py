@@ -16,8 +16,19 @@ pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skip
 @pytest.mark.parametrize("nsp", [False, True])
 def test_masked_lm_trains_and_reports(corpus, tmp_path, nsp):
     runs = tmp_path / "runs"
-    argv = [*QUICK, "--data", str(corpus), "--steps", "4", "--eval-every", "2", "--seq-len", "24",
-            "--runs-dir", str(runs)]
+    argv = [
+        *QUICK,
+        "--data",
+        str(corpus),
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--seq-len",
+        "24",
+        "--runs-dir",
+        str(runs),
+    ]
     assert pretrain_mlm.main(argv + (["--nsp"] if nsp else [])) == 0
     (run,) = runs.iterdir()
     results = json.loads((run / "results.json").read_text())

@@ -14,9 +14,30 @@ pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skip
 def test_main_job_runs_every_stage_and_says_where_everything_is(corpus, tmp_path, capsys):
     saved = tmp_path / "saved_models"
     # 60 steps: enough for the model to beat the unigram baseline (it starts near ln 400 = 6.0 nats).
-    assert run.main([*QUICK, "--data", str(corpus), "--steps", "60", "--eval-every", "30", "--warmup-steps", "5",
-                     "--runs-dir", str(tmp_path / "runs"), "--saved-models", str(saved), "--max-new-tokens", "3",
-                     "--prompt", "The"]) == 0
+    assert (
+        run.main(
+            [
+                *QUICK,
+                "--data",
+                str(corpus),
+                "--steps",
+                "60",
+                "--eval-every",
+                "30",
+                "--warmup-steps",
+                "5",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--saved-models",
+                str(saved),
+                "--max-new-tokens",
+                "3",
+                "--prompt",
+                "The",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     for stage in range(1, 6):
         assert f"[{stage}/5]" in out

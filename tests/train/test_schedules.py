@@ -39,13 +39,16 @@ def test_constant_holds_the_peak_and_serializes():
     assert float(again(3)) == pytest.approx(float(schedule(3)))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(decay="step"), "Unknown decay 'step'"),
-    (dict(peak_learning_rate=0), "peak learning rate must be > 0"),
-    (dict(min_learning_rate=1.0), "minimum learning rate"),
-    (dict(warmup_steps=200), "warmup_steps must be in"),
-    (dict(total_steps=0), "total_steps must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(decay="step"), "Unknown decay 'step'"),
+        (dict(peak_learning_rate=0), "peak learning rate must be > 0"),
+        (dict(min_learning_rate=1.0), "minimum learning rate"),
+        (dict(warmup_steps=200), "warmup_steps must be in"),
+        (dict(total_steps=0), "total_steps must be at least 1"),
+    ],
+)
 def test_bad_settings_say_which(kwargs, message):
     settings = dict(peak_learning_rate=1e-3, total_steps=100, warmup_steps=10, decay="cosine", min_learning_rate=0.0)
     settings.update(kwargs)

@@ -11,8 +11,7 @@ pytestmark = pytest.mark.recipe  # end-to-end recipe runs: `make test-fast` skip
 
 
 def test_search_saves_the_best_trial_of_all(corpus, tmp_path, capsys):
-    assert tune.main([*QUICK, "--data", str(corpus), "--trials", "2", "--steps", "3",
-                      "--runs-dir", str(tmp_path)]) == 0
+    assert tune.main([*QUICK, "--data", str(corpus), "--trials", "2", "--steps", "3", "--runs-dir", str(tmp_path)]) == 0
     (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     best = json.loads((run / "best_trial.json").read_text())
     trials = json.loads((run / "trials.json").read_text())

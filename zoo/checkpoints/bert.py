@@ -73,10 +73,16 @@ def config_to_hf(config):
 
 def check_exportable(config):
     """Refuse configs BERT's layout cannot express."""
-    if (config.norm, config.position, config.norm_type, config.mlp) != ("post", "learned", "layernorm", "standard") \
-            or not config.embedding_norm or not config.use_bias or config.num_segments < 1:
-        raise ValueError("only a BERT-shaped encoder (post-LayerNorm, learned positions, segment embeddings, "
-                         "embedding LayerNorm, biases) can be saved as BERT")
+    if (
+        (config.norm, config.position, config.norm_type, config.mlp) != ("post", "learned", "layernorm", "standard")
+        or not config.embedding_norm
+        or not config.use_bias
+        or config.num_segments < 1
+    ):
+        raise ValueError(
+            "only a BERT-shaped encoder (post-LayerNorm, learned positions, segment embeddings, "
+            "embedding LayerNorm, biases) can be saved as BERT"
+        )
 
 
 def _norm(norm, name):
@@ -93,10 +99,12 @@ def ports(model, kind):
     config = backbone.llm_config
     embeddings = backbone.embeddings
     d = config.hidden_dim
-    out = [same(embeddings.token_embedding.embeddings, "bert.embeddings.word_embeddings.weight"),
-           same(embeddings.position_embedding.position_embeddings, "bert.embeddings.position_embeddings.weight"),
-           same(embeddings.segment_embedding.embeddings, "bert.embeddings.token_type_embeddings.weight"),
-           *_norm(embeddings.norm, "bert.embeddings.LayerNorm")]
+    out = [
+        same(embeddings.token_embedding.embeddings, "bert.embeddings.word_embeddings.weight"),
+        same(embeddings.position_embedding.position_embeddings, "bert.embeddings.position_embeddings.weight"),
+        same(embeddings.segment_embedding.embeddings, "bert.embeddings.token_type_embeddings.weight"),
+        *_norm(embeddings.norm, "bert.embeddings.LayerNorm"),
+    ]
     for i, block in enumerate(backbone.blocks):
         p = f"bert.encoder.layer.{i}."
         qkv = block.self_attention.qkv_dense
@@ -112,9 +120,11 @@ def ports(model, kind):
         ]
     if kind == "masked":
         head = model.mlm_head
-        out += [*_dense(head._intermediate_dense, "cls.predictions.transform.dense"),
-                *_norm(head._intermediate_layer_norm, "cls.predictions.transform.LayerNorm"),
-                same(head._bias, "cls.predictions.bias")]
+        out += [
+            *_dense(head._intermediate_dense, "cls.predictions.transform.dense"),
+            *_norm(head._intermediate_layer_norm, "cls.predictions.transform.LayerNorm"),
+            same(head._bias, "cls.predictions.bias"),
+        ]
     if getattr(model, "pooler", None) is not None and kind in ("masked", "classifier", "pooler"):
         out += _dense(model.pooler, "bert.pooler.dense")
     if kind == "masked" and model.nsp_head is not None:
@@ -145,8 +155,11 @@ def tensors_from_keras_hub(backbone):
 
     def linear(dense):  # EinsumDense kernel [d, heads, head_dim] or [heads, head_dim, d] -> HF [out, in]
         kernel = np.asarray(dense.kernel.numpy(), "float32")
-        kernel = kernel.reshape(kernel.shape[0], -1) if kernel.shape[0] == backbone.hidden_dim else \
-            kernel.reshape(-1, kernel.shape[-1])
+        kernel = (
+            kernel.reshape(kernel.shape[0], -1)
+            if kernel.shape[0] == backbone.hidden_dim
+            else kernel.reshape(-1, kernel.shape[-1])
+        )
         return kernel.T, np.asarray(dense.bias.numpy(), "float32").reshape(-1)
 
     out = {}
@@ -158,8 +171,9 @@ def tensors_from_keras_hub(backbone):
         return layer.gamma.numpy(), layer.beta.numpy()
 
     out["bert.embeddings.word_embeddings.weight"] = backbone.get_layer("token_embedding").embeddings.numpy()
-    out["bert.embeddings.position_embeddings.weight"] = \
-        backbone.get_layer("position_embedding").position_embeddings.numpy()
+    out["bert.embeddings.position_embeddings.weight"] = backbone.get_layer(
+        "position_embedding"
+    ).position_embeddings.numpy()
     out["bert.embeddings.token_type_embeddings.weight"] = backbone.get_layer("segment_embedding").embeddings.numpy()
     put("bert.embeddings.LayerNorm", norm(backbone.get_layer("embeddings_layer_norm")))
     for i in range(backbone.num_layers):
@@ -170,8 +184,10 @@ def tensors_from_keras_hub(backbone):
             put(p + f"attention.self.{x}", linear(getattr(attention, f"{x}_dense")))
         put(p + "attention.output.dense", linear(attention.output_dense))
         put(p + "attention.output.LayerNorm", norm(block._self_attention_layer_norm))
-        for hf, dense in (("intermediate.dense", block._feedforward_intermediate_dense),
-                          ("output.dense", block._feedforward_output_dense)):
+        for hf, dense in (
+            ("intermediate.dense", block._feedforward_intermediate_dense),
+            ("output.dense", block._feedforward_output_dense),
+        ):
             put(p + hf, (dense.kernel.numpy().T, dense.bias.numpy()))
         put(p + "output.LayerNorm", norm(block._feedforward_layer_norm))
     pooler = backbone.get_layer("pooled_dense")

@@ -30,16 +30,20 @@ def family_for_model_type(model_type, source="checkpoint"):
     for family in FAMILIES:
         if model_type in family.MODEL_TYPES:
             return family
-    raise CheckpointError(f"{source}: architecture {model_type!r} is not supported; supported Hugging Face "
-                          f"model_type values: {', '.join(supported_model_types())}")
+    raise CheckpointError(
+        f"{source}: architecture {model_type!r} is not supported; supported Hugging Face "
+        f"model_type values: {', '.join(supported_model_types())}"
+    )
 
 
 def family_for_keras_hub_class(class_name, source="checkpoint"):
     for family in FAMILIES:
         if class_name in family.KERAS_HUB_CLASSES:
             return family
-    raise CheckpointError(f"{source}: keras-hub backbone {class_name!r} is not supported; supported: "
-                          f"{', '.join(supported_keras_hub_classes())}")
+    raise CheckpointError(
+        f"{source}: keras-hub backbone {class_name!r} is not supported; supported: "
+        f"{', '.join(supported_keras_hub_classes())}"
+    )
 
 
 def family_for_config(config):

@@ -51,8 +51,9 @@ def read_checkpoint(path):
     if isinstance(config, dict) and "class_name" in config and "model_type" not in config:
         return _read_keras_hub(folder, config)
     if not isinstance(config, dict) or "model_type" not in config:
-        raise CheckpointError(f"{config_path}: neither a Hugging Face config (no model_type) nor a keras-hub "
-                              "preset (no class_name)")
+        raise CheckpointError(
+            f"{config_path}: neither a Hugging Face config (no model_type) nor a keras-hub preset (no class_name)"
+        )
     family = family_for_model_type(config["model_type"], str(path))
     hf_config, tensors = read_hf_folder(folder)
     return "hf", family, hf_config, canonical_tensors(family, tensors)
@@ -119,8 +120,10 @@ def from_pretrained(path, kind=None, num_classes=None, dtype=None, compile=True,
     if attached is not None:
         size = int(attached.vocabulary_size())
         if size > config.vocab_size:
-            raise CheckpointError(f"{path}: the tokenizer has {size} tokens but the embedding has {config.vocab_size} "
-                                  "rows; the tokenizer files belong to another model")
+            raise CheckpointError(
+                f"{path}: the tokenizer has {size} tokens but the embedding has {config.vocab_size} "
+                "rows; the tokenizer files belong to another model"
+            )
 
     saved_head = {"classifier": "classifier.weight", "qa": "qa_outputs.weight"}.get(kind)
     saved_head = saved_head if saved_head in tensors else None
@@ -130,8 +133,14 @@ def from_pretrained(path, kind=None, num_classes=None, dtype=None, compile=True,
             saved_head = None  # a different label set: the saved head does not fit, a new one is trained
         num_classes = num_classes or saved_classes or 2
     backbone = "encoder" if family is bert else "causal"
-    model = build_llm(kind, config=config, num_classes=num_classes or 2, compile=False, dtype=dtype,
-                      backbone=backbone if kind == "classifier" else None)
+    model = build_llm(
+        kind,
+        config=config,
+        num_classes=num_classes or 2,
+        compile=False,
+        dtype=dtype,
+        backbone=backbone if kind == "classifier" else None,
+    )
     ports = family.ports(model, kind)
     if kind != "masked":
         # A body saved without its pooler (BertModel(add_pooling_layer=False)) keeps a new one.
@@ -144,8 +153,12 @@ def from_pretrained(path, kind=None, num_classes=None, dtype=None, compile=True,
     if attached is not None:
         model.attach_tokenizer(attached)
     # Tensors of heads this kind does not use (an MLM head under a classifier, a tied lm_head copy).
-    model.checkpoint_source = {"path": str(path), "format": fmt, "family": family.__name__.rsplit(".", 1)[-1],
-                               "unused_tensors": len(unused)}
+    model.checkpoint_source = {
+        "path": str(path),
+        "format": fmt,
+        "family": family.__name__.rsplit(".", 1)[-1],
+        "unused_tensors": len(unused),
+    }
     if compile:
         model.compile()
     return model

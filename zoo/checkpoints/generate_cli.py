@@ -14,10 +14,12 @@ import sys
 
 def main(argv=None, prog="zoo generate"):
     parser = argparse.ArgumentParser(
-        prog=prog, description="Continue a text prompt with a causal LM (prints prompt + continuation).",
+        prog=prog,
+        description="Continue a text prompt with a causal LM (prints prompt + continuation).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  zoo generate runs/gpt2 \"The cat sat\" --max-length 30\n"
-               "  zoo generate ckpt/SmolLM2-135M \"Once upon a time\" --sampler top_p --seed 1")
+        epilog='examples:\n  zoo generate runs/gpt2 "The cat sat" --max-length 30\n'
+        '  zoo generate ckpt/SmolLM2-135M "Once upon a time" --sampler top_p --seed 1',
+    )
     parser.add_argument("model", help="run folder, .keras file or checkpoint folder")
     parser.add_argument("prompt", help="the text to continue")
     parser.add_argument("--max-length", type=int, default=64, help="prompt + new tokens (default: 64)")
@@ -32,8 +34,9 @@ def main(argv=None, prog="zoo generate"):
         model = load_run_model(args.model)
         if not hasattr(model, "call_with_cache"):
             raise ValueError(f"{args.model} holds a {type(model).__name__}; text generation needs a causal LM")
-        text = model.generate(args.prompt, max_length=args.max_length, sampler=args.sampler,
-                              temperature=args.temperature, seed=args.seed)
+        text = model.generate(
+            args.prompt, max_length=args.max_length, sampler=args.sampler, temperature=args.temperature, seed=args.seed
+        )
     except (CheckpointError, FileNotFoundError, ValueError) as error:
         print(f"zoo generate: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2

@@ -22,8 +22,13 @@ PREFIX = "transformer."
 DEFAULT_KIND = "causal"
 # Buffers older GPT-2 checkpoints store next to the weights: the causal mask, not parameters.
 IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
-_ACTIVATIONS = {"gelu_new": "gelu_approximate", "gelu_pytorch_tanh": "gelu_approximate", "gelu": "gelu",
-                "relu": "relu", "silu": "silu"}
+_ACTIVATIONS = {
+    "gelu_new": "gelu_approximate",
+    "gelu_pytorch_tanh": "gelu_approximate",
+    "gelu": "gelu",
+    "relu": "relu",
+    "silu": "silu",
+}
 
 
 def config_from_hf(hf):
@@ -74,10 +79,16 @@ def config_to_hf(config):
 
 def check_exportable(config):
     """Refuse configs GPT-2's layout cannot express."""
-    if (config.norm, config.position, config.norm_type, config.mlp) != ("pre", "learned", "layernorm", "standard") \
-            or not config.use_bias or config.key_value_heads != config.num_heads or config.num_segments:
-        raise ValueError("only a GPT-2-shaped model (pre-LayerNorm, learned positions, biases, plain MLP and "
-                         "attention) can be saved as GPT-2")
+    if (
+        (config.norm, config.position, config.norm_type, config.mlp) != ("pre", "learned", "layernorm", "standard")
+        or not config.use_bias
+        or config.key_value_heads != config.num_heads
+        or config.num_segments
+    ):
+        raise ValueError(
+            "only a GPT-2-shaped model (pre-LayerNorm, learned positions, biases, plain MLP and "
+            "attention) can be saved as GPT-2"
+        )
 
 
 def ports(model, kind):
@@ -85,8 +96,10 @@ def ports(model, kind):
 
     backbone = model.backbone
     embeddings = backbone.embeddings
-    out = [same(embeddings.token_embedding.embeddings, "transformer.wte.weight"),
-           same(embeddings.position_embedding.position_embeddings, "transformer.wpe.weight")]
+    out = [
+        same(embeddings.token_embedding.embeddings, "transformer.wte.weight"),
+        same(embeddings.position_embedding.position_embeddings, "transformer.wpe.weight"),
+    ]
     for i, block in enumerate(backbone.blocks):
         p = f"transformer.h.{i}."
         attention = block.self_attention
@@ -104,8 +117,10 @@ def ports(model, kind):
             same(block.ffn_out.kernel, p + "mlp.c_proj.weight"),
             same(block.ffn_out.bias, p + "mlp.c_proj.bias"),
         ]
-    out += [same(backbone.final_norm.gamma, "transformer.ln_f.weight"),
-            same(backbone.final_norm.beta, "transformer.ln_f.bias")]
+    out += [
+        same(backbone.final_norm.gamma, "transformer.ln_f.weight"),
+        same(backbone.final_norm.beta, "transformer.ln_f.bias"),
+    ]
     if kind == "causal" and not backbone.llm_config.tie_embeddings:
         out.append(transposed(embeddings.token_embedding.reverse_embeddings, "lm_head.weight"))
     return out
@@ -135,8 +150,10 @@ def tensors_from_keras_hub(backbone):
         value = np.asarray(variable.numpy(), "float32")
         return value.reshape(value.shape[0], -1) if value.ndim == 3 else value.reshape(-1)
 
-    out = {"transformer.wte.weight": backbone.token_embedding.embeddings.numpy(),
-           "transformer.wpe.weight": backbone.position_embedding.position_embeddings.numpy()}
+    out = {
+        "transformer.wte.weight": backbone.token_embedding.embeddings.numpy(),
+        "transformer.wpe.weight": backbone.position_embedding.position_embeddings.numpy(),
+    }
     for i, layer in enumerate(backbone.transformer_layers):
         p = f"transformer.h.{i}."
         attention = layer._self_attention_layer
@@ -147,8 +164,10 @@ def tensors_from_keras_hub(backbone):
         out[p + "attn.c_proj.bias"] = attention.output_dense.bias.numpy()
         for hf, norm in (("ln_1", layer._self_attention_layer_norm), ("ln_2", layer._feedforward_layer_norm)):
             out[p + hf + ".weight"], out[p + hf + ".bias"] = norm.gamma.numpy(), norm.beta.numpy()
-        for hf, dense_layer in (("mlp.c_fc", layer._feedforward_intermediate_dense),
-                                ("mlp.c_proj", layer._feedforward_output_dense)):
+        for hf, dense_layer in (
+            ("mlp.c_fc", layer._feedforward_intermediate_dense),
+            ("mlp.c_proj", layer._feedforward_output_dense),
+        ):
             out[p + hf + ".weight"], out[p + hf + ".bias"] = dense_layer.kernel.numpy(), dense_layer.bias.numpy()
     out["transformer.ln_f.weight"] = backbone.layer_norm.gamma.numpy()
     out["transformer.ln_f.bias"] = backbone.layer_norm.beta.numpy()

@@ -74,8 +74,10 @@ def weight_files(path):
     if (folder / WEIGHTS_FILE).is_file():
         return [folder / WEIGHTS_FILE]
     if list(folder.glob("*.bin")) or list(folder.glob("*.pt")):
-        raise CheckpointError(f"{folder}: only PyTorch .bin/.pt weights; zoo reads safetensors "
-                              "(convert once with transformers: model.save_pretrained(path, safe_serialization=True))")
+        raise CheckpointError(
+            f"{folder}: only PyTorch .bin/.pt weights; zoo reads safetensors "
+            "(convert once with transformers: model.save_pretrained(path, safe_serialization=True))"
+        )
     raise CheckpointError(f"{folder}: no {WEIGHTS_FILE} and no {INDEX_FILE}")
 
 

@@ -19,8 +19,13 @@ from zoo.checkpoints.errors import CheckpointError
 from zoo.checkpoints.hf_folder import replace_folder
 
 # Hugging Face model_type -> keras-hub's converter module (keras_hub/src/utils/transformers/).
-_CONVERTERS = {"gpt2": "convert_gpt2", "bert": "convert_bert", "llama": "convert_llama3", "qwen2": "convert_qwen",
-               "mistral": "convert_mistral"}
+_CONVERTERS = {
+    "gpt2": "convert_gpt2",
+    "bert": "convert_bert",
+    "llama": "convert_llama3",
+    "qwen2": "convert_qwen",
+    "mistral": "convert_mistral",
+}
 
 
 class MemoryLoader:
@@ -67,11 +72,15 @@ def keras_hub_tokenizer(tokenizer, family_name):
         vocabulary, merges = dict(tokenizer.vocabulary), list(tokenizer.merges)
         if family_name == "gpt2" and "<|endoftext|>" in vocabulary:
             return keras_hub.models.GPT2Tokenizer(vocabulary=vocabulary, merges=merges)
-        return keras_hub.tokenizers.BytePairTokenizer(vocabulary=vocabulary, merges=merges,
-                                                      unsplittable_tokens=getattr(tokenizer, "unsplittable_tokens", None))
+        return keras_hub.tokenizers.BytePairTokenizer(
+            vocabulary=vocabulary, merges=merges, unsplittable_tokens=getattr(tokenizer, "unsplittable_tokens", None)
+        )
     if isinstance(tokenizer, keras_hub.tokenizers.WordPieceTokenizer):
-        options = {"vocabulary": list(tokenizer.vocabulary), "lowercase": tokenizer.lowercase,
-                       "strip_accents": tokenizer.strip_accents}
+        options = {
+            "vocabulary": list(tokenizer.vocabulary),
+            "lowercase": tokenizer.lowercase,
+            "strip_accents": tokenizer.strip_accents,
+        }
         if all(token in options["vocabulary"] for token in ("[CLS]", "[SEP]", "[PAD]", "[MASK]")):
             return keras_hub.models.BertTokenizer(**options)
         return keras_hub.tokenizers.WordPieceTokenizer(**options)

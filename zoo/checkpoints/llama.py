@@ -38,9 +38,11 @@ def _rope(hf):
     if kind != "none":
         options["rope_scaling_factor"] = float(scaling["factor"])
     if kind == "llama3":
-        options.update(rope_low_freq_factor=float(scaling["low_freq_factor"]),
-                       rope_high_freq_factor=float(scaling["high_freq_factor"]),
-                       rope_original_max_length=int(scaling["original_max_position_embeddings"]))
+        options.update(
+            rope_low_freq_factor=float(scaling["low_freq_factor"]),
+            rope_high_freq_factor=float(scaling["high_freq_factor"]),
+            rope_original_max_length=int(scaling["original_max_position_embeddings"]),
+        )
     return options
 
 
@@ -49,8 +51,10 @@ def config_from_hf(hf):
     if hf.get("hidden_act", "silu") != "silu":
         raise ValueError(f"hidden_act {hf['hidden_act']!r} is not supported (Llama-family models use silu)")
     if hf.get("use_sliding_window") or (hf["model_type"] == "mistral" and hf.get("sliding_window")):
-        raise ValueError("sliding-window Llama-family checkpoints are not supported; set sliding_window to null "
-                         "in config.json only if the model was trained without it")
+        raise ValueError(
+            "sliding-window Llama-family checkpoints are not supported; set sliding_window to null "
+            "in config.json only if the model was trained without it"
+        )
     heads = hf["num_attention_heads"]
     if hf.get("head_dim") not in (None, hf["hidden_size"] // heads):
         raise ValueError(f"head_dim={hf['head_dim']} differs from hidden_size / num_attention_heads; not supported")
@@ -101,22 +105,32 @@ def config_to_hf(config):
     if qwen:
         hf.update(use_sliding_window=False, sliding_window=None)
     else:
-        hf.update(attention_bias=bool(config.qkv_bias if config.qkv_bias is not None else config.use_bias),
-                  mlp_bias=config.use_bias)
+        hf.update(
+            attention_bias=bool(config.qkv_bias if config.qkv_bias is not None else config.use_bias),
+            mlp_bias=config.use_bias,
+        )
     if config.rope_scaling_type == "linear":
         hf["rope_scaling"] = {"rope_type": "linear", "factor": config.rope_scaling_factor}
     elif config.rope_scaling_type == "llama3":
-        hf["rope_scaling"] = {"rope_type": "llama3", "factor": config.rope_scaling_factor,
-                              "low_freq_factor": config.rope_low_freq_factor,
-                              "high_freq_factor": config.rope_high_freq_factor,
-                              "original_max_position_embeddings": config.rope_original_max_length}
+        hf["rope_scaling"] = {
+            "rope_type": "llama3",
+            "factor": config.rope_scaling_factor,
+            "low_freq_factor": config.rope_low_freq_factor,
+            "high_freq_factor": config.rope_high_freq_factor,
+            "original_max_position_embeddings": config.rope_original_max_length,
+        }
     return hf
 
 
 def check_exportable(config):
     """Refuse configs the Llama layout cannot express."""
-    if (config.norm, config.position, config.norm_type, config.mlp, config.activation) != \
-            ("pre", "rotary", "rmsnorm", "gated", "silu"):
+    if (config.norm, config.position, config.norm_type, config.mlp, config.activation) != (
+        "pre",
+        "rotary",
+        "rmsnorm",
+        "gated",
+        "silu",
+    ):
         raise ValueError("only a Llama-shaped decoder (pre-RMSNorm, rotary positions, SwiGLU) can be saved as Llama")
 
 
@@ -147,10 +161,12 @@ def ports(model, kind):
         if attention.qkv_dense.use_bias:
             out.append(fused(attention.qkv_dense.bias, [n + ".bias" for n in names], [q, kv, kv], transpose=False))
         if config.use_bias:
-            out += [same(attention.output_dense.bias, p + "self_attn.o_proj.bias"),
-                    same(block.ffn_gate.bias, p + "mlp.gate_proj.bias"),
-                    same(block.ffn_in.bias, p + "mlp.up_proj.bias"),
-                    same(block.ffn_out.bias, p + "mlp.down_proj.bias")]
+            out += [
+                same(attention.output_dense.bias, p + "self_attn.o_proj.bias"),
+                same(block.ffn_gate.bias, p + "mlp.gate_proj.bias"),
+                same(block.ffn_in.bias, p + "mlp.up_proj.bias"),
+                same(block.ffn_out.bias, p + "mlp.down_proj.bias"),
+            ]
     out.append(_rms(backbone.final_norm, "model.norm.weight"))
     if kind == "causal" and not config.tie_embeddings:
         out.append(transposed(embedding.reverse_embeddings, "lm_head.weight"))
@@ -160,8 +176,9 @@ def ports(model, kind):
 def hf_config_from_keras_hub(config, class_name):
     """Hugging Face config fields of a keras-hub Llama/Llama3/Qwen/Mistral backbone config."""
     hf = {
-        "model_type": "qwen2" if class_name == "QwenBackbone" else
-        ("mistral" if class_name == "MistralBackbone" else "llama"),
+        "model_type": "qwen2"
+        if class_name == "QwenBackbone"
+        else ("mistral" if class_name == "MistralBackbone" else "llama"),
         "vocab_size": config["vocabulary_size"],
         "num_hidden_layers": config["num_layers"],
         "hidden_size": config["hidden_dim"],
@@ -174,10 +191,13 @@ def hf_config_from_keras_hub(config, class_name):
         "max_position_embeddings": 2048,
     }
     if config.get("rope_frequency_adjustment_factor"):
-        hf["rope_scaling"] = {"rope_type": "llama3", "factor": config["rope_frequency_adjustment_factor"],
-                              "low_freq_factor": config["rope_low_freq_factor"],
-                              "high_freq_factor": config["rope_high_freq_factor"],
-                              "original_max_position_embeddings": config["rope_pretraining_sequence_length"]}
+        hf["rope_scaling"] = {
+            "rope_type": "llama3",
+            "factor": config["rope_frequency_adjustment_factor"],
+            "low_freq_factor": config["rope_low_freq_factor"],
+            "high_freq_factor": config["rope_high_freq_factor"],
+            "original_max_position_embeddings": config["rope_pretraining_sequence_length"],
+        }
     else:
         factor = config.get("rope_position_scaling_factor", config.get("rope_scaling_factor", 1.0))
         if factor != 1.0:
@@ -208,8 +228,11 @@ def tensors_from_keras_hub(backbone):
         out[p + "self_attn.o_proj.weight"] = kernel.reshape(-1, kernel.shape[-1]).T
         out[p + "input_layernorm.weight"] = layer._self_attention_layernorm.scale.numpy()
         out[p + "post_attention_layernorm.weight"] = layer._feedforward_layernorm.scale.numpy()
-        for hf, dense in (("gate_proj", layer._feedforward_gate_dense), ("up_proj", layer._feedforward_intermediate_dense),
-                          ("down_proj", layer._feedforward_output_dense)):
+        for hf, dense in (
+            ("gate_proj", layer._feedforward_gate_dense),
+            ("up_proj", layer._feedforward_intermediate_dense),
+            ("down_proj", layer._feedforward_output_dense),
+        ):
             out[p + f"mlp.{hf}.weight"] = dense.kernel.numpy().T
     out["model.norm.weight"] = backbone.get_layer("sequence_output_layernorm").scale.numpy()
     return out

@@ -41,8 +41,13 @@ def save_checkpoint_tokenizer(tokenizer, folder):
         mode = "wb" if isinstance(content, bytes) else "w"
         with open(files / name, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as handle:
             handle.write(content)
-    meta = {"kind": TOKENIZER_KIND, "folder": TOKENIZER_SUBFOLDER, "vocabulary_size": int(tokenizer.vocabulary_size()),
-            "special_ids": special_ids(tokenizer), "class": type(tokenizer).__name__}
+    meta = {
+        "kind": TOKENIZER_KIND,
+        "folder": TOKENIZER_SUBFOLDER,
+        "vocabulary_size": int(tokenizer.vocabulary_size()),
+        "special_ids": special_ids(tokenizer),
+        "class": type(tokenizer).__name__,
+    }
     (folder / "tokenizer.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return folder
 
@@ -56,8 +61,10 @@ def load_checkpoint_tokenizer(folder, meta):
         raise FileNotFoundError(f"{folder}: the checkpoint tokenizer files are missing; run `zoo import` again")
     for name, value in (meta.get("special_ids") or {}).items():
         if value is not None and special_ids(tokenizer).get(name) != value:
-            raise ValueError(f"{folder}: special id {name}={special_ids(tokenizer).get(name)} differs from the saved "
-                             f"{value}; the files do not match")
+            raise ValueError(
+                f"{folder}: special id {name}={special_ids(tokenizer).get(name)} differs from the saved "
+                f"{value}; the files do not match"
+            )
     return tokenizer
 
 
@@ -83,8 +90,12 @@ def import_checkpoint(path, out=None, kind=None, root="runs", num_classes=None):
             save_checkpoint_tokenizer(model.tokenizer, tmp / "tokenizer")
         config = {"kind": model_kind(model), **model.llm_config.get_config()}
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        info = {**model.checkpoint_source, "path": str(source.resolve()), "kind": model_kind(model),
-                "parameters": int(model.count_params())}
+        info = {
+            **model.checkpoint_source,
+            "path": str(source.resolve()),
+            "kind": model_kind(model),
+            "parameters": int(model.count_params()),
+        }
         (tmp / "import.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         if target.exists():
             target.rmdir()

@@ -30,12 +30,14 @@ FORMATS = ("hf", "keras-hub")
 
 
 def model_kind(model):
-    """"causal", "masked", "classifier" or "qa" of a zoo task model."""
+    """ "causal", "masked", "classifier" or "qa" of a zoo task model."""
     names = {"CausalLM": "causal", "MaskedLM": "masked", "SequenceClassifier": "classifier", "QuestionAnswering": "qa"}
     kind = names.get(type(model).__name__)
     if kind is None:
-        raise CheckpointError(f"cannot save a {type(model).__name__}; save_pretrained takes zoo's CausalLM, MaskedLM, "
-                              "SequenceClassifier or QuestionAnswering")
+        raise CheckpointError(
+            f"cannot save a {type(model).__name__}; save_pretrained takes zoo's CausalLM, MaskedLM, "
+            "SequenceClassifier or QuestionAnswering"
+        )
     return kind
 
 
@@ -64,9 +66,13 @@ def checkpoint_tensors(model):
             d = config.hidden_dim
             tensors["bert.pooler.dense.weight"] = np.zeros((d, d), "float32")
             tensors["bert.pooler.dense.bias"] = np.zeros((d,), "float32")
-        hf_config["architectures"] = [{"masked": "BertForPreTraining" if config.next_sentence_prediction else
-                                       "BertForMaskedLM", "classifier": "BertForSequenceClassification",
-                                       "qa": "BertForQuestionAnswering"}[kind]]
+        hf_config["architectures"] = [
+            {
+                "masked": "BertForPreTraining" if config.next_sentence_prediction else "BertForMaskedLM",
+                "classifier": "BertForSequenceClassification",
+                "qa": "BertForQuestionAnswering",
+            }[kind]
+        ]
     if kind == "classifier":
         head = model.classifier_head
         tensors["classifier.weight"] = np.ascontiguousarray(head.kernel.numpy().T)
@@ -95,8 +101,10 @@ def save_pretrained(model, path, format="hf", shard_bytes=DEFAULT_SHARD_BYTES, t
         raise CheckpointError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
     if tokenizer is not None and int(tokenizer.vocabulary_size()) > model.llm_config.vocab_size:
-        raise CheckpointError(f"the tokenizer has {int(tokenizer.vocabulary_size())} tokens but the model embeds "
-                              f"{model.llm_config.vocab_size}; pass the tokenizer the model was trained with")
+        raise CheckpointError(
+            f"the tokenizer has {int(tokenizer.vocabulary_size())} tokens but the model embeds "
+            f"{model.llm_config.vocab_size}; pass the tokenizer the model was trained with"
+        )
     family, hf_config, tensors = checkpoint_tensors(model)
     name = family.__name__.rsplit(".", 1)[-1]
     if format == "hf":
@@ -116,11 +124,18 @@ def _check_keras_hub(name, config):
     """keras-hub's backbones fix some choices; refuse a model they cannot reproduce, warn where they differ slightly."""
     fixed_epsilon = {"gpt2": 1e-5, "bert": 1e-12}.get(name)
     if fixed_epsilon is not None and abs(config.layer_norm_epsilon - fixed_epsilon) > 1e-15:
-        raise CheckpointError(f"keras-hub's {name} backbone fixes layer_norm_epsilon={fixed_epsilon}; this model uses "
-                              f"{config.layer_norm_epsilon}. Save it with format='hf'")
+        raise CheckpointError(
+            f"keras-hub's {name} backbone fixes layer_norm_epsilon={fixed_epsilon}; this model uses "
+            f"{config.layer_norm_epsilon}. Save it with format='hf'"
+        )
     if name == "gpt2" and config.activation != "gelu_approximate":
-        raise CheckpointError("keras-hub's GPT-2 backbone computes tanh-GELU; this model uses "
-                              f"{config.activation!r}. Save it with format='hf'")
+        raise CheckpointError(
+            "keras-hub's GPT-2 backbone computes tanh-GELU; this model uses "
+            f"{config.activation!r}. Save it with format='hf'"
+        )
     if name == "bert" and config.activation != "gelu_approximate":
-        warnings.warn("keras-hub's BertBackbone computes tanh-GELU where this model uses exact GELU; "
-                      "its outputs will differ slightly (about 1e-3). format='hf' keeps the exact form.", stacklevel=3)
+        warnings.warn(
+            "keras-hub's BertBackbone computes tanh-GELU where this model uses exact GELU; "
+            "its outputs will differ slightly (about 1e-3). format='hf' keeps the exact form.",
+            stacklevel=3,
+        )

@@ -27,8 +27,15 @@ from zoo.checkpoints.errors import CheckpointError
 
 SPECIAL_NAMES = ("pad", "bos", "eos", "unk", "mask", "cls", "sep")
 # keras-hub attribute names of each special token.
-_KERAS_HUB_ATTRS = {"pad": "pad_token_id", "bos": "start_token_id", "eos": "end_token_id", "unk": "unk_token_id",
-                    "mask": "mask_token_id", "cls": "cls_token_id", "sep": "sep_token_id"}
+_KERAS_HUB_ATTRS = {
+    "pad": "pad_token_id",
+    "bos": "start_token_id",
+    "eos": "end_token_id",
+    "unk": "unk_token_id",
+    "mask": "mask_token_id",
+    "cls": "cls_token_id",
+    "sep": "sep_token_id",
+}
 TOKENIZER_FILES = ("vocab.json + merges.txt", "vocab.txt", "tokenizer.model", "tokenizer.json")
 
 
@@ -76,8 +83,11 @@ def load_folder_tokenizer(folder, family=None):
         return _with_special_ids(tokenizer, {})
     declared = declared_special_tokens(folder)
     if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
-        merges = [line for line in (folder / "merges.txt").read_text(encoding="utf-8").split("\n")
-                  if line and not line.startswith("#version")]
+        merges = [
+            line
+            for line in (folder / "merges.txt").read_text(encoding="utf-8").split("\n")
+            if line and not line.startswith("#version")
+        ]
         vocabulary = _json(folder / "vocab.json")
         tokenizer = keras_hub.models.GPT2Tokenizer(vocabulary=vocabulary, merges=merges)
     elif (folder / "vocab.txt").is_file():
@@ -89,8 +99,9 @@ def load_folder_tokenizer(folder, family=None):
         # Hugging Face's BERT strips accents whenever it lowercases unless strip_accents says otherwise
         # (Japanese: で -> て + dakuten -> て); keras-hub only does when asked.
         strip = config.get("strip_accents")
-        tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=lowercase,
-                                                   strip_accents=lowercase if strip is None else bool(strip))
+        tokenizer = keras_hub.models.BertTokenizer(
+            vocabulary=vocabulary, lowercase=lowercase, strip_accents=lowercase if strip is None else bool(strip)
+        )
     elif (folder / "tokenizer.model").is_file():
         proto = (folder / "tokenizer.model").read_bytes()
         tokenizer = keras_hub.tokenizers.SentencePieceTokenizer(proto=proto)
@@ -119,10 +130,13 @@ def _from_tokenizer_json(path, declared):
         normalizer = data.get("normalizer") or {}
         lowercase = bool(normalizer.get("lowercase", False))
         strip = normalizer.get("strip_accents")
-        return keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=lowercase,
-                                              strip_accents=lowercase if strip is None else bool(strip))
-    raise CheckpointError(f"{path}: tokenizer model {model.get('type')!r} with this pre-tokenizer is not supported; "
-                          "supported: byte-level BPE and WordPiece tokenizer.json, or tokenizer.model (SentencePiece)")
+        return keras_hub.models.BertTokenizer(
+            vocabulary=vocabulary, lowercase=lowercase, strip_accents=lowercase if strip is None else bool(strip)
+        )
+    raise CheckpointError(
+        f"{path}: tokenizer model {model.get('type')!r} with this pre-tokenizer is not supported; "
+        "supported: byte-level BPE and WordPiece tokenizer.json, or tokenizer.model (SentencePiece)"
+    )
 
 
 def _with_special_ids(tokenizer, declared):
@@ -163,8 +177,11 @@ def _sentencepiece_specials(tokenizer):
     import sentencepiece
 
     processor = sentencepiece.SentencePieceProcessor(model_proto=tokenizer.proto)
-    for attr, value in (("start_token_id", processor.bos_id()), ("end_token_id", processor.eos_id()),
-                        ("unk_token_id", processor.unk_id())):
+    for attr, value in (
+        ("start_token_id", processor.bos_id()),
+        ("end_token_id", processor.eos_id()),
+        ("unk_token_id", processor.unk_id()),
+    ):
         if value >= 0:
             setattr(tokenizer, attr, int(value))
     pad = processor.pad_id()
@@ -216,6 +233,7 @@ def tokenizer_files(tokenizer):
         if token_id is not None:
             config[f"{name}_token"] = tokenizer.id_to_token(token_id)
     files["tokenizer_config.json"] = json.dumps(config, ensure_ascii=False, indent=2)
-    files["special_tokens_map.json"] = json.dumps({k: v for k, v in config.items() if k.endswith("_token")},
-                                                  ensure_ascii=False, indent=2)
+    files["special_tokens_map.json"] = json.dumps(
+        {k: v for k, v in config.items() if k.endswith("_token")}, ensure_ascii=False, indent=2
+    )
     return files

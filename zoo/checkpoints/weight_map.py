@@ -75,8 +75,10 @@ def load_tensors(ports, tensors, source):
     needed = [name for port in ports for name in port.names]
     missing = [name for name in needed if name not in tensors]
     if missing:
-        raise CheckpointError(f"{source}: {len(missing)} tensor(s) missing: {name_first(missing)}; "
-                              "the checkpoint is incomplete or of another architecture")
+        raise CheckpointError(
+            f"{source}: {len(missing)} tensor(s) missing: {name_first(missing)}; "
+            "the checkpoint is incomplete or of another architecture"
+        )
     values, wrong = [], []
     for port in ports:
         current = np.asarray(port.variable.numpy())
@@ -87,7 +89,9 @@ def load_tensors(ports, tensors, source):
                 wrong.append(f"{name} {tuple(array.shape)} (config implies {tuple(shape)})")
         values.append(arrays)
     if wrong:
-        raise CheckpointError(f"{source}: {len(wrong)} tensor shape(s) do not match config.json: {name_first(wrong, 3)}")
+        raise CheckpointError(
+            f"{source}: {len(wrong)} tensor shape(s) do not match config.json: {name_first(wrong, 3)}"
+        )
     for port, arrays in zip(ports, values):
         port.variable.assign(np.asarray(port.to_zoo(arrays), dtype=port.variable.dtype))
     return sorted(set(tensors) - set(needed))

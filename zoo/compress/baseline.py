@@ -16,16 +16,29 @@ from zoo.options import positive_int
 
 def add_baseline_args(parser, vgg=True):
     """--from, --base-epochs, --batch-size (and --vgg-weights) of a compression technique."""
-    parser.add_argument("--from", dest="source", default=None, metavar="RUN_OR_FILE",
-                        help="a trained model: a .keras file or a run folder holding model.keras "
-                             "(default: train a fresh baseline first)")
-    parser.add_argument("--base-epochs", type=positive_int, default=None,
-                        help="epochs of the baseline trained when --from is not given (default: per model)")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        metavar="RUN_OR_FILE",
+        help="a trained model: a .keras file or a run folder holding model.keras "
+        "(default: train a fresh baseline first)",
+    )
+    parser.add_argument(
+        "--base-epochs",
+        type=positive_int,
+        default=None,
+        help="epochs of the baseline trained when --from is not given (default: per model)",
+    )
     parser.add_argument("--batch-size", type=positive_int, default=32, help="batch size (default: 32)")
     if vgg:
-        parser.add_argument("--vgg-weights", default=None, metavar="WEIGHTS",
-                            help="vgg16 only: 'imagenet' (from the Keras cache, never downloaded) or a local no-top "
-                                 "weights file (default: none, an untrained base)")
+        parser.add_argument(
+            "--vgg-weights",
+            default=None,
+            metavar="WEIGHTS",
+            help="vgg16 only: 'imagenet' (from the Keras cache, never downloaded) or a local no-top "
+            "weights file (default: none, an untrained base)",
+        )
     return parser
 
 
@@ -50,8 +63,9 @@ def baseline(model, source=None, base_epochs=None, batch_size=32, seed=0, verbos
     if model == "cnn":
         return workloads.trained_cnn(epochs=base_epochs or 10, batch_size=batch_size, seed=seed, verbose=verbose)
     if model == "vgg16":
-        return workloads.trained_vgg16_transfer(epochs=base_epochs or 3, batch_size=batch_size, seed=seed,
-                                                weights=vgg_weights, verbose=verbose)
+        return workloads.trained_vgg16_transfer(
+            epochs=base_epochs or 3, batch_size=batch_size, seed=seed, weights=vgg_weights, verbose=verbose
+        )
     return workloads.trained_lstm(epochs=base_epochs or 2, seed=seed, verbose=verbose)
 
 

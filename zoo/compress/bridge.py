@@ -33,8 +33,13 @@ from zoo.compress.tfmot import load_tfmot
 
 # Keys of Keras 3 layer configs that tf_keras does not know and that are safe to drop when
 # they hold their default (the bridge copies weights, so initializers never matter).
-_DEFAULT_ONLY = {"quantization_config": None, "lora_rank": None, "lora_alpha": None, "seed": None,
-                 "zero_output_for_mask": False}
+_DEFAULT_ONLY = {
+    "quantization_config": None,
+    "lora_rank": None,
+    "lora_alpha": None,
+    "seed": None,
+    "zero_output_for_mask": False,
+}
 _WRAPPER_PREFIXES = ("prune_low_magnitude_", "quant_")
 _BASE_KWARGS = {"name", "trainable", "dtype", "activity_regularizer"}
 
@@ -118,15 +123,18 @@ def to_tf_keras(model, inline=True):
     if bad:
         raise BridgeError(
             "TF-MOT works on tf_keras models, and these layers have no tf_keras twin the bridge can rebuild: "
-            + ", ".join(bad) + ". Use standard keras.layers, or prune the Dense/Embedding layers one by one "
+            + ", ".join(bad)
+            + ". Use standard keras.layers, or prune the Dense/Embedding layers one by one "
             "with zoo.compress.prune.prune_layers_one_shot."
         )
     builder = _GraphBuilder(tf_keras, inline)
-    inputs = [tf_keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=t._keras_history[0].name)
-              for t in model.inputs]
+    inputs = [
+        tf_keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=t._keras_history[0].name) for t in model.inputs
+    ]
     outputs = builder.run(model, inputs)
-    tfk_model = tf_keras.Model(inputs if len(inputs) > 1 else inputs[0],
-                               outputs if len(outputs) > 1 else outputs[0], name=model.name)
+    tfk_model = tf_keras.Model(
+        inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0], name=model.name
+    )
     pairs = []
     for k3_layer, tfk_layer in builder.made:
         if k3_layer.weights:
@@ -197,12 +205,14 @@ class _GraphBuilder:
         op, node_index, tensor_index = tensor._keras_history
         node = op._inbound_nodes[node_index]
         args = keras.tree.map_structure(
-            lambda a: self._value(a, values) if isinstance(a, keras.KerasTensor) else a, node.arguments.args)
+            lambda a: self._value(a, values) if isinstance(a, keras.KerasTensor) else a, node.arguments.args
+        )
         # Keras 3 records the symbolic call's `training=False`; replaying it would freeze dropout and
         # TF-MOT's pruning updates, so the tf_keras graph takes the training flag from fit()/predict().
         call_kwargs = {k: v for k, v in node.arguments.kwargs.items() if k != "training" and v is not None}
         kwargs = keras.tree.map_structure(
-            lambda a: self._value(a, values) if isinstance(a, keras.KerasTensor) else a, call_kwargs)
+            lambda a: self._value(a, values) if isinstance(a, keras.KerasTensor) else a, call_kwargs
+        )
         if isinstance(op, keras.Model) and self.inline:
             sub_inputs = keras.tree.flatten(args)
             outputs = _GraphBuilder.run(self, op, sub_inputs)
@@ -219,8 +229,9 @@ class _GraphBuilder:
         if isinstance(layer, keras.Model):
             inputs = [self.tf_keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype) for t in layer.inputs]
             outputs = _GraphBuilder.run(self, layer, inputs)
-            made = self.tf_keras.Model(inputs if len(inputs) > 1 else inputs[0],
-                                       outputs if len(outputs) > 1 else outputs[0], name=layer.name)
+            made = self.tf_keras.Model(
+                inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0], name=layer.name
+            )
         else:
             made = _rebuild_layer(self.tf_keras, layer)
             self.made.append((layer, made))

@@ -70,7 +70,9 @@ class Distiller(keras.Model):
     def compile(self, optimizer="adam", metrics=None, student_loss_fn=None, distillation_loss_fn=None, **kwargs):
         """Compile with the student's label loss (default: sparse cross-entropy) and KL divergence."""
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
-        self.student_loss_fn = student_loss_fn or keras.losses.SparseCategoricalCrossentropy(from_logits=self.from_logits)
+        self.student_loss_fn = student_loss_fn or keras.losses.SparseCategoricalCrossentropy(
+            from_logits=self.from_logits
+        )
         self.distillation_loss_fn = distillation_loss_fn or keras.losses.KLDivergence()
 
     def call(self, x, training=None):
@@ -92,7 +94,7 @@ class Distiller(keras.Model):
         soft_student = ops.softmax(self._logits(y_pred) / self.temperature, axis=-1)
         # KL is averaged over every leading axis: per image for the CNN, per token for an LM.
         distillation_loss = self.distillation_loss_fn(ops.stop_gradient(self.soft_targets(x)), soft_student)
-        distillation_loss = distillation_loss * (self.temperature ** 2)
+        distillation_loss = distillation_loss * (self.temperature**2)
         self.student_loss_tracker.update_state(student_loss)
         self.distillation_loss_tracker.update_state(distillation_loss)
         return self.alpha * student_loss + (1.0 - self.alpha) * distillation_loss
@@ -136,12 +138,22 @@ def student_cnn(num_classes=10, filters=(8, 16, 16), dense_units=32, compile=Tru
     """
     from zoo.vision.cnn import build_cnn
 
-    return build_cnn(num_classes=num_classes, filters=filters, dense_units=dense_units, compile=compile,
-                     name="student_cnn")
+    return build_cnn(
+        num_classes=num_classes, filters=filters, dense_units=dense_units, compile=compile, name="student_cnn"
+    )
 
 
-def compare_with_scratch(teacher, build_student, fit, evaluate, compile_args, alpha=0.1, temperature=3.0,
-                         from_logits=True, distill_callbacks=()):
+def compare_with_scratch(
+    teacher,
+    build_student,
+    fit,
+    evaluate,
+    compile_args,
+    alpha=0.1,
+    temperature=3.0,
+    from_logits=True,
+    distill_callbacks=(),
+):
     """Train one student distilled from `teacher` and the same student from scratch; return both scores.
 
     Both students start from the same initial weights and train with the same

@@ -103,7 +103,8 @@ def quantize_model(model, mode="int8"):
     kept = [
         layer.path or layer.name
         for layer in model._flatten_layers(include_self=False)
-        if layer.weights and not list(layer._flatten_layers(include_self=False))
+        if layer.weights
+        and not list(layer._flatten_layers(include_self=False))
         and getattr(layer, "quantization_mode", None) is None
     ]
     backbone = getattr(model, "backbone", None)
@@ -139,14 +140,16 @@ def mean_cross_entropy(model, inputs, labels, batch_size=16):
     inputs = np.asarray(inputs, dtype="int32")
     labels = np.asarray(labels, dtype="int64")
     if inputs.ndim != 2 or inputs.shape != labels.shape or len(inputs) == 0:
-        raise ValueError(f"inputs and labels must be non-empty [n, t] arrays of one shape, got {inputs.shape} and {labels.shape}.")
+        raise ValueError(
+            f"inputs and labels must be non-empty [n, t] arrays of one shape, got {inputs.shape} and {labels.shape}."
+        )
     total, count = 0.0, 0
     for start in range(0, len(inputs), batch_size):
-        x = inputs[start:start + batch_size]
+        x = inputs[start : start + batch_size]
         logits = np.asarray(model.predict_on_batch({"token_ids": x, "padding_mask": np.ones_like(x)}), dtype="float64")
         logits -= logits.max(axis=-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-        y = labels[start:start + batch_size]
+        y = labels[start : start + batch_size]
         total -= np.take_along_axis(log_probs, y[..., None], axis=-1).sum()
         count += y.size
     return total / count
@@ -207,7 +210,9 @@ def quantize_llm_file(float_path, mode, out_path, inputs=None, labels=None, batc
     size, gz = file_sizes(out_path)
     probe = _probe_batch(model, inputs)
     reloaded = load_llm(out_path, compile=False)
-    diff = float(np.max(np.abs(np.asarray(model.predict_on_batch(probe)) - np.asarray(reloaded.predict_on_batch(probe)))))
+    diff = float(
+        np.max(np.abs(np.asarray(model.predict_on_batch(probe)) - np.asarray(reloaded.predict_on_batch(probe))))
+    )
     result = {**report, "size_bytes": size, "gzip_bytes": gz, "roundtrip_max_abs_diff": diff}
     if inputs is not None:
         result["perplexity"] = perplexity(reloaded, inputs, labels, batch_size)

@@ -25,22 +25,41 @@ from zoo.options import non_negative_int, positive_float, positive_int
 def add_lm_args(parser, preset="small", steps=300, batch_size=16, seq_len=64, learning_rate=3e-3):
     """Options shared by the LLM compression recipes: corpus, model to start from, its training."""
     group = parser.add_argument_group("corpus and model")
-    group.add_argument("--data", default=DEFAULT_DATA,
-                       help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
-    group.add_argument("--from", "--model", dest="model", default=None, metavar="RUN",
-                       help="a causal LM to start from: a run folder (pretrain-clm, `zoo import`) or a .keras file; "
-                            "the corpus is tokenized with the run's tokenizer/ when it has one (default: train one "
-                            "first)")
+    group.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)",
+    )
+    group.add_argument(
+        "--from",
+        "--model",
+        dest="model",
+        default=None,
+        metavar="RUN",
+        help="a causal LM to start from: a run folder (pretrain-clm, `zoo import`) or a .keras file; "
+        "the corpus is tokenized with the run's tokenizer/ when it has one (default: train one "
+        "first)",
+    )
     group.add_argument("--preset", default=preset, help=f"preset to train when no --from is given (default: {preset})")
-    group.add_argument("--steps", type=positive_int, default=steps,
-                       help=f"training steps of that model (default: {steps})")
-    group.add_argument("--batch-size", type=positive_int, default=batch_size,
-                       help=f"sequences per step (default: {batch_size})")
+    group.add_argument(
+        "--steps", type=positive_int, default=steps, help=f"training steps of that model (default: {steps})"
+    )
+    group.add_argument(
+        "--batch-size", type=positive_int, default=batch_size, help=f"sequences per step (default: {batch_size})"
+    )
     group.add_argument("--seq-len", type=positive_int, default=seq_len, help=f"tokens per window (default: {seq_len})")
-    group.add_argument("--learning-rate", type=positive_float, default=learning_rate,
-                       help=f"AdamW learning rate (default: {learning_rate})")
-    group.add_argument("--eval-windows", type=non_negative_int, default=128,
-                       help="held-out windows for perplexity (default: 128; 0 = all)")
+    group.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=learning_rate,
+        help=f"AdamW learning rate (default: {learning_rate})",
+    )
+    group.add_argument(
+        "--eval-windows",
+        type=non_negative_int,
+        default=128,
+        help="held-out windows for perplexity (default: 128; 0 = all)",
+    )
     return parser
 
 
@@ -52,10 +71,15 @@ def check_lm_source(model_path, seq_len):
         raise UsageError("--seq-len must be at least 2.")
     if model_path is None:
         return
-    if os.path.isdir(model_path) and not os.path.isfile(os.path.join(model_path, "model.keras")) and \
-            os.path.isfile(os.path.join(model_path, "config.json")):
-        raise UsageError(f"--from {model_path} is a checkpoint folder, not a run folder; turn it into one with "
-                         f"`zoo import {model_path} --out runs/<name>` and give --from runs/<name>.")
+    if (
+        os.path.isdir(model_path)
+        and not os.path.isfile(os.path.join(model_path, "model.keras"))
+        and os.path.isfile(os.path.join(model_path, "config.json"))
+    ):
+        raise UsageError(
+            f"--from {model_path} is a checkpoint folder, not a run folder; turn it into one with "
+            f"`zoo import {model_path} --out runs/<name>` and give --from runs/<name>."
+        )
     try:
         find_run(model_path)
     except FileNotFoundError as err:
@@ -96,8 +120,9 @@ def source_tokenizer(model_path, data, log=print):
     try:
         tokenizer = load_tokenizer(files.tokenizer_dir)
     except (ValueError, OSError) as err:
-        raise UsageError(f"--from {model_path}: its tokenizer at {files.tokenizer_dir} does not load "
-                         f"({err}).") from None
+        raise UsageError(
+            f"--from {model_path}: its tokenizer at {files.tokenizer_dir} does not load ({err})."
+        ) from None
     log(f"tokenizing {data} with the tokenizer of --from ({files.tokenizer_dir}), not the corpus's own")
     return tokenizer, str(files.tokenizer_dir)
 
@@ -152,15 +177,32 @@ def check_vocabulary(model, tokenizer, model_path, tokenizer_origin=None, data=D
     if fits:
         return
     if tokenizer_origin is None:
-        raise UsageError(f"--from {model_path} has vocab_size {vocab} but the tokenizer of {data} has {size}: give "
-                         "a model trained on this corpus folder, or the run folder it was trained in (with its "
-                         "tokenizer/).")
-    raise UsageError(f"--from {model_path} embeds {vocab} tokens but its tokenizer ({tokenizer_origin}) has {size}: "
-                     "they do not belong together; write the run folder again (`zoo import` or the recipe).")
+        raise UsageError(
+            f"--from {model_path} has vocab_size {vocab} but the tokenizer of {data} has {size}: give "
+            "a model trained on this corpus folder, or the run folder it was trained in (with its "
+            "tokenizer/)."
+        )
+    raise UsageError(
+        f"--from {model_path} embeds {vocab} tokens but its tokenizer ({tokenizer_origin}) has {size}: "
+        "they do not belong together; write the run folder again (`zoo import` or the recipe)."
+    )
 
 
-def load_or_train(model_path, train, tokenizer, preset="small", steps=300, batch_size=16, seq_len=64,
-                  learning_rate=3e-3, seed=0, verbose=1, callbacks=(), data=DEFAULT_DATA, tokenizer_origin=None):
+def load_or_train(
+    model_path,
+    train,
+    tokenizer,
+    preset="small",
+    steps=300,
+    batch_size=16,
+    seq_len=64,
+    learning_rate=3e-3,
+    seed=0,
+    verbose=1,
+    callbacks=(),
+    data=DEFAULT_DATA,
+    tokenizer_origin=None,
+):
     """The float32 model to compress: `model_path` loaded, or `preset` trained for `steps`; (model, history or None).
 
     `model_path` is a run folder or a .keras file; `tokenizer_origin` is where `tokenizer` came from when it is
@@ -172,13 +214,17 @@ def load_or_train(model_path, train, tokenizer, preset="small", steps=300, batch
     if model_path:
         model = load_llm(find_run(model_path).model_file)
         if type(model).__name__ != "CausalLM":
-            raise UsageError(f"--from {model_path} holds a {type(model).__name__}; these recipes need a causal LM "
-                             "(a pretrain-clm run, or `zoo import` of a GPT-2 or Llama-family checkpoint).")
+            raise UsageError(
+                f"--from {model_path} holds a {type(model).__name__}; these recipes need a causal LM "
+                "(a pretrain-clm run, or `zoo import` of a GPT-2 or Llama-family checkpoint)."
+            )
         check_vocabulary(model, tokenizer, model_path, tokenizer_origin, data)
         if seq_len > model.llm_config.max_length:
-            raise UsageError(f"--seq-len {seq_len} is longer than --from {model_path} accepts "
-                             f"(max_length {model.llm_config.max_length}); use --seq-len {model.llm_config.max_length} "
-                             "or less.")
+            raise UsageError(
+                f"--seq-len {seq_len} is longer than --from {model_path} accepts "
+                f"(max_length {model.llm_config.max_length}); use --seq-len {model.llm_config.max_length} "
+                "or less."
+            )
         return model, None
     config = lm_config(preset, tokenizer.vocabulary_size(), seq_len)
     print(f"training the {preset} preset for {steps} steps (no --from given)")

@@ -41,7 +41,9 @@ def lora_layers(model, targets=("attention", "ffn")):
     backbone = getattr(model, "backbone", None)
     blocks = getattr(backbone, "blocks", None)
     if not blocks:
-        raise ValueError(f"LoRA here adapts zoo causal/encoder LLMs (model.backbone.blocks), got {type(model).__name__}.")
+        raise ValueError(
+            f"LoRA here adapts zoo causal/encoder LLMs (model.backbone.blocks), got {type(model).__name__}."
+        )
     found = []
     if "embedding" in targets:
         found.append(backbone.token_embedding)
@@ -84,12 +86,16 @@ def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn")):
     layers = lora_layers(model, targets)
     already = [path for path, layer in layers if getattr(layer, "lora_enabled", False)]
     if already:
-        raise ValueError(f"LoRA is already enabled on {already[0]!r}; merge it first (save, then load) to add new adapters.")
+        raise ValueError(
+            f"LoRA is already enabled on {already[0]!r}; merge it first (save, then load) to add new adapters."
+        )
     for path, layer in layers:
         kernel = layer.embeddings if isinstance(layer, keras.layers.Embedding) else layer.kernel
         smallest = min(int(d) for d in kernel.shape)
         if rank > smallest:
-            raise ValueError(f"LoRA rank {rank} is larger than min(m, n) = {smallest} of {path!r} {tuple(kernel.shape)}.")
+            raise ValueError(
+                f"LoRA rank {rank} is larger than min(m, n) = {smallest} of {path!r} {tuple(kernel.shape)}."
+            )
     adapted = {id(layer) for _, layer in layers}
     for leaf in model._flatten_layers(include_self=False):
         if list(leaf._flatten_layers(include_self=False)):

@@ -70,8 +70,12 @@ class LowRankDense(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, rank=self.rank, activation=keras.activations.serialize(self.activation),
-                      use_bias=self.use_bias)
+        config.update(
+            units=self.units,
+            rank=self.rank,
+            activation=keras.activations.serialize(self.activation),
+            use_bias=self.use_bias,
+        )
         return config
 
 
@@ -181,8 +185,11 @@ def factorize_model(model, rank=None, energy=None, layer_names=None):
             report["layers"][layer.name] = info
             if a is not None:
                 bias = layer.get_weights()[1:] if layer.use_bias else []
-                new_layers.append(LowRankDense(layer.units, info["rank"], activation=layer.activation,
-                                               use_bias=layer.use_bias, name=layer.name))
+                new_layers.append(
+                    LowRankDense(
+                        layer.units, info["rank"], activation=layer.activation, use_bias=layer.use_bias, name=layer.name
+                    )
+                )
                 weights[layer.name] = [a, b, *bias]
                 continue
         new_layers.append(layer.__class__.from_config(layer.get_config()))
@@ -215,7 +222,9 @@ def factorize_llm(model, rank=None, energy=None, which=("ffn_in", "ffn_out")):
         raise ValueError("Give rank= (an integer or {layer path: rank}) or energy= (e.g. 0.9) to choose the ranks.")
     blocks = getattr(getattr(model, "backbone", None), "blocks", None)
     if not blocks:
-        raise ValueError(f"factorize_llm needs a zoo causal/encoder LLM (model.backbone.blocks), got {type(model).__name__}.")
+        raise ValueError(
+            f"factorize_llm needs a zoo causal/encoder LLM (model.backbone.blocks), got {type(model).__name__}."
+        )
     known = ("ffn_in", "ffn_out", "self_attention.qkv", "self_attention.output")
     unknown = sorted(set(which) - set(known))
     if unknown:
@@ -234,8 +243,14 @@ def factorize_llm(model, rank=None, energy=None, which=("ffn_in", "ffn_out")):
             report["layers"][name] = info
             if a is None:
                 continue
-            factored = LowRankDense(layer.units, info["rank"], activation=layer.activation, use_bias=layer.use_bias,
-                                    dtype=layer.dtype_policy, name=layer.name)
+            factored = LowRankDense(
+                layer.units,
+                info["rank"],
+                activation=layer.activation,
+                use_bias=layer.use_bias,
+                dtype=layer.dtype_policy,
+                name=layer.name,
+            )
             factored.build((None, a.shape[0]))
             factored.set_weights([a, b, *layer.get_weights()[1:]])
             # The block is built, so Keras refuses new sublayers; swap the tracked entry instead, so the

@@ -63,8 +63,14 @@ class PruneResult:
 
 
 def check_sparsity(target_sparsity):
-    if isinstance(target_sparsity, bool) or not isinstance(target_sparsity, (int, float)) or not 0.0 < target_sparsity < 1.0:
-        raise ValueError(f"target_sparsity must be a share between 0 and 1 (e.g. 0.8 for 80% zeros), got {target_sparsity!r}.")
+    if (
+        isinstance(target_sparsity, bool)
+        or not isinstance(target_sparsity, (int, float))
+        or not 0.0 < target_sparsity < 1.0
+    ):
+        raise ValueError(
+            f"target_sparsity must be a share between 0 and 1 (e.g. 0.8 for 80% zeros), got {target_sparsity!r}."
+        )
     return float(target_sparsity)
 
 
@@ -93,15 +99,33 @@ def pruning_schedule(kind, target_sparsity, end_step, begin_step=0, initial_spar
     end_step = max(int(end_step), begin_step + 1)
     frequency = frequency or max(1, (end_step - begin_step) // 10)
     if kind == "constant":
-        return tfmot.sparsity.keras.ConstantSparsity(target_sparsity, begin_step=begin_step, end_step=end_step,
-                                                     frequency=frequency)
-    return tfmot.sparsity.keras.PolynomialDecay(initial_sparsity=initial_sparsity, final_sparsity=target_sparsity,
-                                                begin_step=begin_step, end_step=end_step, frequency=frequency)
+        return tfmot.sparsity.keras.ConstantSparsity(
+            target_sparsity, begin_step=begin_step, end_step=end_step, frequency=frequency
+        )
+    return tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=initial_sparsity,
+        final_sparsity=target_sparsity,
+        begin_step=begin_step,
+        end_step=end_step,
+        frequency=frequency,
+    )
 
 
-def prune_model(model, x, y, target_sparsity=0.8, schedule="polynomial", epochs=2, batch_size=32,
-                learning_rate=1e-3, m_by_n=None, validation_data=None, log_dir=None, from_logits=False,
-                verbose=0):
+def prune_model(
+    model,
+    x,
+    y,
+    target_sparsity=0.8,
+    schedule="polynomial",
+    epochs=2,
+    batch_size=32,
+    learning_rate=1e-3,
+    m_by_n=None,
+    validation_data=None,
+    log_dir=None,
+    from_logits=False,
+    verbose=0,
+):
     """Prune a Keras 3 graph model with TF-MOT while fine-tuning it on (x, y); returns a `PruneResult`.
 
     Args:
@@ -143,25 +167,38 @@ def prune_model(model, x, y, target_sparsity=0.8, schedule="polynomial", epochs=
         params = {"pruning_schedule": sched}
         if m_by_n is not None:
             if not isinstance(layer, (tf_keras.layers.Dense, tf_keras.layers.Conv2D)):
-                skipped.append(f"{layer.name} ({type(layer).__name__}: TF-MOT's {m_by_n[0]}:{m_by_n[1]} "
-                               "sparsity covers Dense and Conv2D only)")
+                skipped.append(
+                    f"{layer.name} ({type(layer).__name__}: TF-MOT's {m_by_n[0]}:{m_by_n[1]} "
+                    "sparsity covers Dense and Conv2D only)"
+                )
                 return layer
-            params = {"pruning_schedule": tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1),
-                      "sparsity_m_by_n": m_by_n}
+            params = {
+                "pruning_schedule": tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1),
+                "sparsity_m_by_n": m_by_n,
+            }
         pruned_names.append(layer.name)
         return tfmot.sparsity.keras.prune_low_magnitude(layer, **params)
 
     # clone_function hands back the bridged layers themselves (wrapped or not), so their weights carry over.
     wrapped = tf_keras.models.clone_model(bridged.model, clone_function=wrap)
     if not pruned_names:
-        raise BridgeError(f"TF-MOT found no layer it can prune in {model.name!r}; skipped: {', '.join(skipped) or 'none'}.")
+        raise BridgeError(
+            f"TF-MOT found no layer it can prune in {model.name!r}; skipped: {', '.join(skipped) or 'none'}."
+        )
     loss = _tf_keras_loss(tf_keras, y, from_logits)
     wrapped.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=_metrics(tf_keras, y))
     callbacks = [tfmot.sparsity.keras.UpdatePruningStep()]
     if log_dir:
         callbacks.append(tfmot.sparsity.keras.PruningSummaries(log_dir=log_dir))
-    history = wrapped.fit(x, y, epochs=epochs, batch_size=batch_size, callbacks=callbacks,
-                          validation_data=validation_data, verbose=verbose)
+    history = wrapped.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=callbacks,
+        validation_data=validation_data,
+        verbose=verbose,
+    )
     stripped = tfmot.sparsity.keras.strip_pruning(wrapped)
     pruned = to_keras3(stripped, model)
     pruned_layers = [layer for layer in _leaf_layers(pruned) if _owner_name(layer) in pruned_names]
@@ -182,11 +219,11 @@ def prune_model(model, x, y, target_sparsity=0.8, schedule="polynomial", epochs=
 class OneShotResult:
     """Layer-level pruning of a model the bridge cannot rebuild (the LLM)."""
 
-    pruned: list   # paths of the Dense/Embedding layers pruned
+    pruned: list  # paths of the Dense/Embedding layers pruned
     skipped: list  # "path (Class)" of the layers with weights left dense
     sparsity: dict
     overall_sparsity: float
-    masks: dict    # path -> boolean mask of kept weights, for MaskKeeper
+    masks: dict  # path -> boolean mask of kept weights, for MaskKeeper
 
 
 def prune_layers_one_shot(model, target_sparsity=0.5, m_by_n=None):
@@ -216,8 +253,10 @@ def prune_layers_one_shot(model, target_sparsity=0.5, m_by_n=None):
             skipped.append(f"{_path(layer)} (EinsumDense: not in TF-MOT's pruning registry)")
             continue
         if m_by_n is not None and not isinstance(layer, keras.layers.Dense):
-            skipped.append(f"{_path(layer)} ({type(layer).__name__}: TF-MOT's {m_by_n[0]}:{m_by_n[1]} "
-                           "sparsity covers Dense and Conv2D only)")
+            skipped.append(
+                f"{_path(layer)} ({type(layer).__name__}: TF-MOT's {m_by_n[0]}:{m_by_n[1]} "
+                "sparsity covers Dense and Conv2D only)"
+            )
             continue
         kernel = _one_shot_kernel(tfmot, tf_keras, layer, target_sparsity, m_by_n)
         variable = layer.kernel if isinstance(layer, keras.layers.Dense) else layer.embeddings
@@ -230,7 +269,9 @@ def prune_layers_one_shot(model, target_sparsity=0.5, m_by_n=None):
 
 def pruned_sparsity(model, paths):
     """(share of zeros over the layers at `paths`, {path: share}) as they stand now (e.g. after a fine-tune)."""
-    layers = [layer for layer in model._flatten_layers(include_self=False, recursive=True) if _path(layer) in set(paths)]
+    layers = [
+        layer for layer in model._flatten_layers(include_self=False, recursive=True) if _path(layer) in set(paths)
+    ]
     return overall_sparsity(model, layers), layer_sparsity(model, layers)
 
 
@@ -283,8 +324,9 @@ def _one_shot_kernel(tfmot, tf_keras, layer, target_sparsity, m_by_n):
     with tfmot.sparsity.keras.prune_scope():
         wrapper = tfmot.sparsity.keras.prune_low_magnitude(twin, **params)
         one_layer = tf_keras.Model(inputs, wrapper(inputs))
-    twin.set_weights([np.asarray(w) for w in ([layer.kernel, layer.bias] if getattr(layer, "use_bias", False)
-                                              else [kernel])])
+    twin.set_weights(
+        [np.asarray(w) for w in ([layer.kernel, layer.bias] if getattr(layer, "use_bias", False) else [kernel])]
+    )
     # Step 1 is a pruning step of ConstantSparsity(begin_step=0, frequency=1), and the one step at which
     # TF-MOT computes m-by-n masks: compute the mask once, then apply it.
     wrapper.pruning_step.assign(1)
@@ -307,8 +349,11 @@ def _metrics(tf_keras, y):
 
 
 def _leaf_layers(model):
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-            if not list(layer._flatten_layers(include_self=False, recursive=False))]
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if not list(layer._flatten_layers(include_self=False, recursive=False))
+    ]
 
 
 def _owner_name(layer):

@@ -88,7 +88,9 @@ def representative_dataset(data, input_name, max_samples=MAX_CALIBRATION_SAMPLES
     return generate
 
 
-def quantize_tflite(model, mode="int8", representative_data=None, integer_io=False, max_samples=MAX_CALIBRATION_SAMPLES):
+def quantize_tflite(
+    model, mode="int8", representative_data=None, integer_io=False, max_samples=MAX_CALIBRATION_SAMPLES
+):
     """TFLite bytes of a float model (Keras 3, or tf_keras from the bridge) quantized by `mode`.
 
     Args:
@@ -136,8 +138,16 @@ def save_for_tflite(model, folder, batch_size=None):
     return name
 
 
-def convert(saved_model_dir, mode, representative_data=None, input_name=None, integer_io=False,
-            max_samples=MAX_CALIBRATION_SAMPLES, optimize=None, integer_only=True):
+def convert(
+    saved_model_dir,
+    mode,
+    representative_data=None,
+    input_name=None,
+    integer_io=False,
+    max_samples=MAX_CALIBRATION_SAMPLES,
+    optimize=None,
+    integer_only=True,
+):
     """TFLite bytes from a SavedModel's serving_default signature, quantized by `mode`.
 
     `optimize=True` (QAT models) turns on the converter's optimizations without calibration data:

@@ -59,8 +59,19 @@ def qat_support(tfk_model):
     return supported, unsupported
 
 
-def quantize_aware_train(model, x, y, epochs=1, batch_size=32, learning_rate=1e-4, only=None,
-                         skip_unsupported=False, validation_data=None, from_logits=False, verbose=0):
+def quantize_aware_train(
+    model,
+    x,
+    y,
+    epochs=1,
+    batch_size=32,
+    learning_rate=1e-4,
+    only=None,
+    skip_unsupported=False,
+    validation_data=None,
+    from_logits=False,
+    verbose=0,
+):
     """Fine-tune a trained Keras 3 model with TF-MOT's fake quantization; returns a `QATResult`.
 
     Args:
@@ -83,11 +94,14 @@ def quantize_aware_train(model, x, y, epochs=1, batch_size=32, learning_rate=1e-
     if only is not None:
         missing = sorted(set(only) - set(names))
         if missing:
-            raise ValueError(f"only= names layers {missing} that {model.name!r} does not have; layers: {', '.join(names)}.")
+            raise ValueError(
+                f"only= names layers {missing} that {model.name!r} does not have; layers: {', '.join(names)}."
+            )
         unsupported = [u for u in unsupported if u.split(" ")[0] in only]
     if unsupported and not skip_unsupported:
         raise BridgeError(
-            "TF-MOT's quantization-aware training has no support for these layers: " + ", ".join(unsupported)
+            "TF-MOT's quantization-aware training has no support for these layers: "
+            + ", ".join(unsupported)
             + ". Pass skip_unsupported=True to leave them in float (listed in the result), choose layers "
             "with only=[...], or use post-training dynamic-range quantization (zoo.compress.ptq, mode='dynamic')."
         )
@@ -103,13 +117,19 @@ def quantize_aware_train(model, x, y, epochs=1, batch_size=32, learning_rate=1e-
         qat_model = tfmot.quantization.keras.quantize_apply(annotated)
     sparse = y.ndim == 1 or (y.ndim == 2 and y.shape[-1] == 1)
     loss = (tf_keras.losses.SparseCategoricalCrossentropy if sparse else tf_keras.losses.CategoricalCrossentropy)(
-        from_logits=from_logits)
-    metric = (tf_keras.metrics.SparseCategoricalAccuracy if sparse else tf_keras.metrics.CategoricalAccuracy)(name="accuracy")
+        from_logits=from_logits
+    )
+    metric = (tf_keras.metrics.SparseCategoricalAccuracy if sparse else tf_keras.metrics.CategoricalAccuracy)(
+        name="accuracy"
+    )
     qat_model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=[metric])
-    history = qat_model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=verbose)
+    history = qat_model.fit(
+        x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=verbose
+    )
     quantized = [n for n in names if n in chosen and any(layer.name == f"quant_{n}" for layer in qat_model.layers)]
-    return QATResult(qat_model, quantized, skipped,
-                     {k: [float(v) for v in vals] for k, vals in history.history.items()})
+    return QATResult(
+        qat_model, quantized, skipped, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    )
 
 
 def qat_tflite(qat_model, integer_io=False):
@@ -120,16 +140,14 @@ def qat_tflite(qat_model, integer_io=False):
             "or convert a float model with zoo.compress.ptq.quantize_tflite."
         )
     # Layers with weights that QAT left float (only=..., skip_unsupported) keep float inputs and outputs.
-    all_quantized = all(type(layer).__name__.startswith("Quantize") or not layer.weights
-                        for layer in qat_model.layers)
+    all_quantized = all(type(layer).__name__.startswith("Quantize") or not layer.weights for layer in qat_model.layers)
     if integer_io and not all_quantized:
         raise ValueError("integer_io=True needs every layer quantized; this QAT model left some in float.")
     with tempfile.TemporaryDirectory(prefix="zoo-qat-") as folder:
         input_name = save_for_tflite(qat_model, folder)
         # No ops restriction: TF's converter then insists on calibration data, while the QAT graph's
         # fake-quant ops already give every quantized tensor its range.
-        return convert(folder, "int8", None, input_name, integer_io=integer_io, optimize=True,
-                       integer_only=False)
+        return convert(folder, "int8", None, input_name, integer_io=integer_io, optimize=True, integer_only=False)
 
 
 __all__ = ["AlreadyQuantizedError", "QATResult", "qat_support", "qat_tflite", "quantize_aware_train"]

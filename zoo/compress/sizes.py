@@ -71,8 +71,11 @@ def overall_sparsity(model, layers=None):
 
 
 def _leaf_layers(model):
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-            if not list(layer._flatten_layers(include_self=False, recursive=False))]
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if not list(layer._flatten_layers(include_self=False, recursive=False))
+    ]
 
 
 def _main_weight(layer):

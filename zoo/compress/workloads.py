@@ -95,8 +95,9 @@ def trained_lm(steps=300, seq_len=64, batch_size=16, seed=0, verbose=0, limit=20
     order = np.random.default_rng(seed).permutation(n)
     split = int(n * 0.9)
     train, test = _take(batch, order[:split]), _take(batch, order[split:])
-    options = dict(vocab_size=257, max_length=max(seq_len, 64), num_layers=2, hidden_dim=64, num_heads=4,
-                   intermediate_dim=256)
+    options = dict(
+        vocab_size=257, max_length=max(seq_len, 64), num_layers=2, hidden_dim=64, num_heads=4, intermediate_dim=256
+    )
     options.update(overrides)
     model = build_llm("causal", "tiny", learning_rate=3e-3, **options)
     epochs = max(1, int(np.ceil(steps * batch_size / len(train[1]))))
@@ -116,8 +117,13 @@ def _repeat(batch, batch_size, seed):
 
 def lm_fine_tune(model, train, steps, batch_size=16, seed=0, callbacks=(), verbose=0):
     """A short fine-tune of the LM (after pruning), `steps` batches."""
-    return model.fit(_repeat(train, batch_size, seed), epochs=1, steps_per_epoch=max(1, steps),
-                     callbacks=list(callbacks), verbose=verbose)
+    return model.fit(
+        _repeat(train, batch_size, seed),
+        epochs=1,
+        steps_per_epoch=max(1, steps),
+        callbacks=list(callbacks),
+        verbose=verbose,
+    )
 
 
 def perplexity(model, batch, batch_size=32):
@@ -125,12 +131,12 @@ def perplexity(model, batch, batch_size=32):
     x, y, w = batch
     total = count = 0.0
     for start in range(0, len(y), batch_size):
-        xs = {k: v[start:start + batch_size] for k, v in x.items()}
+        xs = {k: v[start : start + batch_size] for k, v in x.items()}
         logits = np.asarray(model(xs, training=False), dtype="float64")
         logits -= logits.max(-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-        picked = np.take_along_axis(log_probs, y[start:start + batch_size][..., None], -1)[..., 0]
-        weights = w[start:start + batch_size]
+        picked = np.take_along_axis(log_probs, y[start : start + batch_size][..., None], -1)[..., 0]
+        weights = w[start : start + batch_size]
         total += float(-(picked * weights).sum())
         count += float(weights.sum())
     return float(np.exp(total / max(count, 1.0)))

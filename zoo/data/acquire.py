@@ -90,21 +90,32 @@ def read_file(path, text_field="text"):
     path = Path(path)
     kind = _kind_of(path)
     if kind is None:
-        return AcquireResult(skipped=[_skip(path, "acquire:unsupported_type",
-                                            f"supported: {', '.join(SUPPORTED_SUFFIXES)} (optionally .gz)")])
+        return AcquireResult(
+            skipped=[
+                _skip(path, "acquire:unsupported_type", f"supported: {', '.join(SUPPORTED_SUFFIXES)} (optionally .gz)")
+            ]
+        )
     try:
         text = _read_text(path)
     except UnicodeDecodeError as err:
-        return AcquireResult(skipped=[_skip(path, "acquire:not_utf8",
-                                            f"byte {err.object[err.start]:#04x} at offset {err.start} is not UTF-8; "
-                                            "convert the file, e.g. `iconv -f SHIFT_JIS -t UTF-8`")])
+        return AcquireResult(
+            skipped=[
+                _skip(
+                    path,
+                    "acquire:not_utf8",
+                    f"byte {err.object[err.start]:#04x} at offset {err.start} is not UTF-8; "
+                    "convert the file, e.g. `iconv -f SHIFT_JIS -t UTF-8`",
+                )
+            ]
+        )
     except (OSError, EOFError, gzip.BadGzipFile) as err:
         return AcquireResult(skipped=[_skip(path, "acquire:unreadable", f"{type(err).__name__}: {err}")])
     if kind != "jsonl":
         if not text.strip():
             return AcquireResult(skipped=[_skip(path, "acquire:empty_file", "the file has no text")])
-        return AcquireResult(documents=[Document(id=document_id(str(path), text), text=text, source=str(path),
-                                                 kind=kind)])
+        return AcquireResult(
+            documents=[Document(id=document_id(str(path), text), text=text, source=str(path), kind=kind)]
+        )
     return _read_jsonl(path, text, text_field)
 
 
@@ -128,12 +139,18 @@ def _read_jsonl(path, text, text_field):
         result.documents.append(Document(id=doc_id, text=value, source=source, kind="text"))
     # One entry per file and problem (with line numbers), not one per line: a bad export can have millions.
     if bad_lines:
-        result.skipped.append(_skip(path, "acquire:jsonl_bad_line",
-                                    f"{len(bad_lines)} lines are not JSON (first: {bad_lines[:5]})"))
+        result.skipped.append(
+            _skip(path, "acquire:jsonl_bad_line", f"{len(bad_lines)} lines are not JSON (first: {bad_lines[:5]})")
+        )
     if missing:
-        result.skipped.append(_skip(path, "acquire:jsonl_missing_field",
-                                    f"{len(missing)} lines have no string field {text_field!r} (first: {missing[:5]}); "
-                                    "pass --text-field to name the field that holds the text"))
+        result.skipped.append(
+            _skip(
+                path,
+                "acquire:jsonl_missing_field",
+                f"{len(missing)} lines have no string field {text_field!r} (first: {missing[:5]}); "
+                "pass --text-field to name the field that holds the text",
+            )
+        )
     return result
 
 

@@ -37,7 +37,9 @@ import unicodedata
 from zoo.data.document import Document  # noqa: F401  (the examples below build documents)
 
 # Zero-width and invisible formatting characters that survive NFKC.
-_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ZERO_WIDTH = (
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
 # C0/C1 control characters except tab and newline (carriage returns are handled first).
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -56,8 +58,9 @@ def _fix_mojibake(text):
 
     # Encoding repair only: no NFC (NFKC follows), no quote uncurling or HTML unescaping,
     # which would change correct text.
-    config = ftfy.TextFixerConfig(unescape_html=False, uncurl_quotes=False, fix_line_breaks=False,
-                                  normalization=None, explain=False)
+    config = ftfy.TextFixerConfig(
+        unescape_html=False, uncurl_quotes=False, fix_line_breaks=False, normalization=None, explain=False
+    )
     return ftfy.fix_text(text, config)
 
 
@@ -87,8 +90,15 @@ class CleanConfig:
             raise ValueError(f"code must be 'keep' or 'drop', got {self.code!r}")
 
 
-STRUCTURE_KEYS = ("tables_dropped", "tables_as_sentences", "tables_kept", "code_blocks_kept", "code_blocks_dropped",
-                  "definition_lists", "menus_dropped")
+STRUCTURE_KEYS = (
+    "tables_dropped",
+    "tables_as_sentences",
+    "tables_kept",
+    "code_blocks_kept",
+    "code_blocks_dropped",
+    "definition_lists",
+    "menus_dropped",
+)
 _PLACEHOLDER = "ZOOCODEBLOCK{}X"
 _PLACEHOLDER_RE = re.compile(r"^.*ZOOCODEBLOCK(\d+)X.*$", re.MULTILINE)
 

@@ -53,31 +53,52 @@ def _add_clean_options(parser):
     group.add_argument("--no-mojibake-fix", action="store_true", help="skip ftfy's mojibake repair")
     group.add_argument("--no-nfkc", action="store_true", help="skip Unicode NFKC normalization")
     group.add_argument("--no-filter", action="store_true", help="clean only, apply no filter rule")
-    group.add_argument("--tables", choices=("drop", "sentences", "keep"), default="drop",
-                       help="HTML tables: drop them, turn each row into a sentence, or keep trafilatura's "
-                       "'| a | b |' rows (default: drop)")
-    group.add_argument("--code", choices=("keep", "drop"), default="keep",
-                       help="HTML code blocks (<pre>): keep them as ``` fenced blocks or drop them (default: keep)")
-    group.add_argument("--min-words", type=int, default=50, help="shortest document in words (default: 50; "
-                       "Japanese counts 2 characters as a word)")
+    group.add_argument(
+        "--tables",
+        choices=("drop", "sentences", "keep"),
+        default="drop",
+        help="HTML tables: drop them, turn each row into a sentence, or keep trafilatura's "
+        "'| a | b |' rows (default: drop)",
+    )
+    group.add_argument(
+        "--code",
+        choices=("keep", "drop"),
+        default="keep",
+        help="HTML code blocks (<pre>): keep them as ``` fenced blocks or drop them (default: keep)",
+    )
+    group.add_argument(
+        "--min-words",
+        type=int,
+        default=50,
+        help="shortest document in words (default: 50; Japanese counts 2 characters as a word)",
+    )
     group.add_argument("--max-words", type=int, default=100_000, help="longest document (default: 100000)")
-    group.add_argument("--languages", default="en,ja", help="languages to keep, comma-separated ISO codes, "
-                       "or 'any' (default: en,ja)")
+    group.add_argument(
+        "--languages", default="en,ja", help="languages to keep, comma-separated ISO codes, or 'any' (default: en,ja)"
+    )
     group.add_argument("--min-language-score", type=float, default=0.5, help="language id confidence (default: 0.5)")
     group.add_argument("--harmful-words", help="your own harmful-word list (one term per line)")
     group.add_argument("--no-harmful-filter", action="store_true", help="turn the harmful-word rule off")
-    group.add_argument("--processes", "--workers", dest="workers", type=int, default=1,
-                       help="processes for cleaning and filtering "
-                       "(default: 1; use your core count for big corpora)")
-    group.add_argument("--filter-config", help="JSON file setting any FilterConfig field, e.g. "
-                       '{"max_digit_ratio": 0.3, "top_ngram_limits": null}')
+    group.add_argument(
+        "--processes",
+        "--workers",
+        dest="workers",
+        type=int,
+        default=1,
+        help="processes for cleaning and filtering (default: 1; use your core count for big corpora)",
+    )
+    group.add_argument(
+        "--filter-config",
+        help='JSON file setting any FilterConfig field, e.g. {"max_digit_ratio": 0.3, "top_ngram_limits": null}',
+    )
 
 
 def _add_dedup_options(parser):
     group = parser.add_argument_group("dedup")
     group.add_argument("--threshold", type=float, default=0.8, help="near-duplicate Jaccard threshold (default: 0.8)")
-    group.add_argument("--shingle-size", type=int, default=5, help="words per shingle; characters in Japanese "
-                       "(default: 5)")
+    group.add_argument(
+        "--shingle-size", type=int, default=5, help="words per shingle; characters in Japanese (default: 5)"
+    )
     group.add_argument("--num-perm", type=int, default=128, help="MinHash permutations (default: 128)")
     group.add_argument("--no-exact", action="store_true", help="skip exact dedup")
     group.add_argument("--no-near", action="store_true", help="skip near dedup")
@@ -87,31 +108,48 @@ def _add_tokenizer_options(parser):
     from zoo.data.special_tokens import TOKENIZER_KINDS
 
     group = parser.add_argument_group("tokenizer")
-    group.add_argument("--kind", choices=TOKENIZER_KINDS, default="sentencepiece-unigram",
-                       help="tokenizer to train (default: sentencepiece-unigram)")
-    group.add_argument("--vocab-size", type=int, default=2000,
-                       help="vocabulary size (default: 2000, which the ~360 KB built-in corpus supports; "
-                       "raise it for bigger corpora, e.g. 16000-32000 for 100 MB+)")
+    group.add_argument(
+        "--kind",
+        choices=TOKENIZER_KINDS,
+        default="sentencepiece-unigram",
+        help="tokenizer to train (default: sentencepiece-unigram)",
+    )
+    group.add_argument(
+        "--vocab-size",
+        type=int,
+        default=2000,
+        help="vocabulary size (default: 2000, which the ~360 KB built-in corpus supports; "
+        "raise it for bigger corpora, e.g. 16000-32000 for 100 MB+)",
+    )
     group.add_argument("--lowercase", action="store_true", help="lowercase text before training")
-    group.add_argument("--pretokenizer", choices=("fugashi",), default=None,
-                       help="cut Japanese into words with a morphological analyser before a wordpiece vocabulary "
-                       "is learned (needs pip install 'zoo[ja]')")
+    group.add_argument(
+        "--pretokenizer",
+        choices=("fugashi",),
+        default=None,
+        help="cut Japanese into words with a morphological analyser before a wordpiece vocabulary "
+        "is learned (needs pip install 'zoo[ja]')",
+    )
     group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
 def _crawl_config(args):
     from zoo.data.crawler import CrawlConfig
 
-    return CrawlConfig(max_pages=args.max_pages, max_bytes=args.max_bytes, delay=args.delay,
-                       connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
-                       max_depth=args.max_depth, same_site=not args.all_sites)
+    return CrawlConfig(
+        max_pages=args.max_pages,
+        max_bytes=args.max_bytes,
+        delay=args.delay,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        max_depth=args.max_depth,
+        same_site=not args.all_sites,
+    )
 
 
 def _clean_config(args):
     from zoo.data.clean import CleanConfig
 
-    return CleanConfig(fix_mojibake=not args.no_mojibake_fix, nfkc=not args.no_nfkc, tables=args.tables,
-                       code=args.code)
+    return CleanConfig(fix_mojibake=not args.no_mojibake_fix, nfkc=not args.no_nfkc, tables=args.tables, code=args.code)
 
 
 def _filter_config(args):
@@ -127,8 +165,11 @@ def _filter_config(args):
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"--filter-config: unknown fields {unknown}; known: {sorted(known)}")
-    languages = None if args.languages.strip().lower() == "any" else tuple(
-        code.strip() for code in args.languages.split(",") if code.strip())
+    languages = (
+        None
+        if args.languages.strip().lower() == "any"
+        else tuple(code.strip() for code in args.languages.split(",") if code.strip())
+    )
     values.setdefault("min_words", args.min_words)
     values.setdefault("max_words", args.max_words)
     values.setdefault("languages", languages)
@@ -142,8 +183,13 @@ def _filter_config(args):
 def _dedup_config(args):
     from zoo.data.dedup import DedupConfig
 
-    return DedupConfig(threshold=args.threshold, shingle_size=args.shingle_size, num_perm=args.num_perm,
-                       exact=not args.no_exact, near=not args.no_near)
+    return DedupConfig(
+        threshold=args.threshold,
+        shingle_size=args.shingle_size,
+        num_perm=args.num_perm,
+        exact=not args.no_exact,
+        near=not args.no_near,
+    )
 
 
 def _urls(args):
@@ -152,8 +198,11 @@ def _urls(args):
         path = Path(args.urls_file)
         if not path.is_file():
             raise FileNotFoundError(f"--urls-file {path} not found")
-        urls += [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-                 if line.strip() and not line.startswith("#")]
+        urls += [
+            line.strip()
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
     return urls
 
 
@@ -180,20 +229,28 @@ def _summary(stages):
         top = ", ".join(f"{k} {v}" for k, v in list(entry["reasons"].items())[:3])
         docs_in = "" if entry["docs_in"] is None else f"{entry['docs_in']} -> "
         bytes_in = "" if entry["bytes_in"] is None else f"{entry['bytes_in']:,} -> "
-        print(f"  {entry['stage']:<8} docs {docs_in}{entry['docs_out']}   bytes {bytes_in}{entry['bytes_out']:,}"
-              + (f"   removed: {top}" if top else ""))
+        print(
+            f"  {entry['stage']:<8} docs {docs_in}{entry['docs_out']}   bytes {bytes_in}{entry['bytes_out']:,}"
+            + (f"   removed: {top}" if top else "")
+        )
         by_language = entry.get("reasons_by_language", {})
         if len(by_language) > 1:
-            print("           by language: " + "; ".join(
-                f"{lang} " + ", ".join(f"{k} {v}" for k, v in list(reasons.items())[:2])
-                for lang, reasons in by_language.items()))
+            print(
+                "           by language: "
+                + "; ".join(
+                    f"{lang} " + ", ".join(f"{k} {v}" for k, v in list(reasons.items())[:2])
+                    for lang, reasons in by_language.items()
+                )
+            )
         structure = {k: v for k, v in entry.get("structure", {}).items() if v}
         if structure:
             print("           html structure: " + ", ".join(f"{k} {v}" for k, v in structure.items()))
         if entry.get("sections_removed"):
-            print(f"           sections dropped from long documents: {entry['sections_removed']} "
-                  f"({entry['section_bytes_removed']:,} bytes): "
-                  + ", ".join(f"{k} {v}" for k, v in list(entry["section_reasons"].items())[:3]))
+            print(
+                f"           sections dropped from long documents: {entry['sections_removed']} "
+                f"({entry['section_bytes_removed']:,} bytes): "
+                + ", ".join(f"{k} {v}" for k, v in list(entry["section_reasons"].items())[:3])
+            )
 
 
 def _cmd_acquire(args):
@@ -209,8 +266,7 @@ def _cmd_acquire(args):
     report = PipelineReport(name=out.name)
     for item in result.skipped:
         print(f"skipped {item['source']}: {item['reason']} ({item['detail']})", file=sys.stderr)
-    report.add_stage("acquire", None, result.documents, skipped=result.skipped,
-                     seconds=time.perf_counter() - started)
+    report.add_stage("acquire", None, result.documents, skipped=result.skipped, seconds=time.perf_counter() - started)
     _write_stage(out, result.documents, report)
 
 
@@ -218,8 +274,9 @@ def _cmd_clean(args):
     from zoo.data.prepare import PrepareConfig, run_clean_and_filter
     from zoo.data.report import PipelineReport
 
-    config = PrepareConfig(clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter,
-                           workers=args.workers)
+    config = PrepareConfig(
+        clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter, workers=args.workers
+    )
     report = PipelineReport(name=Path(args.out).name)
     kept = run_clean_and_filter(_read_corpus(args.input), config, report, progress=not args.quiet)
     _summary(report.stages)
@@ -231,8 +288,9 @@ def _cmd_dedup(args):
     from zoo.data.report import PipelineReport
 
     report = PipelineReport(name=Path(args.out).name)
-    kept = run_dedup(_read_corpus(args.input), PrepareConfig(dedup=_dedup_config(args)), report,
-                     progress=not args.quiet)
+    kept = run_dedup(
+        _read_corpus(args.input), PrepareConfig(dedup=_dedup_config(args)), report, progress=not args.quiet
+    )
     _summary(report.stages)
     _write_stage(args.out, kept, report)
 
@@ -256,8 +314,10 @@ def _show_splits(texts, sentences, vocab_size, seed):
             continue
         for sentence in sentences:
             pieces = token_pieces(tokenizer, sentence)
-            print(f"{name:<24} {len(pieces):>3} tokens ({len(sentence) / max(1, len(pieces)):.2f} chars/token): "
-                  + " | ".join(pieces))
+            print(
+                f"{name:<24} {len(pieces):>3} tokens ({len(sentence) / max(1, len(pieces)):.2f} chars/token): "
+                + " | ".join(pieces)
+            )
 
 
 def _cmd_tokenizer(args):
@@ -271,11 +331,19 @@ def _cmd_tokenizer(args):
     if not args.out:
         raise ValueError("--out is required (or give --show TEXT to only print how each kind splits TEXT)")
     started = time.perf_counter()
-    tokenizer = train_tokenizer(texts, kind=args.kind, vocab_size=args.vocab_size, lowercase=args.lowercase,
-                                seed=args.seed, pretokenizer=args.pretokenizer)
+    tokenizer = train_tokenizer(
+        texts,
+        kind=args.kind,
+        vocab_size=args.vocab_size,
+        lowercase=args.lowercase,
+        seed=args.seed,
+        pretokenizer=args.pretokenizer,
+    )
     folder = save_tokenizer(tokenizer, args.out)
-    print(f"trained a {args.kind} tokenizer ({tokenizer.vocabulary_size()} tokens) in "
-          f"{time.perf_counter() - started:.1f}s; saved to {folder}")
+    print(
+        f"trained a {args.kind} tokenizer ({tokenizer.vocabulary_size()} tokens) in "
+        f"{time.perf_counter() - started:.1f}s; saved to {folder}"
+    )
 
 
 def _cmd_stats(args):
@@ -295,19 +363,31 @@ def _cmd_prepare(args):
 
     urls = _urls(args)
     name = args.name or (Path(args.inputs[0]).stem if args.inputs else "web" if urls else "builtin")
-    config = PrepareConfig(name=name, output=args.out, text_field=args.text_field, crawl=_crawl_config(args),
-                           clean=_clean_config(args), filter=_filter_config(args), apply_filter=not args.no_filter,
-                           dedup=_dedup_config(args), tokenizer_kind=args.kind, vocab_size=args.vocab_size,
-                           pretokenizer=args.pretokenizer,
-                           seed=args.seed, workers=args.workers)
+    config = PrepareConfig(
+        name=name,
+        output=args.out,
+        text_field=args.text_field,
+        crawl=_crawl_config(args),
+        clean=_clean_config(args),
+        filter=_filter_config(args),
+        apply_filter=not args.no_filter,
+        dedup=_dedup_config(args),
+        tokenizer_kind=args.kind,
+        vocab_size=args.vocab_size,
+        pretokenizer=args.pretokenizer,
+        seed=args.seed,
+        workers=args.workers,
+    )
     if not args.inputs and not urls:
         print("no inputs or URLs given: using the built-in corpus (pydoc topics)")
     result = prepare_corpus(args.inputs, urls, config, progress=not args.quiet)
     data = result["report_data"]
     _summary(data["stages"])
     corpus = data["corpus"]
-    print(f"corpus: {corpus['documents']} documents, {corpus['bytes']:,} bytes, {corpus['tokens']:,} tokens "
-          f"({corpus['bytes_per_token']} bytes/token)")
+    print(
+        f"corpus: {corpus['documents']} documents, {corpus['bytes']:,} bytes, {corpus['tokens']:,} tokens "
+        f"({corpus['bytes_per_token']} bytes/token)"
+    )
     print(f"wrote {result['output']} (shards/, tokenizer/, report.json)")
 
 
@@ -318,11 +398,14 @@ def build_parser(prog=None):
         >>> build_parser("zoo data").parse_args(["stats", "data/corpus-builtin"]).command
         'stats'
     """
-    parser = argparse.ArgumentParser(prog=prog or "zoo data", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Run `zoo data <subcommand> --help` for its options.\n\nexamples:\n"
-                                            "  zoo data prepare --out data/corpus-builtin\n"
-                                            "  zoo data stats data/corpus-builtin")
+    parser = argparse.ArgumentParser(
+        prog=prog or "zoo data",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `zoo data <subcommand> --help` for its options.\n\nexamples:\n"
+        "  zoo data prepare --out data/corpus-builtin\n"
+        "  zoo data stats data/corpus-builtin",
+    )
     sub = parser.add_subparsers(dest="command", metavar="subcommand")
 
     def add(name, help_text, func):
@@ -348,8 +431,12 @@ def build_parser(prog=None):
     p = add("tokenizer", "train a tokenizer on a corpus and save it as files", _cmd_tokenizer)
     p.add_argument("input", help="a corpus folder (shards)")
     p.add_argument("--out", help="tokenizer folder to write (required unless --show is given)")
-    p.add_argument("--show", action="append", metavar="TEXT",
-                   help="train every tokenizer kind on the corpus and print how each splits TEXT (repeatable)")
+    p.add_argument(
+        "--show",
+        action="append",
+        metavar="TEXT",
+        help="train every tokenizer kind on the corpus and print how each splits TEXT (repeatable)",
+    )
     _add_tokenizer_options(p)
 
     p = add("stats", "print a corpus's size, languages and token count as JSON", _cmd_stats)

@@ -26,8 +26,10 @@ def ensure_corpus(folder, log=print):
     if (folder / "tokenizer" / "tokenizer.json").is_file() and (folder / "shards").is_dir():
         return folder
     if folder != Path(DEFAULT_DATA) and not str(folder).endswith("corpus-builtin"):
-        raise UsageError(f"{folder} is not a corpus folder (no tokenizer/ and shards/); "
-                         f"make one with `zoo data prepare <your texts> --out {folder}`.")
+        raise UsageError(
+            f"{folder} is not a corpus folder (no tokenizer/ and shards/); "
+            f"make one with `zoo data prepare <your texts> --out {folder}`."
+        )
     from zoo.data.prepare import PrepareConfig, prepare_corpus
 
     log(f"preparing the built-in corpus into {folder} (acquire, clean, dedup, tokenizer)")
@@ -39,8 +41,9 @@ def as_model_inputs(dataset):
     """(ids, labels) windows -> ({"token_ids", "padding_mask"}, labels); packed windows have no padding."""
     import tensorflow as tf
 
-    return dataset.map(lambda x, y: ({"token_ids": x, "padding_mask": tf.ones_like(x)}, y),
-                       num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(
+        lambda x, y: ({"token_ids": x, "padding_mask": tf.ones_like(x)}, y), num_parallel_calls=tf.data.AUTOTUNE
+    )
 
 
 def document_start_id(tokenizer):
@@ -96,8 +99,9 @@ def training_windows(dataset):
         xs.append(np.asarray(x))
         ys.append(np.asarray(y))
     if not xs:
-        raise UsageError("The training split has no full batch: use a smaller --batch-size or --seq-len, "
-                         "or give more text.")
+        raise UsageError(
+            "The training split has no full batch: use a smaller --batch-size or --seq-len, or give more text."
+        )
     return np.concatenate(xs), np.concatenate(ys)
 
 

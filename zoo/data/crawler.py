@@ -241,14 +241,24 @@ class Crawler:
                 return self._skip(url, "crawl:robots_disallowed", f"robots.txt disallows {current}", chain)
             self._wait_for_host(current)
             try:
-                response = self.session.get(current, timeout=(c.connect_timeout, c.read_timeout), stream=True,
-                                            allow_redirects=False)
+                response = self.session.get(
+                    current, timeout=(c.connect_timeout, c.read_timeout), stream=True, allow_redirects=False
+                )
             except requests.exceptions.Timeout:
-                return self._skip(url, "crawl:timeout", f"no answer from {current} within the timeouts "
-                                  f"(connect {c.connect_timeout}s, read {c.read_timeout}s)", chain)
+                return self._skip(
+                    url,
+                    "crawl:timeout",
+                    f"no answer from {current} within the timeouts "
+                    f"(connect {c.connect_timeout}s, read {c.read_timeout}s)",
+                    chain,
+                )
             except requests.RequestException as err:
-                return self._skip(url, "crawl:unreachable", f"could not connect to {current} ({type(err).__name__}); "
-                                  "check the URL and that the site is up", chain)
+                return self._skip(
+                    url,
+                    "crawl:unreachable",
+                    f"could not connect to {current} ({type(err).__name__}); check the URL and that the site is up",
+                    chain,
+                )
             with response:
                 if response.is_redirect:
                     target = normalize_url(urllib.parse.urljoin(current, response.headers.get("location", "")))
@@ -269,12 +279,17 @@ class Crawler:
         if response.status_code >= 500:
             return self._skip(url, "crawl:server_error", f"HTTP {response.status_code} from {final_url}", chain)
         if response.status_code >= 400:
-            return self._skip(url, f"crawl:http_{response.status_code}", f"HTTP {response.status_code} from {final_url}",
-                              chain)
+            return self._skip(
+                url, f"crawl:http_{response.status_code}", f"HTTP {response.status_code} from {final_url}", chain
+            )
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in c.content_types:
-            return self._skip(url, "crawl:content_type", f"{content_type or 'no content-type'} is not one of "
-                              f"{', '.join(c.content_types)}", chain)
+            return self._skip(
+                url,
+                "crawl:content_type",
+                f"{content_type or 'no content-type'} is not one of {', '.join(c.content_types)}",
+                chain,
+            )
         length = response.headers.get("content-length")
         if length and length.isdigit() and int(length) > c.max_bytes:
             return self._skip(url, "crawl:too_large", f"{length} bytes > max_bytes {c.max_bytes}", chain)
@@ -299,8 +314,16 @@ class Crawler:
             return self._skip(url, "crawl:undecodable", "the page's bytes match no text encoding", chain)
         kind = "text" if content_type == "text/plain" else "html"
         links = extract_links(text, final_url) if kind == "html" else []
-        return {"url": url, "status": "ok", "final_url": final_url, "kind": kind, "text": text, "links": links,
-                "content_type": content_type, "chain": chain}
+        return {
+            "url": url,
+            "status": "ok",
+            "final_url": final_url,
+            "kind": kind,
+            "text": text,
+            "links": links,
+            "content_type": content_type,
+            "chain": chain,
+        }
 
     # --- the crawl -----------------------------------------------------------------------------
     def crawl(self, seeds, progress=True):
@@ -319,8 +342,13 @@ class Crawler:
         for seed in seeds:
             url = normalize_url(seed)
             if url is None:
-                result.skipped.append({"source": seed, "reason": "crawl:bad_url",
-                                       "detail": "not an http(s) URL; write it as http://host/path"})
+                result.skipped.append(
+                    {
+                        "source": seed,
+                        "reason": "crawl:bad_url",
+                        "detail": "not an http(s) URL; write it as http://host/path",
+                    }
+                )
             else:
                 seeds_ok.append(url)
         seed_sites = {site_of(url) for url in seeds_ok}
@@ -341,8 +369,14 @@ class Crawler:
                     continue
                 done += 1
                 bar.update(1)
-                result.documents.append(Document(id=document_id(record["final_url"], record["text"]),
-                                                 text=record["text"], source=record["final_url"], kind=record["kind"]))
+                result.documents.append(
+                    Document(
+                        id=document_id(record["final_url"], record["text"]),
+                        text=record["text"],
+                        source=record["final_url"],
+                        kind=record["kind"],
+                    )
+                )
                 if c.max_depth is not None and depth >= c.max_depth:
                     continue
                 for link in record["links"]:

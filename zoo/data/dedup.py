@@ -193,4 +193,3 @@ def deduplicate(documents, config=None, progress=True):
         position[doc.id] = len(kept)
         kept.append(doc)
     return DedupResult(kept=kept, removed=removed, clusters=list(clusters.values()))
-

@@ -316,13 +316,27 @@ def judge_document(text, config, harmful_terms=()):
         reason = document_reason(text, c, harmful_terms)
         return reason, ("" if reason else text), []
     # Length and harmful-word rules judge the whole document; the other rules each section.
-    whole = dataclasses.replace(c, languages=None, min_language_score=None, min_stop_words=None,
-                                top_ngram_limits=None, duplicate_ngram_limits=None, max_duplicate_lines=None,
-                                max_duplicate_line_chars=None, max_duplicate_paragraphs=None, japanese=None,
-                                min_mean_sentence_words=None, max_mean_sentence_words=None,
-                                max_bullet_lines=None, max_ellipsis_lines=None, max_symbol_ratio=None,
-                                max_digit_ratio=None, reject_lorem_ipsum=False, min_mean_word_length=None,
-                                max_mean_word_length=None)
+    whole = dataclasses.replace(
+        c,
+        languages=None,
+        min_language_score=None,
+        min_stop_words=None,
+        top_ngram_limits=None,
+        duplicate_ngram_limits=None,
+        max_duplicate_lines=None,
+        max_duplicate_line_chars=None,
+        max_duplicate_paragraphs=None,
+        japanese=None,
+        min_mean_sentence_words=None,
+        max_mean_sentence_words=None,
+        max_bullet_lines=None,
+        max_ellipsis_lines=None,
+        max_symbol_ratio=None,
+        max_digit_ratio=None,
+        reject_lorem_ipsum=False,
+        min_mean_word_length=None,
+        max_mean_word_length=None,
+    )
     reason = document_reason(text, whole, harmful_terms)
     if reason is not None:
         return reason, "", []

@@ -62,7 +62,8 @@ class JapaneseThresholds:
     max_duplicate_paragraph_chars: float | None = 0.2  # Swallow v1
     top_ngram_limits: dict | None = dataclasses.field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
     duplicate_ngram_limits: dict | None = dataclasses.field(
-        default_factory=lambda: {6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
+        default_factory=lambda: {6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    )
 
     def __post_init__(self):
         for name in ("top_ngram_limits", "duplicate_ngram_limits"):
@@ -133,8 +134,9 @@ def japanese_stats(text):
         "katakana_fraction": katakana / japanese if japanese else 0.0,
         "sentences": len(sentences),
         "mean_sentence_chars": sum(map(len, sentences)) / len(sentences) if sentences else 0.0,
-        "ellipsis_fraction": (sum(1 for s in sentences if s.endswith(("・", "…"))) / len(sentences)
-                              if sentences else 0.0),
+        "ellipsis_fraction": (
+            sum(1 for s in sentences if s.endswith(("・", "…"))) / len(sentences) if sentences else 0.0
+        ),
         "duplicate_sentence_fraction": dup_sentences,
         "duplicate_sentence_char_fraction": dup_sentence_chars,
         "duplicate_paragraph_fraction": dup_paragraphs,
@@ -159,17 +161,20 @@ def japanese_reason(text, thresholds=None):
         return "quality:ja_mean_sentence_length"
     if t.max_ellipsis_sentences is not None and s["ellipsis_fraction"] > t.max_ellipsis_sentences:
         return "quality:ja_ellipsis_sentences"
-    checks = [("max_duplicate_paragraphs", "duplicate_paragraph_fraction", "ja_duplicate_paragraphs"),
-              ("max_duplicate_paragraph_chars", "duplicate_paragraph_char_fraction", "ja_duplicate_paragraph_chars"),
-              ("max_duplicate_sentences", "duplicate_sentence_fraction", "ja_duplicate_sentences"),
-              ("max_duplicate_sentence_chars", "duplicate_sentence_char_fraction", "ja_duplicate_sentence_chars")]
+    checks = [
+        ("max_duplicate_paragraphs", "duplicate_paragraph_fraction", "ja_duplicate_paragraphs"),
+        ("max_duplicate_paragraph_chars", "duplicate_paragraph_char_fraction", "ja_duplicate_paragraph_chars"),
+        ("max_duplicate_sentences", "duplicate_sentence_fraction", "ja_duplicate_sentences"),
+        ("max_duplicate_sentence_chars", "duplicate_sentence_char_fraction", "ja_duplicate_sentence_chars"),
+    ]
     for field, key, reason in checks:
         limit = getattr(t, field)
         if limit is not None and s[key] > limit:
             return f"quality:{reason}"
     # On the Japanese letters only: option names, paths and numbers in a manual are the word rules' business.
-    top, dup = char_ngram_stats(_JAPANESE_ONLY_RE.sub("", text), tuple(t.top_ngram_limits or ()),
-                                tuple(t.duplicate_ngram_limits or ()))
+    top, dup = char_ngram_stats(
+        _JAPANESE_ONLY_RE.sub("", text), tuple(t.top_ngram_limits or ()), tuple(t.duplicate_ngram_limits or ())
+    )
     for n, limit in sorted((t.top_ngram_limits or {}).items()):
         if top[n] > limit:
             return f"quality:ja_top_{n}gram_chars"

@@ -82,7 +82,8 @@ class SeededMaskedLMMaskGenerator(keras_hub.layers.MaskedLMMaskGenerator):
             shuffle_fn=shuffle,
         )
         self._mask_values_chooser = _SeededMaskValuesChooser(
-            generator, self.vocabulary_size, self.mask_token_id, self.mask_token_rate, self.random_token_rate)
+            generator, self.vocabulary_size, self.mask_token_id, self.mask_token_rate, self.random_token_rate
+        )
 
     def get_config(self):
         config = super().get_config()

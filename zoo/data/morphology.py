@@ -31,8 +31,10 @@ def _tagger(name):
         import fugashi
         import unidic_lite  # noqa: F401  (the dictionary fugashi loads by default)
     except ImportError:
-        raise MissingAnalyzerError("the fugashi pre-tokenizer needs fugashi and unidic-lite; install them with "
-                                   "pip install 'zoo[ja]' (or pip install fugashi unidic-lite)") from None
+        raise MissingAnalyzerError(
+            "the fugashi pre-tokenizer needs fugashi and unidic-lite; install them with "
+            "pip install 'zoo[ja]' (or pip install fugashi unidic-lite)"
+        ) from None
     return fugashi.Tagger()
 
 

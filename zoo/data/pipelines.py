@@ -115,8 +115,17 @@ def _finish(ds, batch_size, shuffle, seed, shuffle_buffer, drop_remainder=True):
     return ds.batch(batch_size, drop_remainder=drop_remainder)
 
 
-def clm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=True, seed=0, cache=True,
-                shuffle_buffer=10_000, start_id=None):
+def clm_dataset(
+    texts,
+    tokenizer,
+    sequence_length=128,
+    batch_size=8,
+    shuffle=True,
+    seed=0,
+    cache=True,
+    shuffle_buffer=10_000,
+    start_id=None,
+):
     """Return a dataset of (inputs, labels), both int32 [batch_size, sequence_length], labels shifted by one.
 
     Documents are separated by the tokenizer's end token (`</s>`), so the model
@@ -143,8 +152,18 @@ def clm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=Tru
     return _finish(ds, batch_size, shuffle, seed, shuffle_buffer).prefetch(tf.data.AUTOTUNE)
 
 
-def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0.15, max_predictions=None,
-                shuffle=True, seed=0, cache=True, shuffle_buffer=10_000):
+def mlm_dataset(
+    texts,
+    tokenizer,
+    sequence_length=128,
+    batch_size=8,
+    mask_rate=0.15,
+    max_predictions=None,
+    shuffle=True,
+    seed=0,
+    cache=True,
+    shuffle_buffer=10_000,
+):
     """Return a masked-LM dataset in keras-hub's BertMaskedLM format: (x, mask_ids, mask_weights).
 
     `x` has "token_ids" ([CLS] ... [SEP], masked), "padding_mask", "segment_ids"
@@ -171,8 +190,12 @@ def mlm_dataset(texts, tokenizer, sequence_length=128, batch_size=8, mask_rate=0
         raise ValueError(f"mask_rate must be in (0, 1), got {mask_rate}")
     texts = corpus_texts(texts)
     max_predictions = max_predictions or math.ceil(sequence_length * mask_rate)
-    packer = keras_hub.layers.StartEndPacker(sequence_length=sequence_length, start_value=tokenizer.cls_token_id,
-                                             end_value=tokenizer.sep_token_id, pad_value=tokenizer.pad_token_id)
+    packer = keras_hub.layers.StartEndPacker(
+        sequence_length=sequence_length,
+        start_value=tokenizer.cls_token_id,
+        end_value=tokenizer.sep_token_id,
+        pad_value=tokenizer.pad_token_id,
+    )
     ds = _tokens_stream(texts, tokenizer, tokenizer.sep_token_id)
     # Last window kept (padded): in MLM a short window is still a fine example.
     ds = ds.batch(sequence_length - 2).map(packer, num_parallel_calls=tf.data.AUTOTUNE)
@@ -229,8 +252,10 @@ def nsp_pairs(texts, seed=0, min_segments=2):
     texts = corpus_texts(texts)
     docs = [segments for segments in map(split_segments, texts) if len(segments) >= min_segments]
     if len(docs) < 2:
-        raise ValueError(f"NSP needs at least 2 documents with {min_segments}+ sentences each, found {len(docs)}; "
-                         "give more or longer documents")
+        raise ValueError(
+            f"NSP needs at least 2 documents with {min_segments}+ sentences each, found {len(docs)}; "
+            "give more or longer documents"
+        )
     rng = random.Random(seed)
     pairs = []
     for index, segments in enumerate(docs):
@@ -244,8 +269,9 @@ def nsp_pairs(texts, seed=0, min_segments=2):
     return pairs
 
 
-def nsp_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=True, seed=0, cache=True,
-                shuffle_buffer=10_000):
+def nsp_dataset(
+    texts, tokenizer, sequence_length=128, batch_size=8, shuffle=True, seed=0, cache=True, shuffle_buffer=10_000
+):
     """Return (x, label) batches for next-sentence prediction, x = token_ids/segment_ids/padding_mask.
 
     Example:
@@ -261,9 +287,13 @@ def nsp_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=Tru
 
     pairs = nsp_pairs(texts, seed=seed)
     first, second, labels = (list(column) for column in zip(*pairs))
-    packer = keras_hub.layers.MultiSegmentPacker(sequence_length=sequence_length, start_value=tokenizer.cls_token_id,
-                                                 end_value=tokenizer.sep_token_id, pad_value=tokenizer.pad_token_id,
-                                                 truncate="round_robin")
+    packer = keras_hub.layers.MultiSegmentPacker(
+        sequence_length=sequence_length,
+        start_value=tokenizer.cls_token_id,
+        end_value=tokenizer.sep_token_id,
+        pad_value=tokenizer.pad_token_id,
+        truncate="round_robin",
+    )
     pad_id = tokenizer.pad_token_id
 
     def pack(a, b, label):
@@ -281,8 +311,7 @@ def nsp_dataset(texts, tokenizer, sequence_length=128, batch_size=8, shuffle=Tru
 _BUILDERS = {"clm": clm_dataset, "mlm": mlm_dataset, "nsp": nsp_dataset}
 
 
-def corpus_datasets(folder, task="clm", sequence_length=128, batch_size=8, validation_fraction=0.1, seed=0,
-                    **options):
+def corpus_datasets(folder, task="clm", sequence_length=128, batch_size=8, validation_fraction=0.1, seed=0, **options):
     """Return (train, validation, tokenizer) for a corpus folder written by `zoo data prepare`.
 
     `task` is "clm", "mlm" or "nsp"; the split is by document; the validation

@@ -77,8 +77,10 @@ def builtin_documents():
     from zoo.data.builtin_corpus import load_builtin_corpus
 
     # The position is part of the source: a few topics share their text, and ids must differ.
-    return [Document(id=document_id(f"pydoc_data.topics[{i}]", text), text=text, source=f"pydoc_data.topics[{i}]")
-            for i, text in enumerate(load_builtin_corpus())]
+    return [
+        Document(id=document_id(f"pydoc_data.topics[{i}]", text), text=text, source=f"pydoc_data.topics[{i}]")
+        for i, text in enumerate(load_builtin_corpus())
+    ]
 
 
 def acquire(inputs=(), urls=(), config=None, state_dir=None, progress=True):
@@ -112,16 +114,29 @@ def run_clean_and_filter(documents, config, report, progress=True):
     """
     started = time.perf_counter()
     structure = {}
-    cleaned, removed = clean_documents(documents, config.clean, progress=progress, workers=config.workers,
-                                       structure=structure)
-    report.add_stage("clean", documents, cleaned, removed=removed, seconds=time.perf_counter() - started,
-                     details={"structure": structure} if structure else None)
+    cleaned, removed = clean_documents(
+        documents, config.clean, progress=progress, workers=config.workers, structure=structure
+    )
+    report.add_stage(
+        "clean",
+        documents,
+        cleaned,
+        removed=removed,
+        seconds=time.perf_counter() - started,
+        details={"structure": structure} if structure else None,
+    )
     if not config.apply_filter:
         return cleaned
     started = time.perf_counter()
     result = filter_documents(cleaned, config.filter, progress=progress, workers=config.workers)
-    report.add_stage("filter", cleaned, result.kept, removed=result.removed, seconds=time.perf_counter() - started,
-                     details=section_details(result.sections_removed))
+    report.add_stage(
+        "filter",
+        cleaned,
+        result.kept,
+        removed=result.removed,
+        seconds=time.perf_counter() - started,
+        details=section_details(result.sections_removed),
+    )
     return result.kept
 
 
@@ -137,9 +152,11 @@ def section_details(sections_removed):
     import collections
 
     reasons = collections.Counter(reason for _, reason, _ in sections_removed)
-    return {"sections_removed": len(sections_removed),
-            "section_bytes_removed": sum(size for _, _, size in sections_removed),
-            "section_reasons": dict(reasons.most_common())}
+    return {
+        "sections_removed": len(sections_removed),
+        "section_bytes_removed": sum(size for _, _, size in sections_removed),
+        "section_reasons": dict(reasons.most_common()),
+    }
 
 
 def run_dedup(documents, config, report, progress=True):
@@ -155,18 +172,27 @@ def run_dedup(documents, config, report, progress=True):
     result = deduplicate(documents, config.dedup, progress=progress)
     # Sources next to ids, so a person can open the files or URLs a cluster names.
     source = {doc.id: doc.source for doc in documents}
-    clusters = [{**cluster, "kept_source": source[cluster["kept"]],
-                 "removed_sources": [source[i] for i in cluster["removed"]]} for cluster in result.clusters]
-    report.add_stage("dedup", documents, result.kept, removed=result.removed,
-                     details={"clusters": clusters}, seconds=time.perf_counter() - started)
+    clusters = [
+        {**cluster, "kept_source": source[cluster["kept"]], "removed_sources": [source[i] for i in cluster["removed"]]}
+        for cluster in result.clusters
+    ]
+    report.add_stage(
+        "dedup",
+        documents,
+        result.kept,
+        removed=result.removed,
+        details={"clusters": clusters},
+        seconds=time.perf_counter() - started,
+    )
     return result.kept
 
 
 def _config_dict(config):
     data = dataclasses.asdict(config)
     data["filter"]["top_ngram_limits"] = {str(k): v for k, v in (config.filter.top_ngram_limits or {}).items()}
-    data["filter"]["duplicate_ngram_limits"] = {str(k): v
-                                                for k, v in (config.filter.duplicate_ngram_limits or {}).items()}
+    data["filter"]["duplicate_ngram_limits"] = {
+        str(k): v for k, v in (config.filter.duplicate_ngram_limits or {}).items()
+    }
     return data
 
 
@@ -189,14 +215,13 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
     config = config or PrepareConfig()
     output = config.output_dir()
     report = PipelineReport(name=config.name, config=_config_dict(config))
-    report.extra["inputs"] = {"paths": [str(p) for p in inputs], "urls": list(urls),
-                              "builtin": not inputs and not urls}
+    report.extra["inputs"] = {"paths": [str(p) for p in inputs], "urls": list(urls), "builtin": not inputs and not urls}
     try:
         started = time.perf_counter()
-        acquired = acquire(inputs, urls, config, state_dir=output / "crawl-state" if urls else None,
-                           progress=progress)
-        report.add_stage("acquire", None, acquired.documents, skipped=acquired.skipped,
-                         seconds=time.perf_counter() - started)
+        acquired = acquire(inputs, urls, config, state_dir=output / "crawl-state" if urls else None, progress=progress)
+        report.add_stage(
+            "acquire", None, acquired.documents, skipped=acquired.skipped, seconds=time.perf_counter() - started
+        )
         log(f"acquire: {len(acquired.documents)} documents, {len(acquired.skipped)} inputs skipped")
         kept = run_clean_and_filter(acquired.documents, config, report, progress)
         log(f"clean+filter: {len(kept)} documents kept")
@@ -208,14 +233,23 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
     # Train before writing anything, so that a failure here (say, a vocabulary too large for
     # the corpus) leaves a previous corpus folder as it was; the report is written last.
     started = time.perf_counter()
-    tokenizer = train_tokenizer([doc.text for doc in kept], kind=config.tokenizer_kind,
-                                vocab_size=config.vocab_size, seed=config.seed, pretokenizer=config.pretokenizer)
+    tokenizer = train_tokenizer(
+        [doc.text for doc in kept],
+        kind=config.tokenizer_kind,
+        vocab_size=config.vocab_size,
+        seed=config.seed,
+        pretokenizer=config.pretokenizer,
+    )
     seconds = time.perf_counter() - started
     log(f"tokenizer: {config.tokenizer_kind}, {tokenizer.vocabulary_size()} tokens")
     write_shards(kept, output / "shards")
     tokenizer_dir = save_tokenizer(tokenizer, output / "tokenizer")
-    report.extra["tokenizer"] = {"kind": config.tokenizer_kind, "vocabulary_size": int(tokenizer.vocabulary_size()),
-                                 "seconds": round(seconds, 3), "path": "tokenizer"}
+    report.extra["tokenizer"] = {
+        "kind": config.tokenizer_kind,
+        "vocabulary_size": int(tokenizer.vocabulary_size()),
+        "seconds": round(seconds, 3),
+        "path": "tokenizer",
+    }
     report.extra["corpus"] = corpus_stats(kept, tokenizer)
     report_path = report.save(output / "report.json")
     return {"output": output, "report": report_path, "tokenizer": tokenizer_dir, "report_data": report.to_dict()}

@@ -104,9 +104,14 @@ def add_prompt_argument(parser, help_extra=""):
         >>> add_prompt_argument(argparse.ArgumentParser()).parse_args(["--prompt", "猫は", "--prompt", "犬が"]).prompt
         ['猫は', '犬が']
     """
-    parser.add_argument("--prompt", action="append", default=None, metavar="TEXT",
-                        help="a prompt to continue in the samples (repeatable; default: openings of lines from the "
-                        "corpus's validation documents, in the corpus's language)" + help_extra)
+    parser.add_argument(
+        "--prompt",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="a prompt to continue in the samples (repeatable; default: openings of lines from the "
+        "corpus's validation documents, in the corpus's language)" + help_extra,
+    )
     return parser
 
 

@@ -68,8 +68,9 @@ class PipelineReport:
         self.extra = {}
         self.started = time.time()
 
-    def add_stage(self, stage, documents_in, documents_out, removed=(), skipped=(), details=None, seconds=None,
-                  allow_empty=False):
+    def add_stage(
+        self, stage, documents_in, documents_out, removed=(), skipped=(), details=None, seconds=None, allow_empty=False
+    ):
         """Record one stage; raise EmptyCorpusError when it left nothing (unless `allow_empty`).
 
         `removed` is a list of (document, reason); `skipped` a list of {"source", "reason", "detail"}

@@ -40,15 +40,19 @@ def corpus_stats(documents, tokenizer=None, progress=False):
         "documents": len(documents),
         "bytes": total_bytes(documents),
         "characters": sum(lengths),
-        "chars_per_document": {"min": min(lengths), "median": int(statistics.median(lengths)), "max": max(lengths),
-                               "mean": round(sum(lengths) / len(lengths), 1)},
+        "chars_per_document": {
+            "min": min(lengths),
+            "median": int(statistics.median(lengths)),
+            "max": max(lengths),
+            "mean": round(sum(lengths) / len(lengths), 1),
+        },
         "languages": dict(languages.most_common()),
         "unspaced_documents": unspaced,
     }
     if tokenizer is not None:
         tokens = 0
         for start in range(0, len(documents), 256):
-            batch = [doc.text for doc in documents[start:start + 256]]
+            batch = [doc.text for doc in documents[start : start + 256]]
             tokens += sum(len(ids) for ids in tokenizer.tokenize(batch))
         stats["tokens"] = int(tokens)
         stats["bytes_per_token"] = round(stats["bytes"] / max(1, tokens), 3)

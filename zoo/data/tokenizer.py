@@ -108,8 +108,10 @@ class ZooWordPieceTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
         from zoo.data.morphology import segment
 
         def segment_array(array):
-            flat = [segment(item.decode("utf-8") if isinstance(item, bytes) else str(item), self.pretokenizer)
-                    for item in np.asarray(array, dtype=object).reshape(-1)]
+            flat = [
+                segment(item.decode("utf-8") if isinstance(item, bytes) else str(item), self.pretokenizer)
+                for item in np.asarray(array, dtype=object).reshape(-1)
+            ]
             return np.asarray(flat, dtype=object).reshape(np.shape(array))
 
         if isinstance(inputs, str):
@@ -174,8 +176,14 @@ def _train_sentencepiece(texts, model_type, vocab_size, seed):
             model_writer=buffer,
             vocab_size=vocab_size,
             model_type=model_type,
-            pad_id=0, unk_id=1, bos_id=5, eos_id=6,
-            pad_piece="[PAD]", unk_piece="[UNK]", bos_piece="<s>", eos_piece="</s>",
+            pad_id=0,
+            unk_id=1,
+            bos_id=5,
+            eos_id=6,
+            pad_piece="[PAD]",
+            unk_piece="[UNK]",
+            bos_piece="<s>",
+            eos_piece="</s>",
             control_symbols=["[CLS]", "[SEP]", "[MASK]"],  # ids 2, 3, 4: never produced from text
             normalization_rule_name="identity",  # the clean stage already applied NFKC; keep text as it is
             remove_extra_whitespaces=False,  # code indentation and spacing survive the round trip
@@ -198,7 +206,8 @@ def _train_sentencepiece(texts, model_type, vocab_size, seed):
             raise ValueError(
                 f"vocab_size {vocab_size} is too small for this corpus: SentencePiece needs at least "
                 f"{found.group(2)} (every character it must cover, the 256 byte pieces and the special tokens); "
-                f"pass --vocab-size {found.group(2)} or more") from None
+                f"pass --vocab-size {found.group(2)} or more"
+            ) from None
         raise ValueError(f"SentencePiece training failed: {err}") from err
     return ZooSentencePieceTokenizer(proto=buffer.getvalue())
 
@@ -222,8 +231,9 @@ def _train_wordpiece(texts, vocab_size, lowercase, pretokenizer=None):
     # means the corpus has run out of words.
     if len(vocabulary) < 0.9 * vocab_size:
         raise _too_big("wordpiece", vocab_size, len(vocabulary))
-    return ZooWordPieceTokenizer(vocabulary=vocabulary, lowercase=lowercase, strip_accents=False,
-                                 pretokenizer=pretokenizer)
+    return ZooWordPieceTokenizer(
+        vocabulary=vocabulary, lowercase=lowercase, strip_accents=False, pretokenizer=pretokenizer
+    )
 
 
 def _train_byte_bpe(texts, vocab_size):
@@ -231,27 +241,35 @@ def _train_byte_bpe(texts, vocab_size):
 
     base = len(pre_tokenizers.ByteLevel.alphabet()) + len(SPECIAL_TOKENS)
     if vocab_size <= base:
-        raise ValueError(f"vocab_size for byte-bpe must be above {base} (256 bytes + {len(SPECIAL_TOKENS)} special "
-                         f"tokens), got {vocab_size}")
+        raise ValueError(
+            f"vocab_size for byte-bpe must be above {base} (256 bytes + {len(SPECIAL_TOKENS)} special "
+            f"tokens), got {vocab_size}"
+        )
     bpe = Tokenizer(models.BPE())
     # The same GPT-2 splitting regex that keras-hub's BytePairTokenizer applies when it tokenizes.
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     bpe.train_from_iterator(texts, trainer)
     vocabulary = bpe.get_vocab()
     if len(vocabulary) < 0.9 * vocab_size:
         raise _too_big("byte-bpe", vocab_size, len(vocabulary))
     with tempfile.TemporaryDirectory() as tmp:
         vocab_file, merges_file = bpe.model.save(tmp)
-        merges = [line for line in Path(merges_file).read_text(encoding="utf-8").splitlines()
-                  if line and not line.startswith("#version")]
+        merges = [
+            line
+            for line in Path(merges_file).read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#version")
+        ]
     return ZooBytePairTokenizer(vocabulary=vocabulary, merges=merges)
 
 
-def train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=8000, lowercase=False, seed=0,
-                    pretokenizer=None):
+def train_tokenizer(texts, kind="sentencepiece-unigram", vocab_size=8000, lowercase=False, seed=0, pretokenizer=None):
     """Train a tokenizer of `kind` (one of KINDS) on an iterable of texts and return it (not yet saved).
 
     `pretokenizer` ("fugashi") cuts Japanese into words before a WordPiece vocabulary is learned.
@@ -294,7 +312,9 @@ def tokenizer_kind(tokenizer):
 
         model = sentencepiece_model_pb2.ModelProto()
         model.ParseFromString(tokenizer.proto)
-        return "sentencepiece-bpe" if model.trainer_spec.model_type == model.trainer_spec.BPE else "sentencepiece-unigram"
+        return (
+            "sentencepiece-bpe" if model.trainer_spec.model_type == model.trainer_spec.BPE else "sentencepiece-unigram"
+        )
     if isinstance(tokenizer, ZooWordPieceTokenizer):
         return "wordpiece"
     if isinstance(tokenizer, ZooBytePairTokenizer):
@@ -330,13 +350,16 @@ def save_tokenizer(tokenizer, folder):
         write_text_atomic(folder / "merges.txt", "".join(f"{merge}\n" for merge in tokenizer.merges))
         extra = {}
     # The metadata goes last: a folder with tokenizer.json is a complete tokenizer.
-    write_json_atomic(folder / METADATA_FILE, {
-        "kind": kind,
-        "vocabulary_size": int(tokenizer.vocabulary_size()),
-        "special_tokens": {token: int(tokenizer.token_to_id(token)) for token in SPECIAL_TOKENS},
-        "files": _FILES[kind],
-        **extra,
-    })
+    write_json_atomic(
+        folder / METADATA_FILE,
+        {
+            "kind": kind,
+            "vocabulary_size": int(tokenizer.vocabulary_size()),
+            "special_tokens": {token: int(tokenizer.token_to_id(token)) for token in SPECIAL_TOKENS},
+            "files": _FILES[kind],
+            **extra,
+        },
+    )
     return folder
 
 
@@ -352,8 +375,9 @@ def load_tokenizer(folder):
     folder = Path(folder)
     meta_path = folder / METADATA_FILE
     if not meta_path.is_file():
-        raise FileNotFoundError(f"{meta_path} not found; train a tokenizer with `zoo data tokenizer` or "
-                                "`zoo data prepare` first")
+        raise FileNotFoundError(
+            f"{meta_path} not found; train a tokenizer with `zoo data tokenizer` or `zoo data prepare` first"
+        )
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     kind = meta.get("kind")
     if kind == "checkpoint":  # an imported checkpoint's own tokenizer (zoo import), with its own special ids
@@ -369,8 +393,9 @@ def load_tokenizer(folder):
         tokenizer = ZooSentencePieceTokenizer(proto=(folder / "sentencepiece.model").read_bytes())
     elif kind == "wordpiece":
         vocabulary = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
-        tokenizer = ZooWordPieceTokenizer(vocabulary=vocabulary, lowercase=meta.get("lowercase", False),
-                                          pretokenizer=meta.get("pretokenizer"))
+        tokenizer = ZooWordPieceTokenizer(
+            vocabulary=vocabulary, lowercase=meta.get("lowercase", False), pretokenizer=meta.get("pretokenizer")
+        )
     else:
         vocabulary = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         merges = [line for line in (folder / "merges.txt").read_text(encoding="utf-8").split("\n") if line]

@@ -29,8 +29,10 @@ def start_model(path, texts=(), seq_len=128, preset="tiny", vocab_size=1000, see
         has_template = os.path.isfile(os.path.join(folder, TEMPLATE_FILE))
         template = ChatTemplate.load(folder) if has_template else ChatTemplate.for_tokenizer(tokenizer)
         if model.llm_config.max_length < seq_len + 1:
-            raise UsageError(f"--seq-len {seq_len} is longer than {path}'s max_length {model.llm_config.max_length}; "
-                             f"use --seq-len {model.llm_config.max_length - 1} or less.")
+            raise UsageError(
+                f"--seq-len {seq_len} is longer than {path}'s max_length {model.llm_config.max_length}; "
+                f"use --seq-len {model.llm_config.max_length - 1} or less."
+            )
         model.attach_tokenizer(tokenizer)
         return model, tokenizer, template
     from zoo.data.builtin_corpus import load_builtin_corpus
@@ -38,8 +40,9 @@ def start_model(path, texts=(), seq_len=128, preset="tiny", vocab_size=1000, see
     from zoo.llm import build_llm
 
     tokenizer = train_tokenizer(list(load_builtin_corpus()[:60]) + list(texts), vocab_size=vocab_size, seed=seed)
-    model = build_llm("causal", preset, vocab_size=tokenizer.vocabulary_size(), max_length=max(seq_len + 1, 64),
-                      compile=False)
+    model = build_llm(
+        "causal", preset, vocab_size=tokenizer.vocabulary_size(), max_length=max(seq_len + 1, 64), compile=False
+    )
     model.attach_tokenizer(tokenizer)
     return model, tokenizer, ChatTemplate.for_tokenizer(tokenizer)
 

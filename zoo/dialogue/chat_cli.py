@@ -15,8 +15,9 @@ import argparse
 import sys
 
 
-def chat_loop(model, tokenizer, template, lines, write, system=None, max_new_tokens=64, temperature=0.0, seed=0,
-              prompt="you> "):
+def chat_loop(
+    model, tokenizer, template, lines, write, system=None, max_new_tokens=64, temperature=0.0, seed=0, prompt="you> "
+):
     """Run the conversation over `lines` (an iterable of user turns), writing with `write`; the messages."""
     from zoo.dialogue.streaming import stream_text, stream_tokens
 
@@ -38,8 +39,9 @@ def chat_loop(model, tokenizer, template, lines, write, system=None, max_new_tok
         ids, _ = template.encode(tokenizer, messages, add_generation_prompt=True)
         write("assistant> ")
         reply = ""
-        tokens = stream_tokens(model, ids, max_new_tokens, stop_id=int(template.end_of_turn_id),
-                               temperature=temperature, seed=seed)
+        tokens = stream_tokens(
+            model, ids, max_new_tokens, stop_id=int(template.end_of_turn_id), temperature=temperature, seed=seed
+        )
         for piece in stream_text(tokenizer, tokens):
             reply += piece
             write(piece)
@@ -51,11 +53,13 @@ def chat_loop(model, tokenizer, template, lines, write, system=None, max_new_tok
 
 def main(argv=None, prog="zoo chat"):
     parser = argparse.ArgumentParser(
-        prog=prog, description="Chat with an instruction-tuned run (zoo sft / zoo dpo) in the terminal; replies "
-                               "stream as they are generated. /reset clears the conversation, /quit ends it.",
+        prog=prog,
+        description="Chat with an instruction-tuned run (zoo sft / zoo dpo) in the terminal; replies "
+        "stream as they are generated. /reset clears the conversation, /quit ends it.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  zoo chat runs/sft-20260101-120000\n"
-               "  zoo chat runs/dpo-20260101-120000 --temperature 0.7 --system \"Answer briefly.\"")
+        '  zoo chat runs/dpo-20260101-120000 --temperature 0.7 --system "Answer briefly."',
+    )
     parser.add_argument("run", help="run folder with model.keras, tokenizer/ and chat_template.json")
     parser.add_argument("--system", default=None, help="a system message that opens the conversation")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="longest reply in tokens (default: 64)")
@@ -86,6 +90,16 @@ def main(argv=None, prog="zoo chat"):
         sys.stdout.write(text)
         sys.stdout.flush()  # stream: show each token as it arrives
 
-    chat_loop(model, tokenizer, template, sys.stdin, write, system=args.system, max_new_tokens=args.max_new_tokens,
-              temperature=args.temperature, seed=args.seed, prompt="you> " if interactive else "")
+    chat_loop(
+        model,
+        tokenizer,
+        template,
+        sys.stdin,
+        write,
+        system=args.system,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+        prompt="you> " if interactive else "",
+    )
     return 0

@@ -65,8 +65,12 @@ class ChatTemplate:
         pieces = []
         for message in messages:
             learn = 1 if message["role"] == "assistant" else 0
-            pieces += [(self.headers[message["role"]], 0), (message["content"], learn),
-                       (int(self.end_of_turn_id), learn), (self.separator, 0)]
+            pieces += [
+                (self.headers[message["role"]], 0),
+                (message["content"], learn),
+                (int(self.end_of_turn_id), learn),
+                (self.separator, 0),
+            ]
         if add_generation_prompt:
             pieces.append((self.headers["assistant"], 0))
         return pieces
@@ -97,8 +101,10 @@ class ChatTemplate:
         """The template saved in a run folder (or the path of a chat_template.json)."""
         path = folder if str(folder).endswith(".json") else os.path.join(folder, TEMPLATE_FILE)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} not found: this model has no chat template; instruction-tune it first "
-                                    "with `zoo sft --from RUN`.")
+            raise FileNotFoundError(
+                f"{path} not found: this model has no chat template; instruction-tune it first "
+                "with `zoo sft --from RUN`."
+            )
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         unknown = set(data) - {f.name for f in dataclasses.fields(cls)}

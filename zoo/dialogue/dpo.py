@@ -70,7 +70,7 @@ def pair_arrays(rows, seq_len, pad_id=0):
             ids = list(prompt)[-keep:] + reply
             arrays[f"{side}_ids"][i, : len(ids)] = ids
             arrays[f"{side}_mask"][i, : len(ids)] = 1
-            arrays[f"{side}_weights"][i, len(ids) - len(reply): len(ids)] = 1
+            arrays[f"{side}_weights"][i, len(ids) - len(reply) : len(ids)] = 1
     return {k: v.astype("float32") if k.endswith("weights") else v for k, v in arrays.items()}
 
 
@@ -151,7 +151,7 @@ def preference_accuracy(model, arrays, batch_size=32):
     """Share of pairs where `model` gives the chosen reply a higher log-probability than the rejected one."""
     wins = []
     for start in range(0, len(arrays["chosen_ids"]), batch_size):
-        part = {k: v[start: start + batch_size] for k, v in arrays.items()}
+        part = {k: v[start : start + batch_size] for k, v in arrays.items()}
         c = sequence_logprob(model, part["chosen_ids"], part["chosen_mask"], part["chosen_weights"])
         r = sequence_logprob(model, part["rejected_ids"], part["rejected_mask"], part["rejected_weights"])
         wins.append(ops.convert_to_numpy(c) > ops.convert_to_numpy(r))
@@ -162,6 +162,6 @@ def mean_margin(trainer, arrays, batch_size=32):
     """Mean implicit reward margin beta ((pi_c - ref_c) - (pi_r - ref_r)) over the pairs."""
     margins = []
     for start in range(0, len(arrays["chosen_ids"]), batch_size):
-        part = {k: v[start: start + batch_size] for k, v in arrays.items()}
+        part = {k: v[start : start + batch_size] for k, v in arrays.items()}
         margins.append(ops.convert_to_numpy(trainer._forward(part)[1]))
     return float(np.concatenate(margins).mean())

@@ -21,10 +21,15 @@ def array_stream(arrays, batch_size, seed=0):
     return data.repeat().batch(batch_size, drop_remainder=count >= batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def fit_for_steps(model, arrays, steps, batch_size=16, seed=0, epochs=1, validation_data=None, verbose=1,
-                  callbacks=()):
+def fit_for_steps(model, arrays, steps, batch_size=16, seed=0, epochs=1, validation_data=None, verbose=1, callbacks=()):
     """Train a compiled model for `steps` batches (split over `epochs`); the Keras History."""
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     epochs = max(1, min(int(epochs), int(steps)))
-    return model.fit(array_stream(arrays, batch_size, seed), steps_per_epoch=max(1, steps // epochs), epochs=epochs,
-                     validation_data=validation_data, verbose=verbose, callbacks=list(callbacks))
+    return model.fit(
+        array_stream(arrays, batch_size, seed),
+        steps_per_epoch=max(1, steps // epochs),
+        epochs=epochs,
+        validation_data=validation_data,
+        verbose=verbose,
+        callbacks=list(callbacks),
+    )

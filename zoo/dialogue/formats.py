@@ -33,7 +33,9 @@ def _jsonl_records(path):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise UsageError(f"{path}:{number}: not valid JSON ({err.msg}); write one JSON object per line.") from None
+                raise UsageError(
+                    f"{path}:{number}: not valid JSON ({err.msg}); write one JSON object per line."
+                ) from None
             if not isinstance(record, dict):
                 raise UsageError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}.")
             yield number, record
@@ -51,10 +53,10 @@ def alpaca_to_messages(record):
 def check_messages(messages, where, need_assistant=True):
     """Raise UsageError (naming `where`) unless `messages` is a list of {"role", "content"} with known roles."""
     if not isinstance(messages, list) or not messages:
-        raise UsageError(f"{where}: \"messages\" must be a non-empty list of {{\"role\", \"content\"}} objects.")
+        raise UsageError(f'{where}: "messages" must be a non-empty list of {{"role", "content"}} objects.')
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
-            raise UsageError(f"{where}: message {i} needs a string \"content\".")
+            raise UsageError(f'{where}: message {i} needs a string "content".')
         if message.get("role") not in ROLES:
             raise UsageError(f"{where}: message {i} has role {message.get('role')!r}; use one of {', '.join(ROLES)}.")
     if need_assistant and not any(m["role"] == "assistant" for m in messages):
@@ -68,10 +70,12 @@ def instruction_record(record, where):
         return check_messages(record["messages"], where)
     if isinstance(record.get("instruction"), str) and isinstance(record.get("output"), str):
         if record.get("input") is not None and not isinstance(record["input"], str):
-            raise UsageError(f"{where}: \"input\" must be a string.")
+            raise UsageError(f'{where}: "input" must be a string.')
         return alpaca_to_messages(record)
-    raise UsageError(f"{where}: a record needs \"messages\" (chat style) or \"instruction\" and \"output\" "
-                     f"(Alpaca style); got keys {sorted(record)}.")
+    raise UsageError(
+        f'{where}: a record needs "messages" (chat style) or "instruction" and "output" '
+        f"(Alpaca style); got keys {sorted(record)}."
+    )
 
 
 def read_instructions(path):
@@ -100,12 +104,12 @@ def read_preferences(path):
         elif isinstance(prompt, list):
             prompt = check_messages(prompt, where, need_assistant=False)
         else:
-            raise UsageError(f"{where}: \"prompt\" must be a string or a list of messages.")
+            raise UsageError(f'{where}: "prompt" must be a string or a list of messages.')
         for key in ("chosen", "rejected"):
             if not isinstance(record.get(key), str):
-                raise UsageError(f"{where}: \"{key}\" must be a string (the assistant's reply).")
+                raise UsageError(f'{where}: "{key}" must be a string (the assistant\'s reply).')
         if record["chosen"] == record["rejected"]:
-            raise UsageError(f"{where}: \"chosen\" and \"rejected\" are the same text; a pair must differ.")
+            raise UsageError(f'{where}: "chosen" and "rejected" are the same text; a pair must differ.')
         pairs.append({"prompt": prompt, "chosen": record["chosen"], "rejected": record["rejected"]})
     if not pairs:
         raise UsageError(f"{path}: no records; write one JSON object per line.")

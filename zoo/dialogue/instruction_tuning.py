@@ -37,7 +37,7 @@ def split_held_out(items, fraction):
     held = max(1, round(len(items) * fraction)) if fraction > 0 else 0
     if held >= len(items):
         raise UsageError(f"{len(items)} records are too few to hold some out; give more data or --held-out 0.")
-    return items[: len(items) - held], items[len(items) - held:]
+    return items[: len(items) - held], items[len(items) - held :]
 
 
 def instruction_tune(model, tokenizer, template, conversations, options=None, callbacks=()):
@@ -51,8 +51,12 @@ def instruction_tune(model, tokenizer, template, conversations, options=None, ca
     pad = getattr(tokenizer, "pad_token_id", None) or 0
     x, y, w = sft_arrays(encode_conversations(train, tokenizer, template), options.seq_len, pad, options.pack)
     held_arrays = sft_arrays(encode_conversations(held, tokenizer, template), options.seq_len, pad) if held else None
-    report = {"train_conversations": len(train), "held_out_conversations": len(held), "train_rows": len(y),
-              "assistant_token_share": float(w.sum() / (x["padding_mask"].sum() or 1))}
+    report = {
+        "train_conversations": len(train),
+        "held_out_conversations": len(held),
+        "train_rows": len(y),
+        "assistant_token_share": float(w.sum() / (x["padding_mask"].sum() or 1)),
+    }
     probe = [c for c in held if c[-1]["role"] == "assistant"][: options.eval_examples]
     questions, answers = [c[:-1] for c in probe], [c[-1]["content"] for c in probe]
     if held_arrays is not None:
@@ -67,18 +71,32 @@ def instruction_tune(model, tokenizer, template, conversations, options=None, ca
     import keras
 
     # Weighted, so the accuracy (like the loss) counts only the assistant's tokens.
-    model.compile(learning_rate=options.learning_rate, weight_decay=0.0, metrics=[],
-                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="reply_accuracy")])
-    history = fit_for_steps(model, (x, y, w), options.steps, options.batch_size, options.seed,
-                            epochs=min(5, options.steps), validation_data=held_arrays, verbose=options.verbose,
-                            callbacks=callbacks)
+    model.compile(
+        learning_rate=options.learning_rate,
+        weight_decay=0.0,
+        metrics=[],
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="reply_accuracy")],
+    )
+    history = fit_for_steps(
+        model,
+        (x, y, w),
+        options.steps,
+        options.batch_size,
+        options.seed,
+        epochs=min(5, options.steps),
+        validation_data=held_arrays,
+        verbose=options.verbose,
+        callbacks=callbacks,
+    )
     if held_arrays is not None:
         report["held_out_loss_after"] = reply_loss(model, *held_arrays)
     if questions:
         replies = generate_replies(model, tokenizer, template, questions)
         report["exact_match_after"] = exact_match(replies, answers)
-        report["samples"] = [{"prompt": q[-1]["content"], "reply": r, "answer": a}
-                             for q, r, a in list(zip(questions, replies, answers))[:3]]
+        report["samples"] = [
+            {"prompt": q[-1]["content"], "reply": r, "answer": a}
+            for q, r, a in list(zip(questions, replies, answers))[:3]
+        ]
     if options.lora_rank:
         from zoo.compress.lora import merged_model
 

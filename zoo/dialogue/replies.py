@@ -22,14 +22,20 @@ def generate_replies(model, tokenizer, template, conversations, max_new_tokens=4
     """The assistant's next reply (text) to each conversation (a list of messages ending with a user turn)."""
     from zoo.llm.models.generation import generate
 
-    prompts = [template.encode(tokenizer, messages, add_generation_prompt=True)[0].tolist()
-               for messages in conversations]
+    prompts = [
+        template.encode(tokenizer, messages, add_generation_prompt=True)[0].tolist() for messages in conversations
+    ]
     room = model.llm_config.max_length - max_new_tokens
     prompts = [p[-room:] for p in prompts]  # keep the latest turns when a conversation outgrows the model
     replies = []
     for start in range(0, len(prompts), batch_size):
-        new = generate(model, prompts[start: start + batch_size], max_new_tokens=max_new_tokens,
-                       stop_token_ids=[int(template.end_of_turn_id)], **sampling)
+        new = generate(
+            model,
+            prompts[start : start + batch_size],
+            max_new_tokens=max_new_tokens,
+            stop_token_ids=[int(template.end_of_turn_id)],
+            **sampling,
+        )
         replies += [decode_ids(tokenizer, ids).strip() for ids in new]
     return replies
 

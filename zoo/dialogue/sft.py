@@ -65,8 +65,9 @@ def sft_arrays(rows, seq_len, pad_id=0, pack=False):
         real[i, :length] = 1
     kept = weights[:, 1:].sum(axis=1) > 0
     if not kept.any():
-        raise UsageError(f"No assistant token falls inside --seq-len {seq_len}: every reply was cut off; "
-                         "use a longer --seq-len.")
+        raise UsageError(
+            f"No assistant token falls inside --seq-len {seq_len}: every reply was cut off; use a longer --seq-len."
+        )
     ids, weights, real = ids[kept], weights[kept], real[kept]
     x = {"token_ids": ids[:, :-1], "padding_mask": real[:, :-1]}
     return x, ids[:, 1:], weights[:, 1:]

@@ -32,7 +32,7 @@ def stream_tokens(model, prompt_ids, max_new_tokens=64, stop_id=None, temperatur
     rng = np.random.default_rng(seed)
     ids = [int(i) for i in prompt_ids]
     limit = model.llm_config.max_length
-    ids = ids[-(limit - 1):]  # keep the latest turns when a conversation outgrows the model
+    ids = ids[-(limit - 1) :]  # keep the latest turns when a conversation outgrows the model
     max_new_tokens = min(max_new_tokens, limit - len(ids))
     use_cache = supports_kv_cache(model.llm_config)
     cache = empty_cache(model, 1, limit) if use_cache else None

@@ -46,8 +46,13 @@ def _words(sentence):
 def answer(task, sentence):
     """The correct reply of `task` (a TASKS key) for `sentence`."""
     words = _words(sentence)
-    return {"repeat": sentence, "first": words[0], "last": words[-1], "count": str(len(words)),
-            "upper": sentence.upper()}[task]
+    return {
+        "repeat": sentence,
+        "first": words[0],
+        "last": words[-1],
+        "count": str(len(words)),
+        "upper": sentence.upper(),
+    }[task]
 
 
 def wrong_answer(task, sentence, rng):
@@ -90,14 +95,28 @@ def make_records(count=300, seed=0):
         sentence = sentences[i % len(sentences)]
         task = tasks[i % len(tasks)]
         if i % 2 == 0:
-            instructions.append({"instruction": TASKS[task], "input": sentence, "output": answer(task, sentence),
-                                 "source": SOURCE})
+            instructions.append(
+                {"instruction": TASKS[task], "input": sentence, "output": answer(task, sentence), "source": SOURCE}
+            )
         else:
-            instructions.append({"messages": [{"role": "user", "content": f"{TASKS[task]}\n\n{sentence}"},
-                                              {"role": "assistant", "content": answer(task, sentence)}],
-                                 "source": SOURCE})
-        preferences.append({"prompt": f"{TASKS[task]}\n\n{sentence}", "chosen": answer(task, sentence),
-                            "rejected": wrong_answer(task, sentence, rng), "task": task, "source": SOURCE})
+            instructions.append(
+                {
+                    "messages": [
+                        {"role": "user", "content": f"{TASKS[task]}\n\n{sentence}"},
+                        {"role": "assistant", "content": answer(task, sentence)},
+                    ],
+                    "source": SOURCE,
+                }
+            )
+        preferences.append(
+            {
+                "prompt": f"{TASKS[task]}\n\n{sentence}",
+                "chosen": answer(task, sentence),
+                "rejected": wrong_answer(task, sentence, rng),
+                "task": task,
+                "source": SOURCE,
+            }
+        )
     return instructions, preferences
 
 

@@ -17,21 +17,35 @@ def build_parser(prog=None):
         description="Export a trained model for TF Serving (a versioned SavedModel) or for TFLite.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  zoo export runs/train-cnn-20260101-120000\n"
-               "  zoo export runs/train-cnn-20260101-120000 --format tflite",
+        "  zoo export runs/train-cnn-20260101-120000 --format tflite",
     )
     parser.add_argument("source", help="a run folder (runs/<recipe>-<timestamp>/) or a .keras model file")
     parser.add_argument("--name", help="the served model's name (default: the model's Keras name, e.g. cnn)")
     parser.add_argument("--version", type=int, help="version number to write; it must not exist (default: next free)")
-    parser.add_argument("--format", choices=("saved_model", "tflite"), default="saved_model",
-                        help="saved_model for TF Serving (default) or tflite for ai_edge_litert")
-    parser.add_argument("--output", default="saved_models",
-                        help="model base folder: writes <output>/<name>/<version>/ (default: saved_models)")
-    parser.add_argument("--tokenizer", help="SentencePiece tokenizer folder to ship with a causal LM "
-                        "(default: the run folder's tokenizer/, if any)")
-    parser.add_argument("--quantization", choices=("none", "float16", "dynamic"), default="none",
-                        help="TFLite weights: float32 (none), float16, or int8 dynamic range (default: none)")
-    parser.add_argument("--no-check", action="store_true",
-                        help="skip comparing the export with the Keras model before publishing it")
+    parser.add_argument(
+        "--format",
+        choices=("saved_model", "tflite"),
+        default="saved_model",
+        help="saved_model for TF Serving (default) or tflite for ai_edge_litert",
+    )
+    parser.add_argument(
+        "--output",
+        default="saved_models",
+        help="model base folder: writes <output>/<name>/<version>/ (default: saved_models)",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        help="SentencePiece tokenizer folder to ship with a causal LM (default: the run folder's tokenizer/, if any)",
+    )
+    parser.add_argument(
+        "--quantization",
+        choices=("none", "float16", "dynamic"),
+        default="none",
+        help="TFLite weights: float32 (none), float16, or int8 dynamic range (default: none)",
+    )
+    parser.add_argument(
+        "--no-check", action="store_true", help="skip comparing the export with the Keras model before publishing it"
+    )
     return parser
 
 
@@ -49,14 +63,26 @@ def main(argv=None, prog=None):
         if args.format == "tflite":
             from zoo.export.tflite import export_tflite
 
-            result = export_tflite(args.source, args.output, name=args.name, version=args.version,
-                                   quantization=args.quantization, tokenizer_dir=args.tokenizer,
-                                   check=not args.no_check)
+            result = export_tflite(
+                args.source,
+                args.output,
+                name=args.name,
+                version=args.version,
+                quantization=args.quantization,
+                tokenizer_dir=args.tokenizer,
+                check=not args.no_check,
+            )
         else:
             from zoo.export.saved_model import export_saved_model
 
-            result = export_saved_model(args.source, args.output, name=args.name, version=args.version,
-                                        tokenizer_dir=args.tokenizer, check=not args.no_check)
+            result = export_saved_model(
+                args.source,
+                args.output,
+                name=args.name,
+                version=args.version,
+                tokenizer_dir=args.tokenizer,
+                check=not args.no_check,
+            )
     except (FileNotFoundError, FileExistsError, ValueError) as err:  # TraceError is a ValueError
         print(f"zoo export: {err}", file=sys.stderr)
         return 2

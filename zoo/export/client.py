@@ -130,10 +130,16 @@ class PromptCodec:
         if ids:
             # An imported Llama-family checkpoint ships its SentencePiece model as tokenizer.model.
             end, pad = ids.get("eos"), ids.get("pad")
-            return cls(os.path.join(assets, "tokenizer.model"), end_token_id=END_TOKEN_ID if end is None else end,
-                       pad_token_id=PAD_TOKEN_ID if pad is None else pad)
-        return cls(os.path.join(assets, "sentencepiece.model"), end_token_id=special.get("</s>", END_TOKEN_ID),
-                   pad_token_id=special.get("[PAD]", PAD_TOKEN_ID))
+            return cls(
+                os.path.join(assets, "tokenizer.model"),
+                end_token_id=END_TOKEN_ID if end is None else end,
+                pad_token_id=PAD_TOKEN_ID if pad is None else pad,
+            )
+        return cls(
+            os.path.join(assets, "sentencepiece.model"),
+            end_token_id=special.get("</s>", END_TOKEN_ID),
+            pad_token_id=special.get("[PAD]", PAD_TOKEN_ID),
+        )
 
     def encode(self, text, new_document=True):
         """Prompt ids of `text`; a new document starts after `</s>`, as in the CLM training stream."""
@@ -177,8 +183,9 @@ def generated_texts(codec, response):
 
 def post_json(url, body, timeout=60):
     """POST a JSON body and return the JSON answer; TF Serving's error message is raised as it is."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode("utf-8"), headers={"Content-Type": "application/json"}, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return json.loads(answer.read().decode("utf-8"))

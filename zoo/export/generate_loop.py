@@ -90,7 +90,7 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
         empty = tuple(tf.zeros(shape, model.compute_dtype) for _ in range(config.num_layers))
 
         def run():
-            return model.call_with_cache(tokens[:, :start - 1], empty, 0)[2]
+            return model.call_with_cache(tokens[:, : start - 1], empty, 0)[2]
 
         return tf.cond(start > 1, run, lambda: empty)
 
@@ -110,18 +110,20 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
         # Serving clients get these messages back as the request's error: say what to send instead.
         checks = [
             tf.debugging.assert_equal(
-                real, tf.range(tf.shape(prompt_ids)[1])[None, :] < lengths[:, None],
+                real,
+                tf.range(tf.shape(prompt_ids)[1])[None, :] < lengths[:, None],
                 message=f"prompt_ids must be right-padded with the pad id {pad_token_id}: "
-                "each row's real tokens first, padding only after them"),
-            tf.debugging.assert_positive(
-                lengths, message="every prompt needs at least one real (non-pad) token"),
+                "each row's real tokens first, padding only after them",
+            ),
+            tf.debugging.assert_positive(lengths, message="every prompt needs at least one real (non-pad) token"),
             tf.debugging.assert_non_negative(prompt_ids, message="prompt_ids must be token ids >= 0"),
             tf.debugging.assert_less(
-                prompt_ids, vocab_size, message=f"prompt_ids must be token ids below the vocabulary size {vocab_size}"),
+                prompt_ids, vocab_size, message=f"prompt_ids must be token ids below the vocabulary size {vocab_size}"
+            ),
             tf.debugging.assert_equal(
-                tf.shape(max_new_tokens), [batch], message="max_new_tokens needs one value per prompt"),
-            tf.debugging.assert_equal(
-                tf.shape(temperature), [batch], message="temperature needs one value per prompt"),
+                tf.shape(max_new_tokens), [batch], message="max_new_tokens needs one value per prompt"
+            ),
+            tf.debugging.assert_equal(tf.shape(temperature), [batch], message="temperature needs one value per prompt"),
             tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be at least 1"),
             tf.debugging.assert_non_negative(temperature, message="temperature must be >= 0 (0 = greedy)"),
         ]
@@ -129,9 +131,15 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
             longest = tf.reduce_max(lengths)
             max_new = tf.reduce_max(max_new_tokens)
         total = longest + max_new
-        with tf.control_dependencies([tf.debugging.assert_less_equal(
-                total, max_length,
-                message=f"the longest prompt plus max_new_tokens must fit the model's max_length {max_length}")]):
+        with tf.control_dependencies(
+            [
+                tf.debugging.assert_less_equal(
+                    total,
+                    max_length,
+                    message=f"the longest prompt plus max_new_tokens must fit the model's max_length {max_length}",
+                )
+            ]
+        ):
             tokens = tf.concat([prompt_ids[:, :longest], tf.fill([batch, max_new], pad_token_id)], axis=1)
         limits = lengths + max_new_tokens  # first position a row may no longer write
         columns = tf.range(total)
@@ -157,11 +165,14 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
             logits = tf.cast(logits, tf.float32)
             greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
             sampled = tf.random.categorical(
-                logits / tf.where(temperature > 0, temperature, 1.0)[:, None], 1, dtype=tf.int32)[:, 0]
+                logits / tf.where(temperature > 0, temperature, 1.0)[:, None], 1, dtype=tf.int32
+            )[:, 0]
             chosen = tf.where(temperature > 0, sampled, greedy)
             # Rows still inside their prompt keep their own token; finished rows stay padded.
             write = tf.logical_and(index >= lengths, tf.logical_not(done(index, finished)))
-            tokens = tf.where(tf.logical_and(tf.equal(columns, index)[None, :], write[:, None]), chosen[:, None], tokens)
+            tokens = tf.where(
+                tf.logical_and(tf.equal(columns, index)[None, :], write[:, None]), chosen[:, None], tokens
+            )
             if stop_token_id is not None:
                 finished = tf.logical_or(finished, tf.logical_and(write, tf.equal(chosen, stop_token_id)))
             return index + 1, tokens, finished, cache
@@ -170,9 +181,15 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
         cache = prefill(tokens, start, total) if use_cache else ()
         cache_shape = tf.TensorShape([None, 2, None, config.key_value_heads, config.head_dim])
         _, tokens, _, _ = tf.while_loop(
-            cond, body, (start, tokens, tf.zeros([batch], tf.bool), cache),
-            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, None]), tf.TensorShape([None]),
-                              tuple(cache_shape for _ in cache)),
+            cond,
+            body,
+            (start, tokens, tf.zeros([batch], tf.bool), cache),
+            shape_invariants=(
+                tf.TensorShape([]),
+                tf.TensorShape([None, None]),
+                tf.TensorShape([None]),
+                tuple(cache_shape for _ in cache),
+            ),
         )
         positions = lengths[:, None] + tf.range(max_new)[None, :]
         generated = tf.gather(tokens, positions, batch_dims=1)

@@ -95,5 +95,10 @@ def load_export_source(path, name=None, tokenizer_dir=None):
 
         # An imported checkpoint's tokenizer brings its own pad and end ids for the serving signatures.
         model.attach_tokenizer(load_tokenizer(tokenizer_dir))
-    return ExportSource(model=model, name=name or default_name(model), path=keras_file,
-                        vocabulary_file=vocabulary_file, tokenizer_dir=tokenizer_dir)
+    return ExportSource(
+        model=model,
+        name=name or default_name(model),
+        path=keras_file,
+        vocabulary_file=vocabulary_file,
+        tokenizer_dir=tokenizer_dir,
+    )

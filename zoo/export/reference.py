@@ -48,11 +48,14 @@ def sample_inputs(model, kind, signature, batch=3, seed=0, prompt_length=5, max_
         ids[ids == pad] = 1 if pad != 1 else 2  # prompts hold no pad id
         # Rows of different lengths, right-padded: the case clients get wrong most often.
         for row in range(1, batch):
-            ids[row, prompt_length - row % prompt_length:] = pad
+            ids[row, prompt_length - row % prompt_length :] = pad
         if signature == "logits":
             return {"token_ids": ids}
-        return {"prompt_ids": ids, "max_new_tokens": np.full((batch,), max_new_tokens, "int32"),
-                "temperature": np.zeros((batch,), "float32")}
+        return {
+            "prompt_ids": ids,
+            "max_new_tokens": np.full((batch,), max_new_tokens, "int32"),
+            "temperature": np.zeros((batch,), "float32"),
+        }
     if kind == "image_generator":
         return {"noise": rng.normal(size=(batch, model.latent_dim)).astype("float32")}
     inputs = {}
@@ -118,8 +121,13 @@ def _keras_generate(model, inputs, stop_token_id):
     for limit in sorted(set(int(n) for n in limits)):
         chosen = [i for i, n in enumerate(limits) if int(n) == limit]
         # With a KV cache where the serving loop has one: the same arithmetic, so argmax ties break alike.
-        news = model.generate([rows[i] for i in chosen], max_new_tokens=limit, sampler="greedy",
-                              stop_token_ids=stop_token_id, use_cache=supports_kv_cache(model.llm_config))
+        news = model.generate(
+            [rows[i] for i in chosen],
+            max_new_tokens=limit,
+            sampler="greedy",
+            stop_token_ids=stop_token_id,
+            use_cache=supports_kv_cache(model.llm_config),
+        )
         for i, new in zip(chosen, news):
             generated[i, : len(new)] = new
             counts[i] = len(new)

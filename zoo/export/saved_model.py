@@ -93,8 +93,10 @@ def _checkpoint_tokenizer_assets(tokenizer_dir, meta_file, config):
     if meta.get("kind") != "checkpoint":
         return None
     if meta.get("vocabulary_size", 0) > config.vocab_size:
-        raise ValueError(f"The tokenizer in {tokenizer_dir} has {meta['vocabulary_size']} tokens but the model's "
-                         f"vocab_size is {config.vocab_size}. Export with the tokenizer the model was imported with.")
+        raise ValueError(
+            f"The tokenizer in {tokenizer_dir} has {meta['vocabulary_size']} tokens but the model's "
+            f"vocab_size is {config.vocab_size}. Export with the tokenizer the model was imported with."
+        )
     files_dir = os.path.join(tokenizer_dir, meta.get("folder", "checkpoint"))
     files = sorted(os.path.join(files_dir, name) for name in os.listdir(files_dir))
     return [*files, meta_file], (meta.get("special_ids") or {}).get("eos")
@@ -133,6 +135,7 @@ def _read_json(path):
 
 def describe_signatures(concrete):
     """{signature: {"inputs": {name: {dtype, shape}}, "outputs": {...}}} from traced functions."""
+
     def spec(s):
         return {"dtype": s.dtype.name, "shape": [None if d is None else int(d) for d in s.shape]}
 

@@ -47,8 +47,13 @@ def median_ms(fn, repeats):
 
 def compare(name, batch, keras_fn, served_fn, repeats):
     keras_ms, served_ms = median_ms(keras_fn, repeats), median_ms(served_fn, repeats)
-    return {"model": name, "batch": batch, "keras_ms": keras_ms, "saved_model_ms": served_ms,
-            "keras_over_saved_model": round(keras_ms / served_ms, 3)}
+    return {
+        "model": name,
+        "batch": batch,
+        "keras_ms": keras_ms,
+        "saved_model_ms": served_ms,
+        "keras_over_saved_model": round(keras_ms / served_ms, 3),
+    }
 
 
 def compare_generate(name, batch, keras_fn, served_fn, rounds):
@@ -62,8 +67,14 @@ def compare_generate(name, batch, keras_fn, served_fn, rounds):
             fn()
             times.append((time.perf_counter() - start) * 1000)
     keras_ms, served_ms = statistics.median(keras_times), statistics.median(served_times)
-    return {"model": name, "batch": batch, "keras_ms": round(keras_ms, 3), "saved_model_ms": round(served_ms, 3),
-            "saved_model_over_keras": round(served_ms / keras_ms, 3), "same_tokens": got == expected}
+    return {
+        "model": name,
+        "batch": batch,
+        "keras_ms": round(keras_ms, 3),
+        "saved_model_ms": round(served_ms, 3),
+        "saved_model_over_keras": round(served_ms / keras_ms, 3),
+        "same_tokens": got == expected,
+    }
 
 
 def main(argv=None, prog=None):
@@ -100,44 +111,71 @@ def main(argv=None, prog=None):
             served_cnn = tf.saved_model.load(export_saved_model(cnn, root, check=False).path)
             for batch in BATCHES:
                 images = rng.uniform(size=(batch, 28, 28, 1)).astype("float32")
-                rows.append(compare(
-                    "cnn", batch, lambda images=images, batch=batch: cnn.predict(images, batch_size=batch, verbose=0),
-                    lambda images=images: served_cnn.signatures["serving_default"](image=tf.constant(images)),
-                    args.repeats))
+                rows.append(
+                    compare(
+                        "cnn",
+                        batch,
+                        lambda images=images, batch=batch: cnn.predict(images, batch_size=batch, verbose=0),
+                        lambda images=images: served_cnn.signatures["serving_default"](image=tf.constant(images)),
+                        args.repeats,
+                    )
+                )
         served_lm = tf.saved_model.load(export_saved_model(lm, root, check=False).path)
         if "logits" in parts:
             for batch in BATCHES:
                 ids = rng.integers(7, vocab, size=(batch, args.seq_len)).astype("int32")
                 inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
-                rows.append(compare(
-                    f"{args.lm_preset}_lm_logits", batch,
-                    lambda inputs=inputs, batch=batch: lm.predict(inputs, batch_size=batch, verbose=0),
-                    lambda ids=ids: served_lm.signatures["logits"](token_ids=tf.constant(ids)), args.repeats))
+                rows.append(
+                    compare(
+                        f"{args.lm_preset}_lm_logits",
+                        batch,
+                        lambda inputs=inputs, batch=batch: lm.predict(inputs, batch_size=batch, verbose=0),
+                        lambda ids=ids: served_lm.signatures["logits"](token_ids=tf.constant(ids)),
+                        args.repeats,
+                    )
+                )
         if "generate" in parts:
             for batch in GENERATE_BATCHES:
                 prompts = rng.integers(7, vocab, size=(batch, args.prompt_len)).astype("int32")
                 limits, temperature = np.full(batch, args.new_tokens, "int32"), np.zeros(batch, "float32")
 
                 def served(prompts=prompts, limits=limits, temperature=temperature):
-                    out = served_lm.signatures["generate"](prompt_ids=tf.constant(prompts),
-                                                           max_new_tokens=tf.constant(limits),
-                                                           temperature=tf.constant(temperature))
+                    out = served_lm.signatures["generate"](
+                        prompt_ids=tf.constant(prompts),
+                        max_new_tokens=tf.constant(limits),
+                        temperature=tf.constant(temperature),
+                    )
                     return out["generated_ids"].numpy().tolist()
 
-                rows.append(compare_generate(
-                    f"{args.lm_preset}_lm_generate_{args.new_tokens}", batch,
-                    lambda prompts=prompts: lm.generate(prompts.tolist(), max_new_tokens=args.new_tokens),
-                    served, args.rounds))
-    print(json.dumps({
-        "benchmark": "serving",
-        "tensorflow_version": tf.__version__,
-        "cpu_count": os.cpu_count(),
-        "repeats": args.repeats,
-        "rounds": args.rounds,
-        "lm": {"preset": args.lm_preset, "vocab_size": vocab, "prompt_len": args.prompt_len,
-               "new_tokens": args.new_tokens, "sampler": "greedy"},
-        "results": rows,
-    }, indent=2))
+                rows.append(
+                    compare_generate(
+                        f"{args.lm_preset}_lm_generate_{args.new_tokens}",
+                        batch,
+                        lambda prompts=prompts: lm.generate(prompts.tolist(), max_new_tokens=args.new_tokens),
+                        served,
+                        args.rounds,
+                    )
+                )
+    print(
+        json.dumps(
+            {
+                "benchmark": "serving",
+                "tensorflow_version": tf.__version__,
+                "cpu_count": os.cpu_count(),
+                "repeats": args.repeats,
+                "rounds": args.rounds,
+                "lm": {
+                    "preset": args.lm_preset,
+                    "vocab_size": vocab,
+                    "prompt_len": args.prompt_len,
+                    "new_tokens": args.new_tokens,
+                    "sampler": "greedy",
+                },
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -125,8 +125,9 @@ def check_tflite(content, model, kind, quantization, batch_size=None):
     return report
 
 
-def export_tflite(source, output="saved_models", name=None, version=None, quantization="none",
-                  tokenizer_dir=None, check=True):
+def export_tflite(
+    source, output="saved_models", name=None, version=None, quantization="none", tokenizer_dir=None, check=True
+):
     """Export a run folder, .keras file or Keras model to `<output>/<name>/tflite/<version>/model.tflite`.
 
     Returns a `TFLiteResult`.
@@ -145,8 +146,11 @@ def export_tflite(source, output="saved_models", name=None, version=None, quanti
         content, batch_size = _convert_model(model, kind, signatures, quantization, None), None
     except ValueError:
         # The converter has printed its own errors above; say why they do not end the export.
-        print("zoo export: this graph does not lower to TFLite with an open batch size; "
-              "converting again with a batch of 1.", file=sys.stderr)
+        print(
+            "zoo export: this graph does not lower to TFLite with an open batch size; "
+            "converting again with a batch of 1.",
+            file=sys.stderr,
+        )
         content, batch_size = _convert_model(model, kind, signatures, quantization, 1), 1
     report = check_tflite(content, model, kind, quantization, batch_size) if check else {}
     with versioned_folder(os.path.join(output, source.name), "tflite", version) as (tmp, version):
@@ -157,9 +161,22 @@ def export_tflite(source, output="saved_models", name=None, version=None, quanti
             for path in assets:
                 shutil.copy2(path, os.path.join(tmp, "assets", os.path.basename(path)))
         with open(os.path.join(tmp, "zoo_export.json"), "w", encoding="utf-8") as f:
-            json.dump({"name": source.name, "version": version, "kind": kind, "format": "tflite",
-                       "quantization": quantization, "batch_size": batch_size, "signatures": signatures, "source": source.path,
-                       "max_abs_diff_vs_keras": report, "tensorflow_version": tf.__version__}, f, indent=2)
+            json.dump(
+                {
+                    "name": source.name,
+                    "version": version,
+                    "kind": kind,
+                    "format": "tflite",
+                    "quantization": quantization,
+                    "batch_size": batch_size,
+                    "signatures": signatures,
+                    "source": source.path,
+                    "max_abs_diff_vs_keras": report,
+                    "tensorflow_version": tf.__version__,
+                },
+                f,
+                indent=2,
+            )
     path = os.path.join(output, source.name, "tflite", str(version), TFLITE_FILE)
     return TFLiteResult(path, source.name, version, kind, signatures, quantization, batch_size, report, len(content))
 

@@ -105,7 +105,9 @@ def rest_predict(loaded, body):
     """
     name = body.get("signature_name", "serving_default")
     if name not in loaded.signatures:
-        raise ValueError(f"Serving signature name: {name!r} not found in signature def; have {sorted(loaded.signatures)}.")
+        raise ValueError(
+            f"Serving signature name: {name!r} not found in signature def; have {sorted(loaded.signatures)}."
+        )
     fn = loaded.signatures[name]
     specs = _input_specs(fn)
     if ("instances" in body) == ("inputs" in body):
@@ -150,25 +152,39 @@ def verify_saved_model(path, cases=(), requests=()):
         report["load_error"] = f"{type(err).__name__}: {err}"[:2000]
         return report
     shown = saved_model_cli_show_all(path)
-    report.update({
-        "signatures": sorted(loaded.signatures),
-        "saved_model_cli_signatures": sorted(
-            name for name in loaded.signatures if f"signature_def['{name}']:" in shown),
-        "inputs": {name: {k: [s.dtype.name, s.shape.as_list()] for k, s in _input_specs(fn).items()}
-                   for name, fn in loaded.signatures.items()},
-        "outputs": {name: {k: [s.dtype.name, s.shape.as_list()] for k, s in fn.structured_outputs.items()}
-                    for name, fn in loaded.signatures.items()},
-    })
+    report.update(
+        {
+            "signatures": sorted(loaded.signatures),
+            "saved_model_cli_signatures": sorted(
+                name for name in loaded.signatures if f"signature_def['{name}']:" in shown
+            ),
+            "inputs": {
+                name: {k: [s.dtype.name, s.shape.as_list()] for k, s in _input_specs(fn).items()}
+                for name, fn in loaded.signatures.items()
+            },
+            "outputs": {
+                name: {k: [s.dtype.name, s.shape.as_list()] for k, s in fn.structured_outputs.items()}
+                for name, fn in loaded.signatures.items()
+            },
+        }
+    )
     for case in cases:
         fn = loaded.signatures[case["signature"]]
         specs = _input_specs(fn)
         with np.load(case["inputs"]) as inputs, np.load(case["expected"]) as expected:
             got = fn(**{key: _tensor(inputs[key], specs[key], key) for key in specs})
-            diffs = {key: float(np.max(np.abs(got[key].numpy().astype("float64") - expected[key].astype("float64"))))
-                     for key in expected.files}
+            diffs = {
+                key: float(np.max(np.abs(got[key].numpy().astype("float64") - expected[key].astype("float64"))))
+                for key in expected.files
+            }
         tolerance = case.get("tolerance", 1e-4)
-        report["cases"].append({"signature": case["signature"], "max_abs_diff": diffs,
-                                "passed": all(d <= tolerance for d in diffs.values())})
+        report["cases"].append(
+            {
+                "signature": case["signature"],
+                "max_abs_diff": diffs,
+                "passed": all(d <= tolerance for d in diffs.values()),
+            }
+        )
     for request in requests:
         with open(request["body"], encoding="utf-8") as f:
             answer = rest_predict(loaded, json.load(f))
@@ -197,8 +213,7 @@ def main(argv=None):
         "saved_models": reports,
     }
     print(json.dumps(result, indent=2))
-    ok = all(not r["non_core_ops"] and "load_error" not in r and all(c["passed"] for c in r["cases"])
-             for r in reports)
+    ok = all(not r["non_core_ops"] and "load_error" not in r and all(c["passed"] for c in r["cases"]) for r in reports)
     return 0 if ok else 1
 
 

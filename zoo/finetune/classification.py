@@ -76,21 +76,32 @@ def train_classifier(options, run, task, fields, default_labels):
     train_x, eval_x = model_inputs(train_x, model), model_inputs(eval_x, model)
     epochs, per_epoch, total_steps = schedule(options, len(train_y))
     eval_batch = eval_batch_size(len(eval_y), options.batch_size)
-    compile_for_finetuning(model, options, total_steps,
-                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                           metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    compile_for_finetuning(
+        model,
+        options,
+        total_steps,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
 
     def score(m):
         predicted = np.argmax(m.predict(eval_x, batch_size=eval_batch, verbose=0), axis=-1)
         return classification_scores(eval_y, predicted, len(labels))
 
     # Fit: accuracy and macro-F1 on the evaluation set after every epoch.
-    run.note(labels=list(labels), train_file=str(train_file), eval_file=str(eval_file), start=start,
-             llm_config=backbone.llm_config.get_config())
+    run.note(
+        labels=list(labels),
+        train_file=str(train_file),
+        eval_file=str(eval_file),
+        start=start,
+        llm_config=backbone.llm_config.get_config(),
+    )
     save_tokenizer(tokenizer, run.file("tokenizer"))
     scores = TaskScores(score, print_fn=print if options.verbose else None)
-    print(f"fine-tuning {model.count_params():,} parameters ({start['init']}, {start['backbone']} backbone) on "
-          f"{len(train_y)} examples for {epochs} epochs ({total_steps} steps); evaluating on {len(eval_y)}")
+    print(
+        f"fine-tuning {model.count_params():,} parameters ({start['init']}, {start['backbone']} backbone) on "
+        f"{len(train_y)} examples for {epochs} epochs ({total_steps} steps); evaluating on {len(eval_y)}"
+    )
     started = time.perf_counter()
     history = fit(model, train_x, train_y, (eval_x, eval_y), options, epochs, [scores, *run.callbacks()])
     seconds = time.perf_counter() - started
@@ -119,11 +130,15 @@ def train_classifier(options, run, task, fields, default_labels):
         "train_seconds": float(seconds),
         "params": int(model.count_params()),
     }
-    predictions = [{"line": e["line"], "texts": list(e["texts"]), "label": labels[int(y)],
-                    "predicted": labels[int(p)]} for e, y, p in zip(eval_examples, eval_y, predicted)]
+    predictions = [
+        {"line": e["line"], "texts": list(e["texts"]), "label": labels[int(y)], "predicted": labels[int(p)]}
+        for e, y, p in zip(eval_examples, eval_y, predicted)
+    ]
     run.save_results(predictions, "predictions.json")
     results = run.finish(model, history, results, plot_title=f"{run.name} ({results['language'] or 'own data'})")
-    print(f"{task}: accuracy {final['accuracy']:.3f}, macro-F1 {final['macro_f1']:.3f} on {len(eval_y)} examples; "
-          f"majority baseline ({baseline['label']}) accuracy {baseline['accuracy']:.3f}, "
-          f"macro-F1 {baseline['macro_f1']:.3f}")
+    print(
+        f"{task}: accuracy {final['accuracy']:.3f}, macro-F1 {final['macro_f1']:.3f} on {len(eval_y)} examples; "
+        f"majority baseline ({baseline['label']}) accuracy {baseline['accuracy']:.3f}, "
+        f"macro-F1 {baseline['macro_f1']:.3f}"
+    )
     return {**results, "model": model, "tokenizer": tokenizer}

@@ -73,6 +73,7 @@ def frame_ids(tokenizer):
         >>> frame_ids(ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS)))
         (2, 3, 0)
     """
+
     def first(*names):
         for name in names:
             value = getattr(tokenizer, name, None)
@@ -80,8 +81,11 @@ def frame_ids(tokenizer):
                 return int(value)
         raise ValueError(f"{type(tokenizer).__name__} has none of {', '.join(names)}; it cannot frame an example")
 
-    return (first("cls_token_id", "start_token_id", "end_token_id"), first("sep_token_id", "end_token_id"),
-            first("pad_token_id", "end_token_id"))
+    return (
+        first("cls_token_id", "start_token_id", "end_token_id"),
+        first("sep_token_id", "end_token_id"),
+        first("pad_token_id", "end_token_id"),
+    )
 
 
 def encode_classification(examples, tokenizer, seq_len):
@@ -119,7 +123,7 @@ def encode_classification(examples, tokenizer, seq_len):
     cut = 0
     for i in range(n):
         if width == 1:
-            a, b = columns[0][i][:seq_len - 2], None
+            a, b = columns[0][i][: seq_len - 2], None
             cut += len(a) < len(columns[0][i])
             row, seg = [cls, *a, sep], [0] * (len(a) + 2)
         else:
@@ -127,9 +131,9 @@ def encode_classification(examples, tokenizer, seq_len):
             cut += len(a) + len(b) < len(columns[0][i]) + len(columns[1][i])
             row = [cls, *a, sep, *b, sep]
             seg = [0] * (len(a) + 2) + [1] * (len(b) + 1)
-        ids[i, :len(row)] = row
-        segments[i, :len(seg)] = seg
-        mask[i, :len(row)] = 1
+        ids[i, : len(row)] = row
+        segments[i, : len(seg)] = seg
+        mask[i, : len(row)] = 1
     labels = np.array([e["label"] for e in examples], dtype="int32")
     return {"token_ids": ids, "padding_mask": mask, "segment_ids": segments}, labels, cut
 
@@ -137,9 +141,11 @@ def encode_classification(examples, tokenizer, seq_len):
 def _sentencepiece(tokenizer):
     proto = getattr(tokenizer, "proto", None)
     if proto is None:
-        raise ValueError(f"Extractive QA maps answer characters to tokens through SentencePiece offsets, and a "
-                         f"{type(tokenizer).__name__} has none: pretrain with a SentencePiece (or WordPiece) tokenizer "
-                         "(zoo's default, `--tokenizer-kind sentencepiece-unigram`).")
+        raise ValueError(
+            f"Extractive QA maps answer characters to tokens through SentencePiece offsets, and a "
+            f"{type(tokenizer).__name__} has none: pretrain with a SentencePiece (or WordPiece) tokenizer "
+            "(zoo's default, `--tokenizer-kind sentencepiece-unigram`)."
+        )
     import sentencepiece as spm
 
     return spm.SentencePieceProcessor(model_proto=proto)
@@ -167,9 +173,12 @@ class _WordPieceOffsets:
         from tokenizers import BertWordPieceTokenizer
 
         vocabulary = {token: i for i, token in enumerate(tokenizer.vocabulary)}
-        self.tok = BertWordPieceTokenizer(vocabulary, lowercase=bool(tokenizer.lowercase),
-                                          strip_accents=bool(getattr(tokenizer, "strip_accents", False)),
-                                          unk_token=tokenizer.oov_token)
+        self.tok = BertWordPieceTokenizer(
+            vocabulary,
+            lowercase=bool(tokenizer.lowercase),
+            strip_accents=bool(getattr(tokenizer, "strip_accents", False)),
+            unk_token=tokenizer.oov_token,
+        )
 
     def encode(self, text):
         return self.tok.encode(text, add_special_tokens=False).ids
@@ -224,8 +233,7 @@ def answer_token_span(spans, start, end):
         >>> answer_token_span([(0, 4), (4, 10), (10, 16)], 5, 10)
         (1, 1)
     """
-    inside = [i for i, (b, e) in enumerate(spans)
-              if (b < end and e > start and e > b) or (b == e and start <= b < end)]
+    inside = [i for i, (b, e) in enumerate(spans) if (b < end and e > start and e > b) or (b == e and start <= b < end)]
     if not inside:
         return None
     return inside[0], inside[-1]
@@ -261,9 +269,9 @@ def encode_qa(examples, tokenizer, seq_len, max_question_tokens=None):
         context_ids, spans = context_ids[:room], spans[:room]
         offset = len(question) + 2
         row = [cls, *question, sep, *context_ids, sep]
-        ids[i, :len(row)] = row
-        segments[i, offset:len(row)] = 1
-        mask[i, :len(row)] = 1
+        ids[i, : len(row)] = row
+        segments[i, offset : len(row)] = 1
+        mask[i, : len(row)] = 1
         answer = example["answers"][0]
         span = answer_token_span(spans, answer["answer_start"], answer["answer_start"] + len(answer["text"]))
         # The whole answer must be inside the window; a cut answer would teach a wrong end.
@@ -272,8 +280,13 @@ def encode_qa(examples, tokenizer, seq_len, max_question_tokens=None):
         else:
             dropped += 1
         meta.append({"context": example["context"], "offset": offset, "spans": spans})
-    return {"inputs": {"token_ids": ids, "padding_mask": mask, "segment_ids": segments},
-            "start": starts, "end": ends, "meta": meta, "dropped": dropped}
+    return {
+        "inputs": {"token_ids": ids, "padding_mask": mask, "segment_ids": segments},
+        "start": starts,
+        "end": ends,
+        "meta": meta,
+        "dropped": dropped,
+    }
 
 
 def span_text(meta, start, end):
@@ -308,7 +321,7 @@ def best_spans(start_logits, end_logits, metas, max_answer_tokens=30):
         if count == 0:
             out.append((lo, lo))
             continue
-        s, e = s_row[lo:lo + count], e_row[lo:lo + count]
+        s, e = s_row[lo : lo + count], e_row[lo : lo + count]
         scores = s[:, None] + e[None, :]
         # Only spans that end after they start and are not longer than max_answer_tokens.
         allowed = np.triu(np.ones((count, count), bool)) & ~np.triu(np.ones((count, count), bool), max_answer_tokens)
@@ -327,8 +340,10 @@ def predict_answers(start_logits, end_logits, metas, max_answer_tokens=30):
         ...                 [{"context": "Osaka", "offset": 1, "spans": [(0, 5), (5, 5)]}])
         ['Osaka']
     """
-    return [span_text(meta, i, j) for (i, j), meta in
-            zip(best_spans(start_logits, end_logits, metas, max_answer_tokens), metas)]
+    return [
+        span_text(meta, i, j)
+        for (i, j), meta in zip(best_spans(start_logits, end_logits, metas, max_answer_tokens), metas)
+    ]
 
 
 def byte_fallback_share(tokenizer, texts):

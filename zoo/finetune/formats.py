@@ -69,8 +69,10 @@ def _records(path):
                     start = reader.line_num + 1
                     continue
                 if len(row) != len(header):
-                    raise ValueError(f"{path} line {start}: {len(row)} fields, but the header has {len(header)} "
-                                     f"({', '.join(header)}); quote fields that hold the delimiter.")
+                    raise ValueError(
+                        f"{path} line {start}: {len(row)} fields, but the header has {len(header)} "
+                        f"({', '.join(header)}); quote fields that hold the delimiter."
+                    )
                 yield start, dict(zip(header, row))
                 start = reader.line_num + 1
     elif suffix == ".jsonl":
@@ -91,8 +93,9 @@ def _records(path):
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} line {err.lineno}: not valid JSON ({err.msg}).") from None
         if not isinstance(items, list):
-            raise ValueError(f"{path}: a .json classification file must be a list of objects; "
-                             "use .jsonl for one object a line.")
+            raise ValueError(
+                f"{path}: a .json classification file must be a list of objects; use .jsonl for one object a line."
+            )
         for number, record in enumerate(items):
             if not isinstance(record, dict):
                 raise ValueError(f"{path} item {number}: expected a JSON object, got {type(record).__name__}.")
@@ -132,8 +135,9 @@ def parse_label(value, labels, where="label"):
         number = None
     if number is not None and number.is_integer() and 0 <= number < len(labels):
         return int(number)
-    raise ValueError(f"{where}: bad label {value!r}; expected one of {', '.join(labels)} "
-                     f"(or their index 0-{len(labels) - 1}).")
+    raise ValueError(
+        f"{where}: bad label {value!r}; expected one of {', '.join(labels)} (or their index 0-{len(labels) - 1})."
+    )
 
 
 def read_classification(path, fields, labels):
@@ -185,7 +189,7 @@ def _answer(context, answer, path, place, qid):
         raise _squad_error(path, place, qid, "answer 'text' must be a non-empty string.")
     if isinstance(start, bool) or not isinstance(start, int) or start < 0:
         raise _squad_error(path, place, qid, f"'answer_start' must be a character offset >= 0, got {start!r}.")
-    if context[start:start + len(text)] != text:
+    if context[start : start + len(text)] != text:
         # A few published files are off by a character or two: take the nearest occurrence, as the
         # usual SQuAD preprocessing does, and fail only when the text is not in the context at all.
         found = [i for i in range(len(context)) if context.startswith(text, i)]
@@ -250,13 +254,15 @@ def read_squad(path):
                 if qid in seen:
                     raise _squad_error(path, qplace, qid, "duplicate question id.")
                 seen.add(qid)
-                questions.append({
-                    "id": qid,
-                    "title": str(article.get("title", "")),
-                    "question": question.strip(),
-                    "context": context,
-                    "answers": [_answer(context, ans, path, qplace, qid) for ans in answers],
-                })
+                questions.append(
+                    {
+                        "id": qid,
+                        "title": str(article.get("title", "")),
+                        "question": question.strip(),
+                        "context": context,
+                        "answers": [_answer(context, ans, path, qplace, qid) for ans in answers],
+                    }
+                )
     if not questions:
         raise ValueError(f"{path}: no answerable questions found.")
     if skipped:

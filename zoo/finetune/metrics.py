@@ -139,7 +139,9 @@ def accuracy(labels, predictions):
     """
     labels, predictions = list(labels), list(predictions)
     if len(labels) != len(predictions) or not labels:
-        raise ValueError(f"accuracy needs as many predictions as labels (>0), got {len(predictions)} and {len(labels)}.")
+        raise ValueError(
+            f"accuracy needs as many predictions as labels (>0), got {len(predictions)} and {len(labels)}."
+        )
     return sum(int(a) == int(b) for a, b in zip(labels, predictions)) / len(labels)
 
 
@@ -171,7 +173,9 @@ def macro_f1(labels, predictions, num_classes):
     """
     labels, predictions = list(labels), list(predictions)
     if len(labels) != len(predictions) or not labels:
-        raise ValueError(f"macro_f1 needs as many predictions as labels (>0), got {len(predictions)} and {len(labels)}.")
+        raise ValueError(
+            f"macro_f1 needs as many predictions as labels (>0), got {len(predictions)} and {len(labels)}."
+        )
     scores = per_class_f1(labels, predictions, num_classes)
     return sum(scores) / len(scores)
 
@@ -183,5 +187,8 @@ def classification_scores(labels, predictions, num_classes):
         >>> classification_scores([0, 1], [0, 0], 2)["accuracy"]
         0.5
     """
-    return {"accuracy": accuracy(labels, predictions), "macro_f1": macro_f1(labels, predictions, num_classes),
-            "count": len(list(labels))}
+    return {
+        "accuracy": accuracy(labels, predictions),
+        "macro_f1": macro_f1(labels, predictions, num_classes),
+        "count": len(list(labels)),
+    }

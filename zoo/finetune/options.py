@@ -67,39 +67,69 @@ class FinetuneOptions:
 def add_finetune_args(parser, task, seq_len, epochs, learning_rate, batch_size=16, labels=None):
     """Put the fields of FinetuneOptions on a command line, with the task's defaults."""
     start = parser.add_argument_group("where to start")
-    start.add_argument("--pretrained", "--from", dest="pretrained", default=None,
-                       help="a pretrain-mlm / pretrain-clm run folder or a .keras file (default: a quick built-in "
-                            "masked-LM pretraining first)")
-    start.add_argument("--tokenizer", default=None,
-                       help="tokenizer folder of --pretrained (default: tokenizer/ next to the model)")
-    start.add_argument("--from-scratch", action="store_true",
-                       help="no pretraining at all: random weights (the baseline that shows what pretraining adds)")
-    start.add_argument("--pretrain-steps", type=positive_int, default=300,
-                       help="steps of the quick built-in masked-LM pretraining (default: 300)")
-    start.add_argument("--preset", default="tiny",
-                       help="model preset (or an LLMConfig .json file) of the built-in start (default: tiny)")
-    start.add_argument("--vocab-size", type=positive_int, default=1000,
-                       help="tokenizer size of the built-in start (default: 1000)")
+    start.add_argument(
+        "--pretrained",
+        "--from",
+        dest="pretrained",
+        default=None,
+        help="a pretrain-mlm / pretrain-clm run folder or a .keras file (default: a quick built-in "
+        "masked-LM pretraining first)",
+    )
+    start.add_argument(
+        "--tokenizer", default=None, help="tokenizer folder of --pretrained (default: tokenizer/ next to the model)"
+    )
+    start.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="no pretraining at all: random weights (the baseline that shows what pretraining adds)",
+    )
+    start.add_argument(
+        "--pretrain-steps",
+        type=positive_int,
+        default=300,
+        help="steps of the quick built-in masked-LM pretraining (default: 300)",
+    )
+    start.add_argument(
+        "--preset",
+        default="tiny",
+        help="model preset (or an LLMConfig .json file) of the built-in start (default: tiny)",
+    )
+    start.add_argument(
+        "--vocab-size", type=positive_int, default=1000, help="tokenizer size of the built-in start (default: 1000)"
+    )
 
     data = parser.add_argument_group("data")
-    data.add_argument("--language", choices=LANGUAGES, default="en",
-                      help="which shipped labelled set to use when --train/--eval are not given (default: en)")
+    data.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default="en",
+        help="which shipped labelled set to use when --train/--eval are not given (default: en)",
+    )
     data.add_argument("--train", default=None, help="your training file (default: the shipped set)")
     data.add_argument("--eval", default=None, help="your evaluation file (default: the shipped dev set)")
     if labels is not None:
-        data.add_argument("--labels", default=",".join(labels),
-                          help=f"comma-separated label names, in index order (default: {','.join(labels)})")
+        data.add_argument(
+            "--labels",
+            default=",".join(labels),
+            help=f"comma-separated label names, in index order (default: {','.join(labels)})",
+        )
     data.add_argument("--seq-len", type=int, default=seq_len, help=f"tokens per example (default: {seq_len})")
 
     length = parser.add_argument_group("length and optimizer")
     length.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default: {epochs})")
-    length.add_argument("--steps", type=int, default=None,
-                        help="train about this many steps instead of --epochs (rounded up to whole epochs)")
+    length.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="train about this many steps instead of --epochs (rounded up to whole epochs)",
+    )
     length.add_argument("--batch-size", type=int, default=batch_size, help=f"examples per step (default: {batch_size})")
-    length.add_argument("--learning-rate", type=float, default=learning_rate,
-                        help=f"peak learning rate (default: {learning_rate})")
-    length.add_argument("--warmup-fraction", type=float, default=0.1,
-                        help="share of the steps spent warming up (default: 0.1)")
+    length.add_argument(
+        "--learning-rate", type=float, default=learning_rate, help=f"peak learning rate (default: {learning_rate})"
+    )
+    length.add_argument(
+        "--warmup-fraction", type=float, default=0.1, help="share of the steps spent warming up (default: 0.1)"
+    )
     length.add_argument("--weight-decay", type=float, default=0.01, help="AdamW decay on 2-D weights (default: 0.01)")
     length.add_argument("--dropout", type=float, default=0.1, help="dropout of the built-in start (default: 0.1)")
     return parser

@@ -56,18 +56,24 @@ def check_tokenizer(tokenizer, config, model_source, tokenizer_source):
     except TypeError:
         # An imported checkpoint's tokenizer brings its own special ids; an embedding may have spare rows.
         if size > config.vocab_size:
-            raise ValueError(f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
-                             f"{config.vocab_size}.") from None
+            raise ValueError(
+                f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
+                f"{config.vocab_size}."
+            ) from None
         return
     if size != config.vocab_size:
-        raise ValueError(f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
-                         f"{config.vocab_size}; they were not trained together. Pass the tokenizer folder saved "
-                         "with the pretraining run (--tokenizer <run>/tokenizer).")
+        raise ValueError(
+            f"Tokenizer mismatch: {tokenizer_source} has {size} tokens but {model_source} embeds "
+            f"{config.vocab_size}; they were not trained together. Pass the tokenizer folder saved "
+            "with the pretraining run (--tokenizer <run>/tokenizer)."
+        )
     for wanted, token in enumerate(SPECIAL_TOKENS):
         got = tokenizer.token_to_id(token)
         if got != wanted:
-            raise ValueError(f"Tokenizer mismatch: {tokenizer_source} puts {token} at id {got}, zoo models expect "
-                             f"{wanted}; use a tokenizer made by `zoo data tokenizer` or a pretraining run.")
+            raise ValueError(
+                f"Tokenizer mismatch: {tokenizer_source} puts {token} at id {got}, zoo models expect "
+                f"{wanted}; use a tokenizer made by `zoo data tokenizer` or a pretraining run."
+            )
 
 
 def load_pretrained(path, tokenizer=None):
@@ -97,8 +103,10 @@ def load_pretrained(path, tokenizer=None):
     model_file = Path(files.model_file)
     tokenizer_folder = _tokenizer_folder(path, tokenizer) if files.tokenizer_dir is None else Path(files.tokenizer_dir)
     if not (tokenizer_folder / "tokenizer.json").is_file():
-        raise FileNotFoundError(f"No tokenizer at {tokenizer_folder} for {model_file}: a pretrained model is only "
-                                "usable with the tokenizer it was trained with; pass --tokenizer <its folder>.")
+        raise FileNotFoundError(
+            f"No tokenizer at {tokenizer_folder} for {model_file}: a pretrained model is only "
+            "usable with the tokenizer it was trained with; pass --tokenizer <its folder>."
+        )
     try:
         model = load_llm(model_file, compile=False)
     except Exception as err:  # a foreign or broken file: say which and why
@@ -106,13 +114,18 @@ def load_pretrained(path, tokenizer=None):
     backbone = getattr(model, "backbone", None)
     if not isinstance(backbone, (EncoderBackbone, CausalBackbone)):
         kind = type(backbone).__name__ if backbone is not None else type(model).__name__
-        raise ValueError(f"{model_file} holds a {kind}; fine-tuning needs an encoder (from `zoo pretrain-mlm`) or "
-                         "a decoder-only model (from `zoo pretrain-clm`).")
+        raise ValueError(
+            f"{model_file} holds a {kind}; fine-tuning needs an encoder (from `zoo pretrain-mlm`) or "
+            "a decoder-only model (from `zoo pretrain-clm`)."
+        )
     loaded = load_tokenizer(tokenizer_folder)
     check_tokenizer(loaded, backbone.llm_config, model_file, tokenizer_folder)
     kind = "encoder" if isinstance(backbone, EncoderBackbone) else "causal"
-    return backbone, loaded, {"init": "pretrained", "source": str(model_file), "backbone": kind,
-                              "pretrained_task": type(model).__name__}
+    return (
+        backbone,
+        loaded,
+        {"init": "pretrained", "source": str(model_file), "backbone": kind, "pretrained_task": type(model).__name__},
+    )
 
 
 def attach_head(task, backbone, num_classes=2):
@@ -131,9 +144,11 @@ def attach_head(task, backbone, num_classes=2):
 
     if task == "qa":
         if not isinstance(backbone, EncoderBackbone):
-            raise ValueError("Extractive QA needs a bidirectional encoder (pretrain with `zoo pretrain-mlm`): each "
-                             "answer end must see the whole context, and this checkpoint holds a causal "
-                             "(pretrain-clm) backbone. Causal backbones work for finetune-nli and finetune-sentiment.")
+            raise ValueError(
+                "Extractive QA needs a bidirectional encoder (pretrain with `zoo pretrain-mlm`): each "
+                "answer end must see the whole context, and this checkpoint holds a causal "
+                "(pretrain-clm) backbone. Causal backbones work for finetune-nli and finetune-sentiment."
+            )
         return QuestionAnswering(backbone)
     if task == "classifier":
         return SequenceClassifier(backbone, num_classes=num_classes)
@@ -171,16 +186,22 @@ def encoder_config(preset, vocab_size, seq_len, dropout=0.1):
     from zoo.llm.models.factory import resolve_config
 
     base = resolve_config(config=preset) if str(preset).endswith(".json") else resolve_config(preset)
-    return base.replace(vocab_size=int(vocab_size), max_length=max(base.max_length, seq_len), num_segments=2,
-                        next_sentence_prediction=False, dropout=dropout)
+    return base.replace(
+        vocab_size=int(vocab_size),
+        max_length=max(base.max_length, seq_len),
+        num_segments=2,
+        next_sentence_prediction=False,
+        dropout=dropout,
+    )
 
 
 def quick_tokenizer(task_texts, vocab_size=1000, seed=0):
     """A SentencePiece tokenizer trained on built-in English text plus the task's training texts."""
     from zoo.data.tokenizer import train_tokenizer
 
-    return train_tokenizer(builtin_texts() + list(task_texts), kind="sentencepiece-unigram", vocab_size=vocab_size,
-                           seed=seed)
+    return train_tokenizer(
+        builtin_texts() + list(task_texts), kind="sentencepiece-unigram", vocab_size=vocab_size, seed=seed
+    )
 
 
 def from_scratch(task_texts, preset="tiny", seq_len=128, vocab_size=1000, seed=0, dropout=0.1):
@@ -192,8 +213,18 @@ def from_scratch(task_texts, preset="tiny", seq_len=128, vocab_size=1000, seed=0
     return build_backbone("encoder", config), tokenizer, {"init": "from-scratch", "backbone": "encoder"}
 
 
-def quick_pretrained(task_texts, steps=300, preset="tiny", seq_len=128, vocab_size=1000, batch_size=16,
-                     learning_rate=1e-3, seed=0, dropout=0.1, verbose=1):
+def quick_pretrained(
+    task_texts,
+    steps=300,
+    preset="tiny",
+    seq_len=128,
+    vocab_size=1000,
+    batch_size=16,
+    learning_rate=1e-3,
+    seed=0,
+    dropout=0.1,
+    verbose=1,
+):
     """(backbone, tokenizer, info) after a short masked-LM pretraining with model.fit.
 
     The MLM sees the built-in corpus and the task's unlabelled training texts
@@ -216,19 +247,29 @@ def quick_pretrained(task_texts, steps=300, preset="tiny", seq_len=128, vocab_si
     model = build_llm("masked", config=config, compile=False)
     window = min(seq_len, 128)
     data = mlm_dataset(builtin_texts() + list(task_texts), tokenizer, window, batch_size, seed=seed).repeat()
-    optimizer = build_optimizer(WarmupDecay(learning_rate, steps, max(1, steps // 10), "cosine", learning_rate / 10),
-                                weight_decay=0.01, clipnorm=1.0)
-    model.compile(optimizer=optimizer,
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                  reduction="mean_with_sample_weight"))
+    optimizer = build_optimizer(
+        WarmupDecay(learning_rate, steps, max(1, steps // 10), "cosine", learning_rate / 10),
+        weight_decay=0.01,
+        clipnorm=1.0,
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
+    )
     if verbose:
-        print(f"quick pretraining: masked LM, {model.count_params():,} parameters, {steps} steps of "
-              f"{batch_size} x {window} tokens on the built-in corpus + the task's training text")
+        print(
+            f"quick pretraining: masked LM, {model.count_params():,} parameters, {steps} steps of "
+            f"{batch_size} x {window} tokens on the built-in corpus + the task's training text"
+        )
     # The stream is endless and shuffled by tf.data; Keras' warning about shuffle=True is noise here.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     first = model.fit(data, steps_per_epoch=1, epochs=1, shuffle=False, verbose=0)
     history = model.fit(data, steps_per_epoch=max(1, steps - 1), epochs=1, shuffle=False, verbose=verbose)
-    info = {"init": "quick-mlm", "backbone": "encoder", "pretrain_steps": int(steps),
-            "pretrain_first_loss": float(first.history["loss"][0]),
-            "pretrain_final_loss": float(history.history["loss"][-1])}
+    info = {
+        "init": "quick-mlm",
+        "backbone": "encoder",
+        "pretrain_steps": int(steps),
+        "pretrain_first_loss": float(first.history["loss"][0]),
+        "pretrain_final_loss": float(history.history["loss"][-1]),
+    }
     return model.backbone, tokenizer, info

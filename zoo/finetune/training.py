@@ -41,15 +41,23 @@ def starting_point(options, task_texts, verbose=True):
         if options.pretrained:
             backbone, tokenizer, info = load_pretrained(options.pretrained, options.tokenizer)
             if options.seq_len > backbone.llm_config.max_length:
-                raise ValueError(f"--seq-len {options.seq_len} is longer than the pretrained model's "
-                                 f"max_length {backbone.llm_config.max_length}.")
+                raise ValueError(
+                    f"--seq-len {options.seq_len} is longer than the pretrained model's "
+                    f"max_length {backbone.llm_config.max_length}."
+                )
             return backbone, tokenizer, info
-        sizes = dict(preset=options.preset, seq_len=options.seq_len, vocab_size=options.vocab_size,
-                     seed=options.seed, dropout=options.dropout)
+        sizes = dict(
+            preset=options.preset,
+            seq_len=options.seq_len,
+            vocab_size=options.vocab_size,
+            seed=options.seed,
+            dropout=options.dropout,
+        )
         if options.from_scratch:
             return from_scratch(task_texts, **sizes)
-        return quick_pretrained(task_texts, steps=options.pretrain_steps, verbose=options.verbose if verbose else 0,
-                                **sizes)
+        return quick_pretrained(
+            task_texts, steps=options.pretrain_steps, verbose=options.verbose if verbose else 0, **sizes
+        )
     except (ValueError, FileNotFoundError) as err:
         raise UsageError(str(err)) from None
 
@@ -57,8 +65,10 @@ def starting_point(options, task_texts, verbose=True):
 def schedule(options, train_count):
     """(epochs, steps per epoch, total steps): full batches only; --steps rounds up to whole epochs."""
     if train_count < options.batch_size:
-        raise UsageError(f"{train_count} training examples are fewer than one batch of --batch-size "
-                         f"{options.batch_size}: lower --batch-size.")
+        raise UsageError(
+            f"{train_count} training examples are fewer than one batch of --batch-size "
+            f"{options.batch_size}: lower --batch-size."
+        )
     per_epoch = train_count // options.batch_size
     epochs = math.ceil(options.steps / per_epoch) if options.steps is not None else options.epochs
     return epochs, per_epoch, epochs * per_epoch
@@ -80,8 +90,11 @@ def compile_for_finetuning(model, options, total_steps, loss, metrics):
     from zoo.train.schedules import WarmupDecay
 
     warmup = int(round(options.warmup_fraction * total_steps))
-    optimizer = build_optimizer(WarmupDecay(options.learning_rate, total_steps, warmup, "linear", 0.0),
-                                weight_decay=options.weight_decay, clipnorm=1.0)
+    optimizer = build_optimizer(
+        WarmupDecay(options.learning_rate, total_steps, warmup, "linear", 0.0),
+        weight_decay=options.weight_decay,
+        clipnorm=1.0,
+    )
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return model
 
@@ -134,6 +147,12 @@ def fit(model, x, y, validation, options, epochs, callbacks):
     data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(count, seed=options.seed, reshuffle_each_iteration=True)
     data = data.batch(options.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     val_count = len(next(iter(validation[1].values())) if isinstance(validation[1], dict) else validation[1])
-    return model.fit(data, epochs=epochs, validation_data=validation, shuffle=False,
-                     validation_batch_size=eval_batch_size(val_count, options.batch_size), callbacks=callbacks,
-                     verbose=options.verbose)
+    return model.fit(
+        data,
+        epochs=epochs,
+        validation_data=validation,
+        shuffle=False,
+        validation_batch_size=eval_batch_size(val_count, options.batch_size),
+        callbacks=callbacks,
+        verbose=options.verbose,
+    )

@@ -78,8 +78,18 @@ def _adam():
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by `fit()`."""
 
-    def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, label_smoothing=0.0, instance_noise=0.0,
-                 generator_steps=1, generator_loss="standard", seed=None, **kwargs):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim=LATENT_DIM,
+        label_smoothing=0.0,
+        instance_noise=0.0,
+        generator_steps=1,
+        generator_loss="standard",
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if generator.output_shape[1:] != discriminator.input_shape[1:]:
             raise ValueError(
@@ -205,16 +215,18 @@ class GAN(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "latent_dim": self.latent_dim,
-            "label_smoothing": self.label_smoothing,
-            "instance_noise": self.instance_noise,
-            "generator_steps": self.generator_steps,
-            "generator_loss": self.generator_loss,
-            "seed": self.seed,
-        })
+        config.update(
+            {
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "latent_dim": self.latent_dim,
+                "label_smoothing": self.label_smoothing,
+                "instance_noise": self.instance_noise,
+                "generator_steps": self.generator_steps,
+                "generator_loss": self.generator_loss,
+                "seed": self.seed,
+            }
+        )
         return config
 
     @classmethod
@@ -240,8 +252,16 @@ class GAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
 
 
-def build_gan(latent_dim=LATENT_DIM, generator="mlp", label_smoothing=0.0, instance_noise=0.0, generator_steps=1,
-              generator_loss="standard", seed=None, compile=True):
+def build_gan(
+    latent_dim=LATENT_DIM,
+    generator="mlp",
+    label_smoothing=0.0,
+    instance_noise=0.0,
+    generator_steps=1,
+    generator_loss="standard",
+    seed=None,
+    compile=True,
+):
     """Build the tutorial's GAN (generator + discriminator in one trainable model).
 
     Args:
@@ -256,9 +276,17 @@ def build_gan(latent_dim=LATENT_DIM, generator="mlp", label_smoothing=0.0, insta
     """
     if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
-    gan = GAN(build_generator(latent_dim, generator), build_discriminator(), latent_dim=latent_dim,
-              label_smoothing=label_smoothing, instance_noise=instance_noise, generator_steps=generator_steps,
-              generator_loss=generator_loss, seed=seed, name=f"gan_{generator}")
+    gan = GAN(
+        build_generator(latent_dim, generator),
+        build_discriminator(),
+        latent_dim=latent_dim,
+        label_smoothing=label_smoothing,
+        instance_noise=instance_noise,
+        generator_steps=generator_steps,
+        generator_loss=generator_loss,
+        seed=seed,
+        name=f"gan_{generator}",
+    )
     gan.build()
     if compile:
         gan.compile()

@@ -141,9 +141,7 @@ class LLMConfig:
                 f"hidden_dim={self.hidden_dim} / num_heads={self.num_heads} = {self.head_dim}."
             )
         if self.next_sentence_prediction and self.num_segments < 2:
-            raise ValueError(
-                "next_sentence_prediction needs sentence pairs: set num_segments=2 (segment ids 0 and 1)."
-            )
+            raise ValueError("next_sentence_prediction needs sentence pairs: set num_segments=2 (segment ids 0 and 1).")
         if not float(self.layer_norm_epsilon) > 0:
             raise ValueError(f"layer_norm_epsilon must be > 0, got {self.layer_norm_epsilon!r}.")
         self._check_reversible()

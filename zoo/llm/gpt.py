@@ -164,16 +164,38 @@ def from_zoo(model):
     """
     c = model.llm_config
     # Refuse, never approximate. getattr's default: Llama-style fields a config may not have.
-    required = dict(norm="pre", position="learned", tie_embeddings=True, attention="full", use_bias=True,
-                    reversible=False, embedding_norm=False, scale_embeddings=False, num_segments=0,
-                    norm_type="layernorm", mlp="standard", qkv_bias=None, num_key_value_heads=None)
+    required = dict(
+        norm="pre",
+        position="learned",
+        tie_embeddings=True,
+        attention="full",
+        use_bias=True,
+        reversible=False,
+        embedding_norm=False,
+        scale_embeddings=False,
+        num_segments=0,
+        norm_type="layernorm",
+        mlp="standard",
+        qkv_bias=None,
+        num_key_value_heads=None,
+    )
     for field, value in required.items():
         if getattr(c, field, value) != value:
             raise ValueError(f"The reading GPT needs {field}={value!r}, this model has {getattr(c, field)!r}.")
     if c.activation not in ("gelu", "gelu_approximate"):
         raise ValueError(f"The reading GPT uses GELU, this model has activation={c.activation!r}.")
-    gpt = GPT(GPTConfig(c.vocab_size, c.max_length, c.num_layers, c.hidden_dim, c.num_heads, c.intermediate_dim,
-                        c.layer_norm_epsilon, gelu_approximate=c.activation == "gelu_approximate"))
+    gpt = GPT(
+        GPTConfig(
+            c.vocab_size,
+            c.max_length,
+            c.num_layers,
+            c.hidden_dim,
+            c.num_heads,
+            c.intermediate_dim,
+            c.layer_norm_epsilon,
+            gelu_approximate=c.activation == "gelu_approximate",
+        )
+    )
     gpt(ops.zeros((1, min(2, c.max_length)), "int32"))  # create the weights
     zoo = model.backbone
     gpt.wte.embeddings.assign(zoo.embeddings.token_embedding.embeddings)

@@ -52,7 +52,8 @@ def require_jax():
         raise RuntimeError(
             f"keras.distribution (model and data parallel) runs on the JAX backend; Keras runs on "
             f"{keras.backend.backend()!r}. Start Python with KERAS_BACKEND=jax (and, on a CPU, "
-            "XLA_FLAGS=--xla_force_host_platform_device_count=4), e.g. `zoo model-parallel`.")
+            "XLA_FLAGS=--xla_force_host_platform_device_count=4), e.g. `zoo model-parallel`."
+        )
 
 
 def check_mesh(config, data_parallel, model_parallel, device_count=None):
@@ -71,19 +72,24 @@ def check_mesh(config, data_parallel, model_parallel, device_count=None):
     for name, value in (("data_parallel", data_parallel), ("model_parallel", model_parallel)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    sizes = {"num_heads": config.num_heads, "hidden_dim": config.hidden_dim,
-             "intermediate_dim": config.intermediate_dim}
+    sizes = {
+        "num_heads": config.num_heads,
+        "hidden_dim": config.hidden_dim,
+        "intermediate_dim": config.intermediate_dim,
+    }
     if any(size % model_parallel for size in sizes.values()):
         fits = [n for n in range(1, config.num_heads + 1) if all(size % n == 0 for size in sizes.values())]
         raise ValueError(
             f"A model-parallel mesh axis of {model_parallel} does not divide "
             f"{', '.join(f'{k} {v}' for k, v in sizes.items())}; use a model axis that divides all of them, "
-            f"e.g. {', '.join(map(str, fits))}.")
+            f"e.g. {', '.join(map(str, fits))}."
+        )
     if device_count is not None and data_parallel * model_parallel != device_count:
         raise ValueError(
             f"A {data_parallel} x {model_parallel} mesh needs {data_parallel * model_parallel} devices, "
             f"{device_count} are visible; choose data_parallel * model_parallel = {device_count} (on a CPU, "
-            "XLA_FLAGS=--xla_force_host_platform_device_count=N sets N).")
+            "XLA_FLAGS=--xla_force_host_platform_device_count=N sets N)."
+        )
 
 
 def llm_layout_map(mesh):
@@ -125,7 +131,8 @@ def check_jax_config(config):
         raise ValueError(
             "Model parallel runs on the JAX backend, where the learned position table cannot be traced for a "
             "free sequence length; use position='rotary' (as Llama) or 'sinusoidal' "
-            "(config.replace(position='rotary')).")
+            "(config.replace(position='rotary'))."
+        )
 
 
 def build_distributed_llm(config, distribution, kind="causal", weights=None):
@@ -146,8 +153,10 @@ def build_distributed_llm(config, distribution, kind="causal", weights=None):
         shardings = weight_shardings(model)
         sharded = [path for path, axes in shardings.items() if any(axes)]
         if not sharded:
-            raise ValueError("The model-parallel layout matched none of the model's weights; the layer names "
-                             f"changed? Rules: {[rule for rule, _ in LAYOUT_RULES]}; weights: {list(shardings)[:8]}")
+            raise ValueError(
+                "The model-parallel layout matched none of the model's weights; the layer names "
+                f"changed? Rules: {[rule for rule, _ in LAYOUT_RULES]}; weights: {list(shardings)[:8]}"
+            )
     return model
 
 

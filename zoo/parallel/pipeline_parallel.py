@@ -114,8 +114,10 @@ def split_blocks(num_layers, num_stages):
     """
     _check_counts(num_stages, 1)
     if num_stages > num_layers:
-        raise ValueError(f"Cannot cut {num_layers} transformer blocks into {num_stages} pipeline stages; "
-                         f"use at most {num_layers} stages or a model with more layers.")
+        raise ValueError(
+            f"Cannot cut {num_layers} transformer blocks into {num_stages} pipeline stages; "
+            f"use at most {num_layers} stages or a model with more layers."
+        )
     size, extra = divmod(num_layers, num_stages)
     out, start = [], 0
     for s in range(num_stages):
@@ -139,16 +141,16 @@ class GPipe:
         _check_counts(num_stages, micro_batches)
         backbone = getattr(model, "backbone", None)
         if backbone is None or not hasattr(backbone, "blocks") or not hasattr(backbone.embeddings, "logits"):
-            raise ValueError("GPipe needs a zoo causal LM (build_llm('causal', ...)), got "
-                             f"{type(model).__name__}.")
+            raise ValueError(f"GPipe needs a zoo causal LM (build_llm('causal', ...)), got {type(model).__name__}.")
         self.model = model
         self.backbone = backbone
         self.num_stages = num_stages
         self.micro_batches = micro_batches
         self.stage_blocks = split_blocks(len(backbone.blocks), num_stages)
         if devices is None:
-            devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
-                      [d.name for d in tf.config.list_logical_devices("CPU")]
+            devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+                d.name for d in tf.config.list_logical_devices("CPU")
+            ]
         # Fewer devices than stages: stages share devices round-robin (still a correct schedule).
         self.devices = [devices[s % len(devices)] for s in range(num_stages)]
         self.stage_variables = [self._variables_of(s) for s in range(num_stages)]
@@ -210,16 +212,18 @@ class GPipe:
         token_ids, padding_mask = x["token_ids"], x.get("padding_mask")
         batch = int(token_ids.shape[0])
         if batch % self.micro_batches:
-            raise ValueError(f"The batch of {batch} does not split into {self.micro_batches} equal micro-batches; "
-                             f"use a batch that is a multiple of {self.micro_batches}.")
+            raise ValueError(
+                f"The batch of {batch} does not split into {self.micro_batches} equal micro-batches; "
+                f"use a batch that is a multiple of {self.micro_batches}."
+            )
         size = batch // self.micro_batches
         p, m = self.num_stages, self.micro_batches
         timings, tapes, inputs, outputs, losses = {}, {}, {}, {}, []
-        masks = [None if padding_mask is None else padding_mask[j * size:(j + 1) * size] for j in range(m)]
+        masks = [None if padding_mask is None else padding_mask[j * size : (j + 1) * size] for j in range(m)]
 
         # Forward: micro-batch j through stage 0..p-1; each stage keeps its tape (its activations).
         for j in range(m):
-            h = token_ids[j * size:(j + 1) * size]
+            h = token_ids[j * size : (j + 1) * size]
             for s in range(p):
                 started = time.perf_counter()
                 with tf.device(self.devices[s]):
@@ -230,7 +234,7 @@ class GPipe:
                             tape.watch(h)
                         out = self.stage_forward(s, h, masks[j], training=training)
                         if s == p - 1:
-                            out = self._loss(y[j * size:(j + 1) * size], out)
+                            out = self._loss(y[j * size : (j + 1) * size], out)
                 timings[("F", s, j)] = time.perf_counter() - started
                 self.output_devices[s] = out.device
                 tapes[(s, j)], inputs[(s, j)], outputs[(s, j)] = tape, h, out

@@ -49,9 +49,15 @@ def model_config(tokenizer, options, max_length=128):
     """A tiny causal LM with rotary positions (no learned table of positions to run out of)."""
     from zoo.llm.config import LLMConfig
 
-    return LLMConfig(vocab_size=tokenizer.vocabulary_size(), max_length=max_length, num_layers=options.num_layers,
-                     hidden_dim=options.hidden_dim, num_heads=4, intermediate_dim=4 * options.hidden_dim,
-                     position="rotary")
+    return LLMConfig(
+        vocab_size=tokenizer.vocabulary_size(),
+        max_length=max_length,
+        num_layers=options.num_layers,
+        hidden_dim=options.hidden_dim,
+        num_heads=4,
+        intermediate_dim=4 * options.hidden_dim,
+        position="rotary",
+    )
 
 
 def training_arrays(tokenizer, problems, kind, seq_len):
@@ -73,14 +79,29 @@ def train_format(kind, options, tokenizer=None, callbacks=()):
     train = make_problems(options.train_problems, 1, options.train_digits, seed=options.seed)
     held = make_problems(200, 1, options.train_digits, seed=options.seed + 1)
     seq_len = config.max_length - 1
-    arrays, held_arrays = training_arrays(tokenizer, train, kind, seq_len), training_arrays(tokenizer, held, kind, seq_len)
+    arrays, held_arrays = (
+        training_arrays(tokenizer, train, kind, seq_len),
+        training_arrays(tokenizer, held, kind, seq_len),
+    )
     keras.utils.set_random_seed(options.seed)
     model = build_llm("causal", config=config, compile=False)
     loss_before = reply_loss(model, *held_arrays)
-    model.compile(learning_rate=options.learning_rate, weight_decay=0.0, metrics=[],
-                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    history = fit_for_steps(model, arrays, options.steps, options.batch_size, options.seed, epochs=4,
-                            verbose=options.verbose, callbacks=callbacks)
+    model.compile(
+        learning_rate=options.learning_rate,
+        weight_decay=0.0,
+        metrics=[],
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    history = fit_for_steps(
+        model,
+        arrays,
+        options.steps,
+        options.batch_size,
+        options.seed,
+        epochs=4,
+        verbose=options.verbose,
+        callbacks=callbacks,
+    )
     return model, history, loss_before, reply_loss(model, *held_arrays)
 
 
@@ -89,8 +110,7 @@ def run_experiment(options=None, log=print):
     options = options or ExperimentOptions()
     tokenizer = CharTokenizer()
     in_dist = make_problems(options.eval_problems, 1, options.train_digits, seed=options.seed + 2)
-    out_dist = make_problems(options.eval_problems, options.train_digits + 1, options.ood_digits,
-                             seed=options.seed + 3)
+    out_dist = make_problems(options.eval_problems, options.train_digits + 1, options.ood_digits, seed=options.seed + 3)
     models, table = {}, {}
     for method in options.methods:
         kind = TRAINED_FORMAT[method]
@@ -101,13 +121,25 @@ def run_experiment(options=None, log=print):
             log(f"  held-out loss per target token {before:.3f} -> {after:.3f}")
         row = {"trained_on": kind}
         for name, problems in (("in_distribution", in_dist), ("out_of_distribution", out_dist)):
-            results = solve(models[kind], tokenizer, problems, method, samples=options.samples,
-                            temperature=options.temperature, seed=options.seed)
+            results = solve(
+                models[kind],
+                tokenizer,
+                problems,
+                method,
+                samples=options.samples,
+                temperature=options.temperature,
+                seed=options.seed,
+            )
             row[f"{name}_exact_match"] = exact_match(results, problems)
             row[f"{name}_tokens_per_answer"] = mean_tokens(results)
-            row[f"{name}_example"] = {"prompt": problems[0].prompt, "output": results[0]["text"],
-                                      "answer": problems[0].answer}
-        log(f"  {method}: exact match {row['in_distribution_exact_match']:.2f} in / "
-            f"{row['out_of_distribution_exact_match']:.2f} out of distribution")
+            row[f"{name}_example"] = {
+                "prompt": problems[0].prompt,
+                "output": results[0]["text"],
+                "answer": problems[0].answer,
+            }
+        log(
+            f"  {method}: exact match {row['in_distribution_exact_match']:.2f} in / "
+            f"{row['out_of_distribution_exact_match']:.2f} out of distribution"
+        )
         table[method] = row
     return table, models

@@ -77,16 +77,29 @@ def solve(model, tokenizer, problems, method, samples=5, temperature=0.7, seed=0
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     prompts = [p.prompt for p in problems]
     if method != "self-consistency":
-        texts, counts = decode_chains(model, tokenizer, prompts, use_tool=method == "tool",
-                                      max_new_tokens=max_new_tokens)
+        texts, counts = decode_chains(
+            model, tokenizer, prompts, use_tool=method == "tool", max_new_tokens=max_new_tokens
+        )
         return [{"text": t, "answer": final_answer(t), "tokens": c} for t, c in zip(texts, counts)]
-    texts, counts = decode_chains(model, tokenizer, [p for p in prompts for _ in range(samples)],
-                                  max_new_tokens=max_new_tokens, sampler="random", temperature=temperature, seed=seed)
+    texts, counts = decode_chains(
+        model,
+        tokenizer,
+        [p for p in prompts for _ in range(samples)],
+        max_new_tokens=max_new_tokens,
+        sampler="random",
+        temperature=temperature,
+        seed=seed,
+    )
     results = []
     for i in range(len(problems)):
-        chains = texts[i * samples: (i + 1) * samples]
-        results.append({"text": chains, "answer": majority_vote([final_answer(t) for t in chains]),
-                        "tokens": sum(counts[i * samples: (i + 1) * samples])})
+        chains = texts[i * samples : (i + 1) * samples]
+        results.append(
+            {
+                "text": chains,
+                "answer": majority_vote([final_answer(t) for t in chains]),
+                "tokens": sum(counts[i * samples : (i + 1) * samples]),
+            }
+        )
     return results
 
 

@@ -48,7 +48,8 @@ class BM25Index:
         norm = self.k1 * (1.0 - self.b + self.b * self.doc_len[self.post_docs] / avgdl)
         term_of_posting = np.repeat(np.arange(len(df)), np.diff(self.term_ptr))
         self.post_weight = (self.idf[term_of_posting] * self.post_tf * (self.k1 + 1.0) / (self.post_tf + norm)).astype(
-            np.float32)
+            np.float32
+        )
 
     @classmethod
     def build(cls, passages, vocab_size=None, k1=1.5, b=0.75):
@@ -97,8 +98,9 @@ class BM25Index:
             return np.zeros(len(self), np.float32)
         spans = [np.arange(self.term_ptr[t], self.term_ptr[t + 1]) for t in terms]
         postings = np.concatenate(spans)
-        return np.bincount(self.post_docs[postings], weights=self.post_weight[postings],
-                           minlength=len(self)).astype(np.float32)
+        return np.bincount(self.post_docs[postings], weights=self.post_weight[postings], minlength=len(self)).astype(
+            np.float32
+        )
 
     def search(self, query_ids, k=10):
         """Top-k passages for one query: (indices, scores), best first, ties by passage order.
@@ -115,14 +117,26 @@ class BM25Index:
 
     def state(self):
         """Arrays and settings to save (see `from_state`)."""
-        return {"term_ptr": self.term_ptr, "post_docs": self.post_docs, "post_tf": self.post_tf,
-                "doc_len": self.doc_len, "k1": np.float32(self.k1), "b": np.float32(self.b)}
+        return {
+            "term_ptr": self.term_ptr,
+            "post_docs": self.post_docs,
+            "post_tf": self.post_tf,
+            "doc_len": self.doc_len,
+            "k1": np.float32(self.k1),
+            "b": np.float32(self.b),
+        }
 
     @classmethod
     def from_state(cls, state):
         """Rebuild an index from `state()` arrays."""
-        return cls(state["term_ptr"], state["post_docs"], state["post_tf"], state["doc_len"],
-                   k1=float(state["k1"]), b=float(state["b"]))
+        return cls(
+            state["term_ptr"],
+            state["post_docs"],
+            state["post_tf"],
+            state["doc_len"],
+            k1=float(state["k1"]),
+            b=float(state["b"]),
+        )
 
 
 def top_k(scores, k):

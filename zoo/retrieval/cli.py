@@ -20,25 +20,34 @@ import sys
 
 
 def build_parser(prog=None):
-    parser = argparse.ArgumentParser(prog=prog or "zoo retrieve",
-                                     description="Retrieval: document stores (BM25 + dense), RAG generation, kNN-LM.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="examples:\n"
-                                            "  zoo retrieve build data/corpus-builtin --out data/store-builtin\n"
-                                            "  zoo retrieve query data/store-builtin \"how does a for loop work\" -k 3\n"
-                                            "  zoo retrieve knn-lm --help")
+    parser = argparse.ArgumentParser(
+        prog=prog or "zoo retrieve",
+        description="Retrieval: document stores (BM25 + dense), RAG generation, kNN-LM.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  zoo retrieve build data/corpus-builtin --out data/store-builtin\n"
+        '  zoo retrieve query data/store-builtin "how does a for loop work" -k 3\n'
+        "  zoo retrieve knn-lm --help",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="build a document store from a corpus folder, text file or folder")
     build.add_argument("corpus", help="corpus folder from `zoo data prepare`, a .txt/.md/.jsonl file or a folder")
     build.add_argument("--out", required=True, help="store folder to write")
-    build.add_argument("--model", default=None, help="encoder run (pretrain-mlm or pretrain-clm) for a dense index; "
-                                                     "its tokenizer cuts the passages")
+    build.add_argument(
+        "--model",
+        default=None,
+        help="encoder run (pretrain-mlm or pretrain-clm) for a dense index; its tokenizer cuts the passages",
+    )
     build.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the corpus folder's tokenizer/)")
     build.add_argument("--window", type=int, default=128, help="tokens per passage (default: 128)")
     build.add_argument("--stride", type=int, default=96, help="tokens between passage starts (default: 96)")
-    build.add_argument("--index", default="auto", choices=("auto", "exact", "hnsw", "ivf"),
-                       help="dense index: exact numpy or faiss hnsw/ivf; auto = exact up to 50,000 passages")
+    build.add_argument(
+        "--index",
+        default="auto",
+        choices=("auto", "exact", "hnsw", "ivf"),
+        help="dense index: exact numpy or faiss hnsw/ivf; auto = exact up to 50,000 passages",
+    )
 
     query = sub.add_parser("query", help="top-k passages of a store for a query")
     query.add_argument("store", help="store folder")
@@ -50,8 +59,12 @@ def build_parser(prog=None):
     gen = sub.add_parser("generate", help="generate from a causal LM run, optionally with retrieved context")
     gen.add_argument("prompt", help="prompt or question")
     gen.add_argument("--run", required=True, help="causal LM run folder (model.keras + tokenizer/)")
-    gen.add_argument("--retrieval", default=None, metavar="STORE",
-                     help="store folder: its top-k passages become the prompt's context (RAG)")
+    gen.add_argument(
+        "--retrieval",
+        default=None,
+        metavar="STORE",
+        help="store folder: its top-k passages become the prompt's context (RAG)",
+    )
     gen.add_argument("-k", type=int, default=1, help="passages retrieved (default: 1)")
     gen.add_argument("--method", default="bm25", choices=("bm25", "dense", "hybrid"), help="(default: bm25)")
     gen.add_argument("--max-new-tokens", type=int, default=16, help="(default: 16)")
@@ -67,10 +80,22 @@ def build_parser(prog=None):
     source.add_argument("--load-datastore", default=None, help="a datastore folder saved with --save-datastore")
     knn.add_argument("--save-datastore", default=None, help="folder to save the built datastore in")
     knn.add_argument("-k", type=int, default=32, help="neighbours (default: 32)")
-    knn.add_argument("--lam", "--lambda", dest="lam", type=float, nargs="+", default=[0.25],
-                     help="interpolation weights of the kNN distribution (default: 0.25)")
-    knn.add_argument("--temperature", type=float, nargs="+", default=[1.0],
-                     help="softmax temperatures on the distances (default: 1.0)")
+    knn.add_argument(
+        "--lam",
+        "--lambda",
+        dest="lam",
+        type=float,
+        nargs="+",
+        default=[0.25],
+        help="interpolation weights of the kNN distribution (default: 0.25)",
+    )
+    knn.add_argument(
+        "--temperature",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="softmax temperatures on the distances (default: 1.0)",
+    )
     knn.add_argument("--seq-len", type=int, default=128, help="tokens per window (default: 128)")
     knn.add_argument("--index", default="auto", choices=("auto", "exact", "hnsw", "ivf"), help="(default: auto)")
     return parser
@@ -86,11 +111,21 @@ def _build(args):
         from zoo.data.tokenizer import load_tokenizer
 
         tokenizer = load_tokenizer(args.tokenizer)
-    store = DocumentStore.build(args.corpus, tokenizer, encoder=encoder, window=args.window, stride=args.stride,
-                                index_kind=args.index, progress=True, log=print)
+    store = DocumentStore.build(
+        args.corpus,
+        tokenizer,
+        encoder=encoder,
+        window=args.window,
+        stride=args.stride,
+        index_kind=args.index,
+        progress=True,
+        log=print,
+    )
     store.save(args.out)
-    print(f"store: {len(store)} passages, BM25{' + dense (' + store.vectors.kind + ')' if store.has_dense else ''} "
-          f"-> {args.out} ({store.manifest['build_seconds']} s)")
+    print(
+        f"store: {len(store)} passages, BM25{' + dense (' + store.vectors.kind + ')' if store.has_dense else ''} "
+        f"-> {args.out} ({store.manifest['build_seconds']} s)"
+    )
 
 
 def _query(args):
@@ -124,11 +159,20 @@ def _generate(args):
     ids = tokenize_texts([prompt], tokenizer)[0]
     limit = model.llm_config.max_length - args.max_new_tokens
     if limit < 1:
-        raise ValueError(f"--max-new-tokens {args.max_new_tokens} leaves no room for a prompt "
-                         f"(the model's max_length is {model.llm_config.max_length})")
-    out = model.generate([ids[-limit:].tolist()], max_new_tokens=args.max_new_tokens, sampler=args.sampler,
-                         temperature=args.temperature, seed=args.seed, stop_token_ids=[tokenizer.end_token_id],
-                         pad_token_id=tokenizer.pad_token_id, jit_compile=False)
+        raise ValueError(
+            f"--max-new-tokens {args.max_new_tokens} leaves no room for a prompt "
+            f"(the model's max_length is {model.llm_config.max_length})"
+        )
+    out = model.generate(
+        [ids[-limit:].tolist()],
+        max_new_tokens=args.max_new_tokens,
+        sampler=args.sampler,
+        temperature=args.temperature,
+        seed=args.seed,
+        stop_token_ids=[tokenizer.end_token_id],
+        pad_token_id=tokenizer.pad_token_id,
+        jit_compile=False,
+    )
     print(detokenize_many(tokenizer, [out[0] if len(out[0]) else [tokenizer.pad_token_id]])[0].replace("[PAD]", ""))
 
 

@@ -29,9 +29,21 @@ Example:
 import hashlib
 
 LIBRARY_TOPICS = (
-    "bltin-code-objects", "bltin-ellipsis-object", "bltin-null-object", "bltin-type-objects", "debugger",
-    "formatstrings", "specialattrs", "string-methods", "truth", "typesfunctions", "typesmapping", "typesmethods",
-    "typesmodules", "typesseq", "typesseq-mutable",
+    "bltin-code-objects",
+    "bltin-ellipsis-object",
+    "bltin-null-object",
+    "bltin-type-objects",
+    "debugger",
+    "formatstrings",
+    "specialattrs",
+    "string-methods",
+    "truth",
+    "typesfunctions",
+    "typesmapping",
+    "typesmethods",
+    "typesmodules",
+    "typesseq",
+    "typesseq-mutable",
 )
 
 

@@ -104,13 +104,13 @@ class Encoder:
 
             batches = tqdm(batches, desc="embedding passages", unit="batch")
         for s in batches:
-            chosen = order[s:s + self.batch_size]
+            chosen = order[s : s + self.batch_size]
             width = max(len(rows[i]) for i in chosen)
             ids = np.full((len(chosen), width), self.tokenizer.pad_token_id, np.int32)
             mask = np.zeros((len(chosen), width), np.int32)
             for j, i in enumerate(chosen):
-                ids[j, :len(rows[i])] = rows[i]
-                mask[j, :len(rows[i])] = 1
+                ids[j, : len(rows[i])] = rows[i]
+                mask[j, : len(rows[i])] = 1
             inputs = {"token_ids": ids, "padding_mask": mask}
             if self.with_segments:
                 inputs["segment_ids"] = np.zeros_like(ids)

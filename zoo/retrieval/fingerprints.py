@@ -79,5 +79,6 @@ def check_fingerprint(what, expected, actual, hint):
         zoo.retrieval.errors.FingerprintMismatchError: this index was built with another tokenizer (index abc, given def); rebuild the index
     """
     if expected is not None and actual != expected:
-        raise FingerprintMismatchError(f"this index was built with another {what} (index {expected}, given {actual}); "
-                                       f"{hint}")
+        raise FingerprintMismatchError(
+            f"this index was built with another {what} (index {expected}, given {actual}); {hint}"
+        )

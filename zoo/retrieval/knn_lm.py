@@ -81,12 +81,12 @@ def lm_states(model, ids, mask, batch_size=32):
     backbone = model.backbone
     keys, targets, logps = [], [], []
     for s in range(0, len(ids), batch_size):
-        x = ids[s:s + batch_size, :-1]
-        valid = (mask[s:s + batch_size, 1:] > 0)
-        hidden = backbone({"token_ids": x, "padding_mask": mask[s:s + batch_size, :-1]}, training=False)
+        x = ids[s : s + batch_size, :-1]
+        valid = mask[s : s + batch_size, 1:] > 0
+        hidden = backbone({"token_ids": x, "padding_mask": mask[s : s + batch_size, :-1]}, training=False)
         logits = np.asarray(backbone.embeddings.logits(hidden), np.float32)
         hidden = np.asarray(hidden, np.float32)
-        y = ids[s:s + batch_size, 1:]
+        y = ids[s : s + batch_size, 1:]
         log_norm = _logsumexp(logits)
         target_logits = np.take_along_axis(logits, y[..., None], axis=-1)[..., 0]
         keys.append(hidden[valid])
@@ -211,17 +211,29 @@ class KNNDatastore:
         """Run `model` over `texts` and store (hidden state -> next token) for every position."""
         ids, mask = token_windows(list(texts), tokenizer, seq_len)
         keys, values, _ = lm_states(model, ids, mask, batch_size)
-        manifest = {"entries": int(len(values)), "dim": int(keys.shape[1]), "seq_len": int(seq_len),
-                    "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
-                    "model_fingerprint": model_fingerprint(model)}
+        manifest = {
+            "entries": int(len(values)),
+            "dim": int(keys.shape[1]),
+            "seq_len": int(seq_len),
+            "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
+            "model_fingerprint": model_fingerprint(model),
+        }
         return cls(keys, values, manifest, index_kind=index_kind)
 
     def check(self, model, tokenizer):
         """Raise FingerprintMismatchError unless `model` and `tokenizer` are the ones that built the datastore."""
-        check_fingerprint("tokenizer", self.manifest["tokenizer_fingerprint"], tokenizer_fingerprint(tokenizer),
-                          "rebuild the datastore with this model's tokenizer")
-        check_fingerprint("model", self.manifest["model_fingerprint"], model_fingerprint(model),
-                          "keys are hidden states of one exact model: rebuild the datastore with this model")
+        check_fingerprint(
+            "tokenizer",
+            self.manifest["tokenizer_fingerprint"],
+            tokenizer_fingerprint(tokenizer),
+            "rebuild the datastore with this model's tokenizer",
+        )
+        check_fingerprint(
+            "model",
+            self.manifest["model_fingerprint"],
+            model_fingerprint(model),
+            "keys are hidden states of one exact model: rebuild the datastore with this model",
+        )
 
     def neighbours(self, queries, k=16):
         """(squared distances [n, k], next tokens [n, k]) of the k nearest keys of each query."""
@@ -253,8 +265,9 @@ class KNNDatastore:
         return cls(keys, values, manifest, index=index, index_kind="exact")
 
 
-def evaluate(model, tokenizer, texts, datastore=None, seq_len=128, k=16, lams=(0.25,), temperatures=(1.0,),
-             batch_size=32):
+def evaluate(
+    model, tokenizer, texts, datastore=None, seq_len=128, k=16, lams=(0.25,), temperatures=(1.0,), batch_size=32
+):
     """Perplexity of the LM alone and, with a datastore, of kNN-LM for every (lam, temperature).
 
     Returns {"tokens", "lm_perplexity", "knn_lm": [{"lambda", "temperature", "k", "perplexity"}...]}.
@@ -276,8 +289,9 @@ def evaluate(model, tokenizer, texts, datastore=None, seq_len=128, k=16, lams=(0
         p_knn = knn_target_probs(distances, values, targets, temperature)
         for lam in lams:
             ppl = perplexity(interpolated_log_probs(lm_logp, p_knn, lam))
-            result["knn_lm"].append({"lambda": float(lam), "temperature": float(temperature), "k": int(k),
-                                     "perplexity": ppl})
+            result["knn_lm"].append(
+                {"lambda": float(lam), "temperature": float(temperature), "k": int(k), "perplexity": ppl}
+            )
     return result
 
 

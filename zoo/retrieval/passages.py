@@ -51,8 +51,10 @@ def read_texts(source, text_field="text"):
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist; give a corpus folder from `zoo data prepare`, "
-                                    "a .txt/.md/.jsonl file or a folder of them")
+            raise FileNotFoundError(
+                f"{path} does not exist; give a corpus folder from `zoo data prepare`, "
+                "a .txt/.md/.jsonl file or a folder of them"
+            )
         if path.is_dir() and (path / "shards").is_dir():
             from zoo.data.shards import read_shards
 
@@ -112,7 +114,7 @@ def tokenize_texts(texts, tokenizer, batch_size=256):
     """
     out = []
     for i in range(0, len(texts), batch_size):
-        batch = tokenizer(list(texts[i:i + batch_size]))
+        batch = tokenizer(list(texts[i : i + batch_size]))
         if hasattr(batch, "to_list"):
             rows = batch.to_list()
         elif isinstance(batch, (list, tuple)):
@@ -143,11 +145,11 @@ def make_passages(texts, tokenizer, window=128, stride=96, sources=None):
         if len(tokens) == 0:
             continue
         for start in window_starts(len(tokens), window, stride):
-            piece = tokens[start:start + window]
+            piece = tokens[start : start + window]
             passages.append(Passage(len(passages), doc, start, piece, "", sources[doc]))
     # Texts detokenized in batches: one call per passage is slow for 10k+ passages.
     for i in range(0, len(passages), 512):
-        chunk = passages[i:i + 512]
+        chunk = passages[i : i + 512]
         texts_out = detokenize_many(tokenizer, [p.token_ids for p in chunk])
         for p, text in zip(chunk, texts_out):
             p.text = text

@@ -120,7 +120,29 @@ def prompt_and_answer_ids(tokenizer, prompt, answer):
     return prompt_ids, np.append(answer_ids, tokenizer.end_token_id).astype(np.int32)
 
 
-_ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gr", "kr", "st", "tr", "th")
+_ONSETS = (
+    "b",
+    "d",
+    "f",
+    "g",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "gr",
+    "kr",
+    "st",
+    "tr",
+    "th",
+)
 _VOWELS = ("a", "e", "i", "o", "u", "ae", "io", "ua")
 _CODAS = ("n", "r", "l", "s", "th", "nd", "rk", "x", "m", "sk", "lt", "")
 
@@ -158,8 +180,9 @@ def counterfactual(row, rng):
     new = dict(row)
     words = row["answer"].split()
     # "Mount Luniolt": keep the template word, replace the name.
-    replaced = " ".join(made_up_like(w, rng) if i == len(words) - 1 or not w[:1].isupper() else w
-                        for i, w in enumerate(words))
+    replaced = " ".join(
+        made_up_like(w, rng) if i == len(words) - 1 or not w[:1].isupper() else w for i, w in enumerate(words)
+    )
     new["answer"] = replaced
     new["passage"] = row["passage"].replace(row["answer"], replaced)
     entity = row.get("entity")
@@ -197,12 +220,14 @@ def training_arrays(tokenizer, questions, answers, contexts, seq_len):
     weights = np.zeros((n, seq_len + 1), np.float32)
     for i, (q, a, ctx) in enumerate(zip(questions, answers, contexts)):
         prompt_ids, answer_ids = prompt_and_answer_ids(tokenizer, format_prompt(q, ctx), a)
-        row = np.concatenate([prompt_ids, answer_ids])[-(seq_len + 1):]
-        ids[i, :len(row)] = row
-        weights[i, len(row) - len(answer_ids):len(row)] = 1.0
+        row = np.concatenate([prompt_ids, answer_ids])[-(seq_len + 1) :]
+        ids[i, : len(row)] = row
+        weights[i, len(row) - len(answer_ids) : len(row)] = 1.0
     x = ids[:, :-1]
-    inputs = {"token_ids": x, "padding_mask": (np.arange(seq_len)[None] < (ids != tokenizer.pad_token_id).sum(1)[:, None])
-              .astype(np.int32)}
+    inputs = {
+        "token_ids": x,
+        "padding_mask": (np.arange(seq_len)[None] < (ids != tokenizer.pad_token_id).sum(1)[:, None]).astype(np.int32),
+    }
     return inputs, ids[:, 1:], weights[:, 1:]
 
 
@@ -211,10 +236,17 @@ def generate_answers(model, tokenizer, questions, contexts, max_new_tokens=8, ma
     from zoo.retrieval.passages import detokenize_many
 
     limit = max_prompt or (model.llm_config.max_length - max_new_tokens)
-    prompts = [ids[-limit:].tolist() for ids in tokenize_texts([format_prompt(q, c) for q, c in zip(questions, contexts)],
-                                                                tokenizer)]
-    out = model.generate(prompts, max_new_tokens=max_new_tokens, stop_token_ids=[tokenizer.end_token_id],
-                         pad_token_id=tokenizer.pad_token_id, jit_compile=jit_compile)
+    prompts = [
+        ids[-limit:].tolist()
+        for ids in tokenize_texts([format_prompt(q, c) for q, c in zip(questions, contexts)], tokenizer)
+    ]
+    out = model.generate(
+        prompts,
+        max_new_tokens=max_new_tokens,
+        stop_token_ids=[tokenizer.end_token_id],
+        pad_token_id=tokenizer.pad_token_id,
+        jit_compile=jit_compile,
+    )
     texts = detokenize_many(tokenizer, [row if len(row) else [tokenizer.pad_token_id] for row in out])
     # The answer is one line: stop at a newline the model may add.
     return [t.replace("[PAD]", "").split("\n")[0].strip() for t in texts]
@@ -231,13 +263,25 @@ def evaluate_em(model, tokenizer, rows, store=None, k=1, method=None, max_new_to
     contexts = retrieve_contexts(store, questions, k=k, method=method)
     predictions = []
     for s in range(0, len(rows), batch_size):
-        predictions += generate_answers(model, tokenizer, questions[s:s + batch_size], contexts[s:s + batch_size],
-                                        max_new_tokens=max_new_tokens)
+        predictions += generate_answers(
+            model, tokenizer, questions[s : s + batch_size], contexts[s : s + batch_size], max_new_tokens=max_new_tokens
+        )
     hits = [exact_match(p, a) for p, a in zip(predictions, answers)]
     hit_rate = None
     if store is not None and all("passage" in r for r in rows):
-        hit_rate = float(np.mean([any(normalize_answer(r["passage"]) == normalize_answer(c) for c in ctx)
-                                  for r, ctx in zip(rows, contexts)]))
-    return {"exact_match": float(np.mean(hits)), "count": len(rows), "retrieval_hit_rate": hit_rate,
-            "examples": [{"question": q, "prediction": p, "answer": a}
-                         for q, p, a in list(zip(questions, predictions, answers))[:5]]}
+        hit_rate = float(
+            np.mean(
+                [
+                    any(normalize_answer(r["passage"]) == normalize_answer(c) for c in ctx)
+                    for r, ctx in zip(rows, contexts)
+                ]
+            )
+        )
+    return {
+        "exact_match": float(np.mean(hits)),
+        "count": len(rows),
+        "retrieval_hit_rate": hit_rate,
+        "examples": [
+            {"question": q, "prediction": p, "answer": a} for q, p, a in list(zip(questions, predictions, answers))[:5]
+        ],
+    }

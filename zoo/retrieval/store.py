@@ -92,8 +92,19 @@ class DocumentStore:
     # ----- building -------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, source, tokenizer=None, encoder=None, window=128, stride=96, index_kind="auto", k1=1.5, b=0.75,
-              progress=False, log=None):
+    def build(
+        cls,
+        source,
+        tokenizer=None,
+        encoder=None,
+        window=128,
+        stride=96,
+        index_kind="auto",
+        k1=1.5,
+        b=0.75,
+        progress=False,
+        log=None,
+    ):
         """Cut `source` (corpus folder, text file/folder or list of strings) into passages and index them.
 
         With an `encoder` (see `zoo.retrieval.encoder.Encoder`) a dense index is
@@ -108,8 +119,9 @@ class DocumentStore:
         log = log or (lambda *_: None)
         if encoder is not None:
             if tokenizer is not None and tokenizer_fingerprint(tokenizer) != encoder.tokenizer_fingerprint:
-                raise ValueError("the tokenizer given differs from the encoder's; leave the tokenizer out, the "
-                                 "encoder's own is used")
+                raise ValueError(
+                    "the tokenizer given differs from the encoder's; leave the tokenizer out, the encoder's own is used"
+                )
             tokenizer = encoder.tokenizer
         if tokenizer is None:
             if isinstance(source, (str, Path)) and (Path(source) / "tokenizer").is_dir():
@@ -117,14 +129,15 @@ class DocumentStore:
 
                 tokenizer = load_tokenizer(Path(source) / "tokenizer")
             else:
-                raise ValueError("no tokenizer: give an encoder run (--model), or a corpus folder from "
-                                 "`zoo data prepare` (its tokenizer/ is used)")
+                raise ValueError(
+                    "no tokenizer: give an encoder run (--model), or a corpus folder from "
+                    "`zoo data prepare` (its tokenizer/ is used)"
+                )
         started = time.perf_counter()
         texts, sources = read_texts(source)
         passages = make_passages(texts, tokenizer, window=window, stride=stride, sources=sources)
         log(f"passages: {len(passages)} windows of <= {window} tokens (stride {stride}) from {len(texts)} documents")
-        bm25 = BM25Index.build([p.token_ids for p in passages], vocab_size=int(tokenizer.vocabulary_size()),
-                               k1=k1, b=b)
+        bm25 = BM25Index.build([p.token_ids for p in passages], vocab_size=int(tokenizer.vocabulary_size()), k1=k1, b=b)
         vectors = None
         manifest = {
             "format": FORMAT,
@@ -132,8 +145,10 @@ class DocumentStore:
             "documents": len(texts),
             "window": int(window),
             "stride": int(stride),
-            "tokenizer": {"fingerprint": tokenizer_fingerprint(tokenizer),
-                          "vocabulary_size": int(tokenizer.vocabulary_size())},
+            "tokenizer": {
+                "fingerprint": tokenizer_fingerprint(tokenizer),
+                "vocabulary_size": int(tokenizer.vocabulary_size()),
+            },
             "bm25": {"k1": float(k1), "b": float(b)},
             "dense": None,
             "source": str(source) if isinstance(source, (str, Path)) else "texts",
@@ -141,8 +156,13 @@ class DocumentStore:
         if encoder is not None:
             embeddings = encoder.embed_ids([p.token_ids for p in passages], progress=progress)
             vectors = build_vector_index(embeddings, kind=index_kind, metric="ip")
-            manifest["dense"] = {"kind": vectors.kind, "metric": "ip", "dim": int(embeddings.shape[1]),
-                                 "model_fingerprint": encoder.fingerprint, "model": encoder.source}
+            manifest["dense"] = {
+                "kind": vectors.kind,
+                "metric": "ip",
+                "dim": int(embeddings.shape[1]),
+                "model_fingerprint": encoder.fingerprint,
+                "model": encoder.source,
+            }
             log(f"dense index: {vectors.kind}, {len(vectors)} x {embeddings.shape[1]}")
         manifest["build_seconds"] = round(time.perf_counter() - started, 3)
         return cls(passages, tokenizer, bm25, manifest, vectors=vectors, encoder=encoder)
@@ -183,11 +203,15 @@ class DocumentStore:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         k = check_k(k, len(self))
         if method in ("dense", "hybrid") and not self.has_dense:
-            raise ValueError(f"method {method!r} needs a dense index; this store has BM25 only: rebuild it with "
-                             "an encoder run (`zoo retrieve build --model RUN`) or use method 'bm25'")
+            raise ValueError(
+                f"method {method!r} needs a dense index; this store has BM25 only: rebuild it with "
+                "an encoder run (`zoo retrieve build --model RUN`) or use method 'bm25'"
+            )
         if method != "bm25" and self.encoder is None:
-            raise ValueError(f"method {method!r} needs the store's encoder model, and the manifest names none: "
-                             "load the store with encoder=Encoder.from_run(RUN)")
+            raise ValueError(
+                f"method {method!r} needs the store's encoder model, and the manifest names none: "
+                "load the store with encoder=Encoder.from_run(RUN)"
+            )
         query_ids = tokenize_texts(list(queries), self.tokenizer)
         if method == "bm25":
             ranked = [self.bm25.search(ids, k) for ids in query_ids]
@@ -199,8 +223,9 @@ class DocumentStore:
                 ranked = list(zip(idx, val))
             else:
                 ranked = [self._fuse(ids, d_idx, depth, k) for ids, d_idx in zip(query_ids, idx)]
-        return [[Hit(self.passages[int(i)], float(s), r) for r, (i, s) in enumerate(zip(idx, val))]
-                for idx, val in ranked]
+        return [
+            [Hit(self.passages[int(i)], float(s), r) for r, (i, s) in enumerate(zip(idx, val))] for idx, val in ranked
+        ]
 
     def _fuse(self, query_ids, dense_idx, depth, k):
         # Reciprocal rank fusion: ranks, not raw scores, so BM25 and cosine need no common scale.
@@ -227,8 +252,7 @@ class DocumentStore:
         lengths = np.array([len(p.token_ids) for p in self.passages], np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         with atomic_open(folder / "passages.npz", "wb") as handle:
-            np.savez(handle, ids=np.concatenate([p.token_ids for p in self.passages]).astype(np.int32),
-                     offsets=offsets)
+            np.savez(handle, ids=np.concatenate([p.token_ids for p in self.passages]).astype(np.int32), offsets=offsets)
         with atomic_open(folder / "bm25.npz", "wb") as handle:
             np.savez(handle, **self.bm25.state())
         if self.vectors is not None:
@@ -258,28 +282,42 @@ class DocumentStore:
             raise FileNotFoundError(f"{manifest_path} not found; build a store with `zoo retrieve build`")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT:
-            raise ValueError(f"{manifest_path}: store format {manifest.get('format')!r}, this zoo reads {FORMAT}; "
-                             "rebuild the store")
+            raise ValueError(
+                f"{manifest_path}: store format {manifest.get('format')!r}, this zoo reads {FORMAT}; rebuild the store"
+            )
         if manifest.get("passages", 0) == 0:
             raise EmptyStoreError(f"{folder} is an empty store (0 passages); rebuild it from a corpus with text")
         expected = manifest["tokenizer"]["fingerprint"]
         if tokenizer is None and encoder is not None:
             tokenizer = encoder.tokenizer
         if tokenizer is not None:
-            check_fingerprint("tokenizer", expected, tokenizer_fingerprint(tokenizer),
-                              "use the tokenizer the store was built with, or rebuild the store with this one")
+            check_fingerprint(
+                "tokenizer",
+                expected,
+                tokenizer_fingerprint(tokenizer),
+                "use the tokenizer the store was built with, or rebuild the store with this one",
+            )
         else:
             tokenizer = load_tokenizer(folder / "tokenizer")
-            check_fingerprint("tokenizer", expected, tokenizer_fingerprint(tokenizer),
-                              f"{folder / 'tokenizer'} was changed after the store was built; rebuild the store")
-        rows = [json.loads(line) for line in (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
-                if line.strip()]
+            check_fingerprint(
+                "tokenizer",
+                expected,
+                tokenizer_fingerprint(tokenizer),
+                f"{folder / 'tokenizer'} was changed after the store was built; rebuild the store",
+            )
+        rows = [
+            json.loads(line)
+            for line in (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         arrays = np.load(folder / "passages.npz")
         ids, offsets = arrays["ids"], arrays["offsets"]
         if len(rows) != manifest["passages"] or len(offsets) != len(rows) + 1:
             raise ValueError(f"{folder}: passages files disagree with the manifest; the store is damaged, rebuild it")
-        passages = [Passage(r["index"], r["doc"], r["start"], ids[offsets[i]:offsets[i + 1]], r["text"],
-                            r.get("source", "")) for i, r in enumerate(rows)]
+        passages = [
+            Passage(r["index"], r["doc"], r["start"], ids[offsets[i] : offsets[i + 1]], r["text"], r.get("source", ""))
+            for i, r in enumerate(rows)
+        ]
         bm25 = BM25Index.from_state(dict(np.load(folder / "bm25.npz")))
         vectors, loader = None, None
         dense = manifest.get("dense")
@@ -289,13 +327,23 @@ class DocumentStore:
             if encoder is not None:
                 check_fingerprint("model", dense["model_fingerprint"], encoder.fingerprint, hint)
             elif dense.get("model"):
+
                 def loader(path=dense["model"], want=dense["model_fingerprint"]):
                     from zoo.retrieval.encoder import Encoder
 
                     loaded = Encoder.from_run(path)
-                    check_fingerprint("model", want, loaded.fingerprint,
-                                      f"{path} changed after the store was built; rebuild the store")
-                    check_fingerprint("tokenizer", expected, loaded.tokenizer_fingerprint,
-                                      f"{path}'s tokenizer changed after the store was built; rebuild the store")
+                    check_fingerprint(
+                        "model",
+                        want,
+                        loaded.fingerprint,
+                        f"{path} changed after the store was built; rebuild the store",
+                    )
+                    check_fingerprint(
+                        "tokenizer",
+                        expected,
+                        loaded.tokenizer_fingerprint,
+                        f"{path}'s tokenizer changed after the store was built; rebuild the store",
+                    )
                     return loaded
+
         return cls(passages, tokenizer, bm25, manifest, vectors=vectors, encoder=encoder, encoder_loader=loader)

@@ -67,7 +67,7 @@ class ExactIndex:
     def __init__(self, vectors, metric="ip", chunk=256):
         self.metric = metric
         self.vectors = _check_vectors(vectors, metric)
-        self.norms = (self.vectors ** 2).sum(axis=1) if metric == "l2" else None
+        self.norms = (self.vectors**2).sum(axis=1) if metric == "l2" else None
         self.chunk = int(chunk)
 
     def __len__(self):
@@ -84,20 +84,20 @@ class ExactIndex:
         all_val = np.empty((len(queries), k), np.float32)
         # Chunks of queries bound the [chunk, count] score matrix (256 x 100k floats = 100 MB).
         for s in range(0, len(queries), self.chunk):
-            q = queries[s:s + self.chunk]
+            q = queries[s : s + self.chunk]
             sims = q @ self.vectors.T
             if self.metric == "l2":
                 # ||q - x||^2 = ||q||^2 - 2 q.x + ||x||^2; negated so larger is better below.
-                sims = 2.0 * sims - self.norms[None] - (q ** 2).sum(axis=1, keepdims=True)
+                sims = 2.0 * sims - self.norms[None] - (q**2).sum(axis=1, keepdims=True)
             if k < sims.shape[1]:
                 part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             else:
                 part = np.broadcast_to(np.arange(sims.shape[1]), sims.shape).copy()
             vals = np.take_along_axis(sims, part, axis=1)
             order = np.argsort(-vals, axis=1, kind="stable")
-            all_idx[s:s + len(q)] = np.take_along_axis(part, order, axis=1)
+            all_idx[s : s + len(q)] = np.take_along_axis(part, order, axis=1)
             vals = np.take_along_axis(vals, order, axis=1)
-            all_val[s:s + len(q)] = np.maximum(-vals, 0.0) if self.metric == "l2" else vals
+            all_val[s : s + len(q)] = np.maximum(-vals, 0.0) if self.metric == "l2" else vals
         return all_idx, all_val
 
     def save(self, path):
@@ -120,8 +120,19 @@ class FaissIndex:
         0
     """
 
-    def __init__(self, vectors=None, kind="hnsw", metric="ip", hnsw_m=32, ef_construction=80, ef_search=64,
-                 nlist=None, nprobe=16, seed=0, index=None):
+    def __init__(
+        self,
+        vectors=None,
+        kind="hnsw",
+        metric="ip",
+        hnsw_m=32,
+        ef_construction=80,
+        ef_search=64,
+        nlist=None,
+        nprobe=16,
+        seed=0,
+        index=None,
+    ):
         import faiss
 
         if kind not in ("hnsw", "ivf"):

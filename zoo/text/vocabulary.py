@@ -89,8 +89,13 @@ class TextVocabulary:
         return out
 
     def get_config(self):
-        return {"level": self.level, "max_size": self.max_size, "min_count": self.min_count,
-                "lowercase": self.lowercase, "tokens": self.tokens}
+        return {
+            "level": self.level,
+            "max_size": self.max_size,
+            "min_count": self.min_count,
+            "lowercase": self.lowercase,
+            "tokens": self.tokens,
+        }
 
     def save(self, path):
         """Save as JSON (atomically: a crash leaves no half-written file)."""

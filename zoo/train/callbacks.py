@@ -86,8 +86,15 @@ class SampleGenerations(keras.callbacks.Callback):
         from zoo.llm.models.generation import generate
 
         ids = [[int(t) for t in keras.ops.convert_to_numpy(self.tokenizer(p))] for p in self.prompts]
-        new = generate(self.model, ids, max_new_tokens=self.max_new_tokens, sampler="top_k", top_k=10,
-                       seed=self.seed, stop_token_ids=[self.tokenizer.end_token_id])
+        new = generate(
+            self.model,
+            ids,
+            max_new_tokens=self.max_new_tokens,
+            sampler="top_k",
+            top_k=10,
+            seed=self.seed,
+            stop_token_ids=[self.tokenizer.end_token_id],
+        )
         # Prompt and continuation together: SentencePiece drops the leading space of a lone piece.
         return [(p, str(self.tokenizer.detokenize(i + n))) for p, i, n in zip(self.prompts, ids, new)]
 

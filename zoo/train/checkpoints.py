@@ -93,8 +93,11 @@ def _field_defaults():
 
     from zoo.llm.config import LLMConfig
 
-    return {f.name: f.default for f in dataclasses.fields(LLMConfig)
-            if f.default is not dataclasses.MISSING and f.name != "attention_options"}
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(LLMConfig)
+        if f.default is not dataclasses.MISSING and f.name != "attention_options"
+    }
 
 
 def check_resumable(state, llm_config, kind="causal"):
@@ -107,8 +110,10 @@ def check_resumable(state, llm_config, kind="causal"):
         ValueError: Cannot resume from ckpt: it holds another architecture (hidden_dim: checkpoint 64, this run 128). Resume with the same --preset and options, or start a new run.
     """
     if state.get("kind") != kind:
-        raise ValueError(f"Cannot resume from {state['folder']}: it holds a {state.get('kind')!r} model, "
-                         f"this run trains a {kind!r} model.")
+        raise ValueError(
+            f"Cannot resume from {state['folder']}: it holds a {state.get('kind')!r} model, "
+            f"this run trains a {kind!r} model."
+        )
     from zoo.llm.config import upgrade_flat_attention_fields
 
     # A checkpoint written before attention options moved into attention_options holds them flat.
@@ -116,11 +121,16 @@ def check_resumable(state, llm_config, kind="causal"):
     # A field added after the checkpoint was written (norm_type, mlp, rope_*...) defaults to the behaviour
     # the checkpoint was trained with.
     saved = {**{key: value for key, value in _field_defaults().items() if key in wanted}, **saved}
-    differ = [f"{key}: checkpoint {saved.get(key)!r}, this run {wanted.get(key)!r}"
-              for key in sorted(set(saved) | set(wanted)) if saved.get(key) != wanted.get(key)]
+    differ = [
+        f"{key}: checkpoint {saved.get(key)!r}, this run {wanted.get(key)!r}"
+        for key in sorted(set(saved) | set(wanted))
+        if saved.get(key) != wanted.get(key)
+    ]
     if differ:
-        raise ValueError(f"Cannot resume from {state['folder']}: it holds another architecture "
-                         f"({'; '.join(differ)}). Resume with the same --preset and options, or start a new run.")
+        raise ValueError(
+            f"Cannot resume from {state['folder']}: it holds another architecture "
+            f"({'; '.join(differ)}). Resume with the same --preset and options, or start a new run."
+        )
 
 
 def restore(model, state):

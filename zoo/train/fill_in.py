@@ -42,9 +42,15 @@ def fill_in_examples(texts, tokenizer, count=3, seed=0, max_tokens=32):
             masked = ids[:position] + [tokenizer.mask_token_id] + ids[position + 1 :]
             before = str(tokenizer.detokenize(ids[:position])) if position else ""
             after = str(tokenizer.detokenize(ids[position + 1 :]))
-            examples.append({"text": line, "masked_text": f"{before}[MASK]{after}",
-                             "token_ids": [tokenizer.cls_token_id] + masked + [tokenizer.sep_token_id],
-                             "position": position + 1, "answer": answer})
+            examples.append(
+                {
+                    "text": line,
+                    "masked_text": f"{before}[MASK]{after}",
+                    "token_ids": [tokenizer.cls_token_id] + masked + [tokenizer.sep_token_id],
+                    "position": position + 1,
+                    "answer": answer,
+                }
+            )
             break
         if len(examples) == count:
             break
@@ -58,8 +64,11 @@ def predict_fill_ins(model, tokenizer, examples, top_k=3):
     results = []
     for example in examples:
         ids = np.asarray([example["token_ids"]], dtype="int32")
-        inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids),
-                  "mask_positions": np.asarray([[example["position"]]], dtype="int32")}
+        inputs = {
+            "token_ids": ids,
+            "padding_mask": np.ones_like(ids),
+            "mask_positions": np.asarray([[example["position"]]], dtype="int32"),
+        }
         if "segment_ids" in {getattr(i, "name", "") for i in model.inputs}:
             inputs["segment_ids"] = np.zeros_like(ids)  # one segment: the sentence is segment A
         out = model(inputs, training=False)

@@ -19,8 +19,18 @@ Example:
 
 import re
 
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 
 
 class MemoryBudgetError(ValueError):
@@ -59,8 +69,9 @@ def training_memory(config, batch_size, seq_len, precision="float32", remat=Fals
     return memory
 
 
-def check_memory(config, batch_size, seq_len, max_memory, precision="float32", remat=False, accum_steps=1,
-                 kind="causal"):
+def check_memory(
+    config, batch_size, seq_len, max_memory, precision="float32", remat=False, accum_steps=1, kind="causal"
+):
     """Return the estimate; raise MemoryBudgetError naming the largest batch that fits when it is too big."""
     budget = parse_memory(max_memory)
     memory = training_memory(config, batch_size, seq_len, precision, remat, accum_steps, kind)
@@ -84,7 +95,7 @@ def check_memory(config, batch_size, seq_len, max_memory, precision="float32", r
 
 
 def format_bytes(n):
-    """"1.5 GiB" or "12.0 MiB": the unit that keeps the number readable.
+    """ "1.5 GiB" or "12.0 MiB": the unit that keeps the number readable.
 
     Example:
         >>> format_bytes(3 * 2**20), format_bytes(2**31)

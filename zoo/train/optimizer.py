@@ -26,8 +26,16 @@ NO_DECAY_NAMES = ["bias", "gamma", "beta", "scale"]
 EMBEDDING_NAMES = ["embeddings"]
 
 
-def build_optimizer(learning_rate, weight_decay=0.1, clipnorm=1.0, accum_steps=1, decay_embeddings=False,
-                    beta_1=0.9, beta_2=0.95, epsilon=1e-8):
+def build_optimizer(
+    learning_rate,
+    weight_decay=0.1,
+    clipnorm=1.0,
+    accum_steps=1,
+    decay_embeddings=False,
+    beta_1=0.9,
+    beta_2=0.95,
+    epsilon=1e-8,
+):
     """Return an AdamW optimizer with the exclusions, clipping and accumulation set.
 
     Args:

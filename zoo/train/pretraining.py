@@ -97,57 +97,105 @@ class TrainingOptions:
                 raise UsageError(str(err)) from None
 
 
-def add_training_args(parser, preset="tiny", steps=300, batch_size=16, seq_len=64, learning_rate=3e-3,
-                      eval_every=50, warmup_steps=30):
+def add_training_args(
+    parser, preset="tiny", steps=300, batch_size=16, seq_len=64, learning_rate=3e-3, eval_every=50, warmup_steps=30
+):
     """Put the fields of TrainingOptions on a command line (precision, TensorBoard and the strategy come from
     the recipe runner)."""
     from zoo.llm.attention.args import add_attention_args
 
     data = parser.add_argument_group("data and model")
-    data.add_argument("--data", default=DEFAULT_DATA,
-                      help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)")
-    data.add_argument("--preset", default=preset,
-                      help=f"model preset, vocabulary set to the tokenizer's (default: {preset})")
-    data.add_argument("--seq-len", type=positive_int, default=seq_len,
-                      help=f"tokens per training window (default: {seq_len})")
+    data.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)",
+    )
+    data.add_argument(
+        "--preset", default=preset, help=f"model preset, vocabulary set to the tokenizer's (default: {preset})"
+    )
+    data.add_argument(
+        "--seq-len", type=positive_int, default=seq_len, help=f"tokens per training window (default: {seq_len})"
+    )
     data.add_argument("--dropout", type=float, default=None, help="override the preset's dropout rate")
-    data.add_argument("--validation-fraction", type=fraction, default=0.1,
-                      help="share of documents held out for validation (default: 0.1)")
+    data.add_argument(
+        "--validation-fraction",
+        type=fraction,
+        default=0.1,
+        help="share of documents held out for validation (default: 0.1)",
+    )
 
     length = parser.add_argument_group("length of training")
-    length.add_argument("--steps", type=positive_int, default=steps,
-                        help=f"fit steps (micro-batches) to train (default: {steps})")
-    length.add_argument("--epochs", type=positive_float, default=None,
-                        help="passes over the training split instead of --steps (may be fractional)")
-    length.add_argument("--batch-size", type=positive_int, default=batch_size,
-                        help=f"sequences per fit step (the micro-batch; default: {batch_size})")
-    length.add_argument("--eval-every", type=positive_int, default=eval_every,
-                        help=f"validate, log and sample every N steps (default: {eval_every})")
+    length.add_argument(
+        "--steps", type=positive_int, default=steps, help=f"fit steps (micro-batches) to train (default: {steps})"
+    )
+    length.add_argument(
+        "--epochs",
+        type=positive_float,
+        default=None,
+        help="passes over the training split instead of --steps (may be fractional)",
+    )
+    length.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=batch_size,
+        help=f"sequences per fit step (the micro-batch; default: {batch_size})",
+    )
+    length.add_argument(
+        "--eval-every",
+        type=positive_int,
+        default=eval_every,
+        help=f"validate, log and sample every N steps (default: {eval_every})",
+    )
 
     optim = parser.add_argument_group("optimization")
-    optim.add_argument("--learning-rate", type=positive_float, default=learning_rate,
-                       help=f"peak learning rate (default: {learning_rate})")
-    optim.add_argument("--min-learning-rate", type=float, default=None,
-                       help="learning rate at the end of the decay (default: peak / 10)")
-    optim.add_argument("--warmup-steps", "--warmup", dest="warmup_steps", type=non_negative_int, default=warmup_steps,
-                       help=f"linear warmup steps (default: {warmup_steps})")
+    optim.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=learning_rate,
+        help=f"peak learning rate (default: {learning_rate})",
+    )
+    optim.add_argument(
+        "--min-learning-rate",
+        type=float,
+        default=None,
+        help="learning rate at the end of the decay (default: peak / 10)",
+    )
+    optim.add_argument(
+        "--warmup-steps",
+        "--warmup",
+        dest="warmup_steps",
+        type=non_negative_int,
+        default=warmup_steps,
+        help=f"linear warmup steps (default: {warmup_steps})",
+    )
     optim.add_argument("--decay", choices=DECAYS, default="cosine", help="decay after warmup (default: cosine)")
-    optim.add_argument("--weight-decay", type=float, default=0.1,
-                       help="AdamW weight decay on 2-D weights (default: 0.1)")
+    optim.add_argument(
+        "--weight-decay", type=float, default=0.1, help="AdamW weight decay on 2-D weights (default: 0.1)"
+    )
     optim.add_argument("--decay-embeddings", action="store_true", help="also decay the embedding tables")
     optim.add_argument("--clipnorm", type=float, default=1.0, help="global gradient norm limit, 0 = off (default: 1.0)")
-    optim.add_argument("--accum-steps", type=int, default=1,
-                       help="gradient accumulation: micro-batches per optimizer update (default: 1 = off)")
+    optim.add_argument(
+        "--accum-steps",
+        type=int,
+        default=1,
+        help="gradient accumulation: micro-batches per optimizer update (default: 1 = off)",
+    )
     optim.add_argument("--remat", action="store_true", help="gradient checkpointing per transformer block")
-    optim.add_argument("--max-memory", default=None,
-                       help="memory budget such as 2GiB: fail before training if the estimate is larger")
+    optim.add_argument(
+        "--max-memory", default=None, help="memory budget such as 2GiB: fail before training if the estimate is larger"
+    )
 
     hygiene = parser.add_argument_group("checkpoints and samples")
-    hygiene.add_argument("--checkpoint-every", type=positive_int, default=None,
-                         help="save weights + optimizer every N steps (default: --eval-every)")
+    hygiene.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        default=None,
+        help="save weights + optimizer every N steps (default: --eval-every)",
+    )
     hygiene.add_argument("--resume", default=None, help="a run folder (or its checkpoints/) to continue from")
-    hygiene.add_argument("--sample-tokens", type=non_negative_int, default=24,
-                         help="tokens per sample generation (default: 24)")
+    hygiene.add_argument(
+        "--sample-tokens", type=non_negative_int, default=24, help="tokens per sample generation (default: 24)"
+    )
     add_attention_args(parser)
     return parser
 
@@ -219,9 +267,13 @@ def build_model(options, config, total_steps, kind="causal", loss="auto"):
         enable_remat(model)
         if config.dropout > 0:
             print(f"note: --remat with dropout {config.dropout}: the recomputed forward draws new dropout masks")
-    optimizer = build_optimizer(WarmupDecay(peak, total_steps, warmup, options.decay, floor),
-                                weight_decay=options.weight_decay, clipnorm=options.clipnorm,
-                                accum_steps=options.accum_steps, decay_embeddings=options.decay_embeddings)
+    optimizer = build_optimizer(
+        WarmupDecay(peak, total_steps, warmup, options.decay, floor),
+        weight_decay=options.weight_decay,
+        clipnorm=options.clipnorm,
+        accum_steps=options.accum_steps,
+        decay_embeddings=options.decay_embeddings,
+    )
     model.compile(optimizer=wrap_optimizer(optimizer, options.precision), loss=loss)
     return model
 
@@ -238,8 +290,16 @@ def check_fits(options, config, state, kind="causal"):
             raise UsageError(str(err)) from None
     if options.max_memory:
         try:
-            memory = check_memory(config, options.batch_size, options.seq_len, options.max_memory, options.precision,
-                                  options.remat, options.accum_steps, kind)
+            memory = check_memory(
+                config,
+                options.batch_size,
+                options.seq_len,
+                options.max_memory,
+                options.precision,
+                options.remat,
+                options.accum_steps,
+                kind,
+            )
         except ValueError as err:  # MemoryBudgetError is a ValueError, as is a malformed budget
             raise UsageError(str(err)) from None
         print(f"memory estimate: {memory['total'] / 2**20:.1f} MiB, within --max-memory {options.max_memory}")
@@ -255,8 +315,13 @@ def standard_callbacks(run, options, config, eval_every, start_step, tokens_per_
     return [
         keras.callbacks.TerminateOnNaN(),
         TrainingLog(tokens_per_step),
-        StepCheckpoint(run.file("checkpoints"), options.checkpoint_every or eval_every, config.get_config(),
-                       start_step=start_step, kind=kind),
+        StepCheckpoint(
+            run.file("checkpoints"),
+            options.checkpoint_every or eval_every,
+            config.get_config(),
+            start_step=start_step,
+            kind=kind,
+        ),
         *run.callbacks(),
     ]
 
@@ -280,13 +345,30 @@ def fit_from(model, stream, validation, start_step, total_steps, eval_every, cal
         # validation, logs and the data order fall on the same steps as an uninterrupted run.
         rest = eval_every - step % eval_every
         epoch = step // eval_every
-        histories.append(model.fit(stream.skip(step), steps_per_epoch=rest, initial_epoch=epoch, epochs=epoch + 1,
-                                   validation_data=validation, callbacks=callbacks, verbose=verbose))
+        histories.append(
+            model.fit(
+                stream.skip(step),
+                steps_per_epoch=rest,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                validation_data=validation,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        )
         step += rest
     if step < total_steps:
-        histories.append(model.fit(stream.skip(step), steps_per_epoch=eval_every, initial_epoch=step // eval_every,
-                                   epochs=total_steps // eval_every, validation_data=validation,
-                                   callbacks=callbacks, verbose=verbose))
+        histories.append(
+            model.fit(
+                stream.skip(step),
+                steps_per_epoch=eval_every,
+                initial_epoch=step // eval_every,
+                epochs=total_steps // eval_every,
+                validation_data=validation,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        )
     seconds = time.perf_counter() - started
     history = merge_histories(*histories)
     if model.stop_training and not history.get("val_loss"):
@@ -312,8 +394,9 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     options.check()
     state = read_resume_state(options)
     folder = ensure_corpus(options.data)
-    train_ds, val_ds, tokenizer = clm_splits(folder, options.seq_len, options.batch_size,
-                                             options.validation_fraction, options.seed)
+    train_ds, val_ds, tokenizer = clm_splits(
+        folder, options.seq_len, options.batch_size, options.validation_fraction, options.seed
+    )
     config = model_config(options, tokenizer.vocabulary_size())
     check_fits(options, config, state)
     train_x, train_y = training_windows(train_ds)
@@ -333,19 +416,32 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     run.note(tokenizer="tokenizer", llm_config=config.get_config(), total_steps=total_steps)
     save_tokenizer(tokenizer, run.file("tokenizer"))
     # Prompts from the validation documents (or --prompt): in the corpus's language, on text not trained on.
-    prompts = resolve_prompts(options.prompt, split_documents(folder, options.validation_fraction, seed=options.seed)[1],
-                              seed=options.seed)
-    sampler = SampleGenerations(tokenizer, prompts, path=run.file("samples.txt"), max_new_tokens=options.sample_tokens,
-                                seed=options.seed, print_fn=print if options.verbose else (lambda *_: None))
-    callbacks = [sampler, *standard_callbacks(run, options, config, eval_every, start_step,
-                                              options.batch_size * options.seq_len), *extra_callbacks]
-    print(f"training {model.count_params():,} parameters for {total_steps} steps "
-          f"({total_steps / batches_per_pass:.1f} passes over {batches_per_pass} batches), "
-          f"global batch {options.batch_size * options.accum_steps} x {options.seq_len} tokens, {options.precision}"
-          f"{', remat' if options.remat else ''}")
+    prompts = resolve_prompts(
+        options.prompt, split_documents(folder, options.validation_fraction, seed=options.seed)[1], seed=options.seed
+    )
+    sampler = SampleGenerations(
+        tokenizer,
+        prompts,
+        path=run.file("samples.txt"),
+        max_new_tokens=options.sample_tokens,
+        seed=options.seed,
+        print_fn=print if options.verbose else (lambda *_: None),
+    )
+    callbacks = [
+        sampler,
+        *standard_callbacks(run, options, config, eval_every, start_step, options.batch_size * options.seq_len),
+        *extra_callbacks,
+    ]
+    print(
+        f"training {model.count_params():,} parameters for {total_steps} steps "
+        f"({total_steps / batches_per_pass:.1f} passes over {batches_per_pass} batches), "
+        f"global batch {options.batch_size * options.accum_steps} x {options.seq_len} tokens, {options.precision}"
+        f"{', remat' if options.remat else ''}"
+    )
     stream = training_stream(train_x, train_y, options.batch_size, options.seed)
-    history, train_seconds = fit_from(model, stream, as_model_inputs(val_ds), start_step, total_steps, eval_every,
-                                      callbacks, options.verbose)
+    history, train_seconds = fit_from(
+        model, stream, as_model_inputs(val_ds), start_step, total_steps, eval_every, callbacks, options.verbose
+    )
 
     # Report: validation loss against the unigram baseline, throughput and the samples.
     plot_training(history, run.file("training.png"), eval_every, title=f"{title} ({options.preset})")
@@ -366,4 +462,3 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     }
     results = run.finish(model, history, results, plot_title=f"{title} ({options.preset})")
     return {**results, "model": model, "tokenizer": tokenizer}
-

@@ -36,8 +36,11 @@ _CACHE_ARGS = ("cache", "cache_index", "cross_cache")
 def transformer_blocks(model):
     """The transformer blocks of a zoo LLM task model (or backbone)."""
     backbone = getattr(model, "backbone", model)
-    return [*getattr(backbone, "blocks", []), *getattr(backbone, "encoder_blocks", []),
-            *getattr(backbone, "decoder_blocks", [])]
+    return [
+        *getattr(backbone, "blocks", []),
+        *getattr(backbone, "encoder_blocks", []),
+        *getattr(backbone, "decoder_blocks", []),
+    ]
 
 
 def enable_remat(model):

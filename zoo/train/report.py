@@ -22,8 +22,11 @@ def plot_training(history, path, steps_per_epoch, title=None):
     if not logs.get("loss"):
         raise ValueError("The history has no loss to plot; was the model trained?")
     steps = [(i + 1) * steps_per_epoch for i in range(len(logs["loss"]))]
-    panels = [("loss", ["loss", "val_loss"], "nats/token"), ("learning rate", ["learning_rate"], None),
-              ("throughput", ["tokens_per_second"], "tokens/s")]
+    panels = [
+        ("loss", ["loss", "val_loss"], "nats/token"),
+        ("learning rate", ["learning_rate"], None),
+        ("throughput", ["tokens_per_second"], "tokens/s"),
+    ]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     for ax, (name, keys, unit) in zip(axes, panels):
         for key in keys:

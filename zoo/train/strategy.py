@@ -59,19 +59,35 @@ def add_strategy_args(parser):
         'auto'
     """
     group = parser.add_argument_group("distribution")
-    group.add_argument("--strategy", choices=STRATEGIES, default="auto",
-                       help="tf.distribute strategy: auto picks tpu, then mirrored (>1 GPU), then default "
-                            "(default: auto)")
-    group.add_argument("--cpu-devices", "--cpu-replicas", dest="cpu_replicas", type=int, default=None, metavar="N",
-                       help="split the CPU into N logical devices, so --strategy mirrored can be tried without GPUs")
-    group.add_argument("--tpu", default=None,
-                       help="TPU name or grpc:// address for --strategy tpu (default: $TPU_NAME, else 'local' "
-                            "as on a Cloud TPU VM)")
-    group.add_argument("--workers", default=None,
-                       help="for multi_worker without TF_CONFIG: comma-separated host:port of every worker, "
-                            "same order on each machine (with --worker-index)")
-    group.add_argument("--worker-index", type=int, default=None,
-                       help="this machine's position in --workers (0 is the chief)")
+    group.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="auto",
+        help="tf.distribute strategy: auto picks tpu, then mirrored (>1 GPU), then default (default: auto)",
+    )
+    group.add_argument(
+        "--cpu-devices",
+        "--cpu-replicas",
+        dest="cpu_replicas",
+        type=int,
+        default=None,
+        metavar="N",
+        help="split the CPU into N logical devices, so --strategy mirrored can be tried without GPUs",
+    )
+    group.add_argument(
+        "--tpu",
+        default=None,
+        help="TPU name or grpc:// address for --strategy tpu (default: $TPU_NAME, else 'local' as on a Cloud TPU VM)",
+    )
+    group.add_argument(
+        "--workers",
+        default=None,
+        help="for multi_worker without TF_CONFIG: comma-separated host:port of every worker, "
+        "same order on each machine (with --worker-index)",
+    )
+    group.add_argument(
+        "--worker-index", type=int, default=None, help="this machine's position in --workers (0 is the chief)"
+    )
     return parser
 
 
@@ -88,8 +104,9 @@ def tf_config_for(workers, index):
         if not host or not port.isdigit():
             raise StrategyError(f"A worker must be host:port, got {worker!r} (e.g. {EXAMPLE_WORKERS[0]}).")
     if not workers:
-        raise StrategyError("--workers lists no worker; give host:port of every machine, e.g. "
-                            f"--workers {','.join(EXAMPLE_WORKERS)}.")
+        raise StrategyError(
+            f"--workers lists no worker; give host:port of every machine, e.g. --workers {','.join(EXAMPLE_WORKERS)}."
+        )
     if not 0 <= index < len(workers):
         raise StrategyError(f"--worker-index must be in 0..{len(workers) - 1} for {len(workers)} workers, got {index}.")
     return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": int(index)}})
@@ -97,8 +114,10 @@ def tf_config_for(workers, index):
 
 def tf_config_lines(workers):
     """One `export TF_CONFIG=...` line per machine of a cluster, to paste on each host."""
-    return [f"on {worker.rpartition(':')[0]}: export TF_CONFIG='{tf_config_for(workers, i)}'"
-            for i, worker in enumerate(workers)]
+    return [
+        f"on {worker.rpartition(':')[0]}: export TF_CONFIG='{tf_config_for(workers, i)}'"
+        for i, worker in enumerate(workers)
+    ]
 
 
 def read_tf_config(environ=None):
@@ -117,7 +136,8 @@ def read_tf_config(environ=None):
         raise StrategyError(
             "--strategy multi_worker needs TF_CONFIG (the cluster and this machine's role) in the environment, "
             f"or --workers host:port,... --worker-index i. For two machines:\n{example}\n"
-            "Start the same command on every machine; see docs/distributed.md.")
+            "Start the same command on every machine; see docs/distributed.md."
+        )
     try:
         config = json.loads(raw)
     except json.JSONDecodeError as err:
@@ -126,11 +146,14 @@ def read_tf_config(environ=None):
     if not isinstance(cluster, dict) or not cluster.get("worker") and not cluster.get("chief"):
         raise StrategyError(f"TF_CONFIG has no cluster with a 'worker' list: {raw[:200]!r}. Example:\n{example}")
     if not isinstance(task, dict) or task.get("type") not in cluster or not isinstance(task.get("index"), int):
-        raise StrategyError(f"TF_CONFIG's task must name a job of the cluster and an integer index, "
-                            f"got {task!r}. Example:\n{example}")
+        raise StrategyError(
+            f"TF_CONFIG's task must name a job of the cluster and an integer index, got {task!r}. Example:\n{example}"
+        )
     if not 0 <= task["index"] < len(cluster[task["type"]]):
-        raise StrategyError(f"TF_CONFIG's task index {task['index']} is outside the {len(cluster[task['type']])} "
-                            f"{task['type']} addresses.")
+        raise StrategyError(
+            f"TF_CONFIG's task index {task['index']} is outside the {len(cluster[task['type']])} "
+            f"{task['type']} addresses."
+        )
     return config
 
 
@@ -154,7 +177,8 @@ def split_cpu(replicas):
     except RuntimeError:
         raise StrategyError(
             f"--cpu-devices {replicas}: TensorFlow has already started its devices in this process, so the CPU "
-            "can no longer be split. Make the strategy first thing in a fresh process.") from None
+            "can no longer be split. Make the strategy first thing in a fresh process."
+        ) from None
 
 
 def _with_timeout(fn, seconds, what):
@@ -171,8 +195,10 @@ def _with_timeout(fn, seconds, what):
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        raise StrategyError(f"{what} took more than {seconds:.0f} s; no TPU answered. "
-                            "Check the TPU name, its zone and the network, or use another --strategy.")
+        raise StrategyError(
+            f"{what} took more than {seconds:.0f} s; no TPU answered. "
+            "Check the TPU name, its zone and the network, or use another --strategy."
+        )
     if "error" in box:
         raise box["error"]
     return box["value"]
@@ -204,25 +230,28 @@ def tpu_strategy(tpu=None, timeout=TPU_TIMEOUT):
     import tensorflow as tf
 
     tpu = tpu or os.environ.get("TPU_NAME") or "local"
-    help_text = ("On a Cloud TPU VM run with --tpu local (the default); from another VM give the TPU's name "
-                 "(--tpu my-tpu, same zone and project) or its grpc://IP:8470 address. Without a TPU use "
-                 "--strategy auto, default or mirrored. See docs/distributed.md.")
+    help_text = (
+        "On a Cloud TPU VM run with --tpu local (the default); from another VM give the TPU's name "
+        "(--tpu my-tpu, same zone and project) or its grpc://IP:8470 address. Without a TPU use "
+        "--strategy auto, default or mirrored. See docs/distributed.md."
+    )
     try:
-        resolver = _with_timeout(lambda: tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu), timeout,
-                                 f"Resolving TPU {tpu!r}")
+        resolver = _with_timeout(
+            lambda: tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu), timeout, f"Resolving TPU {tpu!r}"
+        )
         master = resolver.master()
     except StrategyError as err:
         raise StrategyError(f"--strategy tpu: {err} {help_text}") from None
     except Exception as err:  # the resolver raises ValueError, URLError, HTTP errors, ... for an unknown TPU
-        raise StrategyError(f"--strategy tpu: cannot resolve TPU {tpu!r} ({type(err).__name__}: {err}). "
-                            f"{help_text}") from None
+        raise StrategyError(
+            f"--strategy tpu: cannot resolve TPU {tpu!r} ({type(err).__name__}: {err}). {help_text}"
+        ) from None
     # Connecting to an address nobody answers blocks forever inside TensorFlow: probe it first.
     if master.startswith("grpc://") and not _reachable(master, min(timeout, 10.0)):
         raise StrategyError(f"--strategy tpu: nothing answers at {master} (TPU {tpu!r}). {help_text}")
     try:
         tf.config.experimental_connect_to_cluster(resolver)
-        _with_timeout(lambda: tf.tpu.experimental.initialize_tpu_system(resolver), timeout,
-                      f"Initializing TPU {tpu!r}")
+        _with_timeout(lambda: tf.tpu.experimental.initialize_tpu_system(resolver), timeout, f"Initializing TPU {tpu!r}")
     except StrategyError as err:
         raise StrategyError(f"--strategy tpu: {err} {help_text}") from None
     except Exception as err:  # NotFoundError "TPUs not found in the cluster" on a machine without one
@@ -265,8 +294,11 @@ def _let_keras_fit_dict_inputs_on_multi_worker():
         for _, _, it in iterator:
             batch = next(it)
             data_batch = tree.map_structure(
-                lambda v: strategy.experimental_local_results(v)[0]
-                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
+                lambda v: (
+                    strategy.experimental_local_results(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v
+                ),
+                batch,
+            )
             break
         with strategy.scope():
             self._symbolic_build(data_batch=data_batch)
@@ -282,11 +314,13 @@ def _let_keras_fit_dict_inputs_on_multi_worker():
 
     def reduce_per_replica(values, strategy, reduction):
         if reduction in ("auto", "mean") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+
             def mean(v):
                 if not isinstance(v, tf.distribute.DistributedValues):
                     return v
                 rank = strategy.experimental_local_results(v)[0].shape.rank
                 return strategy.reduce("MEAN", v, axis=None if rank == 0 else 0)
+
             return tree.map_structure(mean, values)
         return reduce_original(values, strategy, reduction)
 
@@ -343,16 +377,20 @@ def make_strategy(name="auto", cpu_replicas=None, tpu=None, log=print):
         _let_keras_fit_dict_inputs_on_multi_worker()
         task = config["task"]
         workers = config["cluster"].get("worker", [])
-        log(f"strategy multi_worker: this is {task['type']} {task['index']} of {len(workers)} workers "
-            f"({'chief' if is_chief(strategy) else 'not the chief'}); TF_CONFIG on each machine:")
+        log(
+            f"strategy multi_worker: this is {task['type']} {task['index']} of {len(workers)} workers "
+            f"({'chief' if is_chief(strategy) else 'not the chief'}); TF_CONFIG on each machine:"
+        )
         if "chief" not in config["cluster"]:
             for line in tf_config_lines(workers):
                 log("  " + line)
     else:
         strategy = tpu_strategy(tpu)
     if name == "auto":
-        log(f"strategy auto: {chosen} ({strategy.num_replicas_in_sync} replica"
-            f"{'s' if strategy.num_replicas_in_sync > 1 else ''})")
+        log(
+            f"strategy auto: {chosen} ({strategy.num_replicas_in_sync} replica"
+            f"{'s' if strategy.num_replicas_in_sync > 1 else ''})"
+        )
     _made[key] = strategy
     return strategy
 
@@ -366,8 +404,10 @@ def strategy_from_args(args, log=print):
     name = getattr(args, "strategy", "default")
     workers, index = getattr(args, "workers", None), getattr(args, "worker_index", None)
     if (workers is None) != (index is None):
-        raise StrategyError("--workers and --worker-index go together: every machine gets the same --workers "
-                            "list and its own --worker-index (0 is the chief).")
+        raise StrategyError(
+            "--workers and --worker-index go together: every machine gets the same --workers "
+            "list and its own --worker-index (0 is the chief)."
+        )
     if workers is not None:
         if name != "multi_worker":
             raise StrategyError(f"--workers is for --strategy multi_worker, not {name}.")
@@ -439,8 +479,10 @@ def distributed(train):
         except ValueError as err:
             raise SystemExit(str(err)) from None
         if strategy.num_replicas_in_sync > 1 and batch_size is not None:
-            print(f"global batch {batch_size} = {strategy.num_replicas_in_sync} replicas x "
-                  f"{batch_size // strategy.num_replicas_in_sync}")
+            print(
+                f"global batch {batch_size} = {strategy.num_replicas_in_sync} replicas x "
+                f"{batch_size // strategy.num_replicas_in_sync}"
+            )
         with strategy.scope():
             return train(for_this_worker(args, strategy), *rest, **kwargs)
 

@@ -31,8 +31,11 @@ def train_digit_classifier(epochs=30, batch_size=32, seed=0, augment=True, one_h
     train_data = image_dataset(x_train[:n_fit], labels[:n_fit], batch_size, seed=seed, augment=augment)
     model = build_cnn()
     history = model.fit(
-        train_data, validation_data=(x_train[n_fit:], labels[n_fit:]), epochs=epochs,
-        callbacks=callbacks or [], verbose=verbose,
+        train_data,
+        validation_data=(x_train[n_fit:], labels[n_fit:]),
+        epochs=epochs,
+        callbacks=callbacks or [],
+        verbose=verbose,
         shuffle=False,  # the dataset reshuffles itself every epoch
     )
     return model, history, (x_test, y_test)

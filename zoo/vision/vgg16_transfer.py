@@ -25,9 +25,7 @@ from zoo.validation import check_input_shape, check_num_classes
 
 # The file Keras' own VGG16(weights="imagenet", include_top=False) would download.
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-VGG16_NOTOP_URL = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_NOTOP_FILE
-)
+VGG16_NOTOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_NOTOP_FILE
 
 
 def keras_cache_dir():

@@ -44,8 +44,7 @@ def render_page(mandoc, path):
     roff = gzip.decompress(Path(path).read_bytes())
     if roff.lstrip().startswith(b".so "):
         return None
-    result = subprocess.run([str(mandoc), "-Thtml", "-Ofragment"],
-                            input=roff, capture_output=True, check=False)
+    result = subprocess.run([str(mandoc), "-Thtml", "-Ofragment"], input=roff, capture_output=True, check=False)
     html = result.stdout.decode("utf-8", errors="replace")
     return _literal_non_ascii(html) if html.strip() else None
 

@@ -45,8 +45,9 @@ def dataset_path(task, language, split):
         '.json'
     """
     if (task, language) not in FILES:
-        raise ValueError(f"No shipped {task!r} set in {language!r}; tasks: qa, nli, sentiment; languages: "
-                         f"{', '.join(LANGUAGES)}.")
+        raise ValueError(
+            f"No shipped {task!r} set in {language!r}; tasks: qa, nli, sentiment; languages: {', '.join(LANGUAGES)}."
+        )
     if split not in ("train", "dev"):
         raise ValueError(f"split must be 'train' or 'dev', got {split!r}.")
     return FOLDER / FILES[(task, language)].format(split=split)

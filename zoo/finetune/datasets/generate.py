@@ -30,52 +30,233 @@ from zoo.data.atomic_files import write_text_atomic
 from zoo.finetune.datasets import FOLDER
 
 # (name, pronoun, possessive)
-NAMES_EN = [(n, "she", "her") for n in ("Alice", "Maria", "Emma", "Sofia", "Hannah", "Olivia", "Grace", "Chloe",
-                                          "Nora", "Leila", "Priya", "Yuki", "Clara", "Ruth", "Ines", "Mei")] + \
-           [(n, "he", "his") for n in ("James", "Omar", "Lucas", "Daniel", "Henry", "Ravi", "Tom", "Felix",
-                                         "Samuel", "Kenji", "Arthur", "Diego", "Ivan", "Noah", "Peter", "Ben")]
-NAMES_JA = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田",
-            "佐々木", "山口", "松本", "井上", "木村", "林", "清水", "山崎", "森", "池田", "橋本", "阿部",
-            "石川", "山下", "中島", "石井", "小川", "前田", "岡田", "長谷川"]
+NAMES_EN = [
+    (n, "she", "her")
+    for n in (
+        "Alice",
+        "Maria",
+        "Emma",
+        "Sofia",
+        "Hannah",
+        "Olivia",
+        "Grace",
+        "Chloe",
+        "Nora",
+        "Leila",
+        "Priya",
+        "Yuki",
+        "Clara",
+        "Ruth",
+        "Ines",
+        "Mei",
+    )
+] + [
+    (n, "he", "his")
+    for n in (
+        "James",
+        "Omar",
+        "Lucas",
+        "Daniel",
+        "Henry",
+        "Ravi",
+        "Tom",
+        "Felix",
+        "Samuel",
+        "Kenji",
+        "Arthur",
+        "Diego",
+        "Ivan",
+        "Noah",
+        "Peter",
+        "Ben",
+    )
+]
+NAMES_JA = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "清水",
+    "山崎",
+    "森",
+    "池田",
+    "橋本",
+    "阿部",
+    "石川",
+    "山下",
+    "中島",
+    "石井",
+    "小川",
+    "前田",
+    "岡田",
+    "長谷川",
+]
 
 # ---------------------------------------------------------------- sentiment
 
 SENT_EN = {
-    "items": ["the pasta", "this phone", "the hotel room", "the film", "the service", "this laptop", "the concert",
-              "the new album", "this backpack", "the museum tour", "the coffee", "the delivery", "this novel",
-              "the customer support", "the train journey", "this jacket", "the sushi", "the app update",
-              "the guided hike", "the dentist visit"],
-    "positive": ["excellent", "wonderful", "great", "fantastic", "superb", "delightful", "impressive",
-                 "outstanding", "lovely", "brilliant"],
-    "negative": ["terrible", "awful", "disappointing", "poor", "dreadful", "mediocre", "horrible", "unpleasant",
-                 "useless", "annoying"],
+    "items": [
+        "the pasta",
+        "this phone",
+        "the hotel room",
+        "the film",
+        "the service",
+        "this laptop",
+        "the concert",
+        "the new album",
+        "this backpack",
+        "the museum tour",
+        "the coffee",
+        "the delivery",
+        "this novel",
+        "the customer support",
+        "the train journey",
+        "this jacket",
+        "the sushi",
+        "the app update",
+        "the guided hike",
+        "the dentist visit",
+    ],
+    "positive": [
+        "excellent",
+        "wonderful",
+        "great",
+        "fantastic",
+        "superb",
+        "delightful",
+        "impressive",
+        "outstanding",
+        "lovely",
+        "brilliant",
+    ],
+    "negative": [
+        "terrible",
+        "awful",
+        "disappointing",
+        "poor",
+        "dreadful",
+        "mediocre",
+        "horrible",
+        "unpleasant",
+        "useless",
+        "annoying",
+    ],
     "adverbs": ["", "really ", "truly ", "absolutely ", "quite ", "very "],
-    "pos_verbs": ["I loved", "I really enjoyed", "I would happily recommend", "We were thrilled with",
-                  "My family adored", "I am very happy with"],
-    "neg_verbs": ["I hated", "I regret paying for", "We were let down by", "I would never recommend",
-                  "My family disliked", "I am very unhappy with"],
-    "pos_close": ["I will definitely come back.", "Worth every penny.", "Highly recommended!",
-                  "I would buy it again.", "Five stars from me.", "It made my day."],
-    "neg_close": ["Never again.", "A complete waste of money.", "Avoid it.", "I want a refund.",
-                  "One star is too many.", "It ruined my day."],
+    "pos_verbs": [
+        "I loved",
+        "I really enjoyed",
+        "I would happily recommend",
+        "We were thrilled with",
+        "My family adored",
+        "I am very happy with",
+    ],
+    "neg_verbs": [
+        "I hated",
+        "I regret paying for",
+        "We were let down by",
+        "I would never recommend",
+        "My family disliked",
+        "I am very unhappy with",
+    ],
+    "pos_close": [
+        "I will definitely come back.",
+        "Worth every penny.",
+        "Highly recommended!",
+        "I would buy it again.",
+        "Five stars from me.",
+        "It made my day.",
+    ],
+    "neg_close": [
+        "Never again.",
+        "A complete waste of money.",
+        "Avoid it.",
+        "I want a refund.",
+        "One star is too many.",
+        "It ruined my day.",
+    ],
 }
 
 SENT_JA = {
-    "items": ["このレストランの料理", "新しいスマートフォン", "ホテルの部屋", "昨日見た映画", "店員の対応",
-              "このノートパソコン", "週末のコンサート", "新しいアルバム", "このリュック", "美術館のガイドツアー",
-              "駅前のカフェのコーヒー", "今回の配送", "この小説", "カスタマーサポート", "新幹線の旅",
-              "このジャケット", "回転寿司のネタ", "アプリの新しいバージョン", "山歩きのツアー", "歯医者の治療"],
-    "positive": ["素晴らしかった", "最高だった", "とても良かった", "期待以上だった", "満足のいくものだった",
-                 "感動的だった", "快適だった", "申し分なかった"],
-    "negative": ["ひどかった", "最悪だった", "期待外れだった", "残念だった", "不満の残るものだった",
-                 "がっかりするものだった", "不快だった", "お粗末だった"],
-    "negated": ["あまり良くなかった", "全然満足できなかった", "期待したほどではなかった", "少しも楽しめなかった",
-                "決して快適ではなかった"],
+    "items": [
+        "このレストランの料理",
+        "新しいスマートフォン",
+        "ホテルの部屋",
+        "昨日見た映画",
+        "店員の対応",
+        "このノートパソコン",
+        "週末のコンサート",
+        "新しいアルバム",
+        "このリュック",
+        "美術館のガイドツアー",
+        "駅前のカフェのコーヒー",
+        "今回の配送",
+        "この小説",
+        "カスタマーサポート",
+        "新幹線の旅",
+        "このジャケット",
+        "回転寿司のネタ",
+        "アプリの新しいバージョン",
+        "山歩きのツアー",
+        "歯医者の治療",
+    ],
+    "positive": [
+        "素晴らしかった",
+        "最高だった",
+        "とても良かった",
+        "期待以上だった",
+        "満足のいくものだった",
+        "感動的だった",
+        "快適だった",
+        "申し分なかった",
+    ],
+    "negative": [
+        "ひどかった",
+        "最悪だった",
+        "期待外れだった",
+        "残念だった",
+        "不満の残るものだった",
+        "がっかりするものだった",
+        "不快だった",
+        "お粗末だった",
+    ],
+    "negated": [
+        "あまり良くなかった",
+        "全然満足できなかった",
+        "期待したほどではなかった",
+        "少しも楽しめなかった",
+        "決して快適ではなかった",
+    ],
     "adverbs": ["", "本当に", "正直なところ", "思っていた以上に", "全体的に"],
-    "pos_close": ["また利用したいです。", "友人にも勧めたいと思います。", "買ってよかったです。",
-                  "値段以上の価値がありました。", "星五つです。", "次回も楽しみにしています。"],
-    "neg_close": ["もう二度と利用しません。", "お金の無駄でした。", "返金してほしいです。",
-                  "人にはおすすめできません。", "星一つでも多すぎます。", "本当に後悔しています。"],
+    "pos_close": [
+        "また利用したいです。",
+        "友人にも勧めたいと思います。",
+        "買ってよかったです。",
+        "値段以上の価値がありました。",
+        "星五つです。",
+        "次回も楽しみにしています。",
+    ],
+    "neg_close": [
+        "もう二度と利用しません。",
+        "お金の無駄でした。",
+        "返金してほしいです。",
+        "人にはおすすめできません。",
+        "星一つでも多すぎます。",
+        "本当に後悔しています。",
+    ],
 }
 
 
@@ -150,10 +331,26 @@ ACTS_EN = [
     ("repairing a chair", "fixing furniture", "sleeping"),
     ("washing a car", "cleaning a vehicle", "sleeping"),
 ]
-PLACES_EN = ["in the park", "at the library", "in the kitchen", "on the beach", "at the office", "in the garden",
-             "at the station", "in a cafe"]
-EXTRAS_EN = ["with a friend", "with {poss} brother", "with {poss} sister", "for the first time", "to relax after work",
-             "because it is a holiday", "while it is raining", "for a school project"]
+PLACES_EN = [
+    "in the park",
+    "at the library",
+    "in the kitchen",
+    "on the beach",
+    "at the office",
+    "in the garden",
+    "at the station",
+    "in a cafe",
+]
+EXTRAS_EN = [
+    "with a friend",
+    "with {poss} brother",
+    "with {poss} sister",
+    "for the first time",
+    "to relax after work",
+    "because it is a holiday",
+    "while it is raining",
+    "for a school project",
+]
 JOBS_EN = ["a teacher", "a nurse", "an engineer", "a lawyer", "a baker", "a pilot", "a student", "a doctor"]
 TIMES_EN = ["This morning", "On Sunday", "Late in the evening", "Right now", "After lunch", "Today"]
 
@@ -172,8 +369,16 @@ ACTS_JA = [
     ("車を洗って", "乗り物を掃除して", "眠って", "車を洗っていません"),
 ]
 PLACES_JA = ["公園", "図書館", "台所", "海辺", "事務所", "庭", "駅", "喫茶店"]
-EXTRAS_JA = ["友達と一緒に", "兄と一緒に", "妹と一緒に", "初めて", "仕事の後の息抜きに", "休日なので",
-             "雨の日に", "学校の課題のために"]
+EXTRAS_JA = [
+    "友達と一緒に",
+    "兄と一緒に",
+    "妹と一緒に",
+    "初めて",
+    "仕事の後の息抜きに",
+    "休日なので",
+    "雨の日に",
+    "学校の課題のために",
+]
 JOBS_JA = ["教師", "看護師", "技術者", "弁護士", "パン職人", "パイロット", "学生", "医者"]
 TIMES_JA = ["今朝", "日曜日に", "夜遅くに", "今", "昼食の後", "今日"]
 
@@ -187,13 +392,26 @@ def _nli_en(rng, label, names):
     who = f"{name}, {job}," if job else name
     premise = rng.choice([f"{who} is {act} {place}.", f"{opening}, {who} is {act} {place}."])
     if label == "entailment":
-        hypothesis = rng.choice([f"{name} is {general}.", f"Someone is {act} {place}.", f"{name} is {place}.",
-                                 f"A person is {general} {place}.", f"{name} is {act}."])
+        hypothesis = rng.choice(
+            [
+                f"{name} is {general}.",
+                f"Someone is {act} {place}.",
+                f"{name} is {place}.",
+                f"A person is {general} {place}.",
+                f"{name} is {act}.",
+            ]
+        )
     elif label == "contradiction":
         other = rng.choice([p for p in PLACES_EN if p != place])
-        hypothesis = rng.choice([f"{name} is not {act}.", f"{name} is {incompatible} {place}.",
-                                 f"Nobody is {act} {place}.", f"{name} is {other}, not {place}.",
-                                 f"{name} is {incompatible} and is not {general}."])
+        hypothesis = rng.choice(
+            [
+                f"{name} is not {act}.",
+                f"{name} is {incompatible} {place}.",
+                f"Nobody is {act} {place}.",
+                f"{name} is {other}, not {place}.",
+                f"{name} is {incompatible} and is not {general}.",
+            ]
+        )
     else:
         extra = rng.choice(EXTRAS_EN).format(poss=poss)
         options = [f"{name} is {act} {extra}.", f"{name} is {act} {place} {extra}."]
@@ -212,12 +430,24 @@ def _nli_ja(rng, label, names):
     who = f"{job}の{name}さん" if job else f"{name}さん"
     premise = rng.choice([f"{who}は{place}で{act}います。", f"{rng.choice(TIMES_JA)}、{who}は{place}で{act}います。"])
     if label == "entailment":
-        hypothesis = rng.choice([f"{name}さんは{general}います。", f"誰かが{place}で{act}います。",
-                                 f"{name}さんは{place}にいます。", f"{name}さんは{place}で{general}います。"])
+        hypothesis = rng.choice(
+            [
+                f"{name}さんは{general}います。",
+                f"誰かが{place}で{act}います。",
+                f"{name}さんは{place}にいます。",
+                f"{name}さんは{place}で{general}います。",
+            ]
+        )
     elif label == "contradiction":
         other = rng.choice([p for p in PLACES_JA if p != place])
-        hypothesis = rng.choice([f"{name}さんは{negated}。", f"{name}さんは{place}で{incompatible}います。",
-                                 f"{place}では誰も{act}いません。", f"{name}さんは{place}ではなく{other}にいます。"])
+        hypothesis = rng.choice(
+            [
+                f"{name}さんは{negated}。",
+                f"{name}さんは{place}で{incompatible}います。",
+                f"{place}では誰も{act}いません。",
+                f"{name}さんは{place}ではなく{other}にいます。",
+            ]
+        )
     else:
         extra = rng.choice(EXTRAS_JA)
         options = [f"{name}さんは{extra}{act}います。", f"{name}さんは{place}で{extra}{act}います。"]
@@ -245,29 +475,110 @@ def nli_examples(language, rng, count, names):
 # ---------------------------------------------------------------- QA
 
 QA_EN = {
-    "cities": ["Lisbon", "Osaka", "Nairobi", "Toronto", "Krakow", "Lima", "Melbourne", "Seoul", "Dublin", "Cairo",
-               "Oslo", "Bristol", "Kyoto", "Porto", "Hanoi", "Vancouver"],
-    "subjects": ["chemistry", "history", "mathematics", "architecture", "music", "economics", "biology",
-                 "philosophy", "computer science", "law"],
-    "jobs": ["nurse", "bus driver", "software engineer", "journalist", "pastry chef", "librarian", "firefighter",
-             "photographer", "pharmacist", "carpenter"],
+    "cities": [
+        "Lisbon",
+        "Osaka",
+        "Nairobi",
+        "Toronto",
+        "Krakow",
+        "Lima",
+        "Melbourne",
+        "Seoul",
+        "Dublin",
+        "Cairo",
+        "Oslo",
+        "Bristol",
+        "Kyoto",
+        "Porto",
+        "Hanoi",
+        "Vancouver",
+    ],
+    "subjects": [
+        "chemistry",
+        "history",
+        "mathematics",
+        "architecture",
+        "music",
+        "economics",
+        "biology",
+        "philosophy",
+        "computer science",
+        "law",
+    ],
+    "jobs": [
+        "nurse",
+        "bus driver",
+        "software engineer",
+        "journalist",
+        "pastry chef",
+        "librarian",
+        "firefighter",
+        "photographer",
+        "pharmacist",
+        "carpenter",
+    ],
     "pets": ["dog", "cat", "parrot", "rabbit", "tortoise", "hamster"],
     "pet_names": ["Biscuit", "Pepper", "Mochi", "Rex", "Luna", "Captain", "Pumpkin", "Ziggy", "Olive", "Bruno"],
-    "hobbies": ["baking bread", "hiking in the mountains", "playing chess", "painting landscapes",
-                "watching old films", "growing vegetables", "swimming in the sea", "learning languages",
-                "repairing old radios", "bird watching"],
+    "hobbies": [
+        "baking bread",
+        "hiking in the mountains",
+        "playing chess",
+        "painting landscapes",
+        "watching old films",
+        "growing vegetables",
+        "swimming in the sea",
+        "learning languages",
+        "repairing old radios",
+        "bird watching",
+    ],
 }
 
 QA_JA = {
-    "cities": ["札幌", "仙台", "金沢", "名古屋", "神戸", "広島", "高松", "福岡", "那覇", "長野", "静岡", "松江",
-               "熊本", "青森", "奈良", "横浜"],
+    "cities": [
+        "札幌",
+        "仙台",
+        "金沢",
+        "名古屋",
+        "神戸",
+        "広島",
+        "高松",
+        "福岡",
+        "那覇",
+        "長野",
+        "静岡",
+        "松江",
+        "熊本",
+        "青森",
+        "奈良",
+        "横浜",
+    ],
     "subjects": ["化学", "歴史学", "数学", "建築学", "音楽", "経済学", "生物学", "哲学", "情報科学", "法学"],
-    "jobs": ["看護師", "バスの運転手", "ソフトウェア技術者", "新聞記者", "菓子職人", "司書", "消防士",
-             "写真家", "薬剤師", "大工"],
+    "jobs": [
+        "看護師",
+        "バスの運転手",
+        "ソフトウェア技術者",
+        "新聞記者",
+        "菓子職人",
+        "司書",
+        "消防士",
+        "写真家",
+        "薬剤師",
+        "大工",
+    ],
     "pets": ["犬", "猫", "インコ", "うさぎ", "亀", "ハムスター"],
     "pet_names": ["ポチ", "タマ", "モチ", "ハナ", "ソラ", "コタロウ", "きなこ", "マロン", "チビ", "レオ"],
-    "hobbies": ["パン作り", "山歩き", "将棋", "風景画", "古い映画の鑑賞", "家庭菜園", "海での水泳",
-                "外国語の勉強", "古いラジオの修理", "野鳥観察"],
+    "hobbies": [
+        "パン作り",
+        "山歩き",
+        "将棋",
+        "風景画",
+        "古い映画の鑑賞",
+        "家庭菜園",
+        "海での水泳",
+        "外国語の勉強",
+        "古いラジオの修理",
+        "野鳥観察",
+    ],
 }
 
 
@@ -295,8 +606,9 @@ def _qa_en(rng, person):
     q = QA_EN
     born, home = rng.sample(q["cities"], 2)
     year = str(rng.randrange(1950, 2004))
-    subject, job, pet, pet_name, hobby = (rng.choice(q[k]) for k in ("subjects", "jobs", "pets", "pet_names",
-                                                                      "hobbies"))
+    subject, job, pet, pet_name, hobby = (
+        rng.choice(q[k]) for k in ("subjects", "jobs", "pets", "pet_names", "hobbies")
+    )
     article = "an" if job[0] in "aeiou" else "a"
     p = _Paragraph()
     if rng.random() < 0.5:
@@ -328,8 +640,9 @@ def _qa_ja(rng, name):
     q = QA_JA
     born, home = rng.sample(q["cities"], 2)
     year = f"{rng.randrange(1950, 2004)}年"
-    subject, job, pet, pet_name, hobby = (rng.choice(q[k]) for k in ("subjects", "jobs", "pets", "pet_names",
-                                                                      "hobbies"))
+    subject, job, pet, pet_name, hobby = (
+        rng.choice(q[k]) for k in ("subjects", "jobs", "pets", "pet_names", "hobbies")
+    )
     p = _Paragraph()
     if rng.random() < 0.5:
         p.add(f"{name}さんは", ("year", year), "に", ("born", born), "で生まれました。")
@@ -366,7 +679,7 @@ def qa_dataset(language, rng, paragraphs, names, questions_per_paragraph=3, pref
         qas = []
         for key in rng.sample(sorted(questions), questions_per_paragraph):
             answer = paragraph.answers[key]
-            assert paragraph.text[answer["answer_start"]:][:len(answer["text"])] == answer["text"]
+            assert paragraph.text[answer["answer_start"] :][: len(answer["text"])] == answer["text"]
             count += 1
             qas.append({"id": f"{prefix}{count:04d}", "question": rng.choice(questions[key]), "answers": [answer]})
         title = person[0] if language == "en" else f"{person}さん"
@@ -375,6 +688,7 @@ def qa_dataset(language, rng, paragraphs, names, questions_per_paragraph=3, pref
 
 
 # ---------------------------------------------------------------- writing
+
 
 def _csv_text(rows, fields, delimiter=","):
     buffer = io.StringIO()
@@ -419,25 +733,43 @@ def write_all(folder=FOLDER, seed=0):
         train = nli_examples(language, rng, 360, train_names)
         dev = nli_examples(language, rng, 120, dev_names)
         if language == "en":
-            rows = [{"index": i, "sentence1": r["premise"], "sentence2": r["hypothesis"], "label": r["label"]}
-                    for i, r in enumerate(train)]
-            write_text_atomic(folder / "nli_en_train.tsv", _csv_text(rows, ["index", "sentence1", "sentence2", "label"], "\t"))
-            rows = [{"index": i, "sentence1": r["premise"], "sentence2": r["hypothesis"], "label": r["label"]}
-                    for i, r in enumerate(dev)]
-            write_text_atomic(folder / "nli_en_dev.tsv", _csv_text(rows, ["index", "sentence1", "sentence2", "label"], "\t"))
+            rows = [
+                {"index": i, "sentence1": r["premise"], "sentence2": r["hypothesis"], "label": r["label"]}
+                for i, r in enumerate(train)
+            ]
+            write_text_atomic(
+                folder / "nli_en_train.tsv", _csv_text(rows, ["index", "sentence1", "sentence2", "label"], "\t")
+            )
+            rows = [
+                {"index": i, "sentence1": r["premise"], "sentence2": r["hypothesis"], "label": r["label"]}
+                for i, r in enumerate(dev)
+            ]
+            write_text_atomic(
+                folder / "nli_en_dev.tsv", _csv_text(rows, ["index", "sentence1", "sentence2", "label"], "\t")
+            )
         else:
             for split, rows in (("train", train), ("dev", dev)):
-                jnli = [{"sentence_pair_id": str(i), "sentence1": r["premise"], "sentence2": r["hypothesis"],
-                         "label": r["label"]} for i, r in enumerate(rows)]
+                jnli = [
+                    {
+                        "sentence_pair_id": str(i),
+                        "sentence1": r["premise"],
+                        "sentence2": r["hypothesis"],
+                        "label": r["label"],
+                    }
+                    for i, r in enumerate(rows)
+                ]
                 write_text_atomic(folder / f"nli_ja_{split}.jsonl", _jsonl_text(jnli))
         sizes[f"nli_{language}"] = (len(train), len(dev))
         # QA: biographies of train names / dev names.
         train = qa_dataset(language, rng, 110, train_names, questions_per_paragraph=7, prefix=f"{language}-train-")
         dev = qa_dataset(language, rng, 35, dev_names, prefix=f"{language}-dev-")
         for split, data in (("train", train), ("dev", dev)):
-            write_text_atomic(folder / f"qa_{language}_{split}.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-        sizes[f"qa_{language}"] = tuple(sum(len(p["qas"]) for a in d["data"] for p in a["paragraphs"])
-                                        for d in (train, dev))
+            write_text_atomic(
+                folder / f"qa_{language}_{split}.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+            )
+        sizes[f"qa_{language}"] = tuple(
+            sum(len(p["qas"]) for a in d["data"] for p in a["paragraphs"]) for d in (train, dev)
+        )
     return sizes
 
 

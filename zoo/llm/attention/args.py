@@ -46,12 +46,20 @@ def add_attention_args(parser):
     from zoo.llm.attention import attention_kinds
 
     group = parser.add_argument_group("attention")
-    group.add_argument("--attention", choices=attention_kinds(), default=None,
-                       help="self-attention kind (default: the preset's, usually full)")
+    group.add_argument(
+        "--attention",
+        choices=attention_kinds(),
+        default=None,
+        help="self-attention kind (default: the preset's, usually full)",
+    )
     for option, (_, kind, text) in _OPTIONS.items():
         group.add_argument(option, dest=_dest(option), type=kind, default=None, help=text)
-    group.add_argument("--reversible", action="store_true", default=None,
-                       help="reversible residual blocks: activation memory flat in depth (needs dropout 0)")
+    group.add_argument(
+        "--reversible",
+        action="store_true",
+        default=None,
+        help="reversible residual blocks: activation memory flat in depth (needs dropout 0)",
+    )
     return group
 
 

@@ -44,7 +44,14 @@ class BlockSparseAttention(BlockedAttention):
     """
 
     def __init__(
-        self, num_heads, head_dim, block_size=64, local_blocks=1, global_blocks=1, block_stride=0, max_length=2048,
+        self,
+        num_heads,
+        head_dim,
+        block_size=64,
+        local_blocks=1,
+        global_blocks=1,
+        block_stride=0,
+        max_length=2048,
         **kwargs,
     ):
         super().__init__(num_heads, head_dim, block_size=block_size, **kwargs)

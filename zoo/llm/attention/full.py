@@ -318,4 +318,3 @@ def _with_padding(mask, padding_mask):
 def _init():
     # GPT-2 / BERT initialise weights from N(0, 0.02).
     return keras.initializers.RandomNormal(stddev=0.02)
-

@@ -60,9 +60,7 @@ class LSHAttention(MultiHeadAttention):
         _check_int("num_hashes", num_hashes, 1)
         _check_int("num_buckets", num_buckets, 1)
         if num_buckets > 1 and num_buckets % 2:
-            raise ValueError(
-                f"num_buckets must be 1 or even (hashing takes argmax over [xR, -xR]), got {num_buckets}."
-            )
+            raise ValueError(f"num_buckets must be 1 or even (hashing takes argmax over [xR, -xR]), got {num_buckets}.")
         self.chunk_size = int(chunk_size)
         self.num_buckets = int(num_buckets)
         self.num_hashes = int(num_hashes)

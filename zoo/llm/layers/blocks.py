@@ -208,7 +208,9 @@ class TransformerBlock(keras.layers.Layer):
         new_cache = []
 
         def self_attend(h):
-            out = self.self_attention(h, padding_mask=padding_mask, cache=cache, cache_index=cache_index, training=training)
+            out = self.self_attention(
+                h, padding_mask=padding_mask, cache=cache, cache_index=cache_index, training=training
+            )
             if cache is not None:
                 out, updated = out
                 new_cache.append(updated)
@@ -272,8 +274,13 @@ def rope_options(config):
     """RoPE scaling settings of an LLMConfig, as TransformerBlock's rope_options (empty when unscaled)."""
     if config.rope_scaling_type == "none":
         return {}
-    names = ("rope_scaling_type", "rope_scaling_factor", "rope_low_freq_factor", "rope_high_freq_factor",
-             "rope_original_max_length")
+    names = (
+        "rope_scaling_type",
+        "rope_scaling_factor",
+        "rope_low_freq_factor",
+        "rope_high_freq_factor",
+        "rope_original_max_length",
+    )
     return {name: getattr(config, name) for name in names}
 
 

@@ -53,9 +53,7 @@ class ReversibleStack(keras.layers.Layer):
             raise ValueError("A reversible stack needs at least one block.")
         for block in self.blocks:
             if block.norm != "pre" or block.has_cross_attention or block.dropout:
-                raise ValueError(
-                    f"{block.name}: reversible blocks need norm='pre', no cross-attention and dropout=0."
-                )
+                raise ValueError(f"{block.name}: reversible blocks need norm='pre', no cross-attention and dropout=0.")
             block.in_reversible_stack = True
         self.recompute = bool(recompute)
 

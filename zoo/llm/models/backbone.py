@@ -87,7 +87,9 @@ class CausalBackbone(LLMBackbone):
         config = self._init_config(config)
         # === Layers ===
         self.embeddings = LLMEmbeddings(config, dtype=dtype, name="embeddings")
-        self.blocks = [block_from_config(config, f"block_{i}", causal=True, dtype=dtype) for i in range(config.num_layers)]
+        self.blocks = [
+            block_from_config(config, f"block_{i}", causal=True, dtype=dtype) for i in range(config.num_layers)
+        ]
         run_blocks = self._stack(config, self.blocks, "reversible_stack")
         self.final_norm = self._final_norm(config, "final_norm", dtype)
 
@@ -97,7 +99,9 @@ class CausalBackbone(LLMBackbone):
         x = run_blocks(self.embeddings(token_ids), padding_mask)
         if self.final_norm is not None:
             x = self.final_norm(x)
-        super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=x, dtype=dtype, **kwargs)
+        super().__init__(
+            inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=x, dtype=dtype, **kwargs
+        )
 
         # === Config ===
         self.llm_config = config
@@ -120,7 +124,9 @@ class EncoderBackbone(LLMBackbone):
         config = self._init_config(config)
         # === Layers ===
         self.embeddings = LLMEmbeddings(config, output_projection=False, dtype=dtype, name="embeddings")
-        self.blocks = [block_from_config(config, f"block_{i}", causal=False, dtype=dtype) for i in range(config.num_layers)]
+        self.blocks = [
+            block_from_config(config, f"block_{i}", causal=False, dtype=dtype) for i in range(config.num_layers)
+        ]
         run_blocks = self._stack(config, self.blocks, "reversible_stack")
         self.final_norm = self._final_norm(config, "final_norm", dtype)
 

@@ -127,7 +127,9 @@ def build_llm(
         model = tasks.SequenceClassifier(build_backbone(backbone_type, cfg, dtype), num_classes=num_classes)
     else:
         if backbone_type not in (None, "encoder"):
-            raise ValueError("Extractive QA needs a bidirectional 'encoder' backbone: each span end must see the whole context.")
+            raise ValueError(
+                "Extractive QA needs a bidirectional 'encoder' backbone: each span end must see the whole context."
+            )
         model = tasks.QuestionAnswering(build_backbone("encoder", cfg, dtype))
     if compile:
         model.compile(learning_rate=learning_rate)

@@ -104,7 +104,9 @@ def generate(
     rows, single = _prompt_rows(prompts, config.vocab_size, "prompt")
     max_new_tokens = _check_max_new(max_new_tokens)
     stops = _stop_ids(stop_token_ids, config.vocab_size)
-    tokens, mask, min_len, total = _pad(rows, max_new_tokens, config.max_length, _fill_id(pad_token_id, stops), "prompt")
+    tokens, mask, min_len, total = _pad(
+        rows, max_new_tokens, config.max_length, _fill_id(pad_token_id, stops), "prompt"
+    )
     settings = (sampler, temperature, top_k, top_p, seed)
     use_cache = use_cache and supports_kv_cache(config)
     fn = _decoder_fn(model, "causal", settings, stops, use_cache, jit_compile, _causal_decoder)
@@ -196,7 +198,9 @@ def _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, cach
             # Uncached: the whole sequence again, every step.
             return ops.take(full_logits(prompt), index - 1, axis=1), None, cache
 
-    return sampler(next=next_logits, prompt=tokens, cache=cache, index=min_len, mask=mask, stop_token_ids=stops, model=model)
+    return sampler(
+        next=next_logits, prompt=tokens, cache=cache, index=min_len, mask=mask, stop_token_ids=stops, model=model
+    )
 
 
 def _causal_decoder(model, sampler, stops, use_cache):
@@ -204,7 +208,9 @@ def _causal_decoder(model, sampler, stops, use_cache):
         return model({"token_ids": prompt, "padding_mask": ops.ones_like(prompt)}, training=False)
 
     def decode(tokens, mask, min_len):
-        return _sampling_loop(model, sampler, stops, use_cache, tokens, mask, min_len, model.call_with_cache, full_logits)
+        return _sampling_loop(
+            model, sampler, stops, use_cache, tokens, mask, min_len, model.call_with_cache, full_logits
+        )
 
     return decode
 

@@ -34,8 +34,16 @@ from zoo.llm.validation import check_token_ids
 class LLMTask(keras.Model):
     """Shared compile defaults, input checks and serialization of the task models."""
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics="auto", learning_rate=1e-3,
-                weight_decay=None, **kwargs):
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        metrics="auto",
+        weighted_metrics="auto",
+        learning_rate=1e-3,
+        weight_decay=None,
+        **kwargs,
+    ):
         """Compile with zoo's AdamW default and cross-entropy on logits unless told otherwise.
 
         optimizer="auto" is `build_optimizer(learning_rate, weight_decay)`, the optimizer the
@@ -146,7 +154,9 @@ def _require(backbone, classes, task):
         raise TypeError(f"{task} needs a {names}, got {type(backbone).__name__}.")
 
 
-def _run_with_cache(embeddings, blocks, final_norm, token_ids, cache, cache_index, cross_cache=None, encoder_padding_mask=None):
+def _run_with_cache(
+    embeddings, blocks, final_norm, token_ids, cache, cache_index, cross_cache=None, encoder_padding_mask=None
+):
     """Run new tokens through a decoder stack with per-block KV caches: (logits, hidden, cache).
 
     `cache` is a tuple with one [batch, 2, max_len, heads, head_dim] tensor per
@@ -155,7 +165,9 @@ def _run_with_cache(embeddings, blocks, final_norm, token_ids, cache, cache_inde
     x = embeddings(token_ids, start_index=cache_index)
     caches = []
     for i, block in enumerate(blocks):
-        cross = {} if cross_cache is None else dict(cross_cache=cross_cache[i], context_padding_mask=encoder_padding_mask)
+        cross = (
+            {} if cross_cache is None else dict(cross_cache=cross_cache[i], context_padding_mask=encoder_padding_mask)
+        )
         x, layer_cache = block(x, cache=cache[i], cache_index=cache_index, **cross)
         caches.append(layer_cache)
     if final_norm is not None:

@@ -18,8 +18,9 @@ import numpy as np
 
 
 def is_text(prompts):
-    return isinstance(prompts, str) or (isinstance(prompts, (list, tuple)) and len(prompts) > 0
-                                         and all(isinstance(p, str) for p in prompts))
+    return isinstance(prompts, str) or (
+        isinstance(prompts, (list, tuple)) and len(prompts) > 0 and all(isinstance(p, str) for p in prompts)
+    )
 
 
 def _new_tokens(max_new_tokens, max_length, prompt_lengths):
@@ -29,8 +30,10 @@ def _new_tokens(max_new_tokens, max_length, prompt_lengths):
         raise ValueError("pass max_length (prompt + new tokens, keras-hub's meaning) or max_new_tokens, not both")
     room = int(max_length) - max(prompt_lengths)
     if room < 1:
-        raise ValueError(f"max_length={max_length} leaves no room after a prompt of {max(prompt_lengths)} tokens; "
-                         "pass a larger max_length")
+        raise ValueError(
+            f"max_length={max_length} leaves no room after a prompt of {max(prompt_lengths)} tokens; "
+            "pass a larger max_length"
+        )
     return room
 
 
@@ -51,9 +54,11 @@ def generate_any(model, prompts, max_new_tokens=None, max_length=None, **kwargs)
         return generate(model, prompts, max_new_tokens=new, **kwargs)
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is None:
-        raise ValueError("generate() got text, but no tokenizer is attached to this model; pass token ids "
-                         "(a list of ints) or attach the tokenizer the model was trained with: "
-                         "model.attach_tokenizer(tokenizer) (from_pretrained and zoo run folders attach theirs)")
+        raise ValueError(
+            "generate() got text, but no tokenizer is attached to this model; pass token ids "
+            "(a list of ints) or attach the tokenizer the model was trained with: "
+            "model.attach_tokenizer(tokenizer) (from_pretrained and zoo run folders attach theirs)"
+        )
     single = isinstance(prompts, str)
     texts = [prompts] if single else list(prompts)
     start = getattr(tokenizer, "start_token_id", None)

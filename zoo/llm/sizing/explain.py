@@ -64,7 +64,9 @@ def count_parameters(config, kind="causal", num_classes=2, backbone=None):
         parts["embeddings"] += config.num_segments * d
     parts["norms"] = 2 * d if config.embedding_norm else 0
     if backbone == "seq2seq":
-        parts["attention"] = attention * (config.num_layers + config.decoder_layers) + cross_attention * config.decoder_layers
+        parts["attention"] = (
+            attention * (config.num_layers + config.decoder_layers) + cross_attention * config.decoder_layers
+        )
         parts["ffn"] = ffn * (config.num_layers + config.decoder_layers)
         parts["norms"] += 2 * norm * config.num_layers + 3 * norm * config.decoder_layers + 2 * final_norm
     else:
@@ -270,8 +272,9 @@ def main(argv=None, prog=None):
     parser.add_argument("model", nargs="?", help="a preset name or a JSON file of LLMConfig fields (may hold 'kind')")
     # --task names the head (causal, masked, seq2seq, classifier, qa), as build_llm's first argument;
     # --kind is its former name.
-    parser.add_argument("--task", "--kind", dest="kind", choices=KINDS,
-                        help="task head (default: the preset's, or causal)")
+    parser.add_argument(
+        "--task", "--kind", dest="kind", choices=KINDS, help="task head (default: the preset's, or causal)"
+    )
     parser.add_argument("--batch-size", type=int, default=8, help="batch size for the memory estimate (default 8)")
     parser.add_argument("--seq-len", type=int, help="sequence length (default: the model's max_length)")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="float32")

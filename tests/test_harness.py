@@ -15,6 +15,7 @@ import pytest
 from tests.harness import (
     SEQ,
     TINY,
+    _one_fit_step,
     run_backbone_test,
     run_config_round_trip,
     run_layer_test,
@@ -234,6 +235,24 @@ def _distiller():
     run_task_test(distiller, x, y, expected_output_shape=(8, 3))
 
 
+def _dpo_trainer():
+    from zoo.dialogue.dpo import DPOTrainer, pair_arrays
+    from zoo.llm import build_llm
+
+    policy = build_llm("causal", config=_config(), compile=False)
+    reference = build_llm("causal", config=_config(), compile=False)
+    reference.set_weights(policy.get_weights())
+    rows = [([5, 6, 7], [8, 9], [10, 11, 12]), ([7, 8], [13], [14, 15])]
+    pairs = pair_arrays(rows, seq_len=SEQ - 1, pad_id=0)
+    trainer = DPOTrainer(policy, reference, beta=0.1)
+    run_model_saving_test(trainer, pairs)
+    # One fit step moves every policy weight and no reference weight (the reference is frozen).
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = [np.array(w) for w in reference.weights]
+    _one_fit_step(trainer, pairs, None)
+    assert all(np.array_equal(a, np.array(b)) for a, b in zip(before, reference.weights))
+
+
 # --- objects that are not layers ----------------------------------------------------------------------------
 
 
@@ -329,6 +348,7 @@ CASES = {
     ),
     "zoo>GAN": _gan,
     "zoo>Distiller": _distiller,
+    "zoo>DPOTrainer": _dpo_trainer,
     "zoo>WarmupDecay": _warmup_decay,
     "zoo>FlexibleCrossentropy": _flexible_crossentropy,
     "zoo>ZooSentencePieceTokenizer": _tokenizer_case("sentencepiece-unigram", 297),

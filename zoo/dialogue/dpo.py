@@ -108,6 +108,22 @@ class DPOTrainer(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.margin_tracker, self.accuracy_tracker, self.chosen_tracker]
 
+    def get_config(self):
+        # A DPOTrainer is a training harness: save `trainer.policy`, the model that ships.
+        return {
+            "policy": keras.saving.serialize_keras_object(self.policy),
+            "reference": keras.saving.serialize_keras_object(self.reference),
+            "beta": self.beta,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("policy", "reference"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
     def call(self, data, training=False):
         return self._forward(data)
 

@@ -171,5 +171,17 @@ def main(argv=None, table=None, prog="zoo"):
     return 0 if result is None else int(result)
 
 
+def entry_point():
+    """The installed `zoo` script: `main()`, quiet when its output is piped into a command that stops reading."""
+    try:
+        return main()
+    except BrokenPipeError:
+        # `zoo compress --help | head`: the reader left; send the rest nowhere instead of a traceback.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())

@@ -19,6 +19,7 @@ Example:
 
 import argparse
 import contextlib
+import dataclasses
 import gzip
 import io
 import json
@@ -130,10 +131,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from recipes import pretrain_clm
+    import keras
+
     from zoo.data.pipelines import split_documents
     from zoo.data.prepare import PrepareConfig, prepare_corpus
     from zoo.data.shards import read_shards
+    from zoo.recipe import Run
+    from zoo.train.pretraining import TrainingOptions, pretrain_causal_lm
 
     result = {"eval_set": str(EVAL_SET.relative_to(ROOT)), "vocab_size": args.vocab_size, "seed": args.seed}
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,22 +172,13 @@ def main(argv=None):
         result["clm"] = []
         for steps in args.steps:
             started = time.perf_counter()
-            argv = [
-                "--data",
-                str(tmp / "corpus-ja"),
-                "--steps",
-                str(steps),
-                "--eval-every",
-                str(min(100, steps)),
-                "--runs-dir",
-                str(tmp / "runs"),
-                "--seed",
-                str(args.seed),
-                "--verbose",
-                "0",
-                "--no-tensorboard",
-            ]
-            out = pretrain_clm.train(pretrain_clm.build_parser().parse_args(argv))
+            # The library loop `zoo pretrain-clm` runs, with that recipe's defaults (tiny preset).
+            options = TrainingOptions(
+                data=str(tmp / "corpus-ja"), steps=steps, eval_every=min(100, steps), seed=args.seed, verbose=0
+            )
+            keras.utils.set_random_seed(args.seed)
+            run = Run("pretrain-clm", dataclasses.asdict(options), root=str(tmp / "runs"))
+            out = pretrain_causal_lm(options, run)
             final = [s for s in out["samples"] if s["step"] == max(x["step"] for x in out["samples"])]
             result["clm"].append(
                 {

@@ -143,7 +143,15 @@ def train(args, run, extra_callbacks=()):
     from zoo.data.tokenizer import save_tokenizer
     from zoo.train.checkpoints import restore
     from zoo.train.fill_in import fill_in_examples, fill_in_lines
-    from zoo.train.pretraining import build_model, check_fits, fit_from, read_resume_state, standard_callbacks
+    from zoo.train.pretraining import (
+        build_model,
+        check_fits,
+        check_same_settings,
+        fit_from,
+        read_resume_state,
+        resume_settings,
+        standard_callbacks,
+    )
     from zoo.train.report import plot_training
 
     # Data: [CLS] ... [SEP] windows (or NSP pairs) with masks drawn anew every pass.
@@ -173,6 +181,8 @@ def train(args, run, extra_callbacks=()):
     start_step = 0 if state is None else int(state["step"])
     if start_step >= total_steps:
         raise UsageError(f"--resume: the checkpoint is at step {start_step}, this run ends at step {total_steps}.")
+    settings = resume_settings(options, total_steps, len(train_texts), mask_rate=args.mask_rate, nsp=bool(args.nsp))
+    check_same_settings(state, settings)
 
     # Model: the preset as a bidirectional encoder with the MLM (and NSP) head.
     model = build_model(options, config, total_steps, kind="masked", loss=mlm_loss(args.nsp))
@@ -185,7 +195,14 @@ def train(args, run, extra_callbacks=()):
     save_tokenizer(tokenizer, run.file("tokenizer"))
     callbacks = [
         *standard_callbacks(
-            run, options, config, eval_every, start_step, args.batch_size * args.seq_len, kind="masked"
+            run,
+            options,
+            config,
+            eval_every,
+            start_step,
+            args.batch_size * args.seq_len,
+            kind="masked",
+            settings=settings,
         ),
         *extra_callbacks,
     ]
@@ -204,6 +221,7 @@ def train(args, run, extra_callbacks=()):
         "unigram_entropy": float(token_entropy(train_texts, tokenizer)),
         "steps": int(total_steps),
         "resumed_from_step": int(start_step),
+        "steps_run": int(total_steps - start_step),  # by this process: train_seconds is their time
         "train_seconds": float(seconds),
         "params": int(model.count_params()),
     }

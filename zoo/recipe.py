@@ -12,7 +12,9 @@ returns a results dict. The runner owns the rest:
 - the run folder, made on first use (so a refused option leaves nothing behind),
   whose callbacks write history.csv and, with --tensorboard, TensorBoard logs;
 - error exits: a user mistake (zoo.errors.UsageError, a strategy that cannot be
-  made, a missing file) prints one line and exits with status 2, never a traceback;
+  made, a missing file, a loss that became NaN) prints one line and exits with
+  status 2, never a traceback; a fault of the machine (zoo.errors.EnvironmentFault:
+  a full disk, a read-only folder) prints one line and exits with status 1;
 - the closing summary line and `main(argv, prog)`.
 
 Example:
@@ -28,7 +30,7 @@ import argparse
 import sys
 import time
 
-from zoo.errors import UsageError
+from zoo.errors import EnvironmentFault, UsageError
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # those of zoo.train.precision (no Keras for --help)
 
@@ -44,12 +46,20 @@ class UsageExit(SystemExit):
         return self.message
 
 
-def usage_exit(prog, message):
-    """Print `prog: error: message` to stderr and return the UsageExit to raise."""
+class FaultExit(UsageExit):
+    """Exit status 1 with a one-line reason (already printed to stderr): the machine, not the options."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.code = 1
+
+
+def usage_exit(prog, message, exit_class=UsageExit):
+    """Print `prog: error: message` to stderr and return the UsageExit (or `exit_class`) to raise."""
     # One line, even for a message that explains itself over several.
     message = " ".join(line.strip() for line in str(message).strip().splitlines()) or "invalid usage"
     print(f"{prog}: error: {message}", file=sys.stderr)
-    return UsageExit(message)
+    return exit_class(message)
 
 
 def examples_epilog(examples):
@@ -112,9 +122,10 @@ class Run:
     def file(self, name):
         return self.folder.file(name)
 
-    def callbacks(self, history_name="history.csv"):
-        """history.csv (appended every epoch) and, with --tensorboard, TensorBoard logs in <run>/tensorboard."""
-        callbacks = self.folder.callbacks(history_name)
+    def callbacks(self, history_name="history.csv", divergence_guard=True):
+        """A stop at the first NaN loss, history.csv (appended every epoch) and, with --tensorboard, TensorBoard
+        logs in <run>/tensorboard."""
+        callbacks = self.folder.callbacks(history_name, divergence_guard=divergence_guard)
         if self.tensorboard:
             import keras
 
@@ -184,6 +195,8 @@ class Recipe:
             return self.execute(args, run_folder=run_folder, **kwargs)
         except UsageExit:
             raise
+        except EnvironmentFault as err:
+            raise usage_exit(prog, err, FaultExit) from None
         except (UsageError, FileNotFoundError) as err:
             raise usage_exit(prog, err) from None
         except SystemExit as err:

@@ -3,7 +3,11 @@
 It holds the config used (config.json), the training history (history.csv), a
 loss/metric plot (plot.png), the trained model (model.keras) and the measured
 results (results.json). Files are written to a temporary name and then renamed,
-so a crash never leaves a half-written model or JSON behind.
+so a crash never leaves a half-written model or JSON behind, and a full disk or
+read-only folder is one line naming the file (zoo.errors.EnvironmentFault).
+The callbacks stop a run whose loss becomes NaN before it writes a model or
+results; `finish` records the fingerprint of the run's tokenizer in config.json
+so that an export can tell the model's own tokenizer from another.
 
 Example:
     >>> import tempfile, numpy as np
@@ -20,7 +24,7 @@ import datetime
 import json
 import os
 
-from zoo.data.atomic_files import write_text_atomic
+from zoo.data.atomic_files import check_free_space, write_text_atomic, writing_to
 
 # The names of a run folder's files; every reader goes through `find_run` / `read_run`.
 MODEL_FILE = "model.keras"
@@ -37,15 +41,20 @@ def save_model_atomic(model, path):
     """Save a Keras model to `path` (.keras) through a temporary file, then rename."""
     if not str(path).endswith(".keras"):
         raise ValueError(f"A Keras model file must end in .keras, got {path!r}.")
+    from zoo.train.checkpoints import weights_bytes
+
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with writing_to(path):
+        os.makedirs(folder, exist_ok=True)
+        # h5py and zipfile print pages of errors on a full disk: refuse before writing.
+        check_free_space(folder, int(weights_bytes(model) * 1.05) + (1 << 20))
+        try:
+            model.save(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return path
 
 
@@ -89,9 +98,14 @@ def plot_history(history, path, title=None):
     fig.tight_layout()
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, f".tmp-{os.path.basename(path)}")
-    fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    with writing_to(path):
+        try:
+            fig.savefig(tmp, dpi=100, format="png")
+            os.replace(tmp, path)
+        finally:
+            plt.close(fig)
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return path
 
 
@@ -105,7 +119,8 @@ class RunFolder:
         while os.path.exists(path):  # two runs in the same second get their own folders
             suffix += 1
             path = os.path.join(root, f"{recipe}-{stamp}-{suffix}")
-        os.makedirs(path)
+        with writing_to(path):
+            os.makedirs(path)
         self.path = path
         self.recipe = recipe
         self.config = dict(config)
@@ -115,11 +130,15 @@ class RunFolder:
         """Path of a file inside the run folder."""
         return os.path.join(self.path, name)
 
-    def callbacks(self, history_name="history.csv"):
-        """Callbacks that log every epoch to history.csv (append mode, so staged training keeps all rows)."""
+    def callbacks(self, history_name="history.csv", divergence_guard=True):
+        """Stop at a NaN loss (first), then log every epoch to history.csv (append mode: staged training keeps
+        all rows). `divergence_guard=False` leaves the guard to the caller (one that knows the global step)."""
         import keras
 
-        return [keras.callbacks.CSVLogger(self.file(history_name), append=True)]
+        from zoo.train.callbacks import StopOnDivergence
+
+        guard = [StopOnDivergence()] if divergence_guard else []
+        return [*guard, keras.callbacks.CSVLogger(self.file(history_name), append=True)]
 
     def save_model(self, model, name=MODEL_FILE):
         return save_model_atomic(model, self.file(name))
@@ -130,6 +149,7 @@ class RunFolder:
 
     def finish(self, model, history, results, plot_title=None):
         """Write plot.png, model.keras and results.json; return the results with the run folder added."""
+        self.record_tokenizer_fingerprint()
         if history is not None:
             plot_history(history, self.file("plot.png"), title=plot_title or self.recipe)
         if model is not None:
@@ -138,6 +158,33 @@ class RunFolder:
         self.save_results(results)
         print(f"run folder: {self.path}")
         return results
+
+    def record_tokenizer_fingerprint(self):
+        """Add the fingerprint of the run's tokenizer folder (config "tokenizer") to config.json, once."""
+        named = self.config.get("tokenizer")
+        if not isinstance(named, str) or "tokenizer_fingerprint" in self.config:
+            return
+        folder = named if os.path.isabs(named) else self.file(named)
+        fingerprint = tokenizer_folder_fingerprint(folder)
+        if fingerprint is not None:
+            self.config["tokenizer_fingerprint"] = fingerprint
+            atomic_write_json(self.file(CONFIG_FILE), {"recipe": self.recipe, **self.config})
+
+
+def tokenizer_folder_fingerprint(folder):
+    """The fingerprint (zoo.retrieval.fingerprints.tokenizer_fingerprint) of a saved tokenizer folder, or None.
+
+    None when the folder holds no tokenizer zoo can load; the caller then has nothing to compare.
+    """
+    if not os.path.isfile(os.path.join(folder, "tokenizer.json")):
+        return None
+    from zoo.data.tokenizer import load_tokenizer
+    from zoo.retrieval.fingerprints import tokenizer_fingerprint
+
+    try:
+        return tokenizer_fingerprint(load_tokenizer(folder))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+        return None
 
 
 @dataclasses.dataclass

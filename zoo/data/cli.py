@@ -461,6 +461,7 @@ def main(argv=None, prog=None):
         0
     """
     from zoo.data.report import EmptyCorpusError
+    from zoo.errors import EnvironmentFault
 
     parser = build_parser(prog)
     args = parser.parse_args(argv)
@@ -469,7 +470,8 @@ def main(argv=None, prog=None):
         return 2
     try:
         args.func(args)
-    except (EmptyCorpusError, FileNotFoundError, ValueError, TypeError) as err:
+    except (EmptyCorpusError, FileNotFoundError, ValueError, TypeError, EnvironmentFault) as err:
+        # EnvironmentFault: a full disk or read-only folder, named with its path; earlier files stay intact.
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0

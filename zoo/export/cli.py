@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from zoo.errors import EnvironmentFault
+
 
 def build_parser(prog=None):
     parser = argparse.ArgumentParser(
@@ -50,7 +52,8 @@ def build_parser(prog=None):
 
 
 def main(argv=None, prog=None):
-    """Run `zoo export`; prints a JSON summary and returns 0, or prints the error and returns 2."""
+    """Run `zoo export`; prints a JSON summary and returns 0, or prints the error and returns 2 (1 for a full
+    disk or read-only output folder)."""
     args = build_parser(prog).parse_args(argv)
     if args.version is not None and args.version < 1:
         print(f"zoo export: --version must be a positive integer, got {args.version}.", file=sys.stderr)
@@ -83,6 +86,9 @@ def main(argv=None, prog=None):
                 tokenizer_dir=args.tokenizer,
                 check=not args.no_check,
             )
+    except EnvironmentFault as err:  # a full disk or read-only output folder: the machine, not the options
+        print(f"zoo export: error: {err}", file=sys.stderr)
+        return 1
     except (FileNotFoundError, FileExistsError, ValueError) as err:  # TraceError is a ValueError
         print(f"zoo export: {err}", file=sys.stderr)
         return 2

@@ -125,6 +125,12 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
             ),
             tf.debugging.assert_equal(tf.shape(temperature), [batch], message="temperature needs one value per prompt"),
             tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be at least 1"),
+            # Each value against max_length first: a sum near 2**31 would wrap around in int32 and pass.
+            tf.debugging.assert_less_equal(
+                max_new_tokens,
+                max_length,
+                message=f"max_new_tokens must be at most the model's max_length {max_length}",
+            ),
             tf.debugging.assert_non_negative(temperature, message="temperature must be >= 0 (0 = greedy)"),
         ]
         with tf.control_dependencies(checks):
@@ -134,8 +140,8 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
         with tf.control_dependencies(
             [
                 tf.debugging.assert_less_equal(
-                    total,
-                    max_length,
+                    tf.cast(longest, tf.int64) + tf.cast(max_new, tf.int64),  # int64: no wrap-around
+                    tf.constant(max_length, tf.int64),
                     message=f"the longest prompt plus max_new_tokens must fit the model's max_length {max_length}",
                 )
             ]

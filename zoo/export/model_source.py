@@ -73,6 +73,28 @@ def _is_checkpoint_tokenizer(folder):
         return json.load(f).get("kind") == "checkpoint"
 
 
+def check_run_tokenizer(files):
+    """Raise ValueError when the tokenizer folder to ship is not the one the run recorded (by fingerprint).
+
+    A run folder's config.json holds `tokenizer_fingerprint` (zoo.runs.RunFolder.finish); a tokenizer
+    with the same size but other pieces would still turn text into ids the model never learned.
+    Runs without a recorded fingerprint (bare .keras files, older runs) are checked by size only.
+    """
+    from zoo.runs import tokenizer_folder_fingerprint
+
+    recorded = files.config.get("tokenizer_fingerprint")
+    if not recorded or files.tokenizer_dir is None:
+        return
+    given = tokenizer_folder_fingerprint(files.tokenizer_dir)
+    if given != recorded:
+        raise ValueError(
+            f"The tokenizer in {files.tokenizer_dir} is not the one this model was trained with (its fingerprint "
+            f"is {given or 'unreadable'}, the run recorded {recorded}): it would turn text into ids that mean other "
+            "tokens to the model. Export without --tokenizer to ship the run's own tokenizer/, or give the folder "
+            "it was trained with."
+        )
+
+
 def load_export_source(path, name=None, tokenizer_dir=None):
     """Resolve a run folder or .keras file into an `ExportSource`.
 
@@ -84,6 +106,7 @@ def load_export_source(path, name=None, tokenizer_dir=None):
     from zoo.runs import find_run
 
     files = find_run(path, tokenizer_dir)  # a missing path or a folder without model.keras: FileNotFoundError
+    check_run_tokenizer(files)
     keras_file, vocabulary_file = files.model_file, None
     if files.folder is not None:
         if os.path.isfile(os.path.join(files.folder, VOCABULARY_FILE)):

@@ -7,6 +7,8 @@ LSTM's `vocabulary.json`), and `assets.extra/zoo_export.json`, a manifest of
 the signatures and of the check below. Before the version folder appears, the
 written SavedModel is loaded back and every signature is compared with the
 Keras model on sample inputs; an export that disagrees is never published.
+A model with NaN or infinite weights (a diverged run) is refused before any
+tracing, and a full disk or read-only output folder is one line naming the path.
 
 Why not `model.export(path, format="tf_saved_model")` as it is: it names the
 outputs `output_0`, offers one endpoint only, and has no way to ship assets.
@@ -27,10 +29,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.atomic_files import check_free_space, writing_to
 from zoo.export.model_source import ExportSource, load_export_source
 from zoo.export.reference import keras_outputs, max_differences, sample_inputs
 from zoo.export.signatures import model_kind, trace_signatures
 from zoo.export.versions import check_model_name, check_version, versioned_folder
+from zoo.train.checkpoints import weights_bytes
 
 MANIFEST = os.path.join("assets.extra", "zoo_export.json")
 # Float outputs may differ from Keras by rounding only; ids and labels must match exactly.
@@ -52,6 +56,31 @@ class ExportResult:
     signatures: dict  # name -> {"inputs": {...}, "outputs": {...}}
     max_abs_diff: dict  # signature -> {output: max |keras - saved_model|}
     size_bytes: int
+
+
+def check_finite_weights(model):
+    """Raise ValueError when a weight of `model` holds NaN or infinity: a diverged model is never published.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.layers[0].kernel.assign(np.full((2, 1), np.nan, "float32"))
+        >>> check_finite_weights(model)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Model 'sequential...' has NaN weights (1 of 2 weight tensors are not finite, e.g. ...kernel)...
+    """
+    bad = []
+    for weight in model.weights:
+        value = np.asarray(keras.ops.convert_to_numpy(weight))
+        if value.dtype.kind not in "iub" and not np.all(np.isfinite(value.astype(np.float32))):
+            bad.append(weight.path)
+    if bad:
+        raise ValueError(
+            f"Model {model.name!r} has NaN weights ({len(bad)} of {len(model.weights)} weight tensors are not "
+            f"finite, e.g. {bad[0]}): its training diverged, so it was not exported. Export an earlier checkpoint, "
+            "or train again with a lower --learning-rate or with --clipnorm."
+        )
 
 
 def tokenizer_assets(tokenizer_dir, model):
@@ -209,12 +238,16 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
     if version is not None:
         check_version(version)
     model = source.model
+    check_finite_weights(model)
     kind = model_kind(model)
     assets, stop_token_id = export_assets(source, kind)
     root, concrete = build_serving_module(model, kind, assets, stop_token_id)
     signatures = describe_signatures(concrete)
+    # TensorFlow's writer leaves a half-written variables file on a full disk: refuse before writing.
+    check_free_space(output, int(weights_bytes(model) * 1.05) + sum(map(os.path.getsize, assets)) + (4 << 20))
     with versioned_folder(output, source.name, version) as (tmp, version):
-        tf.saved_model.save(root, tmp, signatures=concrete)
+        with writing_to(os.path.join(output, source.name, str(version))):
+            tf.saved_model.save(root, tmp, signatures=concrete)
         report = check_saved_model(tmp, model, kind, stop_token_id) if check else {}
         manifest = {
             "name": source.name,
@@ -229,9 +262,10 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
             "keras_version": keras.__version__,
             "tensorflow_version": tf.__version__,
         }
-        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
-        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=2)
+        with writing_to(os.path.join(output, source.name, str(version), MANIFEST)):
+            os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+            with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+                json.dump(manifest, f, indent=2)
         size = folder_size(tmp)
     path = os.path.join(output, source.name, str(version))
     return ExportResult(path, source.name, version, kind, signatures, report, size)

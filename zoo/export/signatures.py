@@ -105,12 +105,37 @@ def serving_functions(model, kind=None, stop_token_id=None, batch_size=None):
         token_specs = {"token_ids": tf.TensorSpec((batch_size, None), tf.int32, name="token_ids")}
 
         pad = serving_pad_id(model)
+        vocab_size, max_length = model.llm_config.vocab_size, model.llm_config.max_length
 
         def logits_fn(token_ids):
             # Right padding (the tokenizer's pad id, 0 for zoo's own) is masked: each row gets its own logits.
-            mask = tf.cast(tf.not_equal(token_ids, pad), tf.int32)
+            real = tf.not_equal(token_ids, pad)
+            mask = tf.cast(real, tf.int32)
+            lengths = tf.reduce_sum(mask, axis=1)
+            # The same bounds as `generate`: an id outside the vocabulary would be clamped into another
+            # token's row, a left-padded row would get the logits of a pad position.
+            checks = [
+                tf.debugging.assert_non_negative(token_ids, message="token_ids must be token ids >= 0"),
+                tf.debugging.assert_less(
+                    token_ids, vocab_size, message=f"token_ids must be token ids below the vocabulary size {vocab_size}"
+                ),
+                tf.debugging.assert_less_equal(
+                    tf.shape(token_ids)[1],
+                    max_length,
+                    message=f"token_ids may hold at most the model's max_length {max_length} tokens per row",
+                ),
+                tf.debugging.assert_equal(
+                    real,
+                    tf.range(tf.shape(token_ids)[1])[None, :] < lengths[:, None],
+                    message=f"token_ids must be right-padded with the pad id {pad}: "
+                    "each row's real tokens first, padding only after them",
+                ),
+                tf.debugging.assert_positive(lengths, message="every row needs at least one real (non-pad) token"),
+            ]
+            with tf.control_dependencies(checks):
+                token_ids = tf.identity(token_ids)
             logits = tf.cast(model({"token_ids": token_ids, "padding_mask": mask}, training=False), tf.float32)
-            last = tf.maximum(tf.reduce_sum(mask, axis=1) - 1, 0)
+            last = tf.maximum(lengths - 1, 0)
             return {"logits": logits, "next_token_logits": tf.gather(logits, last, batch_dims=1)}
 
         generate_specs = {

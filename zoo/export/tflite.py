@@ -32,8 +32,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.atomic_files import writing_to
 from zoo.export.reference import keras_outputs, max_differences, sample_inputs
-from zoo.export.saved_model import build_serving_module, export_assets, resolve_source
+from zoo.export.saved_model import build_serving_module, check_finite_weights, export_assets, resolve_source
 from zoo.export.signatures import model_kind
 from zoo.export.versions import check_model_name, check_version, versioned_folder
 
@@ -139,6 +140,7 @@ def export_tflite(
     if version is not None:
         check_version(version)
     model = source.model
+    check_finite_weights(model)
     kind = model_kind(model)
     assets, _ = export_assets(source, kind)
     signatures = tflite_signatures(kind)
@@ -153,7 +155,10 @@ def export_tflite(
         )
         content, batch_size = _convert_model(model, kind, signatures, quantization, 1), 1
     report = check_tflite(content, model, kind, quantization, batch_size) if check else {}
-    with versioned_folder(os.path.join(output, source.name), "tflite", version) as (tmp, version):
+    with (
+        versioned_folder(os.path.join(output, source.name), "tflite", version) as (tmp, version),
+        writing_to(os.path.join(output, source.name, "tflite", str(version))),
+    ):
         with open(os.path.join(tmp, TFLITE_FILE), "wb") as f:
             f.write(content)
         if assets:

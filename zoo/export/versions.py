@@ -20,6 +20,8 @@ import os
 import re
 import shutil
 
+from zoo.data.atomic_files import writing_to
+
 # TF Serving model names end up in URLs (/v1/models/<name>:predict) and folder names.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -69,10 +71,11 @@ def versioned_folder(root, name, version=None):
             f"Version {version} of {name!r} already exists at {final}; an exported version is never overwritten. "
             f"Omit --version to write the next free one ({next_version(model_dir)}), or pick another number."
         )
-    os.makedirs(model_dir, exist_ok=True)
     tmp = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)  # left over from a crashed export of this same process id
-    os.makedirs(tmp)
+    with writing_to(model_dir):
+        os.makedirs(model_dir, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # left over from a crashed export of this same process id
+        os.makedirs(tmp)
     try:
         yield tmp, version
         if os.path.exists(final):  # another export took this number while we were writing
@@ -80,6 +83,7 @@ def versioned_folder(root, name, version=None):
                 f"Version {version} of {name!r} appeared at {final} while this export was being written; "
                 "nothing was overwritten. Run the export again to get the next free version."
             )
-        os.rename(tmp, final)
+        with writing_to(final):
+            os.rename(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

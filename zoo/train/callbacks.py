@@ -6,6 +6,10 @@
   CSVLogger in the callback list.
 - `SampleGenerations` decodes a few prompts every epoch and prints and appends
   them to a text file, so you can watch the model go from noise to words.
+- `StopOnDivergence` stops training at the first step whose loss is NaN or
+  infinite, raising `zoo.errors.TrainingDiverged` with the step and a hint, so a
+  diverged run never goes on to save its model or results. Every run folder's
+  callbacks (`zoo.runs.RunFolder.callbacks`) start with it.
 
 Example:
     >>> import keras
@@ -18,6 +22,48 @@ import math
 import time
 
 import keras
+import numpy as np
+
+from zoo.errors import TrainingDiverged
+
+DIVERGENCE_HINT = "lower the learning rate (or clip gradients) and run again"
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raise TrainingDiverged at the first training step whose loss (any `*loss` log) is not finite.
+
+    Keras' TerminateOnNaN only stops the fit: validation, the model file and results.json then
+    follow as if training had finished. Raising ends the run before any of them is written.
+    `checkpoint` (a zoo.train.checkpoints.StepCheckpoint) makes the message name the last finite one.
+
+    Example:
+        >>> guard = StopOnDivergence(start_step=10, hint="lower --learning-rate")
+        >>> guard.on_train_batch_end(0, {"loss": 2.5})
+        >>> guard.on_train_batch_end(1, {"loss": float("nan")})
+        Traceback (most recent call last):
+        ...
+        zoo.errors.TrainingDiverged: Training diverged: loss became nan at step 12; nothing more was saved. To fix: lower --learning-rate.
+    """
+
+    def __init__(self, start_step=0, hint=DIVERGENCE_HINT, checkpoint=None):
+        super().__init__()
+        self.step = int(start_step)
+        self.hint = hint
+        self.checkpoint = checkpoint
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        for key, value in (logs or {}).items():
+            if key.endswith("loss") and np.ndim(value) == 0 and not math.isfinite(float(value)):
+                kept = ""
+                if self.checkpoint is not None and self.checkpoint.saved_step is not None:
+                    kept = (
+                        f"; the last finite checkpoint is step {self.checkpoint.saved_step} in {self.checkpoint.folder}"
+                    )
+                raise TrainingDiverged(
+                    f"Training diverged: {key} became {float(value)} at step {self.step}{kept}; nothing more was "
+                    f"saved. To fix: {self.hint}."
+                )
 
 
 class TrainingLog(keras.callbacks.Callback):

@@ -305,24 +305,76 @@ def check_fits(options, config, state, kind="causal"):
         print(f"memory estimate: {memory['total'] / 2**20:.1f} MiB, within --max-memory {options.max_memory}")
 
 
-def standard_callbacks(run, options, config, eval_every, start_step, tokens_per_step, kind="causal"):
-    """NaN guard, LR/throughput/perplexity log, checkpoints, then the run folder's own (CSV history, TensorBoard)."""
-    import keras
+def resume_settings(options, total_steps, train_windows, **extra):
+    """The options that fix the data position and the schedule of each step; a resume must keep them.
 
-    from zoo.train.callbacks import TrainingLog
+    `train_windows` (the number of training windows) stands for the corpus: another corpus or
+    validation split changes it.
+    """
+    names = (
+        "batch_size",
+        "seq_len",
+        "seed",
+        "validation_fraction",
+        "accum_steps",
+        "learning_rate",
+        "min_learning_rate",
+        "warmup_steps",
+        "decay",
+        "weight_decay",
+        "clipnorm",
+        "precision",
+    )
+    return {
+        **{name: getattr(options, name) for name in names},
+        "total_steps": int(total_steps),
+        "train_windows": int(train_windows),
+        **extra,
+    }
+
+
+def check_same_settings(state, settings):
+    """Refuse (UsageError) a resume whose data position or schedule would differ from the checkpoint's run."""
+    from zoo.train.checkpoints import check_settings
+
+    if state is not None:
+        try:
+            check_settings(state, settings)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+
+
+def divergence_hint(options):
+    """What to change after a NaN loss, from the options the run used."""
+    hint = f"lower --learning-rate (now {options.learning_rate:g})"
+    if not options.clipnorm:
+        hint += ", enable --clipnorm 1.0"
+    if options.warmup_steps < 10:
+        hint += ", use more --warmup-steps"
+    if options.precision == "mixed_float16":
+        hint += ", or train in --precision mixed_bfloat16"
+    return hint + "; resume from the checkpoint with --resume, or start anew"
+
+
+def standard_callbacks(run, options, config, eval_every, start_step, tokens_per_step, kind="causal", settings=None):
+    """NaN guard, LR/throughput/perplexity log, checkpoints, then the run folder's own (CSV history, TensorBoard)."""
+    from zoo.train.callbacks import StopOnDivergence, TrainingLog
     from zoo.train.checkpoints import StepCheckpoint
 
+    checkpoint = StepCheckpoint(
+        run.file("checkpoints"),
+        options.checkpoint_every or eval_every,
+        config.get_config(),
+        start_step=start_step,
+        kind=kind,
+        settings=settings,
+    )
     return [
-        keras.callbacks.TerminateOnNaN(),
+        # First: a NaN step raises before any other callback (checkpoint, samples, CSV) sees it.
+        StopOnDivergence(start_step, hint=divergence_hint(options), checkpoint=checkpoint),
         TrainingLog(tokens_per_step),
-        StepCheckpoint(
-            run.file("checkpoints"),
-            options.checkpoint_every or eval_every,
-            config.get_config(),
-            start_step=start_step,
-            kind=kind,
-        ),
-        *run.callbacks(),
+        checkpoint,
+        *run.callbacks(divergence_guard=False),
     ]
 
 
@@ -405,6 +457,8 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     start_step = 0 if state is None else int(state["step"])
     if start_step >= total_steps:
         raise UsageError(f"--resume: the checkpoint is at step {start_step}, this run ends at step {total_steps}.")
+    settings = resume_settings(options, total_steps, len(train_x))
+    check_same_settings(state, settings)
 
     # Model: the preset sized to the tokenizer, compiled with the schedule, AdamW and the precision policy.
     model = build_model(options, config, total_steps)
@@ -429,7 +483,9 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     )
     callbacks = [
         sampler,
-        *standard_callbacks(run, options, config, eval_every, start_step, options.batch_size * options.seq_len),
+        *standard_callbacks(
+            run, options, config, eval_every, start_step, options.batch_size * options.seq_len, settings=settings
+        ),
         *extra_callbacks,
     ]
     print(
@@ -454,6 +510,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
         "beats_unigram_by": float(entropy - history["val_loss"][-1]),
         "steps": int(total_steps),
         "resumed_from_step": int(start_step),
+        "steps_run": int(total_steps - start_step),  # by this process: train_seconds is their time
         "train_seconds": float(train_seconds),
         "tokens_per_second": float(history["tokens_per_second"][-1]),
         "params": int(model.count_params()),

@@ -3,6 +3,8 @@
 Example:
     >>> print(summary_lines({"val_loss": 4.1, "unigram_entropy": 6.0, "steps": 300, "train_seconds": 95.0})[0])
     validation loss 4.100 nats/token (perplexity 60.3) vs unigram baseline 6.000: 1.900 nats better
+    >>> summary_lines({"steps": 300, "resumed_from_step": 200, "train_seconds": 31.0})[0]
+    '100 steps in 31 s (resumed at step 200, 300 in all)'
 """
 
 import io
@@ -59,5 +61,10 @@ def summary_lines(results):
             f"vs unigram baseline {results['unigram_entropy']:.3f}: {gap:.3f} nats {'better' if gap >= 0 else 'worse'}"
         )
     if "steps" in results and "train_seconds" in results:
-        lines.append(f"{results['steps']} steps in {results['train_seconds']:.0f} s")
+        # The steps this process trained (train_seconds is their time), not the resumed run's total.
+        ran = results.get("steps_run", results["steps"] - results.get("resumed_from_step", 0))
+        line = f"{ran} steps in {results['train_seconds']:.0f} s"
+        if results.get("resumed_from_step"):
+            line += f" (resumed at step {results['resumed_from_step']}, {results['steps']} in all)"
+        lines.append(line)
     return lines

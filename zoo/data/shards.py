@@ -16,7 +16,7 @@ Example:
 import json
 from pathlib import Path
 
-from zoo.data.atomic_files import atomic_open
+from zoo.data.atomic_files import atomic_open, writing_to
 from zoo.data.document import Document
 
 SHARD_PATTERN = "shard-*.jsonl"
@@ -37,7 +37,8 @@ def write_shards(documents, folder, max_shard_bytes=64 * 1024 * 1024, prefix="sh
     if max_shard_bytes <= 0:
         raise ValueError(f"max_shard_bytes must be positive, got {max_shard_bytes}")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    with writing_to(folder):  # a read-only or full disk: one line naming the folder
+        folder.mkdir(parents=True, exist_ok=True)
     old = set(folder.glob(f"{prefix}-*.jsonl"))
     written, lines, size = [], [], 0
 

@@ -1,9 +1,13 @@
 import csv
 import json
 import math
+import os
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 
@@ -117,43 +121,91 @@ def test_given_prompts_replace_the_corpus_ones(corpus, tmp_path):
     assert results["prompts"] == ["猫は", "def f"]
 
 
-class KillAt(keras.callbacks.Callback):
-    """Stands in for a kill: the process dies after `step` fit steps."""
+# Run in a child process: `zoo pretrain-clm ...` that SIGKILLs itself right before the second rename onto
+# checkpoints/state.json (the checkpoint of step 6), after that step's weights are already on disk.
+KILLED_AT_THE_SECOND_CHECKPOINT = """
+import os, signal, sys
+real, seen = os.replace, []
+def replace(src, dst, *args, **kwargs):
+    if os.fspath(dst).endswith(os.path.join("checkpoints", "state.json")):
+        seen.append(dst)
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+from zoo.cli import main
+main(sys.argv[1:])
+"""
 
-    def __init__(self, step):
-        super().__init__()
-        self.step, self.seen = step, 0
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.step:
-            raise KeyboardInterrupt("killed")
-
-
-def test_a_killed_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run(corpus, tmp_path):
+def test_a_run_killed_at_a_checkpoint_rename_resumes_exactly_or_is_refused(corpus, tmp_path):
     common = [*QUICK, "--data", str(corpus), "--steps", "8", "--eval-every", "4", "--checkpoint-every", "3"]
     pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "whole")])
     whole = only_run(tmp_path / "whole")
 
-    # Killed at step 5, inside the second validation interval; the last checkpoint is step 3.
-    with pytest.raises(KeyboardInterrupt):
-        pretrain_clm.recipe.run([*common, "--runs-dir", str(tmp_path / "killed")], extra_callbacks=[KillAt(5)])
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="3")
+    argv = ["pretrain-clm", *common, "--runs-dir", str(tmp_path / "killed")]
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_AT_THE_SECOND_CHECKPOINT, *argv], env=env, cwd=root, capture_output=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
     killed = only_run(tmp_path / "killed")
     assert not (killed / "model.keras").exists()
+    # The checkpoint named is step 3, and its weights are step 3's (the step-6 files never got a pointer).
     assert json.loads((killed / "checkpoints/state.json").read_text())["step"] == 3
 
     pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "resumed"), "--resume", str(killed)])
     resumed = only_run(tmp_path / "resumed")
     results = json.loads((resumed / "results.json").read_text())
-    assert results["resumed_from_step"] == 3 and results["steps"] == 8
+    assert results["resumed_from_step"] == 3 and results["steps"] == 8 and results["steps_run"] == 5
     expected = json.loads((whole / "results.json").read_text())
     assert results["val_loss"] == pytest.approx(expected["val_loss"], abs=1e-5)
     for a, b in zip(final_weights(resumed), final_weights(whole)):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
-    # A checkpoint of another architecture is refused, naming what differs.
+    # Refused before training: another architecture, another data position, a damaged weights file.
     with pytest.raises(SystemExit, match="another architecture.*dropout"):
         pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "other"), "--resume", str(killed), "--dropout", "0.2"])
+    with pytest.raises(SystemExit, match=r"exactly: batch_size: checkpoint 4, this run 2.*which batches come next"):
+        pretrain_clm.main(
+            [*common, "--runs-dir", str(tmp_path / "other"), "--resume", str(killed), "--batch-size", "2"]
+        )
+    (weights,) = (killed / "checkpoints").glob("step-00000003/checkpoint.weights.h5")
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(SystemExit, match=rf"{weights} is damaged or truncated"):
+        pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "other"), "--resume", str(killed)])
+    assert not (tmp_path / "other").exists()
+
+
+def test_a_diverging_run_stops_at_its_first_nan_step_and_keeps_the_last_finite_checkpoint(corpus, tmp_path, capsys):
+    from zoo.train.checkpoints import read_checkpoint
+
+    argv = [*QUICK, "--data", str(corpus), "--steps", "6", "--eval-every", "3", "--checkpoint-every", "1"]
+    argv += ["--learning-rate", "1e30", "--clipnorm", "0", "--warmup-steps", "0", "--runs-dir", str(tmp_path)]
+    with pytest.raises(SystemExit) as info:
+        pretrain_clm.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    found = re.search(r"loss became (nan|inf) at step (\d+); the last finite checkpoint is step (\d+)", err)
+    assert found, err
+    assert int(found[3]) < int(found[2]) and "lower --learning-rate (now 1e+30), enable --clipnorm 1.0" in err
+    run = only_run(tmp_path)
+    assert not (run / "results.json").exists() and not (run / "model.keras").exists()
+    state = read_checkpoint(str(run))
+    assert state["step"] == int(found[3])
+    assert all_finite(state["weights"])
+
+
+def all_finite(h5_path):
+    """Whether every float array in a .weights.h5 file (weights and optimizer moments) is finite."""
+    import h5py
+
+    arrays = []
+    with h5py.File(h5_path, "r") as f:
+        f.visititems(lambda name, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None)
+    floats = [a for a in arrays if np.asarray(a).dtype.kind == "f"]
+    return bool(floats) and all(np.isfinite(a).all() for a in floats)
 
 
 @pytest.mark.parametrize(

@@ -113,3 +113,58 @@ def test_find_run_reads_a_run_folder_and_its_tokenizer(tmp_path):
     # A bare .keras file: no config, the tokenizer/ beside it if any.
     bare = find_run(str(tmp_path / "model.keras"))
     assert bare.config == {} and bare.folder is None and bare.tokenizer_dir is None
+
+
+def test_a_nan_loss_stops_any_recipe_with_exit_2_before_it_saves(tmp_path):
+    import keras
+    import numpy as np
+
+    def body(args, run):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        x = np.ones((8, 2), "float32")
+        x[5] = np.nan  # in the third batch of two
+        model.fit(x, np.ones((8, 1)), batch_size=2, epochs=2, shuffle=False, verbose=0, callbacks=run.callbacks())
+        return run.finish(model, None, {"done": True})
+
+    with pytest.raises(UsageExit) as exit_info:
+        tiny_recipe(body).run(["--runs-dir", str(tmp_path)])
+    assert exit_info.value.code == 2 and "Training diverged: loss became nan at step 3" in str(exit_info.value)
+    (folder,) = tmp_path.iterdir()
+    assert not (folder / "results.json").exists() and not (folder / "model.keras").exists()
+
+
+def test_a_full_disk_exits_1_with_one_line_naming_the_file_and_keeps_the_earlier_one(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def body(args, run):
+        run.save_results({"n": 1})
+        monkeypatch.setattr(os, "fsync", full_disk)
+        return run.save_results({"n": 2})
+
+    with pytest.raises(SystemExit) as exit_info:
+        tiny_recipe(body).run(["--runs-dir", str(tmp_path)])
+    assert exit_info.value.code == 1
+    (folder,) = tmp_path.iterdir()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"zoo tiny: error: cannot write {folder / 'results.json'}: no space left on device (ENOSPC)")
+    assert json.loads((folder / "results.json").read_text()) == {"n": 1}
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_runs_folder_exits_1_naming_it(tmp_path, capsys):
+    def body(args, run):
+        return run.save_results({"n": 1})
+
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            tiny_recipe(body).run(["--runs-dir", str(tmp_path / "runs")])
+    finally:
+        tmp_path.chmod(0o700)
+    assert exit_info.value.code == 1 and "permission denied (EACCES)" in capsys.readouterr().err

@@ -143,3 +143,48 @@ def test_a_tokenizer_that_does_not_fit_the_model(cnn_run, lm_tokenizer_dir, tmp_
     code, err = run_cli(capsys, cnn_run, "--tokenizer", lm_tokenizer_dir, "--output", tmp_path / "o")
     assert code == 2 and "has no token vocabulary" in err
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_a_model_with_nan_weights_is_not_exported(tmp_path, capsys):
+    import numpy as np
+
+    model = tiny_cnn()
+    kernel = model.layers[-1].kernel
+    kernel.assign(np.where(np.arange(kernel.shape[-1]) == 0, np.nan, kernel.numpy()).astype("float32"))
+    model.save(tmp_path / "diverged.keras")
+    code, err = run_cli(capsys, tmp_path / "diverged.keras", "--output", tmp_path / "out")
+    assert code == 2 and "has NaN weights (1 of" in err and "its training diverged" in err
+    assert "bug in the serving path" not in err
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_an_output_folder_without_space_exits_1_naming_it(cnn_run, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(1 << 30, 1 << 30, 1 << 10))
+    code, err = run_cli(capsys, cnn_run, "--output", tmp_path / "out")
+    assert code == 1 and err.count("\n") == 1
+    assert f"cannot write {tmp_path / 'out'}: it needs about" in err and "(ENOSPC)" in err
+    assert not os.path.exists(tmp_path / "out" / "cnn" / "1")
+
+
+def test_a_tokenizer_of_the_same_size_but_another_corpus_is_refused(lm_tokenizer_dir, tmp_path, capsys):
+    import shutil
+
+    from tests.export.conftest import LM_VOCAB, tiny_lm
+    from zoo.data.builtin_corpus import load_builtin_corpus
+    from zoo.data.tokenizer import save_tokenizer, train_tokenizer
+    from zoo.export.model_source import check_run_tokenizer
+    from zoo.runs import RunFolder, find_run
+
+    run = RunFolder("train-llm", {"tokenizer": "tokenizer"}, root=str(tmp_path / "runs"))
+    shutil.copytree(lm_tokenizer_dir, run.file("tokenizer"))
+    run.finish(tiny_lm(), None, {})  # records the tokenizer's fingerprint in config.json
+    other = train_tokenizer(load_builtin_corpus()[40:80], kind="sentencepiece-unigram", vocab_size=LM_VOCAB)
+    other_dir = save_tokenizer(other, tmp_path / "other-corpus" / "tokenizer")
+    code, err = run_cli(capsys, run.path, "--tokenizer", other_dir, "--output", tmp_path / "out")
+    assert code == 2 and f"The tokenizer in {other_dir} is not the one this model was trained with" in err
+    assert not os.path.exists(tmp_path / "out")
+    # The run's own tokenizer passes, and so does the corpus folder it was copied from (the same tokenizer).
+    check_run_tokenizer(find_run(run.path))
+    check_run_tokenizer(find_run(run.path, lm_tokenizer_dir))

@@ -270,3 +270,55 @@ def test_reexport_writes_the_next_version_and_leaves_the_old_one_alone(exported)
     assert summary["version"] == 2
     assert hashlib.sha256(open(first, "rb").read()).hexdigest() == before
     assert sorted(os.listdir(exported["out"] / "gan_mlp")) == ["1", "2"]
+
+
+@contextlib.contextmanager
+def address_space_limit(extra_bytes):
+    """Cap this process's memory at what it uses now plus `extra_bytes`: a runaway allocation fails, not the machine."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as f:
+        used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (used + extra_bytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.fixture(scope="module")
+def served_lm(exported):
+    """The exported LM's signatures as TF Serving would load them."""
+    import tensorflow as tf
+
+    return tf.saved_model.load(exported["summaries"]["causal_lm"]["path"]).signatures
+
+
+@pytest.mark.parametrize(
+    "signature, inputs, message",
+    [
+        # int32 wrap-around: 2 + 2147483647 is negative; it used to pass and allocate until killed.
+        ("generate", ([[5, 6]], [2147483647], [0.0]), "max_new_tokens must be at most max_length 48"),
+        ("generate", ([[5, -3]], [2], [0.0]), "prompt_ids must be token ids >= 0"),
+        ("logits", [[5, -3]], "token_ids must be token ids >= 0"),  # used to read the row of id 397
+        ("logits", [[5, 400]], "token_ids must be token ids below the vocabulary size 400"),
+        ("logits", [[0, 0, 5, 6]], "token_ids must be right-padded with the pad id 0"),  # left padding
+        ("logits", [[0, 0]], "at least one real"),
+        ("logits", [[5] * 49], "at most max_length 48 tokens per row"),
+    ],
+)
+def test_served_lm_signatures_reject_out_of_bounds_inputs(served_lm, signature, inputs, message):
+    import tensorflow as tf
+
+    if signature == "generate":
+        prompt_ids, max_new_tokens, temperature = inputs
+        kwargs = {
+            "prompt_ids": tf.constant(prompt_ids, tf.int32),
+            "max_new_tokens": tf.constant(max_new_tokens, tf.int32),
+            "temperature": tf.constant(temperature, tf.float32),
+        }
+    else:
+        kwargs = {"token_ids": tf.constant(inputs, tf.int32)}
+    with address_space_limit(2 << 30), pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        served_lm[signature](**kwargs)

@@ -129,7 +129,7 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
             tf.debugging.assert_less_equal(
                 max_new_tokens,
                 max_length,
-                message=f"max_new_tokens must be at most the model's max_length {max_length}",
+                message=f"max_new_tokens must be at most max_length {max_length}, the longest sequence the model takes",
             ),
             tf.debugging.assert_non_negative(temperature, message="temperature must be >= 0 (0 = greedy)"),
         ]

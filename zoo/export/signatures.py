@@ -122,7 +122,8 @@ def serving_functions(model, kind=None, stop_token_id=None, batch_size=None):
                 tf.debugging.assert_less_equal(
                     tf.shape(token_ids)[1],
                     max_length,
-                    message=f"token_ids may hold at most the model's max_length {max_length} tokens per row",
+                    message=f"token_ids may hold at most max_length {max_length} tokens per row, the longest sequence "
+                    "the model takes",
                 ),
                 tf.debugging.assert_equal(
                     real,

@@ -71,8 +71,9 @@ def _itemsize(dtype):
 def weights_bytes(model):
     """About how many bytes the model's weights and optimizer variables take on disk."""
     variables = list(model.weights)
-    if model.optimizer is not None:
-        variables += list(model.optimizer.variables)
+    optimizer = getattr(model, "optimizer", None)  # an uncompiled model has none
+    if optimizer is not None:
+        variables += list(optimizer.variables)
     return sum(int(np.prod(v.shape)) * _itemsize(v.dtype) for v in variables)
 
 

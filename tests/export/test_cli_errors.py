@@ -188,3 +188,17 @@ def test_a_tokenizer_of_the_same_size_but_another_corpus_is_refused(lm_tokenizer
     # The run's own tokenizer passes, and so does the corpus folder it was copied from (the same tokenizer).
     check_run_tokenizer(find_run(run.path))
     check_run_tokenizer(find_run(run.path, lm_tokenizer_dir))
+
+
+def test_a_keras_file_carrying_python_code_is_refused_before_the_code_runs(tmp_path, capsys):
+    marker = tmp_path / "ran.txt"
+    # A lambda is stored as its bytecode (and its default values): loading it unsafely would run it.
+    payload = keras.layers.Lambda(
+        lambda x, path=str(marker): (__import__("pathlib").Path(path).write_text("ran"), x)[1]
+    )
+    model = keras.Sequential([keras.Input((2,)), payload, keras.layers.Dense(1)])
+    model.save(tmp_path / "lambda.keras")
+    marker.unlink()  # saving traced the function once
+    code, err = run_cli(capsys, tmp_path / "lambda.keras", "--output", tmp_path / "out")
+    assert code == 2 and "Could not load" in err and "safe_mode" in err
+    assert not marker.exists() and not os.path.exists(tmp_path / "out")

@@ -154,6 +154,15 @@ def test_a_full_disk_exits_1_with_one_line_naming_the_file_and_keeps_the_earlier
     assert err.count("\n") == 1
     assert err.startswith(f"zoo tiny: error: cannot write {folder / 'results.json'}: no space left on device (ENOSPC)")
     assert json.loads((folder / "results.json").read_text()) == {"n": 1}
+    monkeypatch.undo()
+
+    def writes_on_its_own(args, run):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), run.file("history.csv"))  # as open() would
+
+    with pytest.raises(SystemExit) as exit_info:
+        tiny_recipe(writes_on_its_own).run(["--runs-dir", str(tmp_path)])
+    assert exit_info.value.code == 1
+    assert "history.csv: the file system is read-only (EROFS)" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root writes into read-only folders")

@@ -199,6 +199,15 @@ class Recipe:
             raise usage_exit(prog, err, FaultExit) from None
         except (UsageError, FileNotFoundError) as err:
             raise usage_exit(prog, err) from None
+        except OSError as err:
+            # A writer that does not go through zoo.data.atomic_files (Keras' CSVLogger, a library's own file)
+            # on a full disk or read-only folder: still one line naming the file, exit 1.
+            from zoo.data.atomic_files import disk_fault
+
+            fault = disk_fault(err, err.filename or "a file")
+            if fault is None:
+                raise
+            raise usage_exit(prog, fault, FaultExit) from None
         except SystemExit as err:
             if isinstance(err.code, str):  # a library's own one-line refusal
                 raise usage_exit(prog, err.code) from None

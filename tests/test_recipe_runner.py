@@ -133,6 +133,15 @@ def test_a_nan_loss_stops_any_recipe_with_exit_2_before_it_saves(tmp_path):
     (folder,) = tmp_path.iterdir()
     assert not (folder / "results.json").exists() and not (folder / "model.keras").exists()
 
+    def fit_without_the_run_callbacks(args, run):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.layers[0].bias.assign([np.inf])
+        return run.finish(model, {"loss": [0.5]}, {"done": True})
+
+    with pytest.raises(UsageExit, match="the model has NaN or infinite weights, so no model or results were saved"):
+        tiny_recipe(fit_without_the_run_callbacks).run(["--runs-dir", str(tmp_path / "backstop")])
+    assert not list((tmp_path / "backstop").rglob("results.json"))
+
 
 def test_a_full_disk_exits_1_with_one_line_naming_the_file_and_keeps_the_earlier_one(tmp_path, capsys, monkeypatch):
     import errno

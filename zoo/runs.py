@@ -148,7 +148,12 @@ class RunFolder:
         return self.file(name)
 
     def finish(self, model, history, results, plot_title=None):
-        """Write plot.png, model.keras and results.json; return the results with the run folder added."""
+        """Write plot.png, model.keras and results.json; return the results with the run folder added.
+
+        A model with NaN or infinite weights, or a history whose last loss is not finite, raises
+        zoo.errors.TrainingDiverged instead: a diverged run is never recorded as a result.
+        """
+        check_not_diverged(model, history, self.path)
         self.record_tokenizer_fingerprint()
         if history is not None:
             plot_history(history, self.file("plot.png"), title=plot_title or self.recipe)
@@ -169,6 +174,32 @@ class RunFolder:
         if fingerprint is not None:
             self.config["tokenizer_fingerprint"] = fingerprint
             atomic_write_json(self.file(CONFIG_FILE), {"recipe": self.recipe, **self.config})
+
+
+def check_not_diverged(model, history, where):
+    """Raise TrainingDiverged when the last logged losses or the model's weights are not finite.
+
+    The backstop for fits that run without the run folder's callbacks (StopOnDivergence).
+    """
+    import math
+
+    from zoo.errors import TrainingDiverged
+
+    logs = {} if history is None else (history.history if hasattr(history, "history") else dict(history))
+    for key, values in logs.items():
+        if key.endswith("loss") and len(values) and not math.isfinite(float(values[-1])):
+            raise TrainingDiverged(
+                f"Training diverged: the last {key} is {float(values[-1])}, so no model or results were saved in "
+                f"{where}. To fix: lower the learning rate (or clip gradients) and run again."
+            )
+    if model is not None:
+        from zoo.train.checkpoints import weights_are_finite
+
+        if not weights_are_finite(model):
+            raise TrainingDiverged(
+                f"Training diverged: the model has NaN or infinite weights, so no model or results were saved in "
+                f"{where}. To fix: lower the learning rate (or clip gradients) and run again."
+            )
 
 
 def tokenizer_folder_fingerprint(folder):

@@ -7,6 +7,12 @@
 | `causal_lm`       | `build_llm("causal", ...)`               | `logits`: token_ids -> `logits`, `next_token_logits`; `generate` (also `serving_default`): prompt_ids, max_new_tokens, temperature -> `generated_ids`, `num_generated` |
 | `functional`      | any other model with named inputs        | `serving_default`: the model's own output names     |
 
+An LM's inputs are checked inside the graph, so TF Serving answers a bad request
+with a message that says what to send: token ids in [0, vocab_size), rows
+right-padded with the pad id (a left-padded row would otherwise get the logits
+of a pad position), lengths and `max_new_tokens` within max_length, each
+compared on its own before any sum, so that nothing wraps around in int32.
+
 Input names are the model's input names (`image`, `token_ids`, `noise`, ...):
 a signature's input keys are the names of its TensorSpecs. The batch
 dimension is always left open (None).

@@ -170,6 +170,8 @@ class RunFolder:
         if not isinstance(named, str) or "tokenizer_fingerprint" in self.config:
             return
         folder = named if os.path.isabs(named) else self.file(named)
+        from zoo.data.tokenizer_fingerprint import tokenizer_folder_fingerprint
+
         fingerprint = tokenizer_folder_fingerprint(folder)
         if fingerprint is not None:
             self.config["tokenizer_fingerprint"] = fingerprint
@@ -200,22 +202,6 @@ def check_not_diverged(model, history, where):
                 f"Training diverged: the model has NaN or infinite weights, so no model or results were saved in "
                 f"{where}. To fix: lower the learning rate (or clip gradients) and run again."
             )
-
-
-def tokenizer_folder_fingerprint(folder):
-    """The fingerprint (zoo.retrieval.fingerprints.tokenizer_fingerprint) of a saved tokenizer folder, or None.
-
-    None when the folder holds no tokenizer zoo can load; the caller then has nothing to compare.
-    """
-    if not os.path.isfile(os.path.join(folder, "tokenizer.json")):
-        return None
-    from zoo.data.tokenizer import load_tokenizer
-    from zoo.retrieval.fingerprints import tokenizer_fingerprint
-
-    try:
-        return tokenizer_fingerprint(load_tokenizer(folder))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError):
-        return None
 
 
 @dataclasses.dataclass

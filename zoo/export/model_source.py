@@ -80,7 +80,7 @@ def check_run_tokenizer(files):
     with the same size but other pieces would still turn text into ids the model never learned.
     Runs without a recorded fingerprint (bare .keras files, older runs) are checked by size only.
     """
-    from zoo.runs import tokenizer_folder_fingerprint
+    from zoo.data.tokenizer_fingerprint import tokenizer_folder_fingerprint
 
     recorded = files.config.get("tokenizer_fingerprint")
     if not recorded or files.tokenizer_dir is None:

@@ -14,37 +14,11 @@ Example:
     False
 """
 
-import hashlib
 import json
-import tempfile
-from pathlib import Path
 
+from zoo.data.tokenizer_fingerprint import digest as _digest
+from zoo.data.tokenizer_fingerprint import tokenizer_fingerprint  # noqa: F401  (the store and kNN-LM use it here)
 from zoo.retrieval.errors import FingerprintMismatchError
-
-
-def _digest(chunks):
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-def tokenizer_fingerprint(tokenizer):
-    """Hash of a zoo tokenizer's saved files (model/vocabulary and metadata).
-
-    Example:
-        >>> from zoo.data.tokenizer import ZooWordPieceTokenizer
-        >>> from zoo.data.special_tokens import SPECIAL_TOKENS
-        >>> len(tokenizer_fingerprint(ZooWordPieceTokenizer(vocabulary=list(SPECIAL_TOKENS))))
-        16
-    """
-    from zoo.data.tokenizer import save_tokenizer
-
-    # The saved form is what defines a tokenizer here: the same files load the same tokenizer.
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = save_tokenizer(tokenizer, tmp)
-        files = sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
-        return _digest(p.name.encode() + b"\0" + p.read_bytes() for p in files)
 
 
 def model_fingerprint(model):

@@ -158,11 +158,11 @@ def test_a_run_killed_at_a_checkpoint_rename_resumes_exactly_or_is_refused(corpu
     pretrain_clm.main([*common, "--runs-dir", str(tmp_path / "resumed"), "--resume", str(killed)])
     resumed = only_run(tmp_path / "resumed")
     results = json.loads((resumed / "results.json").read_text())
-    assert results["resumed_from_step"] == 3 and results["steps"] == 8 and results["steps_run"] == 5
     expected = json.loads((whole / "results.json").read_text())
     assert results["val_loss"] == pytest.approx(expected["val_loss"], abs=1e-5)
     for a, b in zip(final_weights(resumed), final_weights(whole)):
         np.testing.assert_allclose(a, b, atol=1e-5)
+    assert results["resumed_from_step"] == 3 and results["steps"] == 8 and results["steps_run"] == 5
 
     # Refused before training: another architecture, another data position, a damaged weights file.
     with pytest.raises(SystemExit, match="another architecture.*dropout"):

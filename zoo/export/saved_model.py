@@ -64,7 +64,7 @@ def check_finite_weights(model):
     Example:
         >>> import keras, numpy as np
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> model.layers[0].kernel.assign(np.full((2, 1), np.nan, "float32"))
+        >>> _ = model.layers[0].kernel.assign(np.full((2, 1), np.nan, "float32"))
         >>> check_finite_weights(model)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...

@@ -17,13 +17,18 @@ setup: $(BIN)/zoo
 demo: setup
 	$(BIN)/zoo run
 
+# Test processes: two by default (CI has 2 cores); `make test WORKERS=8` on a bigger machine, WORKERS=0 for one process.
+# --dist loadfile keeps each test file in one process, so a file's fixtures are built once.
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile
+
 # The whole test suite (CI runs exactly this).
 test: setup
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The suite without the end-to-end recipe runs (tests marked `recipe`): the quick check while you work.
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not recipe"
+	$(PYTEST) -m "not recipe"
 
 # Lint and format check (CI runs this before the tests); `make format` rewrites the files.
 lint: setup

@@ -20,6 +20,11 @@ import os
 import re
 import shutil
 
+from zoo.data.atomic_folders import remove_dead_temporaries
+
+# A temporary export folder, `.tmp-<version>-<pid>`.
+_TMP_PATTERN = r"^\.tmp-\d+-(?P<pid>\d+)$"
+
 # TF Serving model names end up in URLs (/v1/models/<name>:predict) and folder names.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -70,6 +75,7 @@ def versioned_folder(root, name, version=None):
             f"Omit --version to write the next free one ({next_version(model_dir)}), or pick another number."
         )
     os.makedirs(model_dir, exist_ok=True)
+    remove_dead_temporaries(model_dir, pattern=_TMP_PATTERN)  # left by exports whose process died
     tmp = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)  # left over from a crashed export of this same process id
     os.makedirs(tmp)

@@ -121,8 +121,8 @@ def replace_folder(staged, final, keep=()):
     Example:
         >>> import tempfile, pathlib
         >>> root = pathlib.Path(tempfile.mkdtemp())
-        >>> (root / "new").mkdir(); (root / "new" / "a").write_text("new")
-        >>> (root / "c").mkdir(); (root / "c" / "a").write_text("old")
+        >>> (root / "new").mkdir(); _ = (root / "new" / "a").write_text("new")
+        >>> (root / "c").mkdir(); _ = (root / "c" / "a").write_text("old")
         >>> replace_folder(root / "new", root / "c"); (root / "c" / "a").read_text()
         'new'
     """

@@ -22,7 +22,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from zoo.data.acquire import AcquireResult, acquire_paths
+from zoo.data.acquire import MAX_DOCUMENT_BYTES, MAX_FILE_BYTES, AcquireResult, acquire_paths
 from zoo.data.atomic_folders import staged_folder
 from zoo.data.clean import CleanConfig, clean_documents
 from zoo.data.crawler import CrawlConfig, Crawler
@@ -47,6 +47,8 @@ class PrepareConfig:
     name: str = "builtin"
     output: str | None = None  # default: data/corpus-<name>
     text_field: str = "text"
+    max_file_bytes: int = MAX_FILE_BYTES  # an input file, decompressed; larger ones are skipped and reported
+    max_document_bytes: int = MAX_DOCUMENT_BYTES  # one document; larger ones are skipped and reported
     crawl: CrawlConfig = dataclasses.field(default_factory=CrawlConfig)
     clean: CleanConfig = dataclasses.field(default_factory=CleanConfig)
     filter: FilterConfig = dataclasses.field(default_factory=FilterConfig)
@@ -97,7 +99,15 @@ def acquire(inputs=(), urls=(), config=None, state_dir=None, progress=True):
         result.documents.extend(builtin_documents())
         return result
     if inputs:
-        result.extend(acquire_paths(inputs, text_field=config.text_field, progress=progress))
+        result.extend(
+            acquire_paths(
+                inputs,
+                text_field=config.text_field,
+                progress=progress,
+                max_file_bytes=config.max_file_bytes,
+                max_document_bytes=config.max_document_bytes,
+            )
+        )
     if urls:
         result.extend(Crawler(config.crawl, state_dir=state_dir).crawl(list(urls), progress=progress))
     result.documents = with_unique_ids(result.documents)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from zoo.llm.config import LLMConfig
 from zoo.llm.models.presets import PRESETS, get_preset, preset_kind
+from zoo.options import class_count, positive_int, sequence_length
 
 KINDS = ("causal", "masked", "seq2seq", "classifier", "qa")
 PARTS = ("embeddings", "attention", "ffn", "norms", "heads")
@@ -275,10 +276,12 @@ def main(argv=None, prog=None):
     parser.add_argument(
         "--task", "--kind", dest="kind", choices=KINDS, help="task head (default: the preset's, or causal)"
     )
-    parser.add_argument("--batch-size", type=int, default=8, help="batch size for the memory estimate (default 8)")
-    parser.add_argument("--seq-len", type=int, help="sequence length (default: the model's max_length)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=8, help="batch size for the memory estimate (default 8)"
+    )
+    parser.add_argument("--seq-len", type=sequence_length, help="sequence length (default: the model's max_length)")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="float32")
-    parser.add_argument("--num-classes", type=int, default=2, help="labels of a classifier (default 2)")
+    parser.add_argument("--num-classes", type=class_count, default=2, help="labels of a classifier (default 2)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a config field")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--list", action="store_true", help="list the presets and exit")

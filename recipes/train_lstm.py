@@ -80,6 +80,9 @@ def read_documents(path):
                 docs.append(f.read())
         except UnicodeDecodeError:
             raise UsageError(f"{name} is not UTF-8 text; convert it first (e.g. iconv -t UTF-8).") from None
+        # NUL bytes decode as UTF-8 but never occur in text: a binary file (or a disk image) was given.
+        if "\x00" in docs[-1]:
+            raise UsageError(f"{name} holds NUL bytes, so it is not text; give a UTF-8 text file or folder.")
     return [d for d in docs if d.strip()]
 
 

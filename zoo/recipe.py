@@ -12,7 +12,9 @@ returns a results dict. The runner owns the rest:
 - the run folder, made on first use (so a refused option leaves nothing behind),
   whose callbacks write history.csv and, with --tensorboard, TensorBoard logs;
 - error exits: a user mistake (zoo.errors.UsageError, a strategy that cannot be
-  made, a missing file) prints one line and exits with status 2, never a traceback;
+  made, a missing file, an input nested too deeply to parse) prints one line and exits
+  with status 2, never a traceback; a fault of the machine (a read-only folder, a full
+  disk) prints one line and exits with status 1;
 - the closing summary line and `main(argv, prog)`.
 
 Example:
@@ -25,6 +27,7 @@ Example:
 """
 
 import argparse
+import errno
 import sys
 import time
 
@@ -42,6 +45,29 @@ class UsageExit(SystemExit):
 
     def __str__(self):
         return self.message
+
+
+class EnvironmentExit(SystemExit):
+    """Exit status 1 for a fault of the machine, not the options (a read-only folder, a full disk)."""
+
+    def __init__(self, message):
+        super().__init__(1)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+# OS errors that say the machine refused, not that the user asked for something wrong.
+_ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
+def environment_exit(prog, err):
+    """Print one line for an OSError of the environment and return the EnvironmentExit (status 1) to raise."""
+    where = f" {err.filename}" if getattr(err, "filename", None) else ""
+    message = f"cannot write{where}: {err.strerror or err}; check that the folder is writable and the disk has room"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EnvironmentExit(message)
 
 
 def usage_exit(prog, message):
@@ -186,6 +212,15 @@ class Recipe:
             raise
         except (UsageError, FileNotFoundError) as err:
             raise usage_exit(prog, err) from None
+        except RecursionError:
+            # json and friends recurse per nesting level: a hostile input file, not a bug to trace.
+            raise usage_exit(
+                prog, "an input is nested too deeply to read (RecursionError); check its structure"
+            ) from None
+        except OSError as err:
+            if err.errno in _ENVIRONMENT_ERRNOS:
+                raise environment_exit(prog, err) from None
+            raise
         except SystemExit as err:
             if isinstance(err.code, str):  # a library's own one-line refusal
                 raise usage_exit(prog, err.code) from None

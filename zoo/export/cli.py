@@ -10,6 +10,9 @@ import argparse
 import json
 import sys
 
+from zoo.export.versions import MAX_VERSION
+from zoo.options import int_between
+
 
 def build_parser(prog=None):
     parser = argparse.ArgumentParser(
@@ -21,7 +24,11 @@ def build_parser(prog=None):
     )
     parser.add_argument("source", help="a run folder (runs/<recipe>-<timestamp>/) or a .keras model file")
     parser.add_argument("--name", help="the served model's name (default: the model's Keras name, e.g. cnn)")
-    parser.add_argument("--version", type=int, help="version number to write; it must not exist (default: next free)")
+    parser.add_argument(
+        "--version",
+        type=int_between(1, MAX_VERSION),
+        help="version number to write; it must not exist (default: next free)",
+    )
     parser.add_argument(
         "--format",
         choices=("saved_model", "tflite"),
@@ -86,6 +93,10 @@ def main(argv=None, prog=None):
     except (FileNotFoundError, FileExistsError, ValueError) as err:  # TraceError is a ValueError
         print(f"zoo export: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a read-only or full output folder: the machine's fault, status 1
+        where = f" {err.filename}" if err.filename else ""
+        print(f"zoo export: cannot write{where}: {err.strerror or err}; check the output folder", file=sys.stderr)
+        return 1
     summary = dict(vars(result))
     print(json.dumps(summary, indent=2))
     return 0

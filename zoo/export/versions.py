@@ -22,6 +22,9 @@ import shutil
 
 from zoo.data.atomic_folders import remove_dead_temporaries
 
+# TF Serving reads version folder names as int64.
+MAX_VERSION = 2**63 - 1
+
 # A temporary export folder, `.tmp-<version>-<pid>`.
 _TMP_PATTERN = r"^\.tmp-\d+-(?P<pid>\d+)$"
 
@@ -53,9 +56,11 @@ def next_version(model_dir):
 
 
 def check_version(version):
-    """Return `version` as an int if it is a positive integer, else raise ValueError."""
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"A version must be a positive integer (TF Serving's folder names), got {version!r}.")
+    """Return `version` as an int if it is a positive integer TF Serving can hold (int64), else raise ValueError."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise ValueError(
+            f"A version must be an integer from 1 to {MAX_VERSION} (TF Serving's int64 folder names), got {version!r}."
+        )
     return version
 
 

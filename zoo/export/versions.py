@@ -59,7 +59,8 @@ def check_version(version):
     """Return `version` as an int if it is a positive integer TF Serving can hold (int64), else raise ValueError."""
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
         raise ValueError(
-            f"A version must be an integer from 1 to {MAX_VERSION} (TF Serving's int64 folder names), got {version!r}."
+            f"A version must be a positive integer up to {MAX_VERSION} (TF Serving's int64 folder names), "
+            f"got {version!r}."
         )
     return version
 

@@ -174,5 +174,7 @@ def load_llm(path, safe_mode=True, compile=True):
     import keras
 
     import zoo.llm.models.tasks  # noqa: F401  (registers the zoo>... classes)
+    from zoo.validation import check_keras_archive
 
+    check_keras_archive(path)
     return keras.saving.load_model(path, safe_mode=safe_mode, compile=compile)

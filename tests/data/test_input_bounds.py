@@ -89,3 +89,18 @@ def test_memory_estimate_is_checked_against_available_memory_without_max_memory(
     )
     with pytest.raises(UsageError, match="this machine has free"):
         check_fits(options, config.replace(num_layers=24, hidden_dim=2048, intermediate_dim=8192), None)
+
+
+def test_zoo_explain_says_whether_the_estimate_fits_this_machine(monkeypatch, capsys):
+    import zoo.train.memory_check as memory_check
+    from zoo.llm.models.presets import get_preset
+    from zoo.llm.sizing.explain import main
+
+    monkeypatch.setattr(memory_check, "available_memory", lambda: 2**30)
+    assert main(["tiny", "--set", "max_length=4096", "--seq-len", "1024", "--batch-size", "64", "--json"]) == 0
+    machine = json.loads(capsys.readouterr().out)["this_machine"]
+    config = get_preset("tiny").replace(max_length=4096)
+    fits = machine["largest_batch"]
+    assert machine["fits"] is False and machine["free_bytes"] == 2**30
+    total = memory_check.training_memory
+    assert total(config, fits, 1024)["total"] <= 2**30 < total(config, fits + 1, 1024)["total"]

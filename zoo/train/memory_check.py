@@ -78,14 +78,7 @@ def check_memory(
     memory = training_memory(config, batch_size, seq_len, precision, remat, accum_steps, kind)
     if memory["total"] <= budget:
         return memory
-    fits = 0
-    low, high = 1, batch_size
-    while low <= high:  # the estimate grows with the batch, so bisect for the largest that fits
-        middle = (low + high) // 2
-        if training_memory(config, middle, seq_len, precision, remat, accum_steps, kind)["total"] <= budget:
-            fits, low = middle, middle + 1
-        else:
-            high = middle - 1
+    fits = largest_batch(config, seq_len, budget, precision, remat, accum_steps, kind, upper=batch_size)
     parts = ", ".join(f"{name} {format_bytes(value)}" for name, value in memory.items() if name != "total")
     advice = f"the largest batch that fits is {fits}" if fits else "not even a batch of 1 fits"
     raise MemoryBudgetError(
@@ -184,6 +177,24 @@ def check_available_memory(
             )
             + "; --max-memory sets the budget yourself"
         ) from None
+
+
+def largest_batch(config, seq_len, budget, precision="float32", remat=False, accum_steps=1, kind="causal", upper=4096):
+    """The largest batch (at most `upper`) whose estimate fits `budget` bytes; 0 if not even one does.
+
+    Example:
+        >>> from zoo.llm.models.presets import get_preset
+        >>> largest_batch(get_preset("tiny"), 64, budget=2**40, upper=32)
+        32
+    """
+    fits, low, high = 0, 1, upper
+    while low <= high:  # the estimate grows with the batch, so bisect for the largest that fits
+        middle = (low + high) // 2
+        if training_memory(config, middle, seq_len, precision, remat, accum_steps, kind)["total"] <= budget:
+            fits, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return fits
 
 
 def format_bytes(n):

@@ -509,4 +509,11 @@ def main(argv=None, prog=None):
     except (EmptyCorpusError, FileNotFoundError, ValueError, TypeError) as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except RecursionError:
+        print(f"{parser.prog} {args.command}: error: an input is nested too deeply to read", file=sys.stderr)
+        return 2
+    except OSError as err:  # a read-only or full output folder: the machine's fault
+        where = f" {err.filename}" if err.filename else ""
+        print(f"{parser.prog} {args.command}: error: cannot write{where}: {err.strerror or err}", file=sys.stderr)
+        return 1
     return 0

@@ -132,7 +132,7 @@ def test_truncated_keras_file(lm_run, tmp_path, capsys):
     truncated = tmp_path / "model.keras"
     truncated.write_bytes(data[: len(data) // 2])
     line = _one_line_error(capsys, 2, ["export", str(truncated), "--out", str(tmp_path / "saved")])
-    assert "model.keras is damaged or truncated" in line and "not found" not in line.lower()
+    assert "model.keras: damaged or truncated" in line and "not found" not in line.lower()
 
 
 def test_rag_with_a_missing_run(tmp_path, capsys):

@@ -85,12 +85,14 @@ def int_between(low, high):
     """
 
     def parse(text):
+        # "a positive integer up to N" for the common low of 1, which reads better than "from 1 to N".
+        what = f"a positive integer up to {high}" if low == 1 else f"an integer from {low} to {high}"
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
         return value
 
     parse.__name__ = f"integer in [{low}, {high}]"

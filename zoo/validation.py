@@ -49,7 +49,7 @@ def check_keras_archive(path):
         >>> check_keras_archive(broken)
         Traceback (most recent call last):
         ...
-        zoo.errors.UsageError: ... is damaged or truncated: not a complete .keras (zip) archive; save or copy the model again.
+        zoo.errors.UsageError: Could not load ...: damaged or truncated, not a complete .keras (zip) archive; ...
     """
     import os
     import zipfile
@@ -58,6 +58,7 @@ def check_keras_archive(path):
 
     if os.path.isfile(path) and not zipfile.is_zipfile(path):
         raise UsageError(
-            f"{path} is damaged or truncated: not a complete .keras (zip) archive; save or copy the model again."
+            f"Could not load {path}: damaged or truncated, not a complete .keras (zip) archive; "
+            "give a model.keras written by model.save() or a zoo recipe (copy it again if it was cut short)."
         )
     return path

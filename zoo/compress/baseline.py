@@ -87,7 +87,7 @@ def load_model_file(source):
         model = keras.models.load_model(model_file)
     except Exception as err:  # a zip that is no Keras model, an unknown class
         raise UsageError(f"--from {source}: could not load {model_file} ({type(err).__name__}: {err})") from None
-    if getattr(model, "backbone", None) is not None or isinstance(model.input, dict):
+    if getattr(model, "backbone", None) is not None or type(model).__module__.startswith("zoo.llm"):
         raise UsageError(
             f"--from {source} is a zoo language model ({type(model).__name__}); this recipe compresses the image "
             "and LSTM models. For an LM use `zoo compress quantize-llm`, `lora`, `distill` or `prune --model llm`."

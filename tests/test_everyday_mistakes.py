@@ -78,7 +78,6 @@ def test_json_preset_in_pretrain_clm(tmp_path, capsys):
         ["pipeline-parallel", "--validation-fraction", "-0.1"],
         ["pretrain-clm", "--validation-fraction", "1"],
         ["compress", "prune", "--sparsity", "1.5"],
-        ["export", "run", "--version", "99999999999999999999"],  # beyond TF Serving's int64
         ["finetune-sentiment", "--seq-len", "10000000"],
         ["explain", "tiny", "--task", "classifier", "--num-classes", "-5"],
     ],
@@ -133,6 +132,11 @@ def test_truncated_keras_file(lm_run, tmp_path, capsys):
     truncated.write_bytes(data[: len(data) // 2])
     line = _one_line_error(capsys, 2, ["export", str(truncated), "--out", str(tmp_path / "saved")])
     assert "model.keras: damaged or truncated" in line and "not found" not in line.lower()
+
+
+def test_export_version_beyond_int64(tmp_path, capsys):
+    line = _one_line_error(capsys, 2, ["export", str(tmp_path), "--version", "99999999999999999999"])
+    assert "--version must be a positive integer up to 9223372036854775807" in line
 
 
 def test_rag_with_a_missing_run(tmp_path, capsys):

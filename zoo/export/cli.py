@@ -11,7 +11,6 @@ import json
 import sys
 
 from zoo.export.versions import MAX_VERSION
-from zoo.options import int_between
 
 
 def build_parser(prog=None):
@@ -26,7 +25,7 @@ def build_parser(prog=None):
     parser.add_argument("--name", help="the served model's name (default: the model's Keras name, e.g. cnn)")
     parser.add_argument(
         "--version",
-        type=int_between(1, MAX_VERSION),
+        type=int,
         help="version number to write; it must not exist (default: next free)",
     )
     parser.add_argument(
@@ -59,8 +58,11 @@ def build_parser(prog=None):
 def main(argv=None, prog=None):
     """Run `zoo export`; prints a JSON summary and returns 0, or prints the error and returns 2."""
     args = build_parser(prog).parse_args(argv)
-    if args.version is not None and args.version < 1:
-        print(f"zoo export: --version must be a positive integer, got {args.version}.", file=sys.stderr)
+    if args.version is not None and not 1 <= args.version <= MAX_VERSION:  # TF Serving reads versions as int64
+        print(
+            f"zoo export: --version must be a positive integer up to {MAX_VERSION}, got {args.version}.",
+            file=sys.stderr,
+        )
         return 2
     if args.quantization != "none" and args.format != "tflite":
         print("zoo export: --quantization applies to --format tflite only.", file=sys.stderr)

@@ -18,7 +18,7 @@ import sys
 
 from zoo.compress.baseline import accuracy, add_baseline_args, baseline
 from zoo.data.atomic_files import write_bytes_atomic
-from zoo.options import positive_int
+from zoo.options import fraction, positive_int
 from zoo.recipe import Recipe
 from zoo.runs import write_history_csv
 
@@ -37,7 +37,7 @@ recipe = Recipe(
 @recipe.options
 def add_options(parser):
     parser.add_argument("--model", choices=("cnn", "lstm", "llm"), default="cnn", help="which zoo model (default: cnn)")
-    parser.add_argument("--sparsity", type=float, default=0.8, help="target share of zero weights (default: 0.8)")
+    parser.add_argument("--sparsity", type=fraction, default=0.8, help="target share of zero weights (default: 0.8)")
     parser.add_argument(
         "--schedule",
         choices=("polynomial", "constant"),

@@ -33,7 +33,7 @@ recipe = Recipe(
 @recipe.options
 def add_options(parser):
     from zoo.dialogue.synthetic import PREFERENCES_FILE
-    from zoo.options import positive_float, positive_int
+    from zoo.options import positive_float, positive_int, sequence_length
 
     group = parser.add_argument_group("preference tuning")
     group.add_argument(
@@ -58,7 +58,7 @@ def add_options(parser):
         help="instruction-tuning steps when no --from is given (default: 300)",
     )
     group.add_argument("--batch-size", type=positive_int, default=16, help="pairs per step (default: 16)")
-    group.add_argument("--seq-len", type=positive_int, default=96, help="tokens per sequence (default: 96)")
+    group.add_argument("--seq-len", type=sequence_length, default=96, help="tokens per sequence (default: 96)")
     group.add_argument("--learning-rate", type=positive_float, default=5e-4, help="Adam learning rate (default: 5e-4)")
     group.add_argument("--held-out", type=float, default=0.1, help="share of pairs held out (default: 0.1)")
 

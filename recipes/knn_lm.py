@@ -24,6 +24,7 @@ import sys
 import time
 
 from zoo.errors import UsageError
+from zoo.options import sequence_length
 from zoo.recipe import Recipe
 
 LAMBDAS = (0.0, 0.1, 0.25, 0.4, 0.6, 0.8)
@@ -46,7 +47,7 @@ def add_options(parser):
     parser.add_argument(
         "--vocab-size", type=int, default=2000, help="tokenizer size, trained on the LM's text only (default: 2000)"
     )
-    parser.add_argument("--seq-len", type=int, default=128, help="tokens per window (default: 128)")
+    parser.add_argument("--seq-len", type=sequence_length, default=128, help="tokens per window (default: 128)")
     parser.add_argument("--steps", type=int, default=400, help="LM training steps (default: 400)")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per step (default: 16)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="peak learning rate (default: 3e-3)")

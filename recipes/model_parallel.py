@@ -26,6 +26,7 @@ import sys
 import time
 
 from zoo.errors import UsageError
+from zoo.options import fraction, sequence_length
 from zoo.recipe import Recipe
 
 recipe = Recipe(
@@ -65,10 +66,10 @@ def add_options(parser):
         help="virtual CPU devices when no GPU/TPU is present (default: 4)",
     )
     parser.add_argument("--batch-size", type=int, default=16, help="global batch (default: 16)")
-    parser.add_argument("--seq-len", type=int, default=32, help="tokens per sequence (default: 32)")
+    parser.add_argument("--seq-len", type=sequence_length, default=32, help="tokens per sequence (default: 32)")
     parser.add_argument("--steps", type=int, default=60, help="training steps (default: 60)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="AdamW learning rate (default: 3e-3)")
-    parser.add_argument("--validation-fraction", type=float, default=0.1, help="held-out documents (default: 0.1)")
+    parser.add_argument("--validation-fraction", type=fraction, default=0.1, help="held-out documents (default: 0.1)")
 
 
 def parse_mesh(text):

@@ -28,6 +28,7 @@ import sys
 import time
 
 from zoo.errors import UsageError
+from zoo.options import sequence_length
 from zoo.recipe import Recipe
 
 recipe = Recipe(
@@ -69,7 +70,7 @@ def add_options(parser):
         "--copies", type=int, default=20, help="counterfactual copies of each training fact (default: 20)"
     )
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
-    parser.add_argument("--seq-len", type=int, default=64, help="tokens per example (default: 64)")
+    parser.add_argument("--seq-len", type=sequence_length, default=64, help="tokens per example (default: 64)")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate (default: 2e-3)")
 
 

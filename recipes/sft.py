@@ -35,7 +35,7 @@ recipe = Recipe(
 @recipe.options
 def add_options(parser):
     from zoo.dialogue.synthetic import INSTRUCTIONS_FILE
-    from zoo.options import positive_float, positive_int
+    from zoo.options import positive_float, positive_int, sequence_length
 
     group = parser.add_argument_group("instruction tuning")
     group.add_argument(
@@ -53,7 +53,7 @@ def add_options(parser):
     )
     group.add_argument("--steps", type=positive_int, default=300, help="training steps (default: 300)")
     group.add_argument("--batch-size", type=positive_int, default=16, help="conversations per step (default: 16)")
-    group.add_argument("--seq-len", type=positive_int, default=96, help="tokens per row (default: 96)")
+    group.add_argument("--seq-len", type=sequence_length, default=96, help="tokens per row (default: 96)")
     group.add_argument("--learning-rate", type=positive_float, default=2e-3, help="AdamW learning rate (default: 2e-3)")
     group.add_argument(
         "--pack",

@@ -15,6 +15,7 @@ import os
 import sys
 
 from zoo.errors import UsageError
+from zoo.options import sequence_length
 from zoo.recipe import Recipe
 
 EPOCHS = 4
@@ -41,7 +42,9 @@ def add_options(parser):
     parser.add_argument("--text", help="UTF-8 text file or folder of .txt files (default: built-in pydoc corpus)")
     parser.add_argument("--level", choices=("char", "word"), default="char", help="vocabulary level (default: char)")
     parser.add_argument("--max-vocab", type=int, default=10_000, help="largest vocabulary, word level (default: 10000)")
-    parser.add_argument("--seq-len", type=int, default=SEQ_LEN, help=f"tokens read per prediction (default: {SEQ_LEN})")
+    parser.add_argument(
+        "--seq-len", type=sequence_length, default=SEQ_LEN, help=f"tokens read per prediction (default: {SEQ_LEN})"
+    )
     parser.add_argument("--stride", type=int, default=STRIDE, help=f"step between training windows (default: {STRIDE})")
     parser.add_argument(
         "--max-windows",
@@ -77,6 +80,9 @@ def read_documents(path):
                 docs.append(f.read())
         except UnicodeDecodeError:
             raise UsageError(f"{name} is not UTF-8 text; convert it first (e.g. iconv -t UTF-8).") from None
+        # NUL bytes decode as UTF-8 but never occur in text: a binary file (or a disk image) was given.
+        if "\x00" in docs[-1]:
+            raise UsageError(f"{name} holds NUL bytes, so it is not text; give a UTF-8 text file or folder.")
     return [d for d in docs if d.strip()]
 
 

@@ -12,9 +12,10 @@ returns a results dict. The runner owns the rest:
 - the run folder, made on first use (so a refused option leaves nothing behind),
   whose callbacks write history.csv and, with --tensorboard, TensorBoard logs;
 - error exits: a user mistake (zoo.errors.UsageError, a strategy that cannot be
-  made, a missing file, a loss that became NaN) prints one line and exits with
-  status 2, never a traceback; a fault of the machine (zoo.errors.EnvironmentFault:
-  a full disk, a read-only folder) prints one line and exits with status 1;
+  made, a missing file, a loss that became NaN, an input nested too deeply to parse)
+  prints one line and exits with status 2, never a traceback; a fault of the machine
+  (zoo.errors.EnvironmentFault: a full disk, a read-only folder) prints one line and
+  exits with status 1;
 - the closing summary line and `main(argv, prog)`.
 
 Example:
@@ -199,6 +200,11 @@ class Recipe:
             raise usage_exit(prog, err, FaultExit) from None
         except (UsageError, FileNotFoundError) as err:
             raise usage_exit(prog, err) from None
+        except RecursionError:
+            # json and friends recurse per nesting level: a hostile input file, not a bug to trace.
+            raise usage_exit(
+                prog, "an input is nested too deeply to read (RecursionError); check its structure"
+            ) from None
         except OSError as err:
             # A writer that does not go through zoo.data.atomic_files (Keras' CSVLogger, a library's own file)
             # on a full disk or read-only folder: still one line naming the file, exit 1.

@@ -35,3 +35,30 @@ def check_choice(value, choices, what):
     if value not in choices:
         raise ValueError(f"Unknown {what} {value!r}; choose one of: {', '.join(map(str, choices))}.")
     return value
+
+
+def check_keras_archive(path):
+    """Raise UsageError if `path` exists but is not a complete .keras (zip) archive, e.g. a truncated copy.
+
+    Keras itself reports such a file as "File not found", which sends a person looking in the wrong place.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> broken = pathlib.Path(tempfile.mkdtemp()) / "model.keras"
+        >>> _ = broken.write_bytes(b"PK\\x03\\x04 half a file")
+        >>> check_keras_archive(broken)
+        Traceback (most recent call last):
+        ...
+        zoo.errors.UsageError: Could not load ...: damaged or truncated, not a complete .keras (zip) archive; ...
+    """
+    import os
+    import zipfile
+
+    from zoo.errors import UsageError
+
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):
+        raise UsageError(
+            f"Could not load {path}: damaged or truncated, not a complete .keras (zip) archive; "
+            "give a model.keras written by model.save() or a zoo recipe (copy it again if it was cut short)."
+        )
+    return path

@@ -8,6 +8,8 @@ Example:
 import argparse
 import sys
 
+from zoo.options import class_count
+
 
 def main(argv=None, prog="zoo import"):
     parser = argparse.ArgumentParser(
@@ -27,7 +29,7 @@ def main(argv=None, prog="zoo import"):
         choices=("causal", "masked", "classifier", "qa"),
         help="task head (default: the checkpoint's own: causal LM, or masked LM for BERT)",
     )
-    parser.add_argument("--num-classes", type=int, help="labels of a classifier head")
+    parser.add_argument("--num-classes", type=class_count, help="labels of a classifier head")
     args = parser.parse_args(argv)
     from zoo.checkpoints.errors import CheckpointError
     from zoo.checkpoints.run_folder import import_checkpoint

@@ -73,13 +73,26 @@ def load_model_file(source):
     """The Keras model of a run folder (its model.keras) or of a .keras file."""
     import keras
 
+    import zoo.llm.models.tasks  # noqa: F401  (registers zoo's LM classes, so an LM run is named, not a traceback)
     import zoo.losses  # noqa: F401  (registers the loss zoo's models are compiled with)
     from zoo.runs import find_run
+    from zoo.validation import check_keras_archive
 
     try:
-        return keras.models.load_model(find_run(source).model_file)
+        model_file = find_run(source).model_file
     except FileNotFoundError as err:
         raise UsageError(f"--from {source}: {err}") from None
+    check_keras_archive(model_file)
+    try:
+        model = keras.models.load_model(model_file)
+    except Exception as err:  # a zip that is no Keras model, an unknown class
+        raise UsageError(f"--from {source}: could not load {model_file} ({type(err).__name__}: {err})") from None
+    if getattr(model, "backbone", None) is not None or type(model).__module__.startswith("zoo.llm"):
+        raise UsageError(
+            f"--from {source} is a zoo language model ({type(model).__name__}); this recipe compresses the image "
+            "and LSTM models. For an LM use `zoo compress quantize-llm`, `lora`, `distill` or `prune --model llm`."
+        )
+    return model
 
 
 def accuracy(model, x, y):

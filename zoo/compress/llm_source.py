@@ -19,7 +19,7 @@ import os
 
 from zoo.data.corpus import DEFAULT_DATA
 from zoo.errors import UsageError
-from zoo.options import non_negative_int, positive_float, positive_int
+from zoo.options import non_negative_int, positive_float, positive_int, sequence_length
 
 
 def add_lm_args(parser, preset="small", steps=300, batch_size=16, seq_len=64, learning_rate=3e-3):
@@ -47,7 +47,9 @@ def add_lm_args(parser, preset="small", steps=300, batch_size=16, seq_len=64, le
     group.add_argument(
         "--batch-size", type=positive_int, default=batch_size, help=f"sequences per step (default: {batch_size})"
     )
-    group.add_argument("--seq-len", type=positive_int, default=seq_len, help=f"tokens per window (default: {seq_len})")
+    group.add_argument(
+        "--seq-len", type=sequence_length, default=seq_len, help=f"tokens per window (default: {seq_len})"
+    )
     group.add_argument(
         "--learning-rate",
         type=positive_float,

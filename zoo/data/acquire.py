@@ -6,6 +6,11 @@ text in a configurable field), each optionally gzip-compressed (`.gz`).
 Files that cannot be read or are not UTF-8 are skipped and listed with the
 reason, never fatal: one bad file must not sink a crawl of thousands.
 
+Sizes are bounded before anything is decoded: a file whose (decompressed) bytes pass
+`max_file_bytes` is skipped as `acquire:file_too_large` once that many bytes were read
+(a 1.6 MB .gz can expand to 500 MB), and a document over `max_document_bytes` as
+`acquire:document_too_large`; both land in the data report with the other skips.
+
 Example:
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -28,6 +33,13 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
+MAX_FILE_BYTES = 512 * 2**20  # one input file, after decompression (a JSONL file holds many documents)
+MAX_DOCUMENT_BYTES = 32 * 2**20  # one document: a whole book is ~1-5 MB
+_READ_CHUNK = 2**20
+
+
+class _FileTooLarge(Exception):
+    """An input file grew past the byte limit while it was read."""
 
 
 @dataclasses.dataclass
@@ -68,15 +80,21 @@ def _skip(source, reason, detail):
     return {"source": str(source), "reason": reason, "detail": detail}
 
 
-def _read_text(path):
+def _read_text(path, max_bytes=MAX_FILE_BYTES):
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    chunks, size = [], 0
     with opener(path, "rb") as handle:
-        data = handle.read()
+        # In chunks, so a decompression bomb stops at the limit instead of filling memory.
+        while chunk := handle.read(_READ_CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise _FileTooLarge()
+            chunks.append(chunk)
     # utf-8-sig drops a byte-order mark that some Windows editors add.
-    return data.decode("utf-8-sig")
+    return b"".join(chunks).decode("utf-8-sig")
 
 
-def read_file(path, text_field="text"):
+def read_file(path, text_field="text", max_file_bytes=MAX_FILE_BYTES, max_document_bytes=MAX_DOCUMENT_BYTES):
     """Read one supported file; return an AcquireResult (documents, or a skip with the reason).
 
     Example:
@@ -96,7 +114,10 @@ def read_file(path, text_field="text"):
             ]
         )
     try:
-        text = _read_text(path)
+        text = _read_text(path, max_file_bytes)
+    except _FileTooLarge:
+        detail = f"more than {max_file_bytes:,} bytes" + (" once decompressed" if path.suffix.lower() == ".gz" else "")
+        return AcquireResult(skipped=[_skip(path, "acquire:file_too_large", detail + "; raise --max-file-size")])
     except UnicodeDecodeError as err:
         return AcquireResult(
             skipped=[
@@ -113,21 +134,28 @@ def read_file(path, text_field="text"):
     if kind != "jsonl":
         if not text.strip():
             return AcquireResult(skipped=[_skip(path, "acquire:empty_file", "the file has no text")])
+        if len(text.encode("utf-8")) > max_document_bytes:
+            detail = f"one document of more than {max_document_bytes:,} bytes; raise --max-document-size"
+            return AcquireResult(skipped=[_skip(path, "acquire:document_too_large", detail)])
         return AcquireResult(
             documents=[Document(id=document_id(str(path), text), text=text, source=str(path), kind=kind)]
         )
-    return _read_jsonl(path, text, text_field)
+    return _read_jsonl(path, text, text_field, max_document_bytes)
 
 
-def _read_jsonl(path, text, text_field):
+def _read_jsonl(path, text, text_field, max_document_bytes=MAX_DOCUMENT_BYTES):
     result = AcquireResult()
-    bad_lines, missing = [], []
+    bad_lines, missing, too_large = [], [], []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
+        if len(line) > max_document_bytes:  # characters <= bytes: no need to encode to know it is small
+            if len(line.encode("utf-8")) > max_document_bytes:
+                too_large.append(number)
+                continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands of levels deep
             bad_lines.append(number)
             continue
         value = record.get(text_field) if isinstance(record, dict) else None
@@ -141,6 +169,15 @@ def _read_jsonl(path, text, text_field):
     if bad_lines:
         result.skipped.append(
             _skip(path, "acquire:jsonl_bad_line", f"{len(bad_lines)} lines are not JSON (first: {bad_lines[:5]})")
+        )
+    if too_large:
+        result.skipped.append(
+            _skip(
+                path,
+                "acquire:document_too_large",
+                f"{len(too_large)} lines hold more than {max_document_bytes:,} bytes (first: {too_large[:5]}); "
+                "raise --max-document-size",
+            )
         )
     if missing:
         result.skipped.append(
@@ -179,7 +216,9 @@ def list_files(paths):
     return files
 
 
-def acquire_paths(paths, text_field="text", progress=True):
+def acquire_paths(
+    paths, text_field="text", progress=True, max_file_bytes=MAX_FILE_BYTES, max_document_bytes=MAX_DOCUMENT_BYTES
+):
     """Read every supported file under `paths` into documents; unreadable ones are skipped and listed.
 
     Example:
@@ -193,5 +232,5 @@ def acquire_paths(paths, text_field="text", progress=True):
 
     result = AcquireResult()
     for path in tqdm(list_files(paths), desc="acquire", unit="file", disable=not progress):
-        result.extend(read_file(path, text_field=text_field))
+        result.extend(read_file(path, text_field, max_file_bytes, max_document_bytes))
     return result

@@ -185,7 +185,8 @@ def atomic_open(path, mode="w", encoding="utf-8"):
     with writing_to(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         # Same folder as the target so that os.replace is a rename, never a copy.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # The process id in the name lets a later run tell a dead writer's leftover from a live one's.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     # mkstemp makes the file private (0600); give it the mode a plain open() would have.
     os.chmod(tmp_name, 0o666 & ~_umask())
     binary = "b" in mode

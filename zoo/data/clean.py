@@ -82,8 +82,12 @@ class CleanConfig:
     restructure: bool = True  # False: hand the page to trafilatura as it is (tables, code and lists its way)
     tables: str = "drop"  # "drop", "sentences" (one sentence per row) or "keep" (trafilatura's "| a | b |" rows)
     code: str = "keep"  # "keep" (as ``` fenced blocks) or "drop"
+    # Deeper HTML is removed unparsed: a page nested 200,000 divs deep took minutes of parser CPU.
+    max_html_depth: int = 512
 
     def __post_init__(self):
+        if isinstance(self.max_html_depth, bool) or not isinstance(self.max_html_depth, int) or self.max_html_depth < 1:
+            raise ValueError(f"max_html_depth must be an integer >= 1, got {self.max_html_depth!r}")
         if self.tables not in ("drop", "sentences", "keep"):
             raise ValueError(f"tables must be 'drop', 'sentences' or 'keep', got {self.tables!r}")
         if self.code not in ("keep", "drop"):
@@ -98,6 +102,12 @@ STRUCTURE_KEYS = (
     "code_blocks_dropped",
     "definition_lists",
     "menus_dropped",
+)
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*?(/?)>")
+# Elements that never hold others, and those whose end tag may be left out (a new one closes the last).
+_NO_NESTING = frozenset(
+    "area base br col embed hr img input link meta param source track wbr "
+    "p li dt dd tr td th option optgroup thead tbody tfoot colgroup rb rt rp".split()
 )
 _PLACEHOLDER = "ZOOCODEBLOCK{}X"
 _PLACEHOLDER_RE = re.compile(r"^.*ZOOCODEBLOCK(\d+)X.*$", re.MULTILINE)
@@ -234,6 +244,32 @@ def _fence(text, code_blocks):
     return _PLACEHOLDER_RE.sub(block, text)
 
 
+def html_depth(html, stop_at=None):
+    """The deepest element nesting of an HTML page, found with one linear scan of its tags (no parser).
+
+    `stop_at`: return as soon as the depth exceeds it (a cheap bound for hostile pages).
+
+    Example:
+        >>> html_depth("<html><body><div><p>a<p>b</div><br></body></html>")
+        3
+    """
+    depth = deepest = 0
+    for match in _TAG_RE.finditer(html):
+        closing, name, self_closing = match.groups()
+        name = name.lower()
+        if name in _NO_NESTING or self_closing:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if stop_at is not None and deepest > stop_at:
+                break
+    return deepest
+
+
 def html_to_text(html, favor_recall=True, config=None, counts=None):
     """Return the main text of an HTML page ('' when it has none); `counts` (a dict) gets the structure counts.
 
@@ -312,6 +348,9 @@ def clean_document(doc, config=None):
 def _clean_with_counts(doc, config=None):
     config = config or CleanConfig()
     text, counts = doc.text, {}
+    if doc.kind == "html" and html_depth(text, stop_at=config.max_html_depth) > config.max_html_depth:
+        # Parsing it would cost time without bound; the document is removed with its own reason.
+        return dataclasses.replace(doc, text="", kind="text"), {"html_too_deep": 1}
     if doc.kind == "html":
         text = html_to_text(text, favor_recall=config.html_favor_recall, config=config, counts=counts)
     return dataclasses.replace(doc, text=normalize_text(text, config), kind="text"), counts
@@ -340,6 +379,8 @@ def clean_documents(documents, config=None, progress=True, workers=1, structure=
                 structure[key] = structure.get(key, 0) + value
         if result.text.strip():
             cleaned.append(result)
+        elif counts.get("html_too_deep"):
+            removed.append((doc, "clean:html_too_deep"))  # nested deeper than CleanConfig.max_html_depth
         else:
             reason = "clean:no_main_text_in_html" if doc.kind == "html" else "clean:empty_after_cleaning"
             removed.append((doc, reason))

@@ -32,6 +32,10 @@ import sys
 import time
 from pathlib import Path
 
+from zoo.data.acquire import MAX_DOCUMENT_BYTES, MAX_FILE_BYTES
+from zoo.errors import UsageError
+from zoo.options import memory_size
+
 
 def _add_acquire_options(parser):
     group = parser.add_argument_group("acquire")
@@ -39,6 +43,18 @@ def _add_acquire_options(parser):
     group.add_argument("--url", action="append", default=[], help="a URL to crawl from (repeatable)")
     group.add_argument("--urls-file", help="a text file with one URL per line")
     group.add_argument("--text-field", default="text", help="JSONL field that holds the text (default: text)")
+    group.add_argument(
+        "--max-file-size",
+        type=memory_size,
+        default=f"{MAX_FILE_BYTES // 2**20}MiB",
+        help="largest input file once decompressed; larger ones are skipped and reported (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-document-size",
+        type=memory_size,
+        default=f"{MAX_DOCUMENT_BYTES // 2**20}MiB",
+        help="largest single document; larger ones are skipped and reported (default: %(default)s)",
+    )
     group.add_argument("--max-pages", type=int, default=50, help="pages to keep per crawl (default: 50)")
     group.add_argument("--max-bytes", type=int, default=2_000_000, help="largest page in bytes (default: 2000000)")
     group.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (default: 1)")
@@ -46,6 +62,15 @@ def _add_acquire_options(parser):
     group.add_argument("--read-timeout", type=float, default=10.0, help="seconds (default: 10)")
     group.add_argument("--max-depth", type=int, default=None, help="link hops from a seed URL (default: no limit)")
     group.add_argument("--all-sites", action="store_true", help="follow links to other sites too")
+
+
+def _size_limits(args):
+    from zoo.train.memory_check import parse_memory
+
+    return {
+        "max_file_bytes": parse_memory(args.max_file_size),
+        "max_document_bytes": parse_memory(args.max_document_size),
+    }
 
 
 def _add_clean_options(parser):
@@ -160,11 +185,16 @@ def _filter_config(args):
         path = Path(args.filter_config)
         if not path.is_file():
             raise FileNotFoundError(f"--filter-config {path} not found")
-        values = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as err:
+            raise UsageError(f"--filter-config {path} is not valid JSON ({err})") from None
+        if not isinstance(values, dict):
+            raise UsageError(f"--filter-config {path} must hold a JSON object of FilterConfig fields")
         known = {field.name for field in dataclasses.fields(FilterConfig)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"--filter-config: unknown fields {unknown}; known: {sorted(known)}")
+            raise UsageError(f"--filter-config: unknown fields {unknown}; known: {sorted(known)}")
     languages = (
         None
         if args.languages.strip().lower() == "any"
@@ -177,7 +207,10 @@ def _filter_config(args):
     values.setdefault("harmful_words_path", args.harmful_words)
     if args.no_harmful_filter:
         values["harmful_max_hits"] = None
-    return FilterConfig(**values)
+    try:
+        return FilterConfig(**values)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--filter-config {args.filter_config}: {err}" if args.filter_config else str(err)) from None
 
 
 def _dedup_config(args):
@@ -259,7 +292,7 @@ def _cmd_acquire(args):
 
     if not args.inputs and not args.url and not args.urls_file:
         print("no inputs or URLs given: using the built-in corpus (pydoc topics)")
-    config = PrepareConfig(text_field=args.text_field, crawl=_crawl_config(args))
+    config = PrepareConfig(text_field=args.text_field, crawl=_crawl_config(args), **_size_limits(args))
     started = time.perf_counter()
     out = Path(args.out)
     result = acquire(args.inputs, _urls(args), config, state_dir=out / "crawl-state", progress=not args.quiet)
@@ -368,6 +401,7 @@ def _cmd_prepare(args):
         output=args.out,
         text_field=args.text_field,
         crawl=_crawl_config(args),
+        **_size_limits(args),
         clean=_clean_config(args),
         filter=_filter_config(args),
         apply_filter=not args.no_filter,
@@ -470,8 +504,18 @@ def main(argv=None, prog=None):
         return 2
     try:
         args.func(args)
+    except UsageError as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 2
     except (EmptyCorpusError, FileNotFoundError, ValueError, TypeError, EnvironmentFault) as err:
         # EnvironmentFault: a full disk or read-only folder, named with its path; earlier files stay intact.
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print(f"{parser.prog} {args.command}: error: an input is nested too deeply to read", file=sys.stderr)
+        return 2
+    except OSError as err:  # a read-only or full output folder: the machine's fault
+        where = f" {err.filename}" if err.filename else ""
+        print(f"{parser.prog} {args.command}: error: cannot write{where}: {err.strerror or err}", file=sys.stderr)
         return 1
     return 0

@@ -2,11 +2,16 @@
 
 Polite means: robots.txt is honoured (protego; its Crawl-delay too), requests
 to one host are spaced by `delay` seconds, connect/read timeouts and a
-per-page time limit stop slow servers, pages over `max_bytes` are dropped
-while streaming (never fully downloaded), only text content types are read,
+wall-clock limit per request (headers and body together, so a server dripping
+one byte at a time cannot hold the crawl) stop slow servers, pages over
+`max_bytes` are dropped while streaming (never fully downloaded), only text
+content types are read,
 and by default only links on the seed sites are followed. Redirects are
 followed by hand so that each hop is checked against robots.txt and the
-site rule, and a loop is recognised.
+site rule, and a loop is recognised. robots.txt is read up to
+`max_robots_bytes` (the rest is ignored, as RFC 9309 allows); one that answers
+a server error, times out or cannot be fetched means "disallow everything" on
+that site (RFC 9309, section 2.3.1.4), while a 4xx means no rules.
 
 Resumable: with a `state_dir`, every finished URL is saved as one small JSON
 file (written atomically). A rerun loads them, skips those URLs and continues
@@ -24,15 +29,32 @@ import collections
 import dataclasses
 import hashlib
 import json
+import threading
 import time
 import urllib.parse
 from pathlib import Path
+
+import requests
+import urllib3
 
 from zoo.data.acquire import AcquireResult
 from zoo.data.atomic_files import write_json_atomic
 from zoo.data.document import Document, document_id
 
 _TRANSIENT = {"crawl:timeout", "crawl:unreachable", "crawl:server_error", "crawl:too_slow"}
+_CHUNK = 64 * 1024
+
+
+class _TooSlow(Exception):
+    """A request ran past its wall-clock limit."""
+
+
+class _TooLarge(Exception):
+    """A body grew past its byte limit; `data` holds what was read up to the limit."""
+
+    def __init__(self, data):
+        super().__init__(len(data))
+        self.data = data
 
 
 @dataclasses.dataclass
@@ -48,7 +70,8 @@ class CrawlConfig:
     max_bytes: int = 2_000_000  # a page larger than this is dropped
     connect_timeout: float = 5.0
     read_timeout: float = 10.0  # longest silence between two received chunks
-    max_seconds_per_page: float = 30.0  # whole download, so a server dripping bytes cannot hold us
+    max_seconds_per_page: float = 30.0  # wall clock per request, headers and body: a dripping server cannot hold us
+    max_robots_bytes: int = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB; the rest is ignored
     delay: float = 1.0  # seconds between two requests to the same host
     same_site: bool = True
     max_redirects: int = 5
@@ -57,7 +80,7 @@ class CrawlConfig:
     content_types: tuple = ("text/html", "application/xhtml+xml", "text/plain")
 
     def __post_init__(self):
-        for name in ("max_pages", "max_bytes"):
+        for name in ("max_pages", "max_bytes", "max_robots_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("connect_timeout", "read_timeout", "max_seconds_per_page"):
@@ -138,8 +161,6 @@ class Crawler:
     """
 
     def __init__(self, config=None, state_dir=None, session=None):
-        import requests
-
         self.config = config or CrawlConfig()
         self.state_dir = Path(state_dir) if state_dir else None
         self.session = session or requests.Session()
@@ -191,27 +212,100 @@ class Crawler:
         return f"{parts.scheme}://{parts.netloc}"
 
     def _robots_for(self, url):
-        import requests
         from protego import Protego
 
         origin = self._origin(url)
         if origin not in self._robots:
             robots_url = origin + "/robots.txt"
             self._wait_for_host(robots_url)
-            timeout = (self.config.connect_timeout, self.config.read_timeout)
+            deadline = time.monotonic() + self.config.max_seconds_per_page
             try:
-                response = self.session.get(robots_url, timeout=timeout)
-            except requests.RequestException as err:
+                # Redirects are followed here (RFC 9309 allows five hops); the body is read within the limits.
+                response = self._get(robots_url, deadline, allow_redirects=True)
+                with response:
+                    if response.status_code >= 500:
+                        # A server error may hide a disallow: crawl nothing there (RFC 9309, 2.3.1.4).
+                        self._robots[origin] = f"robots.txt at {robots_url} answered HTTP {response.status_code}"
+                    elif response.status_code >= 400:
+                        self._robots[origin] = Protego.parse("")  # no robots.txt: everything allowed
+                    else:
+                        try:
+                            data = self._read_body(response, self.config.max_robots_bytes, deadline)
+                        except _TooLarge as big:
+                            # Only whole lines of the first max_robots_bytes count; the rest is ignored.
+                            data = big.data[: big.data.rfind(b"\n") + 1]
+                        self._robots[origin] = Protego.parse(data.decode("utf-8", errors="replace"))
+            except _TooSlow:
+                self._robots[origin] = (
+                    f"robots.txt at {robots_url} took over {self.config.max_seconds_per_page}s, read as disallow"
+                )
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
                 self._robots[origin] = f"robots.txt at {robots_url} could not be fetched ({type(err).__name__})"
-                return self._robots[origin]
-            if response.status_code >= 500:
-                # A server error may hide a disallow: crawl nothing there (what Google does too).
-                self._robots[origin] = f"robots.txt at {robots_url} answered HTTP {response.status_code}"
-            elif response.status_code >= 400:
-                self._robots[origin] = Protego.parse("")  # no robots.txt: everything allowed
-            else:
-                self._robots[origin] = Protego.parse(response.text)
         return self._robots[origin]
+
+    def _get(self, url, deadline, allow_redirects=False):
+        """`session.get(url, stream=True)` that gives up (raising _TooSlow) when `deadline` passes before headers."""
+        c = self.config
+        box = {}
+
+        def work():
+            try:
+                box["response"] = self.session.get(
+                    url, timeout=(c.connect_timeout, c.read_timeout), stream=True, allow_redirects=allow_redirects
+                )
+            except BaseException as err:  # handed to the caller's thread
+                box["error"] = err
+
+        # A worker thread, because a server dripping its headers keeps every single socket read short.
+        worker = threading.Thread(target=work, name=f"zoo-crawl {url}", daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            raise _TooSlow()
+        if "error" in box:
+            raise box["error"]
+        return box["response"]
+
+    @staticmethod
+    def _read_body(response, max_bytes, deadline):
+        """The body of a streamed response; _TooLarge past `max_bytes`, _TooSlow past `deadline`.
+
+        A timer shuts the socket at the deadline, so even a read blocked on a silent server ends on time.
+        """
+        raw = response.raw
+
+        def cut():
+            try:
+                raw.shutdown()
+            except (ValueError, RuntimeError, OSError):
+                pass  # already closed or released
+
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+        timer.daemon = True
+        timer.start()
+        data = bytearray()
+        try:
+            while True:
+                if time.monotonic() >= deadline:
+                    raise _TooSlow()
+                try:
+                    chunk = raw.read1(_CHUNK, decode_content=True)  # what has arrived, not a full chunk
+                except (urllib3.exceptions.HTTPError, OSError):
+                    if time.monotonic() >= deadline:
+                        raise _TooSlow() from None
+                    raise
+                if not chunk:
+                    if time.monotonic() >= deadline and not raw.closed and raw.length_remaining:
+                        raise _TooSlow()
+                    break
+                data.extend(chunk)
+                if len(data) > max_bytes:
+                    raise _TooLarge(bytes(data[:max_bytes]))
+        finally:
+            timer.cancel()
+        if time.monotonic() >= deadline and raw.length_remaining:
+            raise _TooSlow()
+        return bytes(data)
 
     # --- fetching ------------------------------------------------------------------------------
     def _skip(self, url, reason, detail, chain=None):
@@ -224,8 +318,6 @@ class Crawler:
             >>> Crawler(CrawlConfig(delay=0)).fetch("http://127.0.0.1:9/")["reason"]
             'crawl:unreachable'
         """
-        import requests
-
         c = self.config
         chain = [url]
         current = url
@@ -235,15 +327,17 @@ class Crawler:
                 return self._skip(url, "crawl:off_site", f"{current} is outside the seed sites", chain)
             robots = self._robots_for(current)
             if isinstance(robots, str):
+                # RFC 9309: robots.txt unreachable (server error, timeout) means the site allows nothing.
                 reason = "crawl:unreachable" if "could not be fetched" in robots else "crawl:robots_unavailable"
                 return self._skip(url, reason, robots + "; check the URL and that the site is up", chain)
             if not robots.can_fetch(current, c.user_agent):
                 return self._skip(url, "crawl:robots_disallowed", f"robots.txt disallows {current}", chain)
             self._wait_for_host(current)
+            deadline = time.monotonic() + c.max_seconds_per_page
             try:
-                response = self.session.get(
-                    current, timeout=(c.connect_timeout, c.read_timeout), stream=True, allow_redirects=False
-                )
+                response = self._get(current, deadline)
+            except _TooSlow:
+                return self._skip(url, "crawl:too_slow", f"no answer within {c.max_seconds_per_page}s", chain)
             except requests.exceptions.Timeout:
                 return self._skip(
                     url,
@@ -269,12 +363,10 @@ class Crawler:
                     chain.append(target)
                     current = target
                     continue
-                return self._read(url, current, response, chain)
+                return self._read(url, current, response, chain, deadline)
         return self._skip(url, "crawl:too_many_redirects", f"more than {c.max_redirects} redirects", chain)
 
-    def _read(self, url, final_url, response, chain):
-        import requests
-
+    def _read(self, url, final_url, response, chain, deadline):
         c = self.config
         if response.status_code >= 500:
             return self._skip(url, "crawl:server_error", f"HTTP {response.status_code} from {final_url}", chain)
@@ -293,16 +385,13 @@ class Crawler:
         length = response.headers.get("content-length")
         if length and length.isdigit() and int(length) > c.max_bytes:
             return self._skip(url, "crawl:too_large", f"{length} bytes > max_bytes {c.max_bytes}", chain)
-        started = time.monotonic()
-        data = bytearray()
         try:
-            for chunk in response.iter_content(chunk_size=64 * 1024):
-                data.extend(chunk)
-                if len(data) > c.max_bytes:
-                    return self._skip(url, "crawl:too_large", f"more than max_bytes {c.max_bytes} bytes", chain)
-                if time.monotonic() - started > c.max_seconds_per_page:
-                    return self._skip(url, "crawl:too_slow", f"download took over {c.max_seconds_per_page}s", chain)
-        except requests.exceptions.RequestException as err:
+            data = self._read_body(response, c.max_bytes, deadline)
+        except _TooLarge:
+            return self._skip(url, "crawl:too_large", f"more than max_bytes {c.max_bytes} bytes", chain)
+        except _TooSlow:
+            return self._skip(url, "crawl:too_slow", f"download took over {c.max_seconds_per_page}s", chain)
+        except (urllib3.exceptions.HTTPError, OSError) as err:
             reason = "crawl:timeout" if "timed out" in str(err).lower() else "crawl:unreachable"
             return self._skip(url, reason, f"reading {final_url} failed ({type(err).__name__})", chain)
         if b"\x00" in data[:4096]:

@@ -59,6 +59,7 @@ import numpy as np
 
 from zoo.data.japanese_quality import JapaneseThresholds, japanese_reason
 from zoo.data.language import identify_language, is_japanese, is_unspaced_script
+from zoo.typed_fields import check_field_types
 
 _ENGLISH_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])
 # The particles almost every Japanese sentence uses; the counterpart of Gopher's stop words.
@@ -68,6 +69,18 @@ _BULLET_RE = re.compile(r"^\s*(?:[-*•●・◦▪‣]|\d+[.)])\s")
 _WORD_CHAR_RE = re.compile(r"\w", re.UNICODE)
 _TOP_NGRAM_LIMITS = {2: 0.20, 3: 0.18, 4: 0.16}
 _DUP_NGRAM_LIMITS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+
+
+# FilterConfig fields that are shares of a document (0 to 1).
+_SHARES = (
+    "max_symbol_ratio",
+    "max_digit_ratio",
+    "max_bullet_lines",
+    "max_ellipsis_lines",
+    "max_duplicate_lines",
+    "max_duplicate_line_chars",
+    "max_duplicate_paragraphs",
+)
 
 
 @dataclasses.dataclass
@@ -105,6 +118,17 @@ class FilterConfig:
     section_chars: int | None = 5000  # judge longer documents section by section; None: whole documents
 
     def __post_init__(self):
+        # A --filter-config is JSON: "min_words": "50" or a list must fail here, naming the field.
+        check_field_types(self, "FilterConfig")
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"FilterConfig field {field.name!r} must be 0 or more, got {value!r}.")
+        for name in _SHARES:
+            if getattr(self, name) is not None and getattr(self, name) > 1:
+                raise ValueError(
+                    f"FilterConfig field {name!r} is a share of the document: 0 to 1, got {getattr(self, name)!r}."
+                )
         if self.min_words is not None and self.max_words is not None and self.min_words > self.max_words:
             raise ValueError(f"min_words ({self.min_words}) is larger than max_words ({self.max_words})")
         if self.min_language_score is not None and not 0 <= self.min_language_score <= 1:

@@ -22,7 +22,8 @@ import dataclasses
 import time
 from pathlib import Path
 
-from zoo.data.acquire import AcquireResult, acquire_paths
+from zoo.data.acquire import MAX_DOCUMENT_BYTES, MAX_FILE_BYTES, AcquireResult, acquire_paths
+from zoo.data.atomic_folders import staged_folder
 from zoo.data.clean import CleanConfig, clean_documents
 from zoo.data.crawler import CrawlConfig, Crawler
 from zoo.data.dedup import DedupConfig, deduplicate
@@ -46,6 +47,8 @@ class PrepareConfig:
     name: str = "builtin"
     output: str | None = None  # default: data/corpus-<name>
     text_field: str = "text"
+    max_file_bytes: int = MAX_FILE_BYTES  # an input file, decompressed; larger ones are skipped and reported
+    max_document_bytes: int = MAX_DOCUMENT_BYTES  # one document; larger ones are skipped and reported
     crawl: CrawlConfig = dataclasses.field(default_factory=CrawlConfig)
     clean: CleanConfig = dataclasses.field(default_factory=CleanConfig)
     filter: FilterConfig = dataclasses.field(default_factory=FilterConfig)
@@ -96,7 +99,15 @@ def acquire(inputs=(), urls=(), config=None, state_dir=None, progress=True):
         result.documents.extend(builtin_documents())
         return result
     if inputs:
-        result.extend(acquire_paths(inputs, text_field=config.text_field, progress=progress))
+        result.extend(
+            acquire_paths(
+                inputs,
+                text_field=config.text_field,
+                progress=progress,
+                max_file_bytes=config.max_file_bytes,
+                max_document_bytes=config.max_document_bytes,
+            )
+        )
     if urls:
         result.extend(Crawler(config.crawl, state_dir=state_dir).crawl(list(urls), progress=progress))
     result.documents = with_unique_ids(result.documents)
@@ -228,10 +239,12 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
         kept = run_dedup(kept, config, report, progress)
         log(f"dedup: {len(kept)} documents kept")
     except EmptyCorpusError:
-        report.save(output / "report.json")
+        # Beside a previous corpus the failed run's report gets its own name: that corpus stays whole.
+        failed = "report.json" if not (output / "shards").is_dir() else "report-failed.json"
+        report.save(output / failed)
         raise
     # Train before writing anything, so that a failure here (say, a vocabulary too large for
-    # the corpus) leaves a previous corpus folder as it was; the report is written last.
+    # the corpus) leaves a previous corpus folder as it was.
     started = time.perf_counter()
     tokenizer = train_tokenizer(
         [doc.text for doc in kept],
@@ -242,8 +255,6 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
     )
     seconds = time.perf_counter() - started
     log(f"tokenizer: {config.tokenizer_kind}, {tokenizer.vocabulary_size()} tokens")
-    write_shards(kept, output / "shards")
-    tokenizer_dir = save_tokenizer(tokenizer, output / "tokenizer")
     report.extra["tokenizer"] = {
         "kind": config.tokenizer_kind,
         "vocabulary_size": int(tokenizer.vocabulary_size()),
@@ -251,5 +262,15 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
         "path": "tokenizer",
     }
     report.extra["corpus"] = corpus_stats(kept, tokenizer)
-    report_path = report.save(output / "report.json")
-    return {"output": output, "report": report_path, "tokenizer": tokenizer_dir, "report_data": report.to_dict()}
+    # All or nothing: shards, tokenizer and report are built in a hidden sibling folder that replaces
+    # the old corpus in one rename, so a kill midway never mixes new shards with an old tokenizer.
+    with staged_folder(output, keep=("crawl-state",)) as staging:
+        write_shards(kept, staging / "shards")
+        save_tokenizer(tokenizer, staging / "tokenizer")
+        report.save(staging / "report.json")
+    return {
+        "output": output,
+        "report": output / "report.json",
+        "tokenizer": output / "tokenizer",
+        "report_data": report.to_dict(),
+    }

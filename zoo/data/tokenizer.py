@@ -43,6 +43,7 @@ import keras_hub
 from zoo.data.atomic_files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from zoo.data.special_tokens import SPECIAL_TOKEN_NAMES, SPECIAL_TOKENS
 from zoo.data.special_tokens import TOKENIZER_KINDS as KINDS
+from zoo.errors import UsageError
 
 METADATA_FILE = "tokenizer.json"
 _FILES = {
@@ -363,6 +364,27 @@ def save_tokenizer(tokenizer, folder):
     return folder
 
 
+_RETRAIN = "train the tokenizer again with `zoo data prepare` or `zoo data tokenizer`"
+
+
+def _tokenizer_from_files(folder, kind, meta):
+    if kind.startswith("sentencepiece"):
+        import sentencepiece
+
+        proto = (folder / "sentencepiece.model").read_bytes()
+        # Parsed here first: TensorFlow's op fails on a damaged model with a long C++ trace.
+        sentencepiece.SentencePieceProcessor(model_proto=proto)
+        return ZooSentencePieceTokenizer(proto=proto)
+    if kind == "wordpiece":
+        vocabulary = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        return ZooWordPieceTokenizer(
+            vocabulary=vocabulary, lowercase=meta.get("lowercase", False), pretokenizer=meta.get("pretokenizer")
+        )
+    vocabulary = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    merges = [line for line in (folder / "merges.txt").read_text(encoding="utf-8").split("\n") if line]
+    return ZooBytePairTokenizer(vocabulary=vocabulary, merges=merges)
+
+
 def load_tokenizer(folder):
     """Load a tokenizer saved by `save_tokenizer` (or `zoo data tokenizer`) as a keras-hub tokenizer.
 
@@ -378,7 +400,12 @@ def load_tokenizer(folder):
         raise FileNotFoundError(
             f"{meta_path} not found; train a tokenizer with `zoo data tokenizer` or `zoo data prepare` first"
         )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as err:  # bad JSON, bad UTF-8, or nested without end
+        raise UsageError(f"{meta_path} is damaged ({type(err).__name__}); {_RETRAIN}") from None
+    if not isinstance(meta, dict):
+        raise UsageError(f"{meta_path} is damaged (not a JSON object); {_RETRAIN}")
     kind = meta.get("kind")
     if kind == "checkpoint":  # an imported checkpoint's own tokenizer (zoo import), with its own special ids
         from zoo.checkpoints.run_folder import load_checkpoint_tokenizer
@@ -389,17 +416,12 @@ def load_tokenizer(folder):
     for name in _FILES[kind]:
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder / name} is missing; the tokenizer folder is incomplete, train it again")
-    if kind.startswith("sentencepiece"):
-        tokenizer = ZooSentencePieceTokenizer(proto=(folder / "sentencepiece.model").read_bytes())
-    elif kind == "wordpiece":
-        vocabulary = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
-        tokenizer = ZooWordPieceTokenizer(
-            vocabulary=vocabulary, lowercase=meta.get("lowercase", False), pretokenizer=meta.get("pretokenizer")
-        )
-    else:
-        vocabulary = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        merges = [line for line in (folder / "merges.txt").read_text(encoding="utf-8").split("\n") if line]
-        tokenizer = ZooBytePairTokenizer(vocabulary=vocabulary, merges=merges)
+    try:
+        tokenizer = _tokenizer_from_files(folder, kind, meta)
+    except Exception as err:  # a parser's error on damaged bytes: TF's InternalError, JSON, UTF-8, protobuf
+        names = ", ".join(str(folder / name) for name in _FILES[kind])
+        detail = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise UsageError(f"{names}: damaged tokenizer file(s) ({detail}); {_RETRAIN}") from None
     wanted = meta.get("special_tokens", {})
     actual = {token: tokenizer.token_to_id(token) for token in SPECIAL_TOKENS}
     if wanted and wanted != actual:

@@ -11,6 +11,7 @@ import json
 import sys
 
 from zoo.errors import EnvironmentFault
+from zoo.export.versions import MAX_VERSION
 
 
 def build_parser(prog=None):
@@ -23,7 +24,11 @@ def build_parser(prog=None):
     )
     parser.add_argument("source", help="a run folder (runs/<recipe>-<timestamp>/) or a .keras model file")
     parser.add_argument("--name", help="the served model's name (default: the model's Keras name, e.g. cnn)")
-    parser.add_argument("--version", type=int, help="version number to write; it must not exist (default: next free)")
+    parser.add_argument(
+        "--version",
+        type=int,
+        help="version number to write; it must not exist (default: next free)",
+    )
     parser.add_argument(
         "--format",
         choices=("saved_model", "tflite"),
@@ -55,8 +60,11 @@ def main(argv=None, prog=None):
     """Run `zoo export`; prints a JSON summary and returns 0, or prints the error and returns 2 (1 for a full
     disk or read-only output folder)."""
     args = build_parser(prog).parse_args(argv)
-    if args.version is not None and args.version < 1:
-        print(f"zoo export: --version must be a positive integer, got {args.version}.", file=sys.stderr)
+    if args.version is not None and not 1 <= args.version <= MAX_VERSION:  # TF Serving reads versions as int64
+        print(
+            f"zoo export: --version must be a positive integer up to {MAX_VERSION}, got {args.version}.",
+            file=sys.stderr,
+        )
         return 2
     if args.quantization != "none" and args.format != "tflite":
         print("zoo export: --quantization applies to --format tflite only.", file=sys.stderr)
@@ -92,6 +100,10 @@ def main(argv=None, prog=None):
     except (FileNotFoundError, FileExistsError, ValueError) as err:  # TraceError is a ValueError
         print(f"zoo export: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a read-only or full output folder: the machine's fault, status 1
+        where = f" {err.filename}" if err.filename else ""
+        print(f"zoo export: cannot write{where}: {err.strerror or err}; check the output folder", file=sys.stderr)
+        return 1
     summary = dict(vars(result))
     print(json.dumps(summary, indent=2))
     return 0

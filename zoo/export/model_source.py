@@ -55,7 +55,10 @@ def load_keras_file(path):
             f"{path} is not a Keras model file: zoo export reads a run folder (runs/<recipe>-<timestamp>/) "
             "or a file ending in .keras."
         )
+    from zoo.validation import check_keras_archive
+
     _import_zoo_layers()
+    check_keras_archive(path)
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as err:  # a zip that is not a model, a truncated file, an unknown class

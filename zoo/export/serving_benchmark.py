@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from zoo.options import sequence_length
+
 BATCHES = (1, 8, 32)
 GENERATE_BATCHES = (1, 8)
 PARTS = ("cnn", "logits", "generate")
@@ -83,7 +85,9 @@ def main(argv=None, prog=None):
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per generate row (default: 3)")
     parser.add_argument("--lm-preset", default="small", help="causal LM preset (default: small)")
     parser.add_argument("--vocab-size", type=int, default=2000, help="the LM's vocabulary (default: 2000)")
-    parser.add_argument("--seq-len", type=int, default=64, help="tokens per row for the logits timing (default: 64)")
+    parser.add_argument(
+        "--seq-len", type=sequence_length, default=64, help="tokens per row for the logits timing (default: 64)"
+    )
     parser.add_argument("--prompt-len", type=int, default=4, help="prompt tokens per row for generate (default: 4)")
     parser.add_argument("--new-tokens", type=int, default=128, help="tokens generated per row (default: 128)")
     parser.add_argument("--only", choices=PARTS, action="append", help="time only these parts (repeatable)")

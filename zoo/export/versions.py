@@ -21,6 +21,13 @@ import re
 import shutil
 
 from zoo.data.atomic_files import writing_to
+from zoo.data.atomic_folders import remove_dead_temporaries
+
+# TF Serving reads version folder names as int64.
+MAX_VERSION = 2**63 - 1
+
+# A temporary export folder, `.tmp-<version>-<pid>`.
+_TMP_PATTERN = r"^\.tmp-\d+-(?P<pid>\d+)$"
 
 # TF Serving model names end up in URLs (/v1/models/<name>:predict) and folder names.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -50,9 +57,12 @@ def next_version(model_dir):
 
 
 def check_version(version):
-    """Return `version` as an int if it is a positive integer, else raise ValueError."""
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"A version must be a positive integer (TF Serving's folder names), got {version!r}.")
+    """Return `version` as an int if it is a positive integer TF Serving can hold (int64), else raise ValueError."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise ValueError(
+            f"A version must be a positive integer up to {MAX_VERSION} (TF Serving's int64 folder names), "
+            f"got {version!r}."
+        )
     return version
 
 
@@ -71,6 +81,8 @@ def versioned_folder(root, name, version=None):
             f"Version {version} of {name!r} already exists at {final}; an exported version is never overwritten. "
             f"Omit --version to write the next free one ({next_version(model_dir)}), or pick another number."
         )
+    if os.path.isdir(model_dir):
+        remove_dead_temporaries(model_dir, pattern=_TMP_PATTERN)  # left by exports whose process died
     tmp = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     with writing_to(model_dir):
         os.makedirs(model_dir, exist_ok=True)

@@ -51,6 +51,27 @@ def _check_file(path):
     return path
 
 
+def _load_json(path):
+    """A whole JSON file; ValueError naming the file for bad JSON or JSON nested too deeply to read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} line {err.lineno}: not valid JSON ({err.msg}).") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to read (thousands of levels); check the file.") from None
+
+
+def _csv_rows(reader, path):
+    """The rows of a csv reader; a field over csv's size limit (131,072 characters) is a ValueError naming the line."""
+    try:
+        yield from reader
+    except csv.Error as err:
+        raise ValueError(
+            f"{path} line {reader.line_num}: {err}; a text that long is not one example (split it, or fix a "
+            "missing closing quote)."
+        ) from None
+
+
 def _records(path):
     """(line number, dict) pairs of a CSV, TSV, JSONL or JSON-list file."""
     suffix = path.suffix.lower()
@@ -64,7 +85,7 @@ def _records(path):
                 raise ValueError(f"{path}: empty file; the first line must be a header such as 'text,label'.")
             header = [name.strip().lower() for name in header]
             start = reader.line_num + 1
-            for row in reader:
+            for row in _csv_rows(reader, path):
                 if not any(cell.strip() for cell in row):
                     start = reader.line_num + 1
                     continue
@@ -84,14 +105,13 @@ def _records(path):
                     record = json.loads(line)
                 except json.JSONDecodeError as err:
                     raise ValueError(f"{path} line {number}: not valid JSON ({err.msg}).") from None
+                except RecursionError:
+                    raise ValueError(f"{path} line {number}: JSON nested too deeply to be a record.") from None
                 if not isinstance(record, dict):
                     raise ValueError(f"{path} line {number}: expected a JSON object, got {type(record).__name__}.")
                 yield number, {str(k).lower(): v for k, v in record.items()}
     elif suffix == ".json":
-        try:
-            items = json.loads(path.read_text(encoding="utf-8-sig"))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} line {err.lineno}: not valid JSON ({err.msg}).") from None
+        items = _load_json(path)
         if not isinstance(items, list):
             raise ValueError(
                 f"{path}: a .json classification file must be a list of objects; use .jsonl for one object a line."
@@ -214,10 +234,7 @@ def read_squad(path):
         [{'text': 'Osaka', 'answer_start': 14}]
     """
     path = _check_file(path)
-    try:
-        root = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} line {err.lineno}: not valid JSON ({err.msg}).") from None
+    root = _load_json(path)
     if not isinstance(root, dict) or not isinstance(root.get("data"), list):
         raise ValueError(f"{path}: not SQuAD JSON: expected an object with a 'data' list of articles.")
     questions, seen = [], set()

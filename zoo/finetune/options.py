@@ -13,7 +13,7 @@ import dataclasses
 
 from zoo.errors import UsageError
 from zoo.finetune.datasets import LANGUAGES
-from zoo.options import positive_int
+from zoo.options import positive_int, sequence_length
 
 
 @dataclasses.dataclass
@@ -113,7 +113,9 @@ def add_finetune_args(parser, task, seq_len, epochs, learning_rate, batch_size=1
             default=",".join(labels),
             help=f"comma-separated label names, in index order (default: {','.join(labels)})",
         )
-    data.add_argument("--seq-len", type=int, default=seq_len, help=f"tokens per example (default: {seq_len})")
+    data.add_argument(
+        "--seq-len", type=sequence_length, default=seq_len, help=f"tokens per example (default: {seq_len})"
+    )
 
     length = parser.add_argument_group("length and optimizer")
     length.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default: {epochs})")

@@ -183,9 +183,9 @@ def encoder_config(preset, vocab_size, seq_len, dropout=0.1):
         >>> encoder_config("tiny", 1000, 300).max_length
         300
     """
-    from zoo.llm.models.factory import resolve_config
+    from zoo.llm.models.factory import preset_config
 
-    base = resolve_config(config=preset) if str(preset).endswith(".json") else resolve_config(preset)
+    base = preset_config(preset)
     return base.replace(
         vocab_size=int(vocab_size),
         max_length=max(base.max_length, seq_len),

@@ -143,6 +143,14 @@ def fit(model, x, y, validation, options, epochs, callbacks):
     """
     import tensorflow as tf
 
+    from zoo.train.memory_check import check_available_memory
+
+    config = getattr(getattr(model, "backbone", None), "llm_config", None)
+    if config is not None:  # a batch that cannot fit stops here, not in an out-of-memory kill minutes later
+        try:
+            check_available_memory(config, options.batch_size, options.seq_len, kind="masked")
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     count = len(next(iter(y.values())) if isinstance(y, dict) else y)
     data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(count, seed=options.seed, reshuffle_each_iteration=True)
     data = data.batch(options.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Optional
 
 from zoo.llm.attention.options import AttentionOptions, flat_names, from_flat, options_for, options_kind
+from zoo.llm.attention.registry import attention_kinds
+from zoo.typed_fields import check_field_types
 
 NORMS = ("pre", "post")
 POSITIONS = ("learned", "sinusoidal", "rotary")
@@ -117,6 +119,9 @@ class LLMConfig:
     rope_original_max_length: int = 8192
 
     def __post_init__(self):
+        self._resolve_attention()  # first: `attention` may arrive as an options object
+        # Types before ranges: "use_bias": "no" from a JSON file must not silently mean True.
+        check_field_types(self, "LLMConfig")
         for name in ("vocab_size", "max_length", "num_layers", "hidden_dim", "num_heads", "intermediate_dim"):
             _check_positive_int(name, getattr(self, name))
         if self.num_decoder_layers is not None:
@@ -134,7 +139,6 @@ class LLMConfig:
         _check_choice("norm", self.norm, NORMS)
         _check_choice("position", self.position, POSITIONS)
         _check_choice("activation", self.activation, ACTIVATIONS)
-        self._resolve_attention()
         if self.position == "rotary" and self.head_dim % 2:
             raise ValueError(
                 f"rotary positions rotate feature pairs, so head_dim must be even; "
@@ -142,8 +146,9 @@ class LLMConfig:
             )
         if self.next_sentence_prediction and self.num_segments < 2:
             raise ValueError("next_sentence_prediction needs sentence pairs: set num_segments=2 (segment ids 0 and 1).")
-        if not float(self.layer_norm_epsilon) > 0:
-            raise ValueError(f"layer_norm_epsilon must be > 0, got {self.layer_norm_epsilon!r}.")
+        for name in ("layer_norm_epsilon", "rotary_max_wavelength"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
         self._check_reversible()
         self._check_llama_options()
 
@@ -161,8 +166,9 @@ class LLMConfig:
                 )
         if self.qkv_bias is not None and not isinstance(self.qkv_bias, bool):
             raise ValueError(f"qkv_bias must be True, False or None (follow use_bias), got {self.qkv_bias!r}.")
-        if not float(self.rope_scaling_factor) > 0:
-            raise ValueError(f"rope_scaling_factor must be > 0, got {self.rope_scaling_factor!r}.")
+        for name in ("rope_scaling_factor", "rope_low_freq_factor", "rope_high_freq_factor"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
         if self.rope_scaling_type != "none" and self.position != "rotary":
             raise ValueError(f"rope_scaling_type={self.rope_scaling_type!r} needs position='rotary'.")
         _check_positive_int("rope_original_max_length", self.rope_original_max_length)
@@ -180,6 +186,8 @@ class LLMConfig:
             object.__setattr__(self, "attention", kind)
         if not isinstance(self.attention, str) or not self.attention:
             raise ValueError(f"attention must be the name of an attention kind, got {self.attention!r}.")
+        if self.attention not in attention_kinds():
+            raise ValueError(f"Unknown attention kind {self.attention!r}. Known kinds: {', '.join(attention_kinds())}.")
         # A dict (or None) becomes the kind's options object; it checks its own values.
         object.__setattr__(self, "attention_options", options_for(self.attention, self.attention_options))
 
@@ -261,7 +269,12 @@ class LLMConfig:
     @classmethod
     def load(cls, path):
         """Read a JSON config file; an optional "kind" key is ignored here."""
-        data = json.loads(Path(path).read_text())
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except RecursionError:
+            raise ValueError(f"{path}: the JSON is nested too deeply to be a config.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: not a JSON file ({err}).") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object of LLMConfig fields.")
         data.pop("kind", None)
@@ -307,9 +320,15 @@ def upgrade_flat_attention_fields(fields):
     return fields
 
 
+# A size becomes a tensor dimension; past int32 it overflows before it could ever fit in memory.
+MAX_SIZE = 2**31 - 1
+
+
 def _check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if value > MAX_SIZE:
+        raise ValueError(f"{name}={value} is larger than any tensor dimension can be ({MAX_SIZE}).")
 
 
 def _check_choice(name, value, choices):

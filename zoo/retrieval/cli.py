@@ -18,6 +18,8 @@ import argparse
 import json
 import sys
 
+from zoo.options import sequence_length
+
 
 def build_parser(prog=None):
     parser = argparse.ArgumentParser(
@@ -96,7 +98,7 @@ def build_parser(prog=None):
         default=[1.0],
         help="softmax temperatures on the distances (default: 1.0)",
     )
-    knn.add_argument("--seq-len", type=int, default=128, help="tokens per window (default: 128)")
+    knn.add_argument("--seq-len", type=sequence_length, default=128, help="tokens per window (default: 128)")
     knn.add_argument("--index", default="auto", choices=("auto", "exact", "hnsw", "ivf"), help="(default: auto)")
     return parser
 

@@ -227,6 +227,10 @@ def load_vector_index(folder, kind, metric):
     path = Path(folder) / index_file(kind)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; the store folder is incomplete, build it again")
-    if kind == "exact":
-        return ExactIndex.load(path, metric)
-    return FaissIndex.load(path, kind, metric)
+    try:
+        if kind == "exact":
+            return ExactIndex.load(path, metric)
+        return FaissIndex.load(path, kind, metric)
+    except (RuntimeError, ValueError, OSError, EOFError) as err:  # faiss raises RuntimeError with a C++ trace
+        detail = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise ValueError(f"{path} is damaged ({detail}); build the store again with `zoo retrieve build`") from None

@@ -17,6 +17,7 @@ Example:
      the largest batch that fits is 2 (or use --remat, --accum-steps or a shorter --seq-len)
 """
 
+import os
 import re
 
 _UNITS = {
@@ -77,14 +78,7 @@ def check_memory(
     memory = training_memory(config, batch_size, seq_len, precision, remat, accum_steps, kind)
     if memory["total"] <= budget:
         return memory
-    fits = 0
-    low, high = 1, batch_size
-    while low <= high:  # the estimate grows with the batch, so bisect for the largest that fits
-        middle = (low + high) // 2
-        if training_memory(config, middle, seq_len, precision, remat, accum_steps, kind)["total"] <= budget:
-            fits, low = middle, middle + 1
-        else:
-            high = middle - 1
+    fits = largest_batch(config, seq_len, budget, precision, remat, accum_steps, kind, upper=batch_size)
     parts = ", ".join(f"{name} {format_bytes(value)}" for name, value in memory.items() if name != "total")
     advice = f"the largest batch that fits is {fits}" if fits else "not even a batch of 1 fits"
     raise MemoryBudgetError(
@@ -92,6 +86,115 @@ def check_memory(
         f"more than --max-memory {format_bytes(budget)}; {advice} "
         "(or use --remat, --accum-steps or a shorter --seq-len)"
     )
+
+
+def available_memory():
+    """Bytes this process can still use for training, or None where it cannot be told.
+
+    On a GPU machine: the free memory of the first GPU (nvidia-smi). Otherwise the host's
+    MemAvailable, lowered by a cgroup limit (containers) and by this process's RLIMIT_AS.
+
+    Example:
+        >>> available_memory() is None or available_memory() > 0
+        True
+    """
+    gpu = _free_gpu_memory()
+    if gpu is not None:
+        return gpu
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as handle:
+            cap = handle.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as handle:
+            used = int(handle.read().strip())
+        if cap.isdigit():
+            limits.append(max(0, int(cap) - used))
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as handle:
+                used = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append(max(0, soft - used))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def _free_gpu_memory():
+    import shutil
+    import subprocess
+
+    tool = shutil.which("nvidia-smi")
+    if tool is None or os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return None
+    try:
+        answer = subprocess.run(
+            [tool, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return int(answer.stdout.split()[0]) * 2**20  # MiB
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def check_available_memory(
+    config, batch_size, seq_len, precision="float32", remat=False, accum_steps=1, kind="causal", available=None
+):
+    """Without --max-memory: refuse a batch whose estimate exceeds the memory this machine has free.
+
+    Returns the estimate; raises MemoryBudgetError (naming the largest batch that fits) when it is too big.
+    `available` (bytes) defaults to `available_memory()`; where that is unknown nothing is checked.
+
+    Example:
+        >>> from zoo.llm.models.presets import get_preset
+        >>> check_available_memory(get_preset("tiny"), 2, 16, available=2**30)["total"] < 2**30
+        True
+    """
+    available = available_memory() if available is None else available
+    if available is None:
+        return training_memory(config, batch_size, seq_len, precision, remat, accum_steps, kind)
+    try:
+        return check_memory(config, batch_size, seq_len, available, precision, remat, accum_steps, kind)
+    except MemoryBudgetError as err:
+        raise MemoryBudgetError(
+            str(err).replace(
+                f"more than --max-memory {format_bytes(available)}",
+                f"more than the {format_bytes(available)} this machine has free",
+            )
+            + "; --max-memory sets the budget yourself"
+        ) from None
+
+
+def largest_batch(config, seq_len, budget, precision="float32", remat=False, accum_steps=1, kind="causal", upper=4096):
+    """The largest batch (at most `upper`) whose estimate fits `budget` bytes; 0 if not even one does.
+
+    Example:
+        >>> from zoo.llm.models.presets import get_preset
+        >>> largest_batch(get_preset("tiny"), 64, budget=2**40, upper=32)
+        32
+    """
+    fits, low, high = 0, 1, upper
+    while low <= high:  # the estimate grows with the batch, so bisect for the largest that fits
+        middle = (low + high) // 2
+        if training_memory(config, middle, seq_len, precision, remat, accum_steps, kind)["total"] <= budget:
+            fits, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return fits
 
 
 def format_bytes(n):

@@ -22,7 +22,7 @@ import warnings
 
 from zoo.data.corpus import DEFAULT_DATA
 from zoo.errors import UsageError
-from zoo.options import fraction, non_negative_int, positive_float, positive_int
+from zoo.options import fraction, non_negative_int, positive_float, positive_int, sequence_length
 
 DECAYS = ("cosine", "linear", "constant")  # those of zoo.train.schedules, listed here so --help needs no Keras
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # those of zoo.train.precision
@@ -88,6 +88,9 @@ class TrainingOptions:
             raise UsageError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}.")
         if self.learning_rate <= 0:
             raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}.")
+        from zoo.llm.models.factory import preset_config
+
+        preset_config(self.preset)  # an unknown preset or a bad .json file fails before any data is read
         if self.max_memory:
             from zoo.train.memory_check import parse_memory
 
@@ -111,10 +114,12 @@ def add_training_args(
         help=f"corpus folder from `zoo data prepare` (default: {DEFAULT_DATA}, prepared on first use)",
     )
     data.add_argument(
-        "--preset", default=preset, help=f"model preset, vocabulary set to the tokenizer's (default: {preset})"
+        "--preset",
+        default=preset,
+        help=f"model preset or LLMConfig .json file, vocabulary set to the tokenizer's (default: {preset})",
     )
     data.add_argument(
-        "--seq-len", type=positive_int, default=seq_len, help=f"tokens per training window (default: {seq_len})"
+        "--seq-len", type=sequence_length, default=seq_len, help=f"tokens per training window (default: {seq_len})"
     )
     data.add_argument("--dropout", type=float, default=None, help="override the preset's dropout rate")
     data.add_argument(
@@ -202,9 +207,9 @@ def add_training_args(
 
 def model_config(options, vocab_size):
     """The LLMConfig of the preset, sized to the tokenizer and the sequence length."""
-    from zoo.llm.models.factory import resolve_config
+    from zoo.llm.models.factory import preset_config
 
-    base = resolve_config(options.preset)
+    base = preset_config(options.preset)  # a preset name or an LLMConfig .json file
     overrides = {"vocab_size": int(vocab_size), "max_length": max(base.max_length, options.seq_len)}
     if options.dropout is not None:
         overrides["dropout"] = options.dropout
@@ -279,9 +284,10 @@ def build_model(options, config, total_steps, kind="causal", loss="auto"):
 
 
 def check_fits(options, config, state, kind="causal"):
-    """Refuse a checkpoint of another architecture and a batch over --max-memory, before any training."""
+    """Refuse a checkpoint of another architecture and a batch over --max-memory (or, without it, over the
+    memory this machine has free), before any training."""
     from zoo.train.checkpoints import check_resumable
-    from zoo.train.memory_check import check_memory
+    from zoo.train.memory_check import check_available_memory, check_memory
 
     if state is not None:
         try:
@@ -303,6 +309,21 @@ def check_fits(options, config, state, kind="causal"):
         except ValueError as err:  # MemoryBudgetError is a ValueError, as is a malformed budget
             raise UsageError(str(err)) from None
         print(f"memory estimate: {memory['total'] / 2**20:.1f} MiB, within --max-memory {options.max_memory}")
+    else:
+        # No budget given: the machine's free memory is the budget, so a run that cannot fit stops
+        # here instead of minutes later in a ResourceExhaustedError or the kernel's OOM killer.
+        try:
+            check_available_memory(
+                config,
+                options.batch_size,
+                options.seq_len,
+                options.precision,
+                options.remat,
+                options.accum_steps,
+                kind,
+            )
+        except ValueError as err:
+            raise UsageError(str(err)) from None
 
 
 def resume_settings(options, total_steps, train_windows, **extra):

@@ -40,6 +40,29 @@ def resolve_config(preset=None, config=None, **overrides):
     return base.replace(**overrides) if overrides else base
 
 
+def preset_config(preset):
+    """The LLMConfig of a `--preset` value: a preset name or an LLMConfig .json file; UsageError if neither.
+
+    Example:
+        >>> preset_config("tiny").num_layers
+        2
+        >>> preset_config("tinyy")
+        Traceback (most recent call last):
+        ...
+        zoo.errors.UsageError: --preset tinyy: Unknown preset 'tinyy'. Did you mean 'tiny'? Known presets: ...
+    """
+    from zoo.errors import UsageError
+
+    try:
+        if str(preset).endswith(".json"):
+            return LLMConfig.load(preset)
+        return get_preset(preset)
+    except FileNotFoundError:
+        raise UsageError(f"--preset {preset}: no such file; give a preset name or an LLMConfig .json file") from None
+    except (ValueError, TypeError, OSError) as err:
+        raise UsageError(f"--preset {preset}: {err}") from None
+
+
 def build_backbone(backbone_type, config, dtype=None):
     """The backbone model of a type: "causal", "encoder" or "seq2seq".
 
@@ -151,5 +174,7 @@ def load_llm(path, safe_mode=True, compile=True):
     import keras
 
     import zoo.llm.models.tasks  # noqa: F401  (registers the zoo>... classes)
+    from zoo.validation import check_keras_archive
 
+    check_keras_archive(path)
     return keras.saving.load_model(path, safe_mode=safe_mode, compile=compile)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from zoo.llm.config import LLMConfig
 from zoo.llm.models.presets import PRESETS, get_preset, preset_kind
+from zoo.options import class_count, positive_int, sequence_length
 
 KINDS = ("causal", "masked", "seq2seq", "classifier", "qa")
 PARTS = ("embeddings", "attention", "ffn", "norms", "heads")
@@ -253,6 +254,12 @@ def format_report(name, report):
     for part in ("weights", "gradients", "optimizer", "activations", "total"):
         label = "optimizer (AdamW)" if part == "optimizer" else part
         lines.append(f"  {label:<20}{_gib(memory[part])}")
+    machine = report.get("this_machine")
+    if machine:
+        verdict = (
+            "fits" if machine["fits"] else f"does not fit; the largest batch that fits is {machine['largest_batch']}"
+        )
+        lines.append(f"  this machine has {_gib(machine['free_bytes']).strip()} free: {verdict}")
     lines += [
         "",
         "compute-optimal training (Hoffmann et al. 2022, ~20 tokens per parameter):",
@@ -275,10 +282,12 @@ def main(argv=None, prog=None):
     parser.add_argument(
         "--task", "--kind", dest="kind", choices=KINDS, help="task head (default: the preset's, or causal)"
     )
-    parser.add_argument("--batch-size", type=int, default=8, help="batch size for the memory estimate (default 8)")
-    parser.add_argument("--seq-len", type=int, help="sequence length (default: the model's max_length)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=8, help="batch size for the memory estimate (default 8)"
+    )
+    parser.add_argument("--seq-len", type=sequence_length, help="sequence length (default: the model's max_length)")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="float32")
-    parser.add_argument("--num-classes", type=int, default=2, help="labels of a classifier (default 2)")
+    parser.add_argument("--num-classes", type=class_count, default=2, help="labels of a classifier (default 2)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a config field")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--list", action="store_true", help="list the presets and exit")
@@ -311,8 +320,35 @@ def main(argv=None, prog=None):
     except (ValueError, OSError) as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
+    report["this_machine"] = _this_machine(config, report, kind)
     print(json.dumps(report, indent=2) if args.json else format_report(args.model, report))
     return 0
+
+
+def _this_machine(config, report, kind):
+    """Whether the training memory estimate fits the memory this machine has free (None where unknown)."""
+    from zoo.train.memory_check import available_memory, largest_batch
+
+    free = available_memory()
+    if free is None:
+        return None
+    fits = report["memory_bytes"]["total"] <= free
+    try:
+        batch = (
+            report["batch_size"]
+            if fits
+            else largest_batch(
+                config,
+                report["flops_per_token"]["seq_len"],
+                free,
+                report["precision"],
+                kind=kind,
+                upper=report["batch_size"],
+            )
+        )
+    except (ValueError, TypeError, KeyError):  # a head the training estimate does not know
+        batch = None
+    return {"free_bytes": int(free), "fits": fits, "largest_batch": batch}
 
 
 def _load(model):

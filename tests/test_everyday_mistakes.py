@@ -168,7 +168,7 @@ def test_read_only_output_folder_is_an_environment_fault(tmp_path, capsys, monke
     text.write_text("hello world " * 50)
     argv = ["train-lstm", "--text", str(text), "--epochs", "1", "--max-windows", "8", "--runs-dir", "r"]
     line = _one_line_error(capsys, 1, argv)
-    assert "Read-only file system" in line and str(tmp_path / "runs") in line
+    assert "read-only" in line.lower() and str(tmp_path / "runs") in line
 
 
 def test_nul_bytes_are_not_text(tmp_path, capsys):

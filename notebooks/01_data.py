@@ -54,7 +54,7 @@ import json
 from zoo.data.prepare import PrepareConfig, prepare_corpus
 
 prepared = prepare_corpus(config=PrepareConfig(name="notebook"), progress=False)
-report = prepared["report"]
+report = json.load(open(prepared["report"]))
 for stage in report["stages"]:
     print(
         f"{stage['stage']:10s} docs {stage['docs_in']} -> {stage['docs_out']}  bytes -> {stage['bytes_out']}  {stage['reasons']}"

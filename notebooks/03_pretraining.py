@@ -45,7 +45,8 @@ elif os.path.basename(os.getcwd()) == "notebooks":
 # %% [markdown]
 # ## Causal LM by hand / 因果言語モデルを手で
 #
-# `corpus_datasets` gives tf.data pipelines of (inputs, labels shifted by one); `build_llm` a compiled model.
+# `corpus_datasets` gives tf.data pipelines of (token ids, labels shifted by one); `build_llm` a compiled model
+# whose inputs are named `token_ids` and `padding_mask`.
 
 # %%
 from zoo import build_llm
@@ -55,7 +56,16 @@ from zoo.data.prepare import prepare_corpus
 corpus = "data/corpus-builtin"
 if not os.path.exists(os.path.join(corpus, "report.json")):
     prepare_corpus(progress=False)
+import tensorflow as tf
+
 train, val, tokenizer = corpus_datasets(corpus, "clm", sequence_length=64, batch_size=16)
+
+
+def named(x, y):  # the model's inputs are named; packed windows have no padding
+    return {"token_ids": x, "padding_mask": tf.ones_like(x)}, y
+
+
+train, val = train.map(named), val.map(named)
 model = build_llm("causal", "tiny", vocab_size=tokenizer.vocabulary_size())
 before = model.evaluate(val.take(4), verbose=0, return_dict=True)["loss"]
 model.fit(train.take(60), verbose=0)

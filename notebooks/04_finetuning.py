@@ -51,7 +51,7 @@ sentiment = load_recipe("finetune-sentiment").recipe
 results = sentiment.run(
     ["--language", "ja", "--pretrain-steps", "60", "--epochs", "2", "--runs-dir", "runs/notebooks", "--verbose", "0"]
 )
-print(json.dumps({k: v for k, v in results.items() if not isinstance(v, (list, dict))}, indent=1, ensure_ascii=False))
+print(json.dumps({k: v for k, v in results.items() if isinstance(v, (int, float, str))}, indent=1, ensure_ascii=False))
 
 # %% [markdown]
 # The score sits next to a majority-class baseline in `results.json`; with the defaults (300 pretraining steps,

@@ -35,6 +35,8 @@ def to_notebook(source):
     notebook.metadata.pop("jupytext", None)  # the pairing is this script's job, not the reader's
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     notebook.metadata["language_info"] = {"name": "python"}
+    for i, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{i:02d}"  # stable ids: rebuilding an unchanged source changes nothing
     return notebook
 
 

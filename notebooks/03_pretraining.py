@@ -49,6 +49,8 @@ elif os.path.basename(os.getcwd()) == "notebooks":
 # whose inputs are named `token_ids` and `padding_mask`.
 
 # %%
+import tensorflow as tf
+
 from zoo import build_llm
 from zoo.data.pipelines import corpus_datasets
 from zoo.data.prepare import prepare_corpus
@@ -56,8 +58,6 @@ from zoo.data.prepare import prepare_corpus
 corpus = "data/corpus-builtin"
 if not os.path.exists(os.path.join(corpus, "report.json")):
     prepare_corpus(progress=False)
-import tensorflow as tf
-
 train, val, tokenizer = corpus_datasets(corpus, "clm", sequence_length=64, batch_size=16)
 
 

@@ -67,9 +67,9 @@ def named(x, y):  # the model's inputs are named; packed windows have no padding
 
 train, val = train.map(named), val.map(named)
 model = build_llm("causal", "tiny", vocab_size=tokenizer.vocabulary_size())
-before = model.evaluate(val.take(4), verbose=0, return_dict=True)["loss"]
+before = model.evaluate(val, verbose=0, return_dict=True)["loss"]
 model.fit(train.take(60), verbose=0)
-after = model.evaluate(val.take(4), verbose=0, return_dict=True)["loss"]
+after = model.evaluate(val, verbose=0, return_dict=True)["loss"]
 print(f"validation loss {before:.2f} -> {after:.2f} nats/token after 60 steps")
 
 # %% [markdown]

@@ -122,7 +122,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="fail unless every notebook is valid and in step")
     parser.add_argument("--execute", metavar="NAME", action="append", default=[], help="run this notebook")
-    parser.add_argument("--timeout", type=int, default=300, help="seconds per cell when executing (default: 300)")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell when executing (default: 600)")
     args = parser.parse_args(argv)
     if args.check:
         found = problems()

@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast lint format setup clean
+.PHONY: demo test test-fast lint format setup clean docs notebooks check-notebooks
 
 $(BIN)/zoo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e ".[dev,jax,ja]"
+	$(BIN)/pip install -e ".[dev,jax,ja,docs]"
 	touch $(BIN)/zoo
 
 setup: $(BIN)/zoo
@@ -39,5 +39,19 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The docs site into site/: README.md, README.ja.md, the notebooks and the API reference from the docstrings,
+# built with warnings as errors (broken links included). CI runs this after `make lint`.
+docs: setup
+	$(BIN)/python notebooks/build_notebooks.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Regenerate notebooks/*.ipynb from their sources, notebooks/NN_*.py (jupytext percent format).
+notebooks: setup
+	$(BIN)/python notebooks/build_notebooks.py
+
+# CI: every notebook valid and in step with its source, and the first-hour notebook run in a fresh kernel.
+check-notebooks: setup
+	$(BIN)/python notebooks/build_notebooks.py --check --execute 00_first_hour
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs site

@@ -171,7 +171,7 @@ def compare_with_scratch(
 
     Returns:
         {"distilled": score, "scratch": score, "student_params": int,
-         "distilled_model": model, "scratch_model": model, "distilled_history", "scratch_history"}.
+            "distilled_model": model, "scratch_model": model, "distilled_history", "scratch_history"}.
 
     Example:
         >>> fit = lambda model, callbacks: model.fit(x, y, epochs=3, callbacks=callbacks)

@@ -99,7 +99,7 @@ class SampleGenerations(keras.callbacks.Callback):
         return [(p, str(self.tokenizer.detokenize(i + n))) for p, i, n in zip(self.prompts, ids, new)]
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        if (epoch + 1) % self.every or self.max_new_tokens < 1:  # --sample-tokens 0: no samples
             return
         lines = [f"--- samples after epoch {epoch + 1} ---"]
         for prompt, text in self.generate():

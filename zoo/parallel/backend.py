@@ -5,6 +5,9 @@ seen before anything imports Keras: `zoo <command>` and the recipe runner call
 `select_backend(argv)` first thing. On JAX, `--cpu-devices N` becomes
 XLA_FLAGS=--xla_force_host_platform_device_count=N, which makes N virtual CPU devices to
 try a device mesh without accelerators; it too must be set before JAX is imported.
+Without it, `--mesh BxM` asks for B*M virtual CPU devices (used only where JAX finds no
+GPU or TPU), so `zoo pretrain-clm --backend jax --distribution data+model --mesh 2x2`
+runs as it is on a laptop and on a TPU VM.
 KERAS_BACKEND=jax in the environment works as well as the option.
 
 Models, the tf.data corpus pipeline, fit(), checkpoints and run folders are the same on
@@ -68,9 +71,25 @@ def select_backend(argv, environ=None):
         )
     environ["KERAS_BACKEND"] = backend
     devices = option_value(argv, "--cpu-devices") or option_value(argv, "--cpu-replicas")
+    if backend == "jax" and devices is None:
+        devices = mesh_devices(option_value(argv, "--mesh"), environ)
     if backend == "jax" and devices is not None:
         set_cpu_devices(devices, environ)
     return backend
+
+
+def mesh_devices(mesh, environ):
+    """The virtual CPU devices a --mesh BxM asks for, when nothing else set a count (else None).
+
+    They only matter where JAX finds no accelerator: on a GPU or TPU host JAX uses the real
+    devices and the CPU count is ignored, so `--mesh 2x2` runs the same command everywhere.
+    """
+    if mesh is None or _DEVICE_COUNT.search(environ.get("XLA_FLAGS", "")) or "jax" in sys.modules:
+        return None
+    parts = mesh.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        return None  # the recipe's own parsing reports a malformed mesh
+    return int(parts[0]) * int(parts[1])
 
 
 def set_cpu_devices(count, environ=None):

@@ -84,7 +84,7 @@ def mesh_devices(mesh, environ):
     They only matter where JAX finds no accelerator: on a GPU or TPU host JAX uses the real
     devices and the CPU count is ignored, so `--mesh 2x2` runs the same command everywhere.
     """
-    if mesh is None or _DEVICE_COUNT.search(environ.get("XLA_FLAGS", "")) or "jax" in sys.modules:
+    if mesh is None or _DEVICE_COUNT.search(environ.get("XLA_FLAGS", "")) or jax_started():
         return None
     parts = mesh.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -95,10 +95,10 @@ def mesh_devices(mesh, environ):
 def set_cpu_devices(count, environ=None):
     """Ask XLA for `count` virtual CPU devices (XLA_FLAGS); only works before JAX is imported.
 
-    Example:
+    Example (in a process where JAX has not started its devices yet):
         >>> env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-        >>> set_cpu_devices(8, env)
-        >>> env["XLA_FLAGS"]
+        >>> set_cpu_devices(8, env)  # doctest: +SKIP
+        >>> env["XLA_FLAGS"]  # doctest: +SKIP
         '--xla_force_host_platform_device_count=8'
     """
     environ = os.environ if environ is None else environ
@@ -106,15 +106,27 @@ def set_cpu_devices(count, environ=None):
         raise UsageError(f"--cpu-devices must be a positive integer, got {count!r}.")
     flag = f"--xla_force_host_platform_device_count={int(count)}"
     flags = environ.get("XLA_FLAGS", "")
-    if "jax" in sys.modules:
+    if jax_started():
         if flag not in flags:
             raise UsageError(
-                f"--cpu-devices {count}: JAX has already started in this process with XLA_FLAGS={flags!r}; "
+                f"--cpu-devices {count}: JAX has already made its devices in this process (XLA_FLAGS={flags!r}); "
                 f"start a fresh process with XLA_FLAGS={flag}."
             )
         return
     flags = _DEVICE_COUNT.sub(flag, flags) if _DEVICE_COUNT.search(flags) else f"{flags} {flag}".strip()
     environ["XLA_FLAGS"] = flags
+
+
+def jax_started():
+    """True once JAX has made its devices in this process (XLA_FLAGS are read then, not at import)."""
+    if "jax" not in sys.modules:
+        return False
+    try:
+        from jax._src import xla_bridge
+
+        return bool(xla_bridge.backends_are_initialized())
+    except (ImportError, AttributeError):  # another JAX layout: assume it has started
+        return True
 
 
 def require_tensorflow(what, instead=""):

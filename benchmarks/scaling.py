@@ -213,6 +213,7 @@ def jax_results(config, rounds, timeout):
     step_ms = {key: 1000 * seconds / timed_steps for key, seconds in median.items()}
     return {
         "jax_rounds": rounds,
+        "jax_timed_steps_per_round": timed_steps,
         "tensorflow_tokens_per_second": round(tokens / median["tf"], 1),
         "jax_tokens_per_second": round(tokens / median["jax"], 1),
         "jax_vs_tensorflow_ratio": round(median["tf"] / median["jax"], 3),

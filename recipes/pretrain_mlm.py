@@ -141,12 +141,14 @@ def train(args, run, extra_callbacks=()):
     from zoo.data.corpus import ensure_corpus
     from zoo.data.pipelines import split_documents
     from zoo.data.tokenizer import save_tokenizer
+    from zoo.parallel.distribution import describe_layout
     from zoo.train.checkpoints import restore
     from zoo.train.fill_in import fill_in_examples, fill_in_lines
     from zoo.train.pretraining import (
         build_model,
         check_fits,
         check_same_settings,
+        distribution_report,
         fit_from,
         read_resume_state,
         resume_settings,
@@ -186,6 +188,7 @@ def train(args, run, extra_callbacks=()):
 
     # Model: the preset as a bidirectional encoder with the MLM (and NSP) head.
     model = build_model(options, config, total_steps, kind="masked", loss=mlm_loss(args.nsp))
+    sharded = describe_layout(model)  # on JAX with --distribution: which weights the mesh cuts
     if state is not None:
         restore(model, state)
         print(f"resumed from {state['folder']} at step {start_step} (masks of the remaining steps are drawn anew)")
@@ -224,6 +227,7 @@ def train(args, run, extra_callbacks=()):
         "steps_run": int(total_steps - start_step),  # by this process: train_seconds is their time
         "train_seconds": float(seconds),
         "params": int(model.count_params()),
+        **distribution_report(sharded),
     }
     if args.nsp:
         results["val_nsp_accuracy"] = float(history["val_nsp_accuracy"][-1])

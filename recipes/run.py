@@ -111,11 +111,15 @@ def generate_texts(model, tokenizer, prompts, max_new_tokens, seed):
 
 def export(run_dir, output):
     """Stage 5: a versioned SavedModel of the run, or the reason it could not be made."""
+    from zoo.errors import UsageError
+
     try:
         from zoo.export.saved_model import export_saved_model
 
         result = export_saved_model(run_dir, output=output)
         return result.path, None
+    except UsageError as err:  # e.g. on the JAX backend: the message says how to export the run afterwards
+        return None, str(err)
     except Exception as err:  # the story still ends with everything else in place; say why export failed
         return None, f"{type(err).__name__}: {err}"
 

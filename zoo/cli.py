@@ -157,8 +157,16 @@ def main(argv=None, table=None, prog="zoo"):
     if isinstance(target, dict):
         return main(rest, target, f"{prog} {name}")
     if not _wants_help(rest):
+        from zoo.errors import UsageError
+        from zoo.parallel.backend import select_backend
         from zoo.quiet import quiet_tensorflow
 
+        try:
+            # --backend jax must reach KERAS_BACKEND before anything imports Keras.
+            select_backend(rest)
+        except UsageError as err:
+            print(f"{prog} {name}: error: {err}", file=sys.stderr)
+            return 2
         quiet_tensorflow()
     try:
         module = _load(target)

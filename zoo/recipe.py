@@ -6,9 +6,12 @@ options with `@recipe.options` and writes its body with `@recipe.body`: a functi
 returns a results dict. The runner owns the rest:
 
 - the shared options: --runs-dir, --seed, --verbose; for training recipes also
-  --strategy (and its --cpu-devices, --tpu, --workers), --precision and --tensorboard;
-- seeding (before any data is read), the tf.distribute strategy scope and the
-  global-batch check, the Keras dtype policy of --precision;
+  --strategy (and its --cpu-devices, --tpu, --workers), --precision and --tensorboard,
+  and the JAX route: --backend, --distribution, --mesh and the several-hosts options;
+- the Keras backend, chosen before Keras is imported (`zoo.parallel.backend`);
+- seeding (before any data is read), the tf.distribute strategy scope or, on JAX, the
+  keras.distribution scope (`zoo.parallel.distribution`), the global-batch check, the
+  Keras dtype policy of --precision;
 - the run folder, made on first use (so a refused option leaves nothing behind),
   whose callbacks write history.csv and, with --tensorboard, TensorBoard logs;
 - error exits: a user mistake (zoo.errors.UsageError, a strategy that cannot be
@@ -69,7 +72,8 @@ def examples_epilog(examples):
 
 
 def add_training_options(parser):
-    """--precision, --tensorboard and the strategy options of a training recipe."""
+    """--precision, --tensorboard, the strategy options and the JAX route's options of a training recipe."""
+    from zoo.parallel.distribution import add_distribution_args
     from zoo.train.strategy import add_strategy_args
 
     group = parser.add_argument_group("training")
@@ -85,7 +89,9 @@ def add_training_options(parser):
         default=True,
         help="write TensorBoard logs to <run>/tensorboard (default: on)",
     )
-    return add_strategy_args(parser)
+    add_strategy_args(parser)
+    add_distribution_args(parser.add_argument_group("backend and keras.distribution (JAX)"))
+    return parser
 
 
 class Run:
@@ -187,10 +193,17 @@ class Recipe:
 
         A user mistake raises UsageExit (status 2) after printing one line; keyword arguments go to the body.
         """
+        from zoo.parallel.backend import select_backend
         from zoo.quiet import quiet_tensorflow
 
         prog = prog or f"zoo {self.command}"
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = self.build_parser(prog).parse_args(argv)
+        try:
+            # Before Keras is imported (a recipe started as a script has not imported it yet).
+            select_backend(argv)
+        except UsageError as err:
+            raise usage_exit(prog, err) from None
         quiet_tensorflow()  # after parsing: --help and bad options never start TensorFlow
         try:
             return self.execute(args, run_folder=run_folder, **kwargs)
@@ -225,11 +238,24 @@ class Recipe:
 
         import keras
 
+        scopes = contextlib.ExitStack()
+        on_jax = keras.backend.backend() == "jax"
+        if self.training and on_jax:
+            from zoo.parallel.hosts import initialize_hosts
+
+            # Several hosts join before anything runs on a device (the seed included).
+            initialize_hosts(args.coordinator, args.num_processes, args.process_id)
         # Seed first: tf.random.set_seed later would drop ops a data pipeline has already traced.
         keras.utils.set_random_seed(args.seed)
-        scopes = contextlib.ExitStack()
         with scopes:
-            if self.training:
+            if self.training and on_jax:
+                from zoo.parallel.distribution import enter_distribution
+
+                args = enter_distribution(args, scopes)
+            elif self.training:
+                from zoo.parallel.distribution import refuse_on_tensorflow
+
+                refuse_on_tensorflow(args)
                 args = self._enter_strategy(args, scopes)
                 from zoo.train.precision import precision_scope
 

@@ -25,6 +25,10 @@ def load_tfmot():
     global _MODULES
     if _MODULES is not None:
         return _MODULES
+    from zoo.parallel.backend import require_tensorflow
+
+    # TF-MOT rewrites tf_keras models; the Keras 3 model it bridges from must live on TensorFlow too.
+    require_tensorflow("TF-MOT (pruning, quantization-aware training)")
     import tensorflow as tf
 
     before = os.environ.get(_ENV)

@@ -233,6 +233,13 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
     Returns:
         An `ExportResult`.
     """
+    from zoo.parallel.backend import require_tensorflow
+
+    require_tensorflow(
+        "SavedModel export for TF Serving",
+        "The run folder is the same on both backends: export it from a TensorFlow process, "
+        "e.g. `zoo export RUN` without --backend jax or KERAS_BACKEND=jax.",
+    )
     source = resolve_source(source, name, tokenizer_dir)
     check_model_name(source.name)  # before any tracing: a bad name or version wastes no time
     if version is not None:

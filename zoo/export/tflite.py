@@ -133,6 +133,13 @@ def export_tflite(
 
     Returns a `TFLiteResult`.
     """
+    from zoo.parallel.backend import require_tensorflow
+
+    require_tensorflow(
+        "TFLite export",
+        "The run folder is the same on both backends: export it from a TensorFlow process, "
+        "e.g. `zoo export RUN` without --backend jax or KERAS_BACKEND=jax.",
+    )
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
     source = resolve_source(source, name, tokenizer_dir)

@@ -1,7 +1,10 @@
-"""Scaling one model over several devices: model parallel (keras.distribution on JAX) and pipeline parallel.
+"""Scaling one model over several devices: the JAX route (keras.distribution) and pipeline parallel.
 
-Data parallelism lives in `zoo.train.strategy` (tf.distribute around fit()).
+Data parallelism on TensorFlow lives in `zoo.train.strategy` (tf.distribute around fit()).
 
+- `backend`: `--backend tensorflow|jax`, chosen before Keras is imported; TF-only tools refuse JAX.
+- `distribution`: `--distribution data|model|data+model --mesh BxM` for every training recipe.
+- `hosts`: several hosts with keras.distribution.initialize (jax.distributed); only process 0 writes.
 - `model_parallel`: tensor-parallel sharding of the LLM's attention and feed-forward weights
   with a LayoutMap over a DeviceMesh (JAX backend).
 - `pipeline_parallel`: the LLM's blocks split into stages on different devices, trained with a

@@ -12,8 +12,13 @@ and a "model" axis, and a LayoutMap says how each weight is cut along "model":
   (in, hidden) sharded on `in`; XLA adds the all-reduce that sums the partial
   results.
 
-Everything else (embeddings, LayerNorms) stays replicated. XLA's GSPMD then
-inserts the collectives, so the layers themselves stay plain `keras.layers` code.
+Everything else (embeddings, LayerNorms, task heads) stays replicated. XLA's GSPMD then
+inserts the collectives, so the layers themselves stay plain `keras.layers` code. The rules
+cover every zoo architecture (causal, masked, seq2seq with cross-attention, classifier and QA
+heads; fused or grouped-query attention, gated feed-forward) and every attention kind, with
+learned, sinusoidal or rotary positions. A weight whose sharded axis the mesh does not divide
+stays replicated (GSPMD computes the same result either way) and is listed in
+`distribution.replicated`.
 `keras.distribution` works on the JAX backend only: set KERAS_BACKEND=jax before
 Keras is imported. On a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=4
 makes four virtual devices to try it.
@@ -34,14 +39,14 @@ import re
 # their output axis, row-parallel kernels on their input axis; a column-parallel bias is
 # split like its output. Row-parallel biases are added after the all-reduce: replicated.
 LAYOUT_RULES = (
-    (r".*attention/(qkv|query|key|value|query_key_value)/kernel", (None, "model")),
-    (r".*attention/(qkv|query|key|value|query_key_value)/bias", ("model",)),
+    (r".*attention/(qkv|query|key|value|key_value|query_key_value)/kernel", (None, "model")),
+    (r".*attention/(qkv|query|key|value|key_value|query_key_value)/bias", ("model",)),
     (r".*attention/output/kernel", ("model", None)),
     (r".*ffn_(in|gate)/kernel", (None, "model")),
     (r".*ffn_(in|gate)/bias", ("model",)),
     (r".*ffn_out/kernel", ("model", None)),
 )
-KINDS = ("model", "data")
+KINDS = ("data", "model", "data+model")
 
 
 def require_jax():
@@ -72,11 +77,12 @@ def check_mesh(config, data_parallel, model_parallel, device_count=None):
     for name, value in (("data_parallel", data_parallel), ("model_parallel", model_parallel)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    sizes = {
-        "num_heads": config.num_heads,
-        "hidden_dim": config.hidden_dim,
-        "intermediate_dim": config.intermediate_dim,
-    }
+    sizes = {}
+    if config is not None:
+        sizes = {"num_heads": config.num_heads, "hidden_dim": config.hidden_dim}
+        if config.num_key_value_heads is not None:  # grouped-query attention: whole key/value heads per shard
+            sizes["num_key_value_heads"] = config.num_key_value_heads
+        sizes["intermediate_dim"] = config.intermediate_dim
     if any(size % model_parallel for size in sizes.values()):
         fits = [n for n in range(1, config.num_heads + 1) if all(size % n == 0 for size in sizes.values())]
         raise ValueError(
@@ -102,11 +108,50 @@ def llm_layout_map(mesh):
     return layout_map
 
 
-def make_distribution(kind, config, data_parallel=None, model_parallel=None, devices=None):
-    """A keras.distribution for the LLM `config`: "model" (ModelParallel) or "data" (DataParallel).
+def _model_parallel_class():
+    """keras.distribution.ModelParallel that replicates a weight whose sharded axis the mesh does not divide."""
+    import keras
 
-    For "model", the devices form a (data_parallel, model_parallel) mesh named ("batch", "model");
-    by default model_parallel = 2 when it divides the model, the rest goes to data_parallel.
+    class LLMModelParallel(keras.distribution.ModelParallel):
+        """ModelParallel over zoo's LAYOUT_RULES; `replicated` lists the weights that could not be cut evenly."""
+
+        replicated = ()
+
+        def get_variable_layout(self, variable):
+            layout = super().get_variable_layout(variable)
+            mesh = dict(zip(self.device_mesh.axis_names, self.device_mesh.shape))
+            axes = tuple(getattr(layout, "axes", ()) or ())
+            uneven = any(name is not None and size % mesh[name] for name, size in zip(axes, variable.shape))
+            if uneven:
+                self.replicated = (*self.replicated, variable.path)
+                return keras.distribution.TensorLayout([None] * len(variable.shape), self.device_mesh)
+            return layout
+
+    return LLMModelParallel
+
+
+def default_mesh(kind, device_count):
+    """(data_parallel, model_parallel) when --mesh is not given: all devices on the one axis the kind uses,
+    and for "data+model" two devices per model group.
+
+    Example:
+        >>> default_mesh("data+model", 8), default_mesh("model", 4), default_mesh("data", 4)
+        ((4, 2), (1, 4), (4, 1))
+    """
+    if kind == "data":
+        return device_count, 1
+    if kind == "model":
+        return 1, device_count
+    model = 2 if device_count % 2 == 0 and device_count > 1 else 1
+    return device_count // model, model
+
+
+def make_distribution(kind, config=None, data_parallel=None, model_parallel=None, devices=None):
+    """A keras.distribution for the LLM: "data" (DataParallel), "model" or "data+model" (ModelParallel).
+
+    The devices form a (data_parallel, model_parallel) mesh named ("batch", "model"): the batch is split
+    along "batch", the weights of LAYOUT_RULES along "model". "model" defaults to a 1 x N mesh, "data+model"
+    to (N/2) x 2, "data" to N x 1. With a `config`, the mesh is checked against its heads and widths.
     """
     import keras
 
@@ -114,25 +159,26 @@ def make_distribution(kind, config, data_parallel=None, model_parallel=None, dev
     if kind not in KINDS:
         raise ValueError(f"Unknown distribution {kind!r}; choose one of {', '.join(KINDS)}.")
     devices = list(devices or keras.distribution.list_devices())
+    default = default_mesh(kind, len(devices))
+    data_parallel = default[0] if data_parallel is None else data_parallel
+    model_parallel = default[1] if model_parallel is None else model_parallel
     if kind == "data":
+        if model_parallel != 1:
+            raise ValueError(
+                f"--distribution data replicates the model: the mesh's model axis must be 1, got {model_parallel} "
+                "(use --distribution data+model to shard the weights too)."
+            )
+        check_mesh(config, data_parallel, 1, device_count=len(devices))
         return keras.distribution.DataParallel(devices=devices)
-    if model_parallel is None:
-        model_parallel = 2 if len(devices) % 2 == 0 and len(devices) > 1 else 1
-    if data_parallel is None:
-        data_parallel = max(1, len(devices) // model_parallel)
     check_mesh(config, data_parallel, model_parallel, device_count=len(devices))
     mesh = keras.distribution.DeviceMesh((data_parallel, model_parallel), ("batch", "model"), devices=devices)
-    return keras.distribution.ModelParallel(layout_map=llm_layout_map(mesh), batch_dim_name="batch")
+    return _model_parallel_class()(layout_map=llm_layout_map(mesh), batch_dim_name="batch")
 
 
-def check_jax_config(config):
-    """The zoo LLM's learned position table does not trace on JAX with a free sequence length; say so."""
-    if config.position == "learned":
-        raise ValueError(
-            "Model parallel runs on the JAX backend, where the learned position table cannot be traced for a "
-            "free sequence length; use position='rotary' (as Llama) or 'sinusoidal' "
-            "(config.replace(position='rotary'))."
-        )
+def mesh_shape(distribution):
+    """(data_parallel, model_parallel) of a distribution made by `make_distribution`."""
+    shape = tuple(distribution.device_mesh.shape)
+    return (shape[0], shape[1]) if len(shape) == 2 else (shape[0], 1)
 
 
 def build_distributed_llm(config, distribution, kind="causal", weights=None):
@@ -144,20 +190,24 @@ def build_distributed_llm(config, distribution, kind="causal", weights=None):
     from zoo.llm import build_llm
 
     require_jax()
-    check_jax_config(config)
     with distribution.scope():
         model = build_llm(kind, config=config, compile=False)
         if weights is not None:
             model.set_weights(weights)
-    if hasattr(distribution, "_layout_map"):
-        shardings = weight_shardings(model)
-        sharded = [path for path, axes in shardings.items() if any(axes)]
-        if not sharded:
-            raise ValueError(
-                "The model-parallel layout matched none of the model's weights; the layer names "
-                f"changed? Rules: {[rule for rule, _ in LAYOUT_RULES]}; weights: {list(shardings)[:8]}"
-            )
+    check_sharded(model, distribution)
     return model
+
+
+def check_sharded(model, distribution):
+    """Raise a ValueError when a model-parallel distribution left every weight of `model` replicated."""
+    if not hasattr(distribution, "_layout_map") or mesh_shape(distribution)[1] == 1:
+        return
+    shardings = weight_shardings(model)
+    if not any(any(axes) for axes in shardings.values()):
+        raise ValueError(
+            "The model-parallel layout matched none of the model's weights; the layer names "
+            f"changed? Rules: {[rule for rule, _ in LAYOUT_RULES]}; weights: {list(shardings)[:8]}"
+        )
 
 
 def weight_shardings(model):

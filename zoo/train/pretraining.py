@@ -449,6 +449,20 @@ def fit_from(model, stream, validation, start_step, total_steps, eval_every, cal
     return history, seconds
 
 
+def distribution_report(sharded):
+    """The backend and, under keras.distribution, its mesh and sharded weights: for results.json."""
+    import keras
+
+    report = {"backend": keras.backend.backend()}
+    if report["backend"] == "jax" and keras.distribution.distribution() is not None:
+        from zoo.parallel.model_parallel import mesh_shape
+
+        distribution = keras.distribution.distribution()
+        report["mesh"] = list(mesh_shape(distribution))
+        report["sharded_weights"] = sorted(sharded)
+    return report
+
+
 def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     """Pretrain, validate and save a causal LM into `run` (a zoo.recipe run); returns the results dict.
 
@@ -458,6 +472,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     from zoo.data.pipelines import split_documents
     from zoo.data.prompts import resolve_prompts
     from zoo.data.tokenizer import save_tokenizer
+    from zoo.parallel.distribution import describe_layout
     from zoo.train.baseline import unigram_entropy
     from zoo.train.callbacks import SampleGenerations
     from zoo.train.checkpoints import restore
@@ -483,6 +498,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
 
     # Model: the preset sized to the tokenizer, compiled with the schedule, AdamW and the precision policy.
     model = build_model(options, config, total_steps)
+    sharded = describe_layout(model)  # on JAX with --distribution: which weights the mesh cuts
     if state is not None:
         restore(model, state)
         print(f"resumed from {state['folder']} at step {start_step}")
@@ -535,6 +551,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
         "train_seconds": float(train_seconds),
         "tokens_per_second": float(history["tokens_per_second"][-1]),
         "params": int(model.count_params()),
+        **distribution_report(sharded),
         "samples": [{"step": epoch * eval_every, "prompt": p, "text": t} for epoch, p, t in sampler.samples],
         "prompts": prompts,
     }

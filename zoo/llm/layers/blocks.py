@@ -229,6 +229,13 @@ class TransformerBlock(keras.layers.Layer):
         x = self._residual(x, self.ffn_norm, self._feed_forward, training)
         return (x, new_cache[0]) if cache is not None else x
 
+    def compute_output_spec(self, x, *args, cache=None, **kwargs):
+        # Declared rather than traced when the model is built: on JAX a free sequence length is a symbolic
+        # dimension, and block-sparse padding (max of lengths) cannot compare it with a number.
+        if cache is None:
+            return keras.KerasTensor(x.shape, dtype=self.compute_dtype)
+        return super().compute_output_spec(x, *args, cache=cache, **kwargs)
+
     def get_config(self):
         config = super().get_config()
         config.update(

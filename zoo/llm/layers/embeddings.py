@@ -115,6 +115,11 @@ class LLMEmbeddings(keras.layers.Layer):
             x = self.norm(x)
         return self.dropout(x, training=training)
 
+    def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
+        # Declared rather than traced: on JAX, tracing `call` with a free sequence length fails inside the
+        # learned position table's slice (a symbolic length cannot be compared with max_length).
+        return (*token_ids_shape, self.config.hidden_dim)
+
     def logits(self, hidden):
         """Vocabulary logits (float32, for a stable softmax) of [batch, seq, hidden] states."""
         return ops.cast(self.token_embedding(hidden, reverse=True), "float32")

@@ -95,10 +95,12 @@ def read_run(folder):
     """(loss, val_loss, {weight name: array}) of a finished run folder (its last history row and checkpoint)."""
     import h5py
 
+    from zoo.train.checkpoints import read_checkpoint
+
     with open(folder / "history.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     weights = {}
-    with h5py.File(folder / "checkpoints" / "checkpoint.weights.h5", "r") as f:
+    with h5py.File(read_checkpoint(str(folder))["weights"], "r") as f:
         f.visititems(lambda name, item: weights.setdefault(name, np.array(item)) if hasattr(item, "shape") else None)
     return float(rows[-1]["loss"]), float(rows[-1]["val_loss"]), weights
 

@@ -102,3 +102,53 @@ def test_bad_options_fail_clearly():
         Distiller(student, teacher, temperature=0)
     with pytest.raises(ValueError, match="student outputs 5 classes per position but the teacher 3"):
         Distiller(classifier(5), teacher)
+
+
+def test_keras_distiller_gives_zoo_distillers_loss_and_step():
+    """keras.distillation.Distiller with SoftenedDistillation == zoo's worked-example Distiller: loss and one step."""
+    import keras
+
+    from zoo.compress.distill import Distiller, compile_keras_distiller, keras_distiller
+    from zoo.llm import build_llm
+
+    x, y = lm_data()
+    keras.utils.set_random_seed(1)
+    teacher = build_llm("causal", "tiny", compile=False, **TINY)
+    students = [build_llm("causal", "tiny", compile=False, **{**TINY, "hidden_dim": 8}) for _ in range(2)]
+    students[1].set_weights(students[0].get_weights())
+    alpha, t = 0.3, 2.5
+    ours = Distiller(students[0], teacher, alpha=alpha, temperature=t)
+    ours.compile(optimizer=keras.optimizers.SGD(0.5), run_eagerly=True)  # tracing costs more than one step
+    theirs = keras_distiller(students[1], teacher, alpha=alpha, temperature=t)
+    compile_keras_distiller(theirs, optimizer=keras.optimizers.SGD(0.5), run_eagerly=True)
+    assert isinstance(theirs, keras.distillation.Distiller)
+    loss_ours = float(ours.compute_loss(x, y, students[0](x)))
+    loss_theirs = float(theirs.compute_loss(x, y, students[1](x)))
+    assert loss_theirs == pytest.approx(loss_ours, rel=1e-5)
+    # One SGD step from the same weights lands on the same weights: the gradients agree too.
+    ours.fit(x, y, batch_size=len(y), epochs=1, verbose=0)
+    history = theirs.fit(x, y, batch_size=len(y), epochs=1, verbose=0).history
+    assert {"student_loss", "distillation_loss"} <= set(history)
+    for a, b in zip(students[0].get_weights(), students[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_keras_distiller_softens_probabilities_like_zoo():
+    """A softmax classifier (the tutorial CNN's output): both distillers turn probabilities into log-probabilities."""
+    import keras
+
+    from zoo.compress.distill import Distiller, compile_keras_distiller, keras_distiller
+
+    def classifier(seed):
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+
+    teacher, student = classifier(0), classifier(1)
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    y = np.array([0, 1, 2, 0, 1, 2])
+    ours = Distiller(student, teacher, alpha=0.4, temperature=3.0, from_logits=False)
+    ours.compile(optimizer="sgd")
+    theirs = compile_keras_distiller(
+        keras_distiller(student, teacher, alpha=0.4, temperature=3.0, from_logits=False), from_logits=False
+    )
+    assert float(theirs.compute_loss(x, y, student(x))) == pytest.approx(float(ours.compute_loss(x, y, student(x))))

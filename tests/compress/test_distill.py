@@ -104,33 +104,23 @@ def test_bad_options_fail_clearly():
         Distiller(classifier(5), teacher)
 
 
-def test_keras_distiller_gives_zoo_distillers_loss_and_step():
-    """keras.distillation.Distiller with SoftenedDistillation == zoo's worked-example Distiller: loss and one step."""
+def test_keras_distiller_gives_zoo_distillers_loss():
+    """keras.distillation.Distiller with SoftenedDistillation == zoo's worked-example Distiller on one LM batch."""
     import keras
 
     from zoo.compress.distill import Distiller, compile_keras_distiller, keras_distiller
     from zoo.llm import build_llm
 
     x, y = lm_data()
-    keras.utils.set_random_seed(1)
     teacher = build_llm("causal", "tiny", compile=False, **TINY)
-    students = [build_llm("causal", "tiny", compile=False, **{**TINY, "hidden_dim": 8}) for _ in range(2)]
-    students[1].set_weights(students[0].get_weights())
+    student = build_llm("causal", "tiny", compile=False, **{**TINY, "hidden_dim": 8})
     alpha, t = 0.3, 2.5
-    ours = Distiller(students[0], teacher, alpha=alpha, temperature=t)
-    ours.compile(optimizer=keras.optimizers.SGD(0.5), run_eagerly=True)  # tracing costs more than one step
-    theirs = keras_distiller(students[1], teacher, alpha=alpha, temperature=t)
-    compile_keras_distiller(theirs, optimizer=keras.optimizers.SGD(0.5), run_eagerly=True)
-    assert isinstance(theirs, keras.distillation.Distiller)
-    loss_ours = float(ours.compute_loss(x, y, students[0](x)))
-    loss_theirs = float(theirs.compute_loss(x, y, students[1](x)))
-    assert loss_theirs == pytest.approx(loss_ours, rel=1e-5)
-    # One SGD step from the same weights lands on the same weights: the gradients agree too.
-    ours.fit(x, y, batch_size=len(y), epochs=1, verbose=0)
-    history = theirs.fit(x, y, batch_size=len(y), epochs=1, verbose=0).history
-    assert {"student_loss", "distillation_loss"} <= set(history)
-    for a, b in zip(students[0].get_weights(), students[1].get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    ours = Distiller(student, teacher, alpha=alpha, temperature=t)
+    ours.compile(optimizer="sgd")
+    theirs = compile_keras_distiller(keras_distiller(student, teacher, alpha=alpha, temperature=t), optimizer="sgd")
+    assert isinstance(theirs, keras.distillation.Distiller) and theirs.student is student
+    y_pred = student(x)
+    assert float(theirs.compute_loss(x, y, y_pred)) == pytest.approx(float(ours.compute_loss(x, y, y_pred)), rel=1e-5)
 
 
 def test_keras_distiller_softens_probabilities_like_zoo():

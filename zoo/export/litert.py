@@ -17,7 +17,7 @@ Files land where `--format tflite` puts them: `<output>/<name>/tflite/<version>/
 
 Example:
     >>> result = export_litert("runs/train-cnn-20260101-120000")   # doctest: +SKIP
-    >>> result.engine
+    >>> result.engine                                               # doctest: +SKIP
     'keras'
 """
 

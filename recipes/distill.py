@@ -9,8 +9,10 @@ softened next-token distribution.
 
 Both students start from the same initial weights and train for the same
 steps with the same optimizer; the distilled one adds the teacher's
-temperature-softened outputs to its loss (`zoo.compress.distill.Distiller`).
-The distilled student is saved as model.keras.
+temperature-softened outputs to its loss. Training uses Keras 3.15's own
+`keras.distillation.Distiller` (`zoo.compress.distill.keras_distiller`);
+`--distiller zoo` trains with zoo's `Distiller` instead, the worked example
+whose `compute_loss` spells the same loss out. The distilled student is saved as model.keras.
 
 Run:
     zoo compress distill                                   # or: python recipes/distill.py
@@ -53,6 +55,12 @@ def add_options(parser):
         help="weight of the label loss; 1 - alpha goes to the teacher's (default: 0.1)",
     )
     parser.add_argument("--temperature", type=float, default=4.0, help="softening temperature T (default: 4)")
+    parser.add_argument(
+        "--distiller",
+        choices=("keras", "zoo"),
+        default="keras",
+        help="keras: keras.distillation.Distiller; zoo: zoo's worked-example Distiller, same loss (default: keras)",
+    )
     cnn = parser.add_argument_group("cnn")
     cnn.add_argument(
         "--teacher-epochs",
@@ -125,12 +133,14 @@ def distill_cnn(args, run=None, log=print):
         temperature=args.temperature,
         from_logits=False,
         distill_callbacks=run.callbacks() if run is not None else (),
+        engine=args.distiller,
     )
     return {
         "metric": "test_accuracy",
         "higher_is_better": True,
         "teacher": accuracy(teacher),
         "teacher_params": int(teacher.count_params()),
+        "distiller": args.distiller,
         **result,
     }
 
@@ -194,6 +204,7 @@ def distill_llm(args, run=None, log=print):
         temperature=args.temperature,
         from_logits=True,
         distill_callbacks=callbacks,
+        engine=args.distiller,
     )
     return {
         "metric": "val_perplexity",
@@ -201,6 +212,7 @@ def distill_llm(args, run=None, log=print):
         "teacher": evaluate(teacher),
         "teacher_params": int(teacher.count_params()),
         "tokenizer": origin or "corpus",
+        "distiller": args.distiller,
         "tokenizer_object": tokenizer,
         **result,
     }

@@ -9,10 +9,17 @@ table) and trains only them; a full fine-tune of a copy of the same base with
 the same steps is the reference. Saving merges the adapters into the kernels,
 so model.keras is a plain zoo LLM of the base's size.
 
+QLoRA: `--base-quantize int4` (or int8) quantizes the frozen base with Keras'
+`model.quantize` before the adapters go on (`zoo.compress.lora.enable_lora`);
+plain LoRA from the same base for the same steps then runs as the reference,
+and the results give both the weight bytes in memory and the held-out
+perplexity. model.keras is then the quantized model with the update merged.
+
 Run:
     zoo compress lora                                      # or: python recipes/lora.py
     zoo compress lora --from runs/pretrain-clm-<stamp> --rank 4 --lora-steps 200
     zoo compress lora --from runs/smollm --seq-len 256     # a `zoo import`ed checkpoint: its own tokenizer
+    zoo compress lora --base-quantize int4                 # QLoRA, measured against plain LoRA
 
 The corpus is tokenized with the tokenizer of `--from` when it has its own (an
 imported checkpoint); the run folder keeps that tokenizer beside model.keras.
@@ -34,6 +41,7 @@ recipe = Recipe(
         "zoo compress lora --rank 4 --lora-steps 50",
         "zoo compress lora --from runs/pretrain-clm-<stamp> --rank 8",
         "zoo compress lora --from runs/smollm --lora-steps 100",
+        "zoo compress lora --base-quantize int4",
     ],
     command="compress lora",
 )
@@ -55,6 +63,12 @@ def add_options(parser):
         default=["attention", "ffn"],
         choices=("attention", "ffn", "embedding"),
         help="layer groups that get adapters (default: attention ffn)",
+    )
+    lora.add_argument(
+        "--base-quantize",
+        choices=("int8", "int4"),
+        default=None,
+        help="QLoRA: quantize the frozen base first; plain LoRA runs as the reference (default: off)",
     )
     lora.add_argument("--lora-steps", type=int, default=100, help="fine-tuning steps (default: 100)")
     lora.add_argument(
@@ -85,7 +99,7 @@ def lora_finetune(args, run=None, log=print):
 
     from zoo.compress.keras_quantize import perplexity
     from zoo.compress.llm_source import fit_steps, load_or_train, source_tokenizer
-    from zoo.compress.lora import enable_lora, merged_model
+    from zoo.compress.lora import enable_lora, merged_model, weight_bytes
     from zoo.data.corpus import corpus_windows
     from zoo.llm import load_llm
 
@@ -116,14 +130,21 @@ def lora_finetune(args, run=None, log=print):
     base_path = os.path.join(folder, "base.keras")
     base.save(base_path)
 
-    model = load_llm(base_path, compile=False)
-    try:
-        report = enable_lora(model, rank=args.rank, alpha=args.alpha, targets=tuple(args.targets))
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    model.compile(learning_rate=args.lora_learning_rate, weight_decay=0.0)
+    def adapt(base_quantize):
+        model = load_llm(base_path, compile=False)
+        try:
+            report = enable_lora(
+                model, rank=args.rank, alpha=args.alpha, targets=tuple(args.targets), base_quantize=base_quantize
+            )
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        model.compile(learning_rate=args.lora_learning_rate, weight_decay=0.0)
+        return model, report
+
+    model, report = adapt(args.base_quantize)
+    kind = f"QLoRA ({args.base_quantize} base)" if args.base_quantize else "LoRA"
     log(
-        f"LoRA rank {args.rank} on {len(report['layers'])} layers: {report['trainable_params']:,} trainable of "
+        f"{kind} rank {args.rank} on {len(report['layers'])} layers: {report['trainable_params']:,} trainable of "
         f"{report['total_params']:,} ({100 * report['trainable_share']:.1f}%), {args.lora_steps} steps"
     )
     callbacks = run.callbacks() if run is not None else ()
@@ -131,6 +152,9 @@ def lora_finetune(args, run=None, log=print):
     result = {
         "base_perplexity": base_ppl,
         "lora_perplexity": perplexity(model, *held),
+        "base_quantize": args.base_quantize,
+        "weight_bytes": report["weight_bytes"],
+        "base_weight_bytes": weight_bytes(base),
         **{k: report[k] for k in ("rank", "alpha", "layers", "trainable_params", "total_params", "trainable_share")},
         "base_params": int(base.count_params()),
         "tune_windows": int(len(tune[0])),
@@ -140,6 +164,13 @@ def lora_finetune(args, run=None, log=print):
     merged = merged_model(model)
     result["merged_params"] = int(merged.count_params())
     result["merged_perplexity"] = perplexity(merged, *held)
+    if args.base_quantize:
+        # The reference: plain LoRA on the float base, same adapters, data and steps.
+        plain, plain_report = adapt(None)
+        log(f"plain LoRA on the float32 base for {args.lora_steps} steps (the reference)")
+        fit_steps(plain, tune, args.lora_steps, args.batch_size, args.seed, args.verbose)
+        result["plain_lora_perplexity"] = perplexity(plain, *held)
+        result["plain_lora_weight_bytes"] = plain_report["weight_bytes"]
     if args.compare_full:
         full = load_llm(base_path, compile=False)
         full.compile(learning_rate=args.lora_learning_rate, weight_decay=0.0)
@@ -174,6 +205,12 @@ def run_recipe(args, run):
     if "full_finetune_perplexity" in result:
         line += f", full fine-tune {result['full_finetune_perplexity']:.2f}"
     print(line)
+    if args.base_quantize:
+        print(
+            f"QLoRA ({args.base_quantize} base): {result['weight_bytes']:,} weight bytes, perplexity "
+            f"{result['lora_perplexity']:.2f}; plain LoRA: {result['plain_lora_weight_bytes']:,} bytes, "
+            f"perplexity {result['plain_lora_perplexity']:.2f}"
+        )
     print(
         f"trainable parameters: {result['trainable_params']:,} of {result['total_params']:,} "
         f"({100 * result['trainable_share']:.2f}%)"

@@ -1,4 +1,4 @@
-"""Recipe: quantize a causal LM to int8 and int4 with Keras 3 and measure what it costs.
+"""Recipe: quantize a causal LM with Keras 3 (int8, int4, float8, GPTQ, AWQ) and measure what it costs.
 
 The model is a trained zoo causal LM: `--from` names its run folder or .keras
 file (from `zoo pretrain-clm` on the same corpus folder, or `zoo import` of a
@@ -10,10 +10,18 @@ feed-forward projections and the tied token table), saves it, loads the file
 back and measures perplexity on held-out windows, file size (raw and gzip) and
 CPU latency of one batch.
 
+Modes (`zoo.compress.keras_quantize` explains each): int8 and int4 round each
+weight to the nearest step; float8 is Keras' float8 training mode (the file
+grows: it keeps the float kernel plus scales); gptq and awq are 4-bit and fit
+the rounding to calibration data, here `--calibration-windows` training windows
+of the corpus (GPTQ/AWQ files save but do not load again in Keras 3.15, so
+those rows are measured on the model in memory).
+
 Run:
     zoo compress quantize-llm              # or: python recipes/quantize_llm.py
     zoo compress quantize-llm --from runs/pretrain-clm-<stamp> --modes int8
     zoo compress quantize-llm --from runs/smollm --modes int8       # a `zoo import`ed checkpoint
+    zoo compress quantize-llm --modes int4 gptq awq --calibration-windows 64
 """
 
 import math
@@ -24,11 +32,12 @@ from zoo.recipe import Recipe
 
 recipe = Recipe(
     "quantize-llm",
-    "Quantize a causal LM to int8/int4 (Keras 3) and measure it.",
+    "Quantize a causal LM (Keras 3: int8, int4, float8, GPTQ, AWQ) and measure it.",
     examples=[
         "zoo compress quantize-llm --steps 50",
         "zoo compress quantize-llm --from runs/pretrain-clm-<stamp> --modes int8",
         "zoo compress quantize-llm --from runs/smollm --modes int8",
+        "zoo compress quantize-llm --modes int4 gptq awq",
     ],
     command="compress quantize-llm",
 )
@@ -36,13 +45,21 @@ recipe = Recipe(
 
 @recipe.options
 def add_options(parser):
+    from zoo.compress.keras_quantize import MODES
+
     add_lm_args(parser)
     parser.add_argument(
         "--modes",
         nargs="+",
         default=["int8", "int4"],
-        choices=("int8", "int4"),
-        help="quantization modes to try (default: int8 int4)",
+        choices=MODES,
+        help=f"quantization modes to try, of {' '.join(MODES)} (default: int8 int4)",
+    )
+    parser.add_argument(
+        "--calibration-windows",
+        type=int,
+        default=128,
+        help="training windows GPTQ/AWQ calibrate on (default: 128)",
     )
 
 
@@ -58,6 +75,10 @@ def run_recipe(args, run):
     from zoo.llm import load_llm
     from zoo.runs import save_model_atomic
 
+    if args.calibration_windows < 1:
+        from zoo.errors import UsageError
+
+        raise UsageError(f"--calibration-windows must be at least 1, got {args.calibration_windows}.")
     # Data: held-out windows for perplexity, in the ids of --from's own tokenizer when it brings one
     # (an imported checkpoint); the float model from --from, or trained now.
     check_lm_source(args.model, args.seq_len)
@@ -95,9 +116,10 @@ def run_recipe(args, run):
             "latency_ms": latency_ms(model, probe),
         }
     ]
+    calibration = train[0][: args.calibration_windows]
     for mode in args.modes:
-        result = quantize_llm_file(float_path, mode, run.file(f"model-{mode}.keras"), *val)
-        quantized = load_llm(run.file(f"model-{mode}.keras"), compile=False)
+        result = quantize_llm_file(float_path, mode, run.file(f"model-{mode}.keras"), *val, calibration=calibration)
+        quantized = result.pop("model")
         rows.append(
             {
                 "mode": mode,
@@ -123,6 +145,7 @@ def run_recipe(args, run):
     # model.keras is already the float model; the quantized ones sit beside it as model-<mode>.keras.
     results = run.finish(None, history, results, plot_title=f"quantize-llm ({args.preset})")
     print(f"{'mode':8} {'perplexity':>10} {'size':>12} {'x smaller':>9} {'latency ms':>10}")
+    # float8 keeps the float32 kernel (it is a training mode): its file is larger, not smaller.
     for row in rows:
         print(
             f"{row['mode']:8} {row['perplexity']:10.2f} {row['size_bytes']:12,} {row['size_ratio']:9.2f} "

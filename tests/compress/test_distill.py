@@ -102,3 +102,43 @@ def test_bad_options_fail_clearly():
         Distiller(student, teacher, temperature=0)
     with pytest.raises(ValueError, match="student outputs 5 classes per position but the teacher 3"):
         Distiller(classifier(5), teacher)
+
+
+def test_keras_distiller_gives_zoo_distillers_loss():
+    """keras.distillation.Distiller with SoftenedDistillation == zoo's worked-example Distiller on one LM batch."""
+    import keras
+
+    from zoo.compress.distill import Distiller, compile_keras_distiller, keras_distiller
+    from zoo.llm import build_llm
+
+    x, y = lm_data()
+    teacher = build_llm("causal", "tiny", compile=False, **TINY)
+    student = build_llm("causal", "tiny", compile=False, **{**TINY, "hidden_dim": 8})
+    alpha, t = 0.3, 2.5
+    ours = Distiller(student, teacher, alpha=alpha, temperature=t)
+    ours.compile(optimizer="sgd")
+    theirs = compile_keras_distiller(keras_distiller(student, teacher, alpha=alpha, temperature=t), optimizer="sgd")
+    assert isinstance(theirs, keras.distillation.Distiller) and theirs.student is student
+    y_pred = student(x)
+    assert float(theirs.compute_loss(x, y, y_pred)) == pytest.approx(float(ours.compute_loss(x, y, y_pred)), rel=1e-5)
+
+
+def test_keras_distiller_softens_probabilities_like_zoo():
+    """A softmax classifier (the tutorial CNN's output): both distillers turn probabilities into log-probabilities."""
+    import keras
+
+    from zoo.compress.distill import Distiller, compile_keras_distiller, keras_distiller
+
+    def classifier(seed):
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+
+    teacher, student = classifier(0), classifier(1)
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    y = np.array([0, 1, 2, 0, 1, 2])
+    ours = Distiller(student, teacher, alpha=0.4, temperature=3.0, from_logits=False)
+    ours.compile(optimizer="sgd")
+    theirs = compile_keras_distiller(
+        keras_distiller(student, teacher, alpha=0.4, temperature=3.0, from_logits=False), from_logits=False
+    )
+    assert float(theirs.compute_loss(x, y, student(x))) == pytest.approx(float(ours.compute_loss(x, y, student(x))))

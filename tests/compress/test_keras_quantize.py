@@ -111,3 +111,30 @@ def test_perplexity_is_exp_of_keras_cross_entropy():
     assert perplexity(model, x, y, batch_size=2) == pytest.approx(math.exp(float(loss)), rel=1e-4)
     with pytest.raises(ValueError, match="same shape|one shape"):
         perplexity(model, x, y[:, :-1])
+
+
+def test_float8_mode_round_trips_and_calibrated_modes_need_data(tmp_path):
+    """float8 (Keras' float8 training mode) saves and loads exactly; GPTQ/AWQ ask for calibration windows."""
+    from zoo.compress.keras_quantize import quantization_structure, quantize_model, quantized_layers
+    from zoo.llm import load_llm
+
+    model = tiny_llm()
+    x, _ = windows()
+    before = logits(model, x)
+    quantize_model(model, "float8")
+    assert set(quantized_layers(model).values()) == {"float8"}
+    after = logits(model, x)
+    # e4m3 keeps 3 mantissa bits: about 6% relative error per weight, far less on the logits.
+    assert np.max(np.abs(after - before)) < 0.1 * np.max(np.abs(before)) + 1e-3
+    model.save(tmp_path / "float8.keras")
+    np.testing.assert_array_equal(logits(load_llm(tmp_path / "float8.keras", compile=False), x), after)
+    fresh = tiny_llm()
+    structure = quantization_structure(fresh)
+    assert structure["pre_block_layers"] == [fresh.backbone.embeddings]
+    assert structure["sequential_blocks"] == list(fresh.backbone.blocks)
+    for mode in ("gptq", "awq"):
+        with pytest.raises(ValueError, match=f"{mode} fits the weights to data: pass calibration="):
+            quantize_model(fresh, mode)
+    with pytest.raises(ValueError, match="token ids as an \\[n, t\\] integer array"):
+        quantize_model(fresh, "gptq", calibration=np.zeros((4,), "float32"))
+    assert not quantized_layers(fresh)

@@ -64,3 +64,30 @@ def test_bad_lora_requests_fail_clearly():
     enable_lora(model, rank=2)
     with pytest.raises(ValueError, match="already enabled"):
         enable_lora(model, rank=2)
+
+
+def test_qlora_int4_base_takes_fewer_bytes_and_starts_near_the_float_model():
+    """QLoRA: adapters on an int4 base; same trainable count as LoRA, fewer weight bytes, B = 0 at the start."""
+    import keras
+
+    from zoo.compress.keras_quantize import quantized_layers
+    from zoo.compress.lora import enable_lora, weight_bytes
+    from zoo.llm import build_llm
+
+    config = dict(vocab_size=64, hidden_dim=32, num_heads=2, num_layers=1, intermediate_dim=64, max_length=16)
+    keras.utils.set_random_seed(0)
+    plain, qlora = (build_llm("causal", "tiny", compile=False, **config) for _ in range(2))
+    qlora.set_weights(plain.get_weights())
+    ids = np.random.default_rng(0).integers(0, 64, (2, 8)).astype("int32")
+    x = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
+    before = np.asarray(plain(x))
+    plain_report = enable_lora(plain, rank=4)
+    report = enable_lora(qlora, rank=4, base_quantize="int4")
+    assert set(quantized_layers(qlora).values()) == {"int4"}
+    assert report["trainable_params"] == plain_report["trainable_params"]
+    assert report["weight_bytes"] == weight_bytes(qlora) < 0.6 * plain_report["weight_bytes"]
+    # B starts at zero: the QLoRA model is the int4 base, the float model up to int4 rounding.
+    after = np.asarray(qlora(x))
+    assert 0 < np.max(np.abs(after - before)) < 0.1 * np.max(np.abs(before)) + 1e-3
+    with pytest.raises(ValueError, match="base_quantize must be one of int8, int4"):
+        enable_lora(build_llm("causal", "tiny", compile=False, **config), rank=4, base_quantize="gptq")

@@ -96,7 +96,8 @@ def test_a_subclassed_model_without_inputs_cannot_be_traced(tmp_path):
     [
         (["--name", "my model"], "letters, digits"),
         (["--version", "0"], "positive integer"),
-        (["--quantization", "float16"], "--format tflite only"),
+        (["--quantization", "float16"], "--format tflite and litert only"),
+        (["--max-length", "64"], "--max-length (at least 2) applies to --format litert-generate only"),
     ],
 )
 def test_bad_options(cnn_run, tmp_path, capsys, argv, message):

@@ -14,6 +14,14 @@ It works for any pair of models with the same output shape: the CNN on digits
 ([batch, classes]) and a causal LM, where every token position has its own
 softened distribution over the vocabulary ([batch, seq, vocab]).
 
+Keras 3.15 ships the same idea as `keras.distillation.Distiller` (with
+`LogitsDistillation`: logits / T, softmax, KL, times T^2). `Distiller` here
+stays as the worked example: the whole loss in one `compute_loss` a reader can
+follow line by line. `keras_distiller` builds Keras' own with the same loss
+(`SoftenedDistillation` adds what the tutorial CNN needs: it outputs
+probabilities, not logits), and the recipes train with it; a test checks that
+both give the same loss on the same batch.
+
 `compare_with_scratch` trains the same student twice from the same initial
 weights, once distilled and once on the labels alone, for the same steps, so
 the gain from the teacher is measured and not assumed.
@@ -118,6 +126,75 @@ class Distiller(keras.Model):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class SoftenedDistillation(keras.distillation.LogitsDistillation):
+    """Keras' `LogitsDistillation` (KL between temperature-softened outputs, times T^2), for logits or probabilities.
+
+    Keras divides its inputs by T as if they were logits; a model ending in softmax
+    (the tutorial CNN) gives probabilities, so with `from_logits=False` they are first
+    turned into log-probabilities (logits up to a per-row constant, which softmax
+    ignores). Outputs are cast to float32 so a mixed-precision student softens in float32.
+
+    Example:
+        >>> import numpy as np
+        >>> loss = SoftenedDistillation(temperature=2.0)
+        >>> z = np.array([[1.0, 2.0, 3.0]], "float32")
+        >>> round(float(loss.compute_loss(z, z)), 6)
+        0.0
+    """
+
+    def __init__(self, temperature=3.0, from_logits=True, loss=None):
+        # An instance, not the string "kl_divergence": Keras softens (softmax, T^2) only for a KLDivergence instance,
+        # the string would give the bare kl_divergence function applied to logits.
+        super().__init__(temperature=temperature, loss=loss or keras.losses.KLDivergence())
+        self.from_logits = bool(from_logits)
+
+    def _as_logits(self, outputs):
+        outputs = ops.cast(outputs, "float32")
+        return outputs if self.from_logits else ops.log(ops.clip(outputs, 1e-7, 1.0))
+
+    def compute_loss(self, teacher_outputs, student_outputs, **kwargs):
+        return super().compute_loss(self._as_logits(teacher_outputs), self._as_logits(student_outputs), **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+def keras_distiller(student, teacher, alpha=0.1, temperature=3.0, from_logits=True):
+    """Keras' own `keras.distillation.Distiller` with the loss of zoo's `Distiller` (same arguments).
+
+    alpha is Keras' `student_loss_weight`; compile it with the label loss, e.g.
+    `compile(optimizer=..., loss=keras.losses.SparseCategoricalCrossentropy(from_logits=...))`
+    (`compile_keras_distiller` does this). Its history logs `student_loss`, `distillation_loss`
+    and `total_loss`.
+
+    Example:
+        >>> from zoo.llm import build_llm
+        >>> teacher = build_llm("causal", "tiny", num_layers=1)
+        >>> student = build_llm("causal", "tiny", num_layers=1, hidden_dim=32, num_heads=2)
+        >>> distiller = keras_distiller(student, teacher, alpha=0.5, temperature=2.0)
+        >>> distiller.student is student
+        True
+    """
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha weighs the label loss against the teacher's and must lie in [0, 1], got {alpha}.")
+    if not float(temperature) > 0.0:
+        raise ValueError(f"temperature must be > 0 (1 = no softening, 2-5 is usual), got {temperature}.")
+    _check_same_outputs(student, teacher)
+    return keras.distillation.Distiller(
+        teacher=teacher,
+        student=student,
+        distillation_losses=SoftenedDistillation(temperature=float(temperature), from_logits=from_logits),
+        student_loss_weight=float(alpha),
+    )
+
+
+def compile_keras_distiller(distiller, from_logits=True, **compile_args):
+    """Compile a `keras_distiller` with the student's label loss (sparse cross-entropy) and `compile_args`."""
+    distiller.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits), **compile_args)
+    return distiller
+
+
 def _check_same_outputs(student, teacher):
     s = getattr(student, "output_shape", None) if student.built else None
     t = getattr(teacher, "output_shape", None) if teacher.built else None
@@ -153,6 +230,7 @@ def compare_with_scratch(
     temperature=3.0,
     from_logits=True,
     distill_callbacks=(),
+    engine="keras",
 ):
     """Train one student distilled from `teacher` and the same student from scratch; return both scores.
 
@@ -168,6 +246,8 @@ def compare_with_scratch(
         compile_args: function() -> dict with a fresh "optimizer" (and "metrics"), called once per student.
         alpha, temperature, from_logits: see `Distiller`.
         distill_callbacks: callbacks for the distilled run only (e.g. a run folder's CSV logger).
+        engine: "keras" trains with `keras.distillation.Distiller` (`keras_distiller`), "zoo" with
+            this module's `Distiller`; both compute the same loss.
 
     Returns:
         {"distilled": score, "scratch": score, "student_params": int,
@@ -181,8 +261,14 @@ def compare_with_scratch(
     distilled = build_student()
     scratch = build_student()
     scratch.set_weights(distilled.get_weights())  # the same starting point: only the teacher differs
-    distiller = Distiller(distilled, teacher, alpha=alpha, temperature=temperature, from_logits=from_logits)
-    distiller.compile(**compile_args())
+    if engine == "keras":
+        distiller = keras_distiller(distilled, teacher, alpha=alpha, temperature=temperature, from_logits=from_logits)
+        compile_keras_distiller(distiller, from_logits=from_logits, **compile_args())
+    elif engine == "zoo":
+        distiller = Distiller(distilled, teacher, alpha=alpha, temperature=temperature, from_logits=from_logits)
+        distiller.compile(**compile_args())
+    else:
+        raise ValueError(f"engine must be 'keras' (keras.distillation.Distiller) or 'zoo' (Distiller), got {engine!r}.")
     distilled_history = fit(distiller, list(distill_callbacks))
     scratch.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits), **compile_args())
     scratch_history = fit(scratch, [])

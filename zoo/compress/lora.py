@@ -16,6 +16,15 @@ Everything else (LayerNorms, biases, position table) is frozen too, so only
 the adapters train. Saving merges them: Keras writes W + (alpha / r) A B as the
 kernel, so the `.keras` file loads as a plain zoo LLM of the original size.
 
+QLoRA (Dettmers et al. 2023) is the same with the frozen base quantized first:
+`enable_lora(model, base_quantize="int4")` calls `model.quantize("int4")` (or
+"int8"), then adds float32 adapters; Keras' quantized Dense/EinsumDense layers
+take adapters and dequantize the kernel in the forward pass. The frozen weights
+then take a quarter (int8) or an eighth (int4) of their float32 bytes while the
+adapters learn in float32; saving merges the update and quantizes the result again.
+(The paper's NF4 data type and double quantization are not in Keras: this is
+plain int4/int8 with per-channel scales.) `weight_bytes` is the memory measure.
+
 Example:
     >>> from zoo.llm import build_llm
     >>> model = build_llm("causal", "tiny")
@@ -64,7 +73,22 @@ def lora_layers(model, targets=("attention", "ffn")):
     return usable
 
 
-def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn")):
+BASE_QUANTIZE = ("int8", "int4")
+
+
+def weight_bytes(model):
+    """Bytes the model's variables take in memory, each in its own dtype (int8/int4-packed kernels count as such).
+
+    Example:
+        >>> from zoo.llm import build_llm
+        >>> model = build_llm("causal", "tiny", num_layers=1)
+        >>> weight_bytes(model) == 4 * model.count_params()
+        True
+    """
+    return sum(int(v.numpy().nbytes) for v in model.weights)
+
+
+def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn"), base_quantize=None):
     """Add rank-`rank` LoRA adapters to a built zoo LLM and freeze every other weight (in place).
 
     Args:
@@ -72,9 +96,11 @@ def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn")):
         rank: adapter rank r (>= 1, at most the smaller side of every adapted matrix).
         alpha: scale numerator: the update is (alpha / rank) A B (default: alpha = rank).
         targets: groups from TARGETS ("attention", "ffn", "embedding").
+        base_quantize: None (LoRA), or "int8" / "int4" to quantize the frozen base first (QLoRA).
 
     Returns:
-        {"rank", "alpha", "layers": [paths], "trainable_params", "total_params", "trainable_share"}.
+        {"rank", "alpha", "layers": [paths], "trainable_params", "total_params", "trainable_share",
+         "base_quantize", "weight_bytes"}.
         Compile the model after this call, so the optimizer sees only the adapters.
 
     Raises ValueError for a bad rank, unknown targets, or a model that already has adapters.
@@ -83,19 +109,20 @@ def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn")):
         raise ValueError(f"LoRA rank must be a positive integer (4-16 is usual), got {rank!r}.")
     if not model.built:
         raise ValueError("Build the model before adding LoRA adapters (call it once, or load a trained one).")
+    if base_quantize is not None and base_quantize not in BASE_QUANTIZE:
+        raise ValueError(f"base_quantize must be one of {', '.join(BASE_QUANTIZE)} (or None), got {base_quantize!r}.")
     layers = lora_layers(model, targets)
     already = [path for path, layer in layers if getattr(layer, "lora_enabled", False)]
     if already:
         raise ValueError(
             f"LoRA is already enabled on {already[0]!r}; merge it first (save, then load) to add new adapters."
         )
-    for path, layer in layers:
-        kernel = layer.embeddings if isinstance(layer, keras.layers.Embedding) else layer.kernel
-        smallest = min(int(d) for d in kernel.shape)
-        if rank > smallest:
-            raise ValueError(
-                f"LoRA rank {rank} is larger than min(m, n) = {smallest} of {path!r} {tuple(kernel.shape)}."
-            )
+    # Shapes are checked on the float kernels, before quantizing: a bad rank must not leave a quantized model behind.
+    _check_rank(layers, rank)
+    if base_quantize is not None:
+        from zoo.compress.keras_quantize import quantize_model
+
+        quantize_model(model, base_quantize)
     adapted = {id(layer) for _, layer in layers}
     for leaf in model._flatten_layers(include_self=False):
         if list(leaf._flatten_layers(include_self=False)):
@@ -117,7 +144,19 @@ def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn")):
         "trainable_params": trainable,
         "total_params": total,
         "trainable_share": trainable / total,
+        "base_quantize": base_quantize,
+        "weight_bytes": weight_bytes(model),
     }
+
+
+def _check_rank(layers, rank):
+    for path, layer in layers:
+        kernel = layer.embeddings if isinstance(layer, keras.layers.Embedding) else layer.kernel
+        smallest = min(int(d) for d in kernel.shape)
+        if rank > smallest:
+            raise ValueError(
+                f"LoRA rank {rank} is larger than min(m, n) = {smallest} of {path!r} {tuple(kernel.shape)}."
+            )
 
 
 def lora_free_params(model):

@@ -3,6 +3,8 @@
 Example:
     $ zoo export runs/train-cnn-20260101-120000                 # -> saved_models/cnn/1/
     $ zoo export runs/train-cnn-20260101-120000 --format tflite # -> saved_models/cnn/tflite/1/model.tflite
+    $ zoo export runs/train-cnn-20260101-120000 --format litert # the same place, written by Keras' own export
+    $ zoo export runs/pretrain-clm-<stamp> --format litert-generate   # on-device generation with a KV cache
     $ zoo export model.keras --name tiny_lm --tokenizer data/corpus-builtin/tokenizer --version 3
 """
 
@@ -31,9 +33,17 @@ def build_parser(prog=None):
     )
     parser.add_argument(
         "--format",
-        choices=("saved_model", "tflite"),
+        choices=("saved_model", "tflite", "litert", "litert-generate"),
         default="saved_model",
-        help="saved_model for TF Serving (default) or tflite for ai_edge_litert",
+        help="saved_model for TF Serving (default); tflite (zoo's signatures, TF's converter) or litert "
+        "(Keras' model.export, falling back to tflite's converter) for ai_edge_litert; litert-generate: a causal "
+        "LM with prefill/decode signatures and a KV cache",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="litert-generate: prompt + new tokens the file holds (its KV cache length; default: the model's)",
     )
     parser.add_argument(
         "--output",
@@ -66,12 +76,39 @@ def main(argv=None, prog=None):
             file=sys.stderr,
         )
         return 2
-    if args.quantization != "none" and args.format != "tflite":
-        print("zoo export: --quantization applies to --format tflite only.", file=sys.stderr)
+    if args.quantization != "none" and args.format not in ("tflite", "litert"):
+        print("zoo export: --quantization applies to --format tflite and litert only.", file=sys.stderr)
+        return 2
+    if args.max_length is not None and (args.format != "litert-generate" or args.max_length < 2):
+        print("zoo export: --max-length (at least 2) applies to --format litert-generate only.", file=sys.stderr)
         return 2
     # TensorFlow starts only now, so `zoo export --help` answers at once.
     try:
-        if args.format == "tflite":
+        if args.format == "litert":
+            from zoo.export.litert import export_litert
+
+            result = export_litert(
+                args.source,
+                args.output,
+                name=args.name,
+                version=args.version,
+                quantization=args.quantization,
+                tokenizer_dir=args.tokenizer,
+                check=not args.no_check,
+            )
+        elif args.format == "litert-generate":
+            from zoo.export.litert_generate import export_litert_generate
+
+            result = export_litert_generate(
+                args.source,
+                args.output,
+                name=args.name,
+                version=args.version,
+                max_length=args.max_length,
+                tokenizer_dir=args.tokenizer,
+                check=not args.no_check,
+            )
+        elif args.format == "tflite":
             from zoo.export.tflite import export_tflite
 
             result = export_tflite(

@@ -1,0 +1,69 @@
+"""Keras 3.15's LiteRT export (`zoo export --format litert`) and on-device generation (`--format litert-generate`)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.export.conftest import make_run_folder, tiny_cnn
+from tests.export.test_saved_model import export_with_cli
+
+
+def test_keras_litert_export_matches_keras_for_the_cnn(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from zoo.export.reference import sample_inputs
+
+    out = tmp_path / "saved_models"
+    # The LSTM generator also exports through Keras (batch 1); benchmarks/litert_generate.py's run shows it.
+    cases = {"cnn": (tiny_cnn(), "train-cnn", 4)}
+    for name, (model, recipe, batch) in cases.items():
+        summary = export_with_cli(
+            make_run_folder(tmp_path / "runs", recipe, model), "--format", "litert", "--output", out
+        )
+        assert summary["engine"] == "keras", summary
+        # The CNN keeps an open batch; the LSTM's loop lowers only with a batch of 1.
+        assert summary["batch_size"] == (None if name == "cnn" else 1)
+        (x,) = sample_inputs(
+            model, "classifier" if name == "cnn" else "text_generator", "serving_default", batch=batch, seed=3
+        ).values()
+        runner = Interpreter(model_path=summary["path"]).get_signature_runner("serving_default")
+        (got,) = runner(**{next(iter(runner.get_input_details())): x}).values()
+        np.testing.assert_allclose(got, np.asarray(model(x)), atol=1e-5)
+        meta = json.loads((out / model.name / "tflite" / "1" / "zoo_export.json").read_text())
+        assert meta["engine"] == "keras" and meta["format"] == "litert"
+
+
+def test_litert_generate_gives_keras_greedy_tokens_with_a_kv_cache(tmp_path):
+    import keras
+
+    from zoo.export.litert_generate import LiteRTGenerator, export_litert_generate
+    from zoo.llm import build_llm
+
+    keras.utils.set_random_seed(0)
+    model = build_llm(
+        "causal",
+        "tiny",
+        vocab_size=64,
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=2,
+        intermediate_dim=32,
+        max_length=16,
+        compile=False,
+    )
+    # check=False: the test compares with Keras itself, on its own prompt (the check is the same comparison).
+    result = export_litert_generate(model, str(tmp_path), name="tiny_lm", max_length=12, check=False)
+    assert result.cache_shape == [2, 1, 2, 12, 2, 8]
+    assert os.path.basename(result.path) == "generate.tflite"
+    generator = LiteRTGenerator(result.path)
+    # A prompt other than the export check's, long enough to fill the cache to its last position.
+    prompt = [11, 3, 60, 7]
+    want = model.generate([prompt], max_new_tokens=8, sampler="greedy", jit_compile=False)[0]
+    assert generator.generate(prompt, max_new_tokens=8) == want
+    assert len(generator.timings["decode_ms"]) == 7  # the first new token comes from the prefill
+    # Stopping: the row ends before the first stop token, as Keras' generate does.
+    assert generator.generate(prompt, max_new_tokens=8, stop_token_ids=[want[2]]) == want[: want.index(want[2])]
+    with pytest.raises(ValueError, match="exceeds the file's max_length 12; export with a larger --max-length"):
+        generator.generate(prompt, max_new_tokens=9)

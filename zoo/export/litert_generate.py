@@ -1,0 +1,305 @@
+"""On-device generation: a causal LM as a LiteRT (TFLite) file with `prefill` and `decode` signatures.
+
+A phone runs the generation loop itself, so the file holds two steps of it and
+the key/value cache travels between them as a plain tensor (state passed in and
+out, nothing stored inside the interpreter):
+
+- `prefill(token_ids [1, max_length], length [])`: runs the prompt, right-padded
+  to max_length, through the model once (`CausalLM.call_with_cache` at index 0)
+  and returns the next-token `logits` [1, vocab] at position length - 1, the greedy
+  `next_token` [1] and the filled `kv_cache` [layers, 1, 2, max_length, kv_heads, head_dim].
+- `decode(token_id [1, 1], index [], kv_cache)`: runs one token at position
+  `index`, writes its keys/values there and returns `logits`, `next_token` and the
+  new `kv_cache`.
+
+The padded prompt positions write keys/values past the prompt too; they are
+never read, because each decode step writes its own position before attending
+and attention masks keys after the query (causal). Shapes are fixed
+(max_length = the cache length, `--max-length` or the model's), which is what
+TFLite's built-in ops and a mobile runtime want; the cache writes use core
+where/select ops, not XLA's dynamic-update-slice.
+
+`LiteRTGenerator` runs such a file with `ai_edge_litert`'s interpreter: greedy
+decoding, the same tokens as `model.generate` (checked before a file is
+published), with the time of the prefill and of each decode step.
+
+Example:
+    >>> result = export_litert_generate("runs/pretrain-clm-20260101-120000")   # doctest: +SKIP
+    >>> LiteRTGenerator(result.path).generate([5, 9, 2], max_new_tokens=8)      # doctest: +SKIP
+    [17, 4, ...]
+"""
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+
+GENERATE_FILE = "generate.tflite"
+SIGNATURES = ("prefill", "decode")
+
+
+@dataclasses.dataclass
+class LiteRTGenerateResult:
+    """Where an on-device generation export went and whether it decodes like Keras."""
+
+    path: str
+    name: str
+    version: int
+    max_length: int
+    signatures: list
+    cache_shape: list
+    greedy_tokens_match_keras: object  # True, or None when the check was skipped
+    size_bytes: int
+
+
+@contextlib.contextmanager
+def _core_cache_writes(model):
+    # XLA's dynamic-update-slice (what ops.slice_update becomes in TF) is not a TFLite built-in;
+    # the attention layers' "core" mode writes the cache with where/select instead.
+    layers = [layer for layer in model._flatten_layers() if hasattr(layer, "cache_ops")]
+    before = [layer.cache_ops for layer in layers]
+    for layer in layers:
+        layer.cache_ops = "core"
+    try:
+        yield
+    finally:
+        for layer, mode in zip(layers, before):
+            layer.cache_ops = mode
+
+
+def cache_shape(model, max_length):
+    """[layers, 1, 2, max_length, kv_heads, head_dim]: the state `prefill` returns and `decode` takes."""
+    config = model.llm_config
+    return [config.num_layers, 1, 2, int(max_length), config.key_value_heads, config.head_dim]
+
+
+def generate_module(model, max_length):
+    """A tf.Module with the `prefill` and `decode` tf.functions of a zoo CausalLM (fixed max_length)."""
+    import tensorflow as tf
+
+    from zoo.llm.models.tasks import empty_cache
+
+    shape = cache_shape(model, max_length)
+    layers = shape[0]
+
+    def outputs(logits, cache):
+        last = tf.cast(logits, tf.float32)
+        return {
+            "logits": last,
+            "next_token": tf.argmax(last, axis=-1, output_type=tf.int32),
+            "kv_cache": tf.stack(list(cache), axis=0),
+        }
+
+    class Generate(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([1, max_length], tf.int32, name="token_ids"),
+                tf.TensorSpec([], tf.int32, name="length"),
+            ]
+        )
+        def prefill(self, token_ids, length):
+            cache = empty_cache(model, 1, max_length)
+            logits, _, cache = model.call_with_cache(token_ids, cache, 0)
+            return outputs(tf.gather(logits, length - 1, axis=1), cache)
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([1, 1], tf.int32, name="token_id"),
+                tf.TensorSpec([], tf.int32, name="index"),
+                tf.TensorSpec(shape, model.compute_dtype, name="kv_cache"),
+            ]
+        )
+        def decode(self, token_id, index, kv_cache):
+            cache = tuple(tf.unstack(kv_cache, num=layers, axis=0))
+            logits, _, cache = model.call_with_cache(token_id, cache, index)
+            return outputs(logits[:, 0], cache)
+
+    return Generate()
+
+
+def convert_generate(model, max_length):
+    """TFLite bytes of a zoo CausalLM's prefill/decode signatures, TFLite built-in ops only."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from zoo.llm.layers.blocks import supports_kv_cache
+
+    config = model.llm_config
+    if not supports_kv_cache(config):
+        raise ValueError(
+            f"This model's attention ({config.attention}{', reversible' if config.reversible else ''}) has no "
+            "key/value cache, so it has no decode step to export; export --format tflite (logits) instead."
+        )
+    if not 2 <= int(max_length) <= config.max_length:
+        raise ValueError(f"max_length must lie in [2, {config.max_length}] (the model's positions), got {max_length}.")
+    with _core_cache_writes(model):
+        module = generate_module(model, int(max_length))
+        functions = [getattr(module, name).get_concrete_function() for name in SIGNATURES]
+    # Weights become constants first: with two signatures sharing them, the converter otherwise keeps
+    # them as resource variables (VAR_HANDLE/READ_VARIABLE) that nothing in the file initializes.
+    holder = tf.Module()
+    for name, function in zip(SIGNATURES, functions):
+        frozen = convert_variables_to_constants_v2(function)
+        setattr(
+            holder,
+            name,
+            tf.function(_calling(frozen, function, name), input_signature=function.structured_input_signature[0]),
+        )
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [getattr(holder, name).get_concrete_function() for name in SIGNATURES], holder
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        return converter.convert()
+    except Exception as err:
+        raise ValueError(
+            f"TF's TFLite converter could not lower this model's prefill/decode steps to built-in ops: {err}"
+        ) from err
+
+
+def _calling(frozen, original, name):
+    # A tf.function named like its signature, returning the original's output dict (freezing flattens it).
+    keys = sorted(original.structured_outputs)
+
+    def call(*args):
+        outputs = frozen(*args)
+        return dict(outputs) if isinstance(outputs, dict) else dict(zip(keys, outputs))
+
+    call.__name__ = name
+    return call
+
+
+class LiteRTGenerator:
+    """Greedy generation with a `prefill`/`decode` LiteRT file and `ai_edge_litert`'s interpreter.
+
+    Example:
+        >>> generator = LiteRTGenerator("saved_models/tiny_lm/litert_generate/1/generate.tflite")  # doctest: +SKIP
+        >>> generator.generate([5, 9, 2], max_new_tokens=8, stop_token_ids=[3])                     # doctest: +SKIP
+    """
+
+    def __init__(self, model, num_threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        kwargs = {} if num_threads is None else {"num_threads": int(num_threads)}
+        if isinstance(model, (bytes, bytearray)):
+            interpreter = Interpreter(model_content=bytes(model), **kwargs)
+        else:
+            interpreter = Interpreter(model_path=os.fspath(model), **kwargs)
+        missing = [s for s in SIGNATURES if s not in interpreter.get_signature_list()]
+        if missing:
+            raise ValueError(
+                f"This TFLite file has no {missing} signature(s); export it with `zoo export --format litert-generate`."
+            )
+        self.prefill = interpreter.get_signature_runner("prefill")
+        self.decode = interpreter.get_signature_runner("decode")
+        self.max_length = int(self.prefill.get_input_details()["token_ids"]["shape"][1])
+        self.timings = {}
+
+    def generate(self, prompt, max_new_tokens=32, stop_token_ids=()):
+        """New token ids after `prompt` (greedy); `self.timings` then holds prefill and per-step milliseconds."""
+        prompt = [int(t) for t in prompt]
+        if not prompt:
+            raise ValueError("Empty prompt: give at least one token id (start with a BOS token).")
+        if len(prompt) + max_new_tokens > self.max_length:
+            raise ValueError(
+                f"The prompt ({len(prompt)} tokens) + max_new_tokens ({max_new_tokens}) exceeds the file's "
+                f"max_length {self.max_length}; export with a larger --max-length."
+            )
+        ids = np.zeros((1, self.max_length), "int32")
+        ids[0, : len(prompt)] = prompt
+        started = time.perf_counter()
+        out = self.prefill(token_ids=ids, length=np.array(len(prompt), "int32"))
+        prefill_ms = (time.perf_counter() - started) * 1000.0
+        stops, tokens, steps = set(int(t) for t in stop_token_ids or ()), [], []
+        token, cache = int(out["next_token"][0]), out["kv_cache"]
+        for index in range(len(prompt), len(prompt) + max_new_tokens):
+            if token in stops:
+                break
+            tokens.append(token)
+            if len(tokens) == max_new_tokens:
+                break
+            started = time.perf_counter()
+            out = self.decode(token_id=np.array([[token]], "int32"), index=np.array(index, "int32"), kv_cache=cache)
+            steps.append((time.perf_counter() - started) * 1000.0)
+            token, cache = int(out["next_token"][0]), out["kv_cache"]
+        self.timings = {"prefill_ms": prefill_ms, "decode_ms": steps}
+        return tokens
+
+
+def check_against_keras(content, model, max_length, prompts=((5, 9, 2), (7,)), max_new_tokens=None):
+    """True when the file's greedy tokens equal `model.generate(..., sampler="greedy")` for sample prompts."""
+    vocab = model.llm_config.vocab_size
+    generator = LiteRTGenerator(content)
+    for prompt in prompts:
+        prompt = [int(t) % vocab for t in prompt]
+        new = max_new_tokens or max(1, min(8, max_length - len(prompt)))
+        # Eager decoding: for a few tokens an XLA compile costs more than it saves.
+        want = model.generate([prompt], max_new_tokens=new, sampler="greedy", jit_compile=False)[0]
+        got = generator.generate(prompt, max_new_tokens=new)
+        if list(want) != got:
+            return False
+    return True
+
+
+def export_litert_generate(
+    source, output="saved_models", name=None, version=None, max_length=None, tokenizer_dir=None, check=True
+):
+    """Export a causal LM to `<output>/<name>/litert_generate/<version>/generate.tflite` (+ tokenizer assets).
+
+    The greedy tokens of the file must equal Keras' before it is published (unless check=False).
+    Returns a `LiteRTGenerateResult`.
+    """
+    from zoo.export.saved_model import export_assets, resolve_source
+    from zoo.export.signatures import model_kind
+    from zoo.export.versions import check_model_name, check_version, versioned_folder
+
+    resolved = resolve_source(source, name, tokenizer_dir)
+    check_model_name(resolved.name)
+    if version is not None:
+        check_version(version)
+    model, kind = resolved.model, model_kind(resolved.model)
+    if kind != "causal_lm":
+        raise ValueError(f"--format litert-generate exports a causal LM; this model is a {kind}.")
+    max_length = int(max_length or model.llm_config.max_length)
+    content = convert_generate(model, max_length)
+    matches = check_against_keras(content, model, max_length) if check else None
+    if matches is False:
+        raise RuntimeError("The LiteRT generate file's greedy tokens differ from Keras'; the file was not published.")
+    assets, stop_token_id = export_assets(resolved, kind)
+    shape = cache_shape(model, max_length)
+    with versioned_folder(os.path.join(output, resolved.name), "litert_generate", version) as (tmp, version):
+        with open(os.path.join(tmp, GENERATE_FILE), "wb") as f:
+            f.write(content)
+        if assets:
+            os.makedirs(os.path.join(tmp, "assets"))
+            for path in assets:
+                shutil.copy2(path, os.path.join(tmp, "assets", os.path.basename(path)))
+        with open(os.path.join(tmp, "zoo_export.json"), "w", encoding="utf-8") as f:
+            json.dump(
+                {
+                    "name": resolved.name,
+                    "version": version,
+                    "kind": kind,
+                    "format": "litert-generate",
+                    "max_length": max_length,
+                    "signatures": list(SIGNATURES),
+                    "kv_cache_shape": shape,
+                    "stop_token_id": stop_token_id,
+                    "source": resolved.path,
+                    "greedy_tokens_match_keras": matches,
+                },
+                f,
+                indent=2,
+            )
+    path = os.path.join(output, resolved.name, "litert_generate", str(version), GENERATE_FILE)
+    return LiteRTGenerateResult(
+        path, resolved.name, version, max_length, list(SIGNATURES), shape, matches, len(content)
+    )

@@ -10,7 +10,8 @@ returns a results dict. The runner owns the rest:
 - seeding (before any data is read), the tf.distribute strategy scope and the
   global-batch check, the Keras dtype policy of --precision;
 - the run folder, made on first use (so a refused option leaves nothing behind),
-  whose callbacks write history.csv and, with --tensorboard, TensorBoard logs;
+  whose callbacks write history.csv and TensorBoard logs in <run>/tensorboard on a
+  global-step axis (`run.summaries`; --no-tensorboard turns them off);
 - error exits: a user mistake (zoo.errors.UsageError, a strategy that cannot be
   made, a missing file) prints one line and exits with status 2, never a traceback;
 - the closing summary line and `main(argv, prog)`.
@@ -80,12 +81,13 @@ def add_training_options(parser):
 class Run:
     """The run folder of one recipe run, made on first use; `note()` adds to its config.json before that."""
 
-    def __init__(self, name, config, root, tensorboard=False):
+    def __init__(self, name, config, root, tensorboard=True):
         self.name = name
         self.config = dict(config)
         self.root = root
         self.tensorboard = tensorboard
         self._folder = None
+        self._summaries = None
 
     def note(self, **config):
         """Record more settings in config.json (only before the folder is made)."""
@@ -112,16 +114,23 @@ class Run:
     def file(self, name):
         return self.folder.file(name)
 
-    def callbacks(self, history_name="history.csv"):
-        """history.csv (appended every epoch) and, with --tensorboard, TensorBoard logs in <run>/tensorboard."""
-        callbacks = self.folder.callbacks(history_name)
-        if self.tensorboard:
-            import keras
+    @property
+    def summaries(self):
+        """The run's TensorBoard writers and global step (zoo.train.tensorboard.RunSummaries), made on first use.
 
-            callbacks.append(
-                keras.callbacks.TensorBoard(self.file("tensorboard"), update_freq="epoch", write_graph=False)
-            )
-        return callbacks
+        With --no-tensorboard it still counts steps (plot.png's x axis) but writes nothing.
+        """
+        if self._summaries is None:
+            from zoo.train.tensorboard import RunSummaries
+
+            self._summaries = RunSummaries(self.file("tensorboard") if self.tensorboard else None)
+        return self._summaries
+
+    def callbacks(self, history_name="history.csv"):
+        """history.csv (appended every epoch) and TensorBoard scalars on the run's global-step axis."""
+        from zoo.train.tensorboard import StepScalars
+
+        return [*self.folder.callbacks(history_name), StepScalars(self.summaries)]
 
     def save_model(self, model, name="model.keras"):
         return self.folder.save_model(model, name)
@@ -130,7 +139,11 @@ class Run:
         return self.folder.save_results(results, name)
 
     def finish(self, model, history, results, plot_title=None):
-        return self.folder.finish(model, history, results, plot_title=plot_title)
+        steps = None if self._summaries is None else self._summaries.epoch_steps
+        results = self.folder.finish(model, history, results, plot_title=plot_title, steps=steps)
+        if self._summaries is not None:
+            self._summaries.close()
+        return results
 
 
 class Recipe:
@@ -206,7 +219,8 @@ class Recipe:
                 from zoo.train.precision import precision_scope
 
                 scopes.enter_context(precision_scope(args.precision))
-            run = Run(self.name, vars(args), args.runs_dir, tensorboard=getattr(args, "tensorboard", False))
+            # Recipes without --tensorboard (no training options) still log when they train through run.callbacks().
+            run = Run(self.name, vars(args), args.runs_dir, tensorboard=getattr(args, "tensorboard", True))
             started = time.perf_counter()
             results = self._body(args, run if run_folder else None, **kwargs)
             if run.made:

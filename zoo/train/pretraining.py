@@ -426,6 +426,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
         max_new_tokens=options.sample_tokens,
         seed=options.seed,
         print_fn=print if options.verbose else (lambda *_: None),
+        summaries=run.summaries,
     )
     callbacks = [
         sampler,

@@ -4,12 +4,13 @@ The tokenizers are zoo's own (`zoo.data.tokenizer.train_tokenizer`), trained her
 built-in English corpus plus the Japanese evaluation set that ships with zoo (real man
 pages; the built-in corpus alone has no Japanese, and a tokenizer that never saw Japanese
 only shows unknown pieces). Each piece is one coloured box. Byte-level BPE pieces are
-shown decoded; a piece that ends inside a multi-byte character shows its bytes as hex.
+shown decoded; the bytes of a character that a piece boundary cuts show as hex (<e3>).
 
 Example:
-    >>> rows = split_sentences([("sentencepiece-unigram", None)], ["a b"], train_texts=["a b c"] * 50, vocab_size=12)
-    >>> rows[0]["kind"], rows[0]["pieces"] != []
-    ('sentencepiece-unigram', True)
+    >>> texts = ["the cat sat on the mat and the dog sat on the log"] * 30
+    >>> rows = split_sentences([("sentencepiece-bpe", None)], ["the cat"], train_texts=texts, vocab_size=300)
+    >>> rows[0]["kind"], rows[0]["pieces"]
+    ('sentencepiece-bpe', ['▁the', '▁cat'])
 """
 
 from zoo.pictures.figures import japanese_font, pyplot, save_figure
@@ -48,11 +49,25 @@ def _byte_pieces(tokenizer, ids):
     pieces = []
     for token_id in ids:
         raw = b"".join(byte_of.get(ch, ch.encode("utf-8")) for ch in str(tokenizer.id_to_token(int(token_id))))
-        try:
-            pieces.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            pieces.append(raw.hex(" "))
+        pieces.append(_decode_with_hex(raw))
     return pieces
+
+
+def _decode_with_hex(raw):
+    """UTF-8 text of `raw`, each byte of a character cut by the piece boundary written as <e3>."""
+    out, i = [], 0
+    while i < len(raw):
+        for end in range(min(len(raw), i + 4), i, -1):  # the longest whole character starting at i
+            try:
+                out.append(raw[i:end].decode("utf-8"))
+                i = end
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append(f"<{raw[i]:02x}>")
+            i += 1
+    return "".join(out)
 
 
 def pieces_of(tokenizer, kind, text):

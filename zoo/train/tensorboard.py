@@ -11,8 +11,10 @@ Why our own callback rather than keras.callbacks.TensorBoard: Keras' callback pu
 on an epoch axis, and a recipe that validates every N steps (the LLM pretraining) calls each
 interval an "epoch", so its x axis counted intervals, not steps.
 
-Cost: summaries are buffered in memory and flushed when a fit() ends; logs are read every
-`every` steps only, so a step that writes nothing does not wait for the device.
+Cost: summaries are protocol buffers made in Python (no TensorFlow op per value) and written
+by tensorboard's event file writer on a background thread, flushed when a fit() ends; logs
+are read every `every` steps only, so a step that writes nothing does not wait for the device.
+No TensorFlow is needed, so the logs work on the JAX backend too.
 
 Example:
     >>> import tempfile
@@ -24,6 +26,8 @@ Example:
 """
 
 import os
+import struct
+import time
 
 import keras
 import numpy as np
@@ -46,72 +50,71 @@ class RunSummaries:
         self._writers = {}
 
     def writer(self, name=TRAIN):
-        """The summary writer of <run>/tensorboard/<name>, made on first use."""
-        import tensorflow as tf
+        """The event file writer of <run>/tensorboard/<name>, made on first use."""
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
         if name not in self._writers:
-            # A large queue and a long flush interval: nothing touches the disk until flush().
-            self._writers[name] = tf.summary.create_file_writer(
-                os.path.join(self.folder, name), max_queue=10_000, flush_millis=600_000
-            )
+            # A background thread writes the events; a long queue and flush interval keep the disk quiet.
+            self._writers[name] = EventFileWriter(os.path.join(self.folder, name), max_queue_size=1000, flush_secs=600)
         return self._writers[name]
 
-    def _at(self, step):
-        return self.step if step is None else int(step)
+    def _write(self, summary, step, name=TRAIN):
+        from tensorboard.compat.proto import event_pb2
+
+        step = self.step if step is None else int(step)
+        self.writer(name).add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
 
     def scalars(self, logs, step=None):
         """Write Keras logs: `val_x` goes to the validation writer as `x`, the rest to train; non-numbers skipped."""
-        import tensorflow as tf
+        from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 
         if self.folder is None:
             return
-        step = self._at(step)
         for key, value in (logs or {}).items():
             try:
                 value = float(value)
             except (TypeError, ValueError):
                 continue
             name, split = (key[4:], VALIDATION) if key.startswith("val_") else (key, TRAIN)
-            with self.writer(split).as_default():
-                tf.summary.scalar(name, value, step=step)
+            self._write(scalar_pb(name, value), step, split)
 
     def text(self, tag, text, step=None):
         """A text summary (shown in TensorBoard's Text tab as Markdown)."""
-        import tensorflow as tf
+        from tensorboard.plugins.text.summary_v2 import text_pb
 
         if self.folder is None:
             return
-        with self.writer(TRAIN).as_default():
-            tf.summary.text(tag, str(text), step=self._at(step))
+        self._write(text_pb(tag, str(text)), step)
 
-    def image(self, tag, image, step=None):
-        """An image summary from a PNG file or an HxW[xC] array (uint8, or float in [0, 1])."""
-        import tensorflow as tf
+    def image(self, tag, png, step=None):
+        """An image summary of a PNG file (its bytes go in as they are)."""
+        from tensorboard.compat.proto import summary_pb2
+        from tensorboard.plugins.image.metadata import create_summary_metadata
+        from tensorboard.util.tensor_util import make_tensor_proto
 
         if self.folder is None:
             return
-        if isinstance(image, (str, os.PathLike)):
-            with open(image, "rb") as f:
-                image = tf.io.decode_png(f.read(), channels=4)
-        image = np.asarray(image)
-        if image.ndim == 2:
-            image = image[..., None]
-        if image.dtype != np.uint8:
-            image = (np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
-        with self.writer(TRAIN).as_default():
-            tf.summary.image(tag, image[None], step=self._at(step))
+        with open(png, "rb") as f:
+            data = f.read()
+        if data[:8] != b"\x89PNG\r\n\x1a\n":
+            raise ValueError(f"{png} is not a PNG file.")
+        width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
+        # The image plugin's layout: width, height, then the encoded images.
+        tensor = make_tensor_proto([str(width).encode(), str(height).encode(), data], dtype=np.object_)
+        summary = summary_pb2.Summary()
+        summary.value.add(tag=tag, metadata=create_summary_metadata(display_name=None, description=None), tensor=tensor)
+        self._write(summary, step)
 
     def hparams(self, values, metrics, name, step=None):
         """One HParams-plugin session: a trial's hyperparameters and its metrics, in <run>/tensorboard/<name>."""
-        import tensorflow as tf
-        from tensorboard.plugins.hparams import api as hp
+        from tensorboard.plugins.hparams.summary_v2 import hparams_pb
+        from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 
         if self.folder is None:
             return
-        with self.writer(name).as_default():
-            hp.hparams({k: _hparam_value(v) for k, v in values.items()}, trial_id=name)
-            for key, value in metrics.items():
-                tf.summary.scalar(key, float(value), step=self._at(step))
+        self._write(hparams_pb({k: _hparam_value(v) for k, v in values.items()}, trial_id=name), 0, name)
+        for key, value in metrics.items():
+            self._write(scalar_pb(key, float(value)), step, name)
 
     def flush(self):
         for writer in self._writers.values():

@@ -28,15 +28,20 @@ DOC_OPTIONS = {
 }
 
 
-def _layer(kind, options, seq_len, causal, max_length):
+def _layer(kind, options, seq_len, causal, max_length, seed):
     from zoo.llm.attention import get_attention_class
     from zoo.llm.attention.options import options_for
 
     options = options_for(kind, options)
     layer = get_attention_class(kind)(
-        num_heads=1, head_dim=seq_len, causal=causal, **options.layer_arguments(max_length or seq_len)
+        num_heads=1, head_dim=seq_len, causal=causal, dtype="float32", **options.layer_arguments(max_length or seq_len)
     )
     layer.build((1, seq_len, seq_len))
+    # Random weights (LSH's rotations) from the seed, without touching the global seed: resetting
+    # it inside a training run would drop the ops its data pipeline has already traced.
+    rng = np.random.default_rng(seed + 1)
+    for weight in layer.non_trainable_weights:
+        weight.assign(rng.normal(size=weight.shape).astype(weight.dtype))
     return layer, options
 
 
@@ -50,8 +55,7 @@ def attention_weights(kind, options=None, seq_len=32, causal=True, seed=0, max_l
     """
     import keras
 
-    keras.utils.set_random_seed(seed)  # the LSH rotations are drawn when the layer is built
-    layer, _ = _layer(kind, options, seq_len, causal, max_length)
+    layer, _ = _layer(kind, options, seq_len, causal, max_length, seed)
     rng = np.random.default_rng(seed)
     # Small scores keep every allowed weight far from underflow, so "> 0" means "attended".
     query = (0.1 * rng.normal(size=(1, seq_len, 1, seq_len))).astype("float32")
@@ -70,8 +74,7 @@ def lsh_buckets(options=None, seq_len=32, seed=0):
     """The first hashing round's bucket of each position, with the same queries as `attention_weights`."""
     import keras
 
-    keras.utils.set_random_seed(seed)
-    layer, _ = _layer("lsh", options, seq_len, True, None)
+    layer, _ = _layer("lsh", options, seq_len, True, None, seed)
     rng = np.random.default_rng(seed)
     query = (0.1 * rng.normal(size=(1, seq_len, 1, seq_len))).astype("float32")
     unit = query / np.sqrt(np.sum(np.square(query), axis=-1, keepdims=True) + 1e-6)  # shared QK, as the layer

@@ -59,7 +59,7 @@ def examples_epilog(examples):
 
 
 def add_training_options(parser):
-    """--precision, --tensorboard and the strategy options of a training recipe."""
+    """--precision, --tensorboard, --pictures and the strategy options of a training recipe."""
     from zoo.train.strategy import add_strategy_args
 
     group = parser.add_argument_group("training")
@@ -75,17 +75,24 @@ def add_training_options(parser):
         default=True,
         help="write TensorBoard logs to <run>/tensorboard (default: on)",
     )
+    group.add_argument(
+        "--pictures",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="draw the run's pictures, e.g. a pretraining run's attention.png and memory.png (default: on)",
+    )
     return add_strategy_args(parser)
 
 
 class Run:
     """The run folder of one recipe run, made on first use; `note()` adds to its config.json before that."""
 
-    def __init__(self, name, config, root, tensorboard=True):
+    def __init__(self, name, config, root, tensorboard=True, pictures=True):
         self.name = name
         self.config = dict(config)
         self.root = root
         self.tensorboard = tensorboard
+        self.pictures = pictures  # zoo.pictures.run_pictures draws into the folder only when True
         self._folder = None
         self._summaries = None
 
@@ -220,7 +227,13 @@ class Recipe:
 
                 scopes.enter_context(precision_scope(args.precision))
             # Recipes without --tensorboard (no training options) still log when they train through run.callbacks().
-            run = Run(self.name, vars(args), args.runs_dir, tensorboard=getattr(args, "tensorboard", True))
+            run = Run(
+                self.name,
+                vars(args),
+                args.runs_dir,
+                tensorboard=getattr(args, "tensorboard", True),
+                pictures=getattr(args, "pictures", True),
+            )
             started = time.perf_counter()
             results = self._body(args, run if run_folder else None, **kwargs)
             if run.made:

@@ -52,6 +52,7 @@ def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_pa
                 "--max-memory",
                 "1GiB",
                 "--tensorboard",
+                "--pictures",
             ]
         )
         == 0

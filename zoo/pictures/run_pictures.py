@@ -13,9 +13,14 @@ from zoo.pictures.memory import draw_memory
 
 
 def draw_training_pictures(run, config, batch_size, seq_len, precision="float32", kind="causal"):
-    """Write attention.png and memory.png into `run` (a zoo.recipe Run), and both into its TensorBoard logs."""
+    """Write attention.png and memory.png into `run` (a zoo.recipe Run), and both into its TensorBoard logs.
+
+    Nothing with --no-pictures (`run.pictures` False); returns {picture: path}.
+    """
     from zoo.llm.sizing.explain import memory_bytes
 
+    if not getattr(run, "pictures", True):
+        return {}
     attention = run.file("attention.png")
     draw_config_attention(config, attention, seq_len, causal=kind == "causal")
     memory = memory_bytes(config, kind, batch_size, seq_len, precision)

@@ -6,7 +6,8 @@ The folder it writes (default `data/corpus-<name>`; keep `data/` out of git):
     tokenizer/                 tokenizer.json + sentencepiece.model (or vocab files)
     report.json                documents and bytes in/out per stage, removal reasons, examples,
                                dedup clusters, skipped inputs, corpus and token statistics
-    funnel.png                 report.json as a picture: documents and bytes per stage, removal reasons
+    funnel.png                 (`zoo data prepare` only) report.json as a picture: documents and bytes
+                               per stage, removal reasons (zoo.pictures.funnel)
     crawl-state/               (only with URLs) fetched pages, so a rerun resumes
 
 With no inputs it uses the built-in corpus (CPython's pydoc topics). Training
@@ -16,7 +17,7 @@ Example:
     >>> result = prepare_corpus(config=PrepareConfig(output="/tmp/zoo-corpus-doc", vocab_size=2000),
     ...                         progress=False)  # doctest: +SKIP
     >>> sorted(p.name for p in result["output"].iterdir())                              # doctest: +SKIP
-    ['funnel.png', 'report.json', 'shards', 'tokenizer']
+    ['report.json', 'shards', 'tokenizer']
 """
 
 import dataclasses
@@ -253,7 +254,4 @@ def prepare_corpus(inputs=(), urls=(), config=None, progress=True, log=print):
     }
     report.extra["corpus"] = corpus_stats(kept, tokenizer)
     report_path = report.save(output / "report.json")
-    from zoo.pictures.funnel import draw_funnel
-
-    draw_funnel(report.to_dict(), output / "funnel.png")
     return {"output": output, "report": report_path, "tokenizer": tokenizer_dir, "report_data": report.to_dict()}

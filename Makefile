@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast lint format setup clean
+.PHONY: demo test test-fast lint format setup clean pictures
 
 $(BIN)/zoo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Redraw the docs' pictures (docs/images/*.png) from zoo's own code (a few minutes: it trains tokenizers).
+pictures: setup
+	$(BIN)/zoo pictures
 
 clean:
 	rm -rf $(VENV) runs

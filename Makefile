@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast lint format setup clean docs notebooks check-notebooks
+.PHONY: demo test test-fast lint format setup clean docs notebooks check-notebooks pictures
 
 $(BIN)/zoo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ notebooks: setup
 # CI: every notebook valid and in step with its source, and the first-hour notebook run in a fresh kernel.
 check-notebooks: setup
 	$(BIN)/python notebooks/build_notebooks.py --check --execute 00_first_hour
+
+# Redraw the docs' pictures (docs/images/*.png) from zoo's own code (a few minutes: it trains tokenizers).
+pictures: setup
+	$(BIN)/zoo pictures
 
 clean:
 	rm -rf $(VENV) runs site

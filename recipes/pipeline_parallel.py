@@ -109,6 +109,7 @@ def train(args, run):
     from zoo.data.corpus import clm_splits, ensure_corpus, training_windows
     from zoo.llm import build_llm
     from zoo.parallel.pipeline_parallel import GPipe, full_batch_gradients
+    from zoo.pictures.pipeline import draw_gpipe_timeline
     from zoo.train.pretraining import TrainingOptions, model_config
 
     check_args(args)
@@ -145,10 +146,14 @@ def train(args, run):
 
     optimizer = keras.optimizers.AdamW(args.learning_rate, weight_decay=0.01)
     history, bubbles = {"loss": []}, []
+    summaries = run.summaries
     started = time.perf_counter()
     for step in range(args.steps):
         loss, timings = pipeline.train_step(*batch(step), optimizer)
         history["loss"].append(loss)
+        summaries.step = step + 1  # a hand-written loop: one optimizer step per batch
+        if summaries.step % summaries.every == 0 or step + 1 == args.steps:
+            summaries.scalars({"loss": loss})
         if step > 0:  # the first step includes tracing and warm-up
             bubbles.append(pipeline.bubble(timings)["bubble"])
         if args.verbose and (step + 1) % max(1, args.steps // 10) == 0:
@@ -162,6 +167,10 @@ def train(args, run):
         )
     )
     run.note(llm_config=config.get_config())
+    # The last step's measured stage times on the GPipe clock: the timeline and its bubble.
+    draw_gpipe_timeline(run.file("pipeline.png"), args.stages, args.micro_batches, durations=timings)
+    summaries.image("pictures/pipeline", run.file("pipeline.png"))
+    summaries.epoch_steps[:] = range(1, args.steps + 1)  # history.csv has one row per step: plot.png by step
     simulated = float(np.mean(bubbles)) if bubbles else pipeline.bubble(timings)["bubble"]
     results = run.finish(
         model,

@@ -142,6 +142,7 @@ def train(args, run, extra_callbacks=()):
     from zoo.data.pipelines import split_documents
     from zoo.data.tokenizer import save_tokenizer
     from zoo.parallel.distribution import describe_layout
+    from zoo.pictures.run_pictures import draw_training_pictures
     from zoo.train.checkpoints import restore
     from zoo.train.fill_in import fill_in_examples, fill_in_lines
     from zoo.train.pretraining import (
@@ -196,6 +197,7 @@ def train(args, run, extra_callbacks=()):
     # Fit: validate and checkpoint every eval_every steps.
     run.note(tokenizer="tokenizer", llm_config=config.get_config(), total_steps=total_steps)
     save_tokenizer(tokenizer, run.file("tokenizer"))
+    draw_training_pictures(run, config, args.batch_size, args.seq_len, args.precision, kind="masked")
     callbacks = [
         *standard_callbacks(
             run,

@@ -83,7 +83,19 @@ def run_recipe(args, run):
         seed=args.seed,
         verbose=args.verbose,
     )
-    table, _ = run_experiment(options)
+    summaries = {}
+
+    def callbacks_for(kind):
+        # One TensorBoard run per trained format (<run>/tensorboard/<kind>/train), so their curves overlay.
+        from zoo.train.tensorboard import RunSummaries, StepScalars
+
+        folder = run.file(f"tensorboard/{kind}") if args.tensorboard else None
+        summaries[kind] = RunSummaries(folder)
+        return [StepScalars(summaries[kind])]
+
+    table, _ = run_experiment(options, callbacks_for=callbacks_for)
+    for log in summaries.values():
+        log.close()
     results = run.finish(None, None, {"table": table, "options": vars(options) | {"methods": list(options.methods)}})
     print(f"{'method':<18} {'EM in':>6} {'EM out':>7} {'tokens in':>10} {'tokens out':>11}")
     for method, row in table.items():

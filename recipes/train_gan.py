@@ -125,7 +125,7 @@ def train(args, run):
     )
     # The baseline a trained generator must beat: the same generator before training.
     untrained = gan_score(gan.generator, classifier, n=args.score_samples, seed=args.seed + 12345)
-    monitor = GANMonitor(run.file("samples"), classifier=classifier, seed=args.seed)
+    monitor = GANMonitor(run.file("samples"), classifier=classifier, seed=args.seed, summaries=run.summaries)
     # The monitor runs before the CSV logger, so its score lands in history.csv.
     history = gan.fit(
         images,

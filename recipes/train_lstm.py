@@ -156,6 +156,7 @@ def train(args, run):
             model, vocab, args.prompt, length=args.sample_length, temperature=t, seed=args.seed
         )
         print(f"\n--- sample, temperature {t} ---\n{samples[str(t)]}")
+        run.summaries.text(f"samples/temperature_{t}", samples[str(t)])
     results = run.finish(
         model,
         history,

@@ -170,6 +170,10 @@ def train(args, run):
     # Report: every trial, the best first.
     best = trials[0]
     atomic_write_json(run.file("trials.json"), trials)
+    # TensorBoard's HParams tab: one session per trial, its validation loss at the trial's last step.
+    for trial in trials:
+        metrics = {} if trial["val_loss"] is None else {"val_loss": trial["val_loss"]}
+        run.summaries.hparams(trial["hyperparameters"], metrics, name=f"trial-{trial['trial']}", step=args.steps)
     atomic_write_json(run.file("best_trial.json"), best)
     print(f"best trial {best['trial']}: validation loss {best['val_loss']:.4f} with {best['hyperparameters']}")
     return run.finish(None, None, {"best": best, "trials": len(trials)})

@@ -20,6 +20,8 @@ def _only_run(root, prefix):
     run = runs[0]
     assert RUN_FILES <= {p.name for p in run.iterdir()}
     assert (run / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    # TensorBoard logs are on by default (tests/train/test_tensorboard.py reads them back).
+    assert list((run / "tensorboard" / "train").glob("events.out.tfevents.*"))
     return run, json.loads((run / "results.json").read_text())
 
 

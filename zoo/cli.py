@@ -63,6 +63,10 @@ COMMANDS = {
         "reasoning on arithmetic: direct answer vs scratchpad (+ self-consistency) vs calculator tool",
     ),
     "explain": ("zoo.llm.sizing.explain", "size, FLOPs and memory of an LLM preset or config"),
+    "pictures": (
+        "zoo.pictures.cli",
+        "draw the docs' pictures (attention masks, GPipe, tokenizers, ...) into docs/images",
+    ),
     "data": ("zoo.data.cli", "data pipeline: acquire, clean, dedup, tokenizer, stats, prepare"),
     "export": ("zoo.export.cli", "export a run or .keras model for TF Serving (SavedModel) or TFLite"),
     "import": ("zoo.checkpoints.import_cli", "import a keras-hub preset or Hugging Face folder as a zoo run folder"),

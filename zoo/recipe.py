@@ -13,7 +13,8 @@ returns a results dict. The runner owns the rest:
   keras.distribution scope (`zoo.parallel.distribution`), the global-batch check, the
   Keras dtype policy of --precision;
 - the run folder, made on first use (so a refused option leaves nothing behind),
-  whose callbacks write history.csv and, with --tensorboard, TensorBoard logs;
+  whose callbacks write history.csv and TensorBoard logs in <run>/tensorboard on a
+  global-step axis (`run.summaries`; --no-tensorboard turns them off);
 - error exits: a user mistake (zoo.errors.UsageError, a strategy that cannot be
   made, a missing file, a loss that became NaN, an input nested too deeply to parse)
   prints one line and exits with status 2, never a traceback; a fault of the machine
@@ -72,7 +73,7 @@ def examples_epilog(examples):
 
 
 def add_training_options(parser):
-    """--precision, --tensorboard, the strategy options and the JAX route's options of a training recipe."""
+    """--precision, --tensorboard, --pictures, the strategy options and the JAX route's options of a training recipe."""
     from zoo.parallel.distribution import add_distribution_args
     from zoo.train.strategy import add_strategy_args
 
@@ -89,6 +90,12 @@ def add_training_options(parser):
         default=True,
         help="write TensorBoard logs to <run>/tensorboard (default: on)",
     )
+    group.add_argument(
+        "--pictures",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="draw the run's pictures, e.g. a pretraining run's attention.png and memory.png (default: on)",
+    )
     add_strategy_args(parser)
     add_distribution_args(parser.add_argument_group("backend and keras.distribution (JAX)"))
     return parser
@@ -97,12 +104,14 @@ def add_training_options(parser):
 class Run:
     """The run folder of one recipe run, made on first use; `note()` adds to its config.json before that."""
 
-    def __init__(self, name, config, root, tensorboard=False):
+    def __init__(self, name, config, root, tensorboard=True, pictures=True):
         self.name = name
         self.config = dict(config)
         self.root = root
         self.tensorboard = tensorboard
+        self.pictures = pictures  # zoo.pictures.run_pictures draws into the folder only when True
         self._folder = None
+        self._summaries = None
 
     def note(self, **config):
         """Record more settings in config.json (only before the folder is made)."""
@@ -129,17 +138,25 @@ class Run:
     def file(self, name):
         return self.folder.file(name)
 
-    def callbacks(self, history_name="history.csv", divergence_guard=True):
-        """A stop at the first NaN loss, history.csv (appended every epoch) and, with --tensorboard, TensorBoard
-        logs in <run>/tensorboard."""
-        callbacks = self.folder.callbacks(history_name, divergence_guard=divergence_guard)
-        if self.tensorboard:
-            import keras
+    @property
+    def summaries(self):
+        """The run's TensorBoard writers and global step (zoo.train.tensorboard.RunSummaries), made on first use.
 
-            callbacks.append(
-                keras.callbacks.TensorBoard(self.file("tensorboard"), update_freq="epoch", write_graph=False)
-            )
-        return callbacks
+        With --no-tensorboard it still counts steps (plot.png's x axis) but writes nothing.
+        """
+        if self._summaries is None:
+            from zoo.train.tensorboard import RunSummaries
+
+            self._summaries = RunSummaries(self.file("tensorboard") if self.tensorboard else None)
+        return self._summaries
+
+    def callbacks(self, history_name="history.csv", divergence_guard=True):
+        """A stop at the first NaN loss, history.csv (appended every epoch) and TensorBoard scalars on the run's
+        global-step axis."""
+        from zoo.train.tensorboard import StepScalars
+
+        callbacks = self.folder.callbacks(history_name, divergence_guard=divergence_guard)
+        return [*callbacks, StepScalars(self.summaries)]
 
     def save_model(self, model, name="model.keras"):
         return self.folder.save_model(model, name)
@@ -148,7 +165,11 @@ class Run:
         return self.folder.save_results(results, name)
 
     def finish(self, model, history, results, plot_title=None):
-        return self.folder.finish(model, history, results, plot_title=plot_title)
+        steps = None if self._summaries is None else self._summaries.epoch_steps
+        results = self.folder.finish(model, history, results, plot_title=plot_title, steps=steps)
+        if self._summaries is not None:
+            self._summaries.close()
+        return results
 
 
 class Recipe:
@@ -260,7 +281,14 @@ class Recipe:
                 from zoo.train.precision import precision_scope
 
                 scopes.enter_context(precision_scope(args.precision))
-            run = Run(self.name, vars(args), args.runs_dir, tensorboard=getattr(args, "tensorboard", False))
+            # Recipes without --tensorboard (no training options) still log when they train through run.callbacks().
+            run = Run(
+                self.name,
+                vars(args),
+                args.runs_dir,
+                tensorboard=getattr(args, "tensorboard", True),
+                pictures=getattr(args, "pictures", True),
+            )
             started = time.perf_counter()
             results = self._body(args, run if run_folder else None, **kwargs)
             if run.made:

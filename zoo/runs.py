@@ -67,8 +67,12 @@ def _json_default(value):
     return str(value)
 
 
-def plot_history(history, path, title=None):
-    """Plot every metric in a Keras history (train and validation) to a PNG, one panel per metric."""
+def plot_history(history, path, title=None, steps=None):
+    """Plot every metric in a Keras history (train and validation) to a PNG, one panel per metric.
+
+    `steps`: the global training step at the end of each epoch (the TensorBoard axis); without it,
+    or when it does not match the history's length, the x axis counts epochs.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # no screen needed
@@ -84,12 +88,14 @@ def plot_history(history, path, title=None):
     fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.5 * rows), squeeze=False)
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
+    rows_count = len(logs[names[0]])
+    by_step = steps is not None and len(steps) == rows_count and rows_count > 0
     for ax, name in zip(axes.ravel(), names):
-        epochs = range(1, len(logs[name]) + 1)
-        ax.plot(epochs, logs[name], marker="o", label=f"train {name}")
+        x = list(steps)[: len(logs[name])] if by_step else range(1, len(logs[name]) + 1)
+        ax.plot(x, logs[name], marker="o", label=f"train {name}")
         if f"val_{name}" in logs:
-            ax.plot(epochs, logs[f"val_{name}"], marker="o", label=f"validation {name}")
-        ax.set_xlabel("epoch")
+            ax.plot(x[: len(logs[f"val_{name}"])], logs[f"val_{name}"], marker="o", label=f"validation {name}")
+        ax.set_xlabel("step" if by_step else "epoch")
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -147,16 +153,17 @@ class RunFolder:
         atomic_write_json(self.file(name), results)
         return self.file(name)
 
-    def finish(self, model, history, results, plot_title=None):
+    def finish(self, model, history, results, plot_title=None, steps=None):
         """Write plot.png, model.keras and results.json; return the results with the run folder added.
 
+        `steps`: the global step at each epoch's end, so plot.png shares TensorBoard's step axis.
         A model with NaN or infinite weights, or a history whose last loss is not finite, raises
         zoo.errors.TrainingDiverged instead: a diverged run is never recorded as a result.
         """
         check_not_diverged(model, history, self.path)
         self.record_tokenizer_fingerprint()
         if history is not None:
-            plot_history(history, self.file("plot.png"), title=plot_title or self.recipe)
+            plot_history(history, self.file("plot.png"), title=plot_title or self.recipe, steps=steps)
         if model is not None:
             self.save_model(model)
         results = {"run_dir": self.path, **results}

@@ -19,6 +19,7 @@ def test_prepare_with_no_input_writes_the_builtin_corpus(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert [s["stage"] for s in report["stages"]] == ["acquire", "clean", "filter", "dedup"]
     assert report["inputs"]["builtin"] is True
+    assert (out / "funnel.png").read_bytes()[:4] == b"\x89PNG"  # report.json drawn beside it
     assert report["summary"]["docs_in"] == len(load_builtin_corpus())
     docs = list(read_shards(out / "shards"))
     assert len(docs) == report["summary"]["docs_out"] == report["corpus"]["documents"] > 40

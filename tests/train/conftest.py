@@ -18,6 +18,7 @@ QUICK = [
     "--sample-tokens",
     "4",
     "--no-tensorboard",
+    "--no-pictures",
     "--verbose",
     "0",
 ]

@@ -56,6 +56,7 @@ def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_pa
                 "--max-memory",
                 "1GiB",
                 "--tensorboard",
+                "--pictures",
             ]
         )
         == 0
@@ -71,9 +72,21 @@ def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_pa
         "samples.txt",
         "tokenizer/tokenizer.json",
         "checkpoints/state.json",
+        "attention.png",
+        "memory.png",
     ):
         assert (run / name).is_file(), name
-    assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
+    # TensorBoard on the step axis: validation every 3 steps lands at steps 3 and 6 (not 1 and 2),
+    # the samples as text at the same steps, the run's pictures as images.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logs = {}
+    for split in ("train", "validation"):
+        logs[split] = EventAccumulator(str(run / "tensorboard" / split), size_guidance={"tensors": 0})
+        logs[split].Reload()
+    assert [e.step for e in logs["validation"].Tensors("loss")] == [3, 6]
+    assert [e.step for e in logs["train"].Tensors("samples")] == [3, 6]
+    assert {"pictures/attention", "pictures/memory"} <= set(logs["train"].Tags()["tensors"])
     results = json.loads((run / "results.json").read_text())
     assert results["steps"] == 6 and math.isfinite(results["val_loss"])
     # The corpus's unigram entropy lies below the uniform distribution's over its 400 tokens.

@@ -6,6 +6,8 @@ The folder it writes (default `data/corpus-<name>`; keep `data/` out of git):
     tokenizer/                 tokenizer.json + sentencepiece.model (or vocab files)
     report.json                documents and bytes in/out per stage, removal reasons, examples,
                                dedup clusters, skipped inputs, corpus and token statistics
+    funnel.png                 (`zoo data prepare` only) report.json as a picture: documents and bytes
+                               per stage, removal reasons (zoo.pictures.funnel)
     crawl-state/               (only with URLs) fetched pages, so a rerun resumes
 
 With no inputs it uses the built-in corpus (CPython's pydoc topics). Training

@@ -1,7 +1,8 @@
 """A callback that shows a GAN's progress while it trains.
 
 Every epoch it saves a PNG grid of digits generated from the same fixed noise (so you
-can watch them sharpen), and, given a classifier, adds the GAN score to the epoch's
+can watch them sharpen; given a run's summaries, also as a TensorBoard image at the
+global step), and, given a classifier, adds the GAN score to the epoch's
 logs (so it lands in history.csv and the plot).
 
 Example:
@@ -52,8 +53,9 @@ def save_image_grid(images, path, rows=None, value_range=(-1.0, 1.0), title=None
 class GANMonitor(keras.callbacks.Callback):
     """Save a sample grid each epoch and log the GAN score (confident_share, class_evenness)."""
 
-    def __init__(self, folder, classifier=None, num_images=100, score_samples=500, seed=0, every=1):
+    def __init__(self, folder, classifier=None, num_images=100, score_samples=500, seed=0, every=1, summaries=None):
         super().__init__()
+        self.summaries = summaries  # a zoo.train.tensorboard.RunSummaries, or None
         self.folder = folder
         self.classifier = classifier
         self.score_samples = score_samples
@@ -71,7 +73,11 @@ class GANMonitor(keras.callbacks.Callback):
             latent = generator.input_shape[-1]
             self.noise = np.random.default_rng(self.seed).normal(size=(self.num_images, latent)).astype("float32")
         images = generator.predict(self.noise, verbose=0)
-        save_image_grid(images, os.path.join(self.folder, f"epoch_{epoch + 1:03d}.png"), title=f"epoch {epoch + 1}")
+        grid = save_image_grid(
+            images, os.path.join(self.folder, f"epoch_{epoch + 1:03d}.png"), title=f"epoch {epoch + 1}"
+        )
+        if self.summaries is not None:
+            self.summaries.image("samples", grid)
         if self.classifier is not None and logs is not None:
             score = gan_score(generator, self.classifier, n=self.score_samples, seed=self.seed + epoch + 1)
             logs["confident_share"] = score["confident_share"]

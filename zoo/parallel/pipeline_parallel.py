@@ -80,15 +80,16 @@ def simulate_gpipe(durations, stages, micro_batches):
     `durations[(kind, stage, micro_batch)]` is the seconds of that item (e.g. measured);
     an item starts when its device is free and its input is ready (forward: the previous
     stage's forward of the same micro-batch; backward: the next stage's backward, or for
-    the last stage, its own forward). Returns {"makespan", "busy", "bubble"} where bubble
-    is the idle share of all devices over the makespan.
+    the last stage, its own forward). Returns {"makespan", "busy", "bubble", "timeline"} where
+    bubble is the idle share of all devices over the makespan and timeline maps each item to
+    its (start, end) on that clock (zoo.pictures.pipeline draws it).
 
     Example:
         >>> equal = {item: 1.0 for item in gpipe_order(4, 8)}
         >>> round(simulate_gpipe(equal, 4, 8)["bubble"], 4) == round(bubble_fraction(4, 8), 4)
         True
     """
-    done = {}
+    done, started = {}, {}
     free = [0.0] * stages
     order = gpipe_order(stages, micro_batches)
     # Per device, forwards in micro-batch order, then backwards in reverse micro-batch order (GPipe).
@@ -98,11 +99,13 @@ def simulate_gpipe(durations, stages, micro_batches):
         else:
             ready = done[("B", s + 1, j)] if s < stages - 1 else done[("F", s, j)]
         start = max(free[s], ready)
+        started[(kind, s, j)] = start
         done[(kind, s, j)] = start + durations[(kind, s, j)]
         free[s] = done[(kind, s, j)]
     makespan = max(done.values())
     busy = sum(durations[item] for item in order)
-    return {"makespan": makespan, "busy": busy, "bubble": 1.0 - busy / (stages * makespan)}
+    timeline = {item: (started[item], done[item]) for item in order}
+    return {"makespan": makespan, "busy": busy, "bubble": 1.0 - busy / (stages * makespan), "timeline": timeline}
 
 
 def split_blocks(num_layers, num_stages):

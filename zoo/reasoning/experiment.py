@@ -105,8 +105,12 @@ def train_format(kind, options, tokenizer=None, callbacks=()):
     return model, history, loss_before, reply_loss(model, *held_arrays)
 
 
-def run_experiment(options=None, log=print):
-    """{method: {in/out-of-distribution exact match and tokens per answer}} and the trained models."""
+def run_experiment(options=None, log=print, callbacks_for=None):
+    """{method: {in/out-of-distribution exact match and tokens per answer}} and the trained models.
+
+    `callbacks_for(kind)`, when given, returns the fit() callbacks of the model trained on `kind`
+    targets (the recipe gives each its own TensorBoard logs).
+    """
     options = options or ExperimentOptions()
     tokenizer = CharTokenizer()
     in_dist = make_problems(options.eval_problems, 1, options.train_digits, seed=options.seed + 2)
@@ -116,7 +120,8 @@ def run_experiment(options=None, log=print):
         kind = TRAINED_FORMAT[method]
         if kind not in models:
             log(f"training on {kind} targets for {options.steps} steps")
-            model, _, before, after = train_format(kind, options, tokenizer)
+            callbacks = callbacks_for(kind) if callbacks_for else ()
+            model, _, before, after = train_format(kind, options, tokenizer, callbacks)
             models[kind] = model
             log(f"  held-out loss per target token {before:.3f} -> {after:.3f}")
         row = {"trained_on": kind}

@@ -5,7 +5,8 @@
   CSV history, TensorBoard and the plots all get them. Put it before the
   CSVLogger in the callback list.
 - `SampleGenerations` decodes a few prompts every epoch and prints and appends
-  them to a text file, so you can watch the model go from noise to words.
+  them to a text file (and, given the run's summaries, to TensorBoard's Text tab at
+  the global step), so you can watch the model go from noise to words.
 - `StopOnDivergence` stops training at the first step whose loss is NaN or
   infinite, raising `zoo.errors.TrainingDiverged` with the step and a hint, so a
   diverged run never goes on to save its model or results. Every run folder's
@@ -114,7 +115,9 @@ class SampleGenerations(keras.callbacks.Callback):
         1
     """
 
-    def __init__(self, tokenizer, prompts, path=None, max_new_tokens=24, every=1, print_fn=print, seed=0):
+    def __init__(
+        self, tokenizer, prompts, path=None, max_new_tokens=24, every=1, print_fn=print, seed=0, summaries=None
+    ):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be at least 1 epoch, got {every!r}.")
@@ -125,6 +128,7 @@ class SampleGenerations(keras.callbacks.Callback):
         self.every = int(every)
         self.print_fn = print_fn
         self.seed = seed
+        self.summaries = summaries  # a zoo.train.tensorboard.RunSummaries, or None
         self.samples = []  # (epoch, prompt, text) for reports and tests
 
     def generate(self):
@@ -148,10 +152,14 @@ class SampleGenerations(keras.callbacks.Callback):
         if (epoch + 1) % self.every or self.max_new_tokens < 1:  # --sample-tokens 0: no samples
             return
         lines = [f"--- samples after epoch {epoch + 1} ---"]
-        for prompt, text in self.generate():
+        generated = self.generate()
+        for prompt, text in generated:
             self.samples.append((epoch + 1, prompt, text))
             lines.append(f"{prompt!r} -> {text!r}")
         self.print_fn("\n".join(lines))
+        if self.summaries is not None:
+            # Markdown: one quoted block per prompt, so line breaks in the text survive.
+            self.summaries.text("samples", "\n\n".join(f"**{p!r}**\n\n    {t!r}" for p, t in generated))
         if self.path:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write("\n".join(lines) + "\n")

@@ -473,6 +473,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     from zoo.data.prompts import resolve_prompts
     from zoo.data.tokenizer import save_tokenizer
     from zoo.parallel.distribution import describe_layout
+    from zoo.pictures.run_pictures import draw_training_pictures
     from zoo.train.baseline import unigram_entropy
     from zoo.train.callbacks import SampleGenerations
     from zoo.train.checkpoints import restore
@@ -506,6 +507,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
     # Fit: validate, sample and checkpoint every eval_every steps.
     run.note(tokenizer="tokenizer", llm_config=config.get_config(), total_steps=total_steps)
     save_tokenizer(tokenizer, run.file("tokenizer"))
+    draw_training_pictures(run, config, options.batch_size, options.seq_len, options.precision)
     # Prompts from the validation documents (or --prompt): in the corpus's language, on text not trained on.
     prompts = resolve_prompts(
         options.prompt, split_documents(folder, options.validation_fraction, seed=options.seed)[1], seed=options.seed
@@ -517,6 +519,7 @@ def pretrain_causal_lm(options, run, extra_callbacks=(), title="pretrain-clm"):
         max_new_tokens=options.sample_tokens,
         seed=options.seed,
         print_fn=print if options.verbose else (lambda *_: None),
+        summaries=run.summaries,
     )
     callbacks = [
         sampler,

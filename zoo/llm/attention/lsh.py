@@ -74,6 +74,17 @@ class LSHAttention(MultiHeadAttention):
             trainable=False,
         )
 
+    def hash_buckets(self, key):
+        """[batch, heads, num_hashes, n] int32: the bucket of each (unit-length) key in each hashing round.
+
+        Angular LSH (Andoni et al. 2015): rotate randomly, take argmax over [xR, -xR].
+        """
+        if self.num_buckets == 1:
+            shape = ops.shape(key)
+            return ops.zeros((shape[0], shape[2], self.num_hashes, shape[1]), "int32")
+        rotated = ops.einsum("bnhd,drk->bhrnk", key, ops.cast(self.rotations, key.dtype))
+        return ops.cast(ops.argmax(ops.concatenate([rotated, -rotated], axis=-1), axis=-1), "int32")
+
     def attend_sequence(self, query, key, value, padding_mask=None, training=None):
         batch, n = ops.shape(query)[0], ops.shape(query)[1]
         heads, depth, rounds, buckets_n = self.num_heads, self.head_dim, self.num_hashes, self.num_buckets
@@ -84,11 +95,7 @@ class LSHAttention(MultiHeadAttention):
         norm = ops.sqrt(ops.sum(ops.square(ops.cast(query, "float32")), axis=-1, keepdims=True) + 1e-6)
         key = ops.cast(ops.cast(query, "float32") / norm, query.dtype)
 
-        if buckets_n == 1:
-            buckets = ops.zeros((batch, heads, rounds, padded), "int32")
-        else:
-            rotated = ops.einsum("bnhd,drk->bhrnk", key, ops.cast(self.rotations, key.dtype))
-            buckets = ops.cast(ops.argmax(ops.concatenate([rotated, -rotated], axis=-1), axis=-1), "int32")
+        buckets = self.hash_buckets(key)
         # Padding goes to an extra last bucket: sorted to the end, never seen.
         buckets = ops.where(keys_ok[:, None, None, :], buckets, buckets_n)
         folded = batch * heads * rounds

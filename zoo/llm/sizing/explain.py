@@ -273,7 +273,7 @@ def main(argv=None, prog=None):
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Size, FLOPs and memory of an LLM preset or JSON config file, without building it.",
-        epilog=f"presets: {', '.join(PRESETS)}\n\nexamples:\n  zoo explain small\n  zoo explain tiny --batch-size 16 --seq-len 512",
+        epilog=f"presets: {', '.join(PRESETS)}\n\nexamples:\n  zoo explain small\n  zoo explain tiny --batch-size 16 --seq-len 512\n  zoo explain gpt2_small --out memory.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", nargs="?", help="a preset name or a JSON file of LLMConfig fields (may hold 'kind')")
@@ -290,6 +290,7 @@ def main(argv=None, prog=None):
     parser.add_argument("--num-classes", type=class_count, default=2, help="labels of a classifier (default 2)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a config field")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--out", metavar="PNG", help="also draw the memory estimate as a bar chart to this PNG file")
     parser.add_argument("--list", action="store_true", help="list the presets and exit")
     args = parser.parse_args(argv)
 
@@ -322,6 +323,16 @@ def main(argv=None, prog=None):
         return 2
     report["this_machine"] = _this_machine(config, report, kind)
     print(json.dumps(report, indent=2) if args.json else format_report(args.model, report))
+    if args.out:
+        from zoo.pictures.memory import draw_explain
+
+        try:
+            draw_explain(report, args.out, name=args.model)
+        except OSError as err:
+            print(f"{parser.prog}: error: cannot write --out {args.out}: {err}", file=sys.stderr)
+            return 2
+        if not args.json:
+            print(f"memory chart: {args.out}")
     return 0
 
 

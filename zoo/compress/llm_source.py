@@ -154,7 +154,9 @@ def fit_steps(model, train, steps, batch_size=16, seed=0, verbose=1, callbacks=(
     import warnings
 
     from zoo.data.corpus import training_stream
+    from zoo.train.memory_check import check_model_fits
 
+    check_model_fits(model, batch_size, train[0].shape[1])  # stop now, not in an out-of-memory kill later
     # The stream is endless and shuffled by its own seed; Keras' note about shuffle=True is noise here.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     stream = training_stream(train[0], train[1], batch_size, seed)

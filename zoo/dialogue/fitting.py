@@ -23,6 +23,9 @@ def array_stream(arrays, batch_size, seed=0):
 
 def fit_for_steps(model, arrays, steps, batch_size=16, seed=0, epochs=1, validation_data=None, verbose=1, callbacks=()):
     """Train a compiled model for `steps` batches (split over `epochs`); the Keras History."""
+    from zoo.train.memory_check import check_model_fits, window_length
+
+    check_model_fits(model, batch_size, window_length(arrays))  # stop now, not in an out-of-memory kill later
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     epochs = max(1, min(int(epochs), int(steps)))
     return model.fit(

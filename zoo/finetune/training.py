@@ -143,14 +143,10 @@ def fit(model, x, y, validation, options, epochs, callbacks):
     """
     import tensorflow as tf
 
-    from zoo.train.memory_check import check_available_memory
+    from zoo.train.memory_check import check_model_fits
 
-    config = getattr(getattr(model, "backbone", None), "llm_config", None)
-    if config is not None:  # a batch that cannot fit stops here, not in an out-of-memory kill minutes later
-        try:
-            check_available_memory(config, options.batch_size, options.seq_len, kind="masked")
-        except ValueError as err:
-            raise UsageError(str(err)) from None
+    # A batch that cannot fit stops here, not in an out-of-memory kill minutes later.
+    check_model_fits(model, options.batch_size, options.seq_len, kind="masked")
     count = len(next(iter(y.values())) if isinstance(y, dict) else y)
     data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(count, seed=options.seed, reshuffle_each_iteration=True)
     data = data.batch(options.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

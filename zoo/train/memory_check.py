@@ -179,6 +179,66 @@ def check_available_memory(
         ) from None
 
 
+def llm_config_of(model):
+    """The LLMConfig of a zoo LLM, of its backbone, or of the model a trainer wraps (Distiller student, DPO
+    policy); None for anything else.
+
+    Example:
+        >>> llm_config_of(object()) is None
+        True
+    """
+    for candidate in (model, getattr(model, "backbone", None)):
+        config = getattr(candidate, "llm_config", None)
+        if config is not None:
+            return config
+    for name in ("student", "policy"):  # the model being trained inside a trainer
+        inner = getattr(model, name, None)
+        if inner is not None and inner is not model:
+            return llm_config_of(inner)
+    return None
+
+
+def window_length(arrays):
+    """The sequence length of a batch source: the second axis of its first 2-D array (tuples and dicts searched).
+
+    Example:
+        >>> import numpy as np
+        >>> window_length(({"token_ids": np.zeros((4, 32))}, np.zeros((4, 32))))
+        32
+    """
+    if isinstance(arrays, dict):
+        arrays = list(arrays.values())
+    if isinstance(arrays, (tuple, list)):
+        for item in arrays:
+            length = window_length(item)
+            if length is not None:
+                return length
+        return None
+    shape = getattr(arrays, "shape", None)
+    return int(shape[1]) if shape is not None and len(shape) >= 2 else None
+
+
+def check_model_fits(model, batch_size, seq_len, kind="causal"):
+    """Before fit(): refuse (UsageError, naming the largest batch that fits) an LLM batch whose memory estimate
+    exceeds what this machine has free. Models without an LLMConfig, and unknown lengths, pass unchecked.
+
+    Example:
+        >>> from zoo.llm import build_llm
+        >>> from zoo.llm.models.presets import get_preset
+        >>> check_model_fits(build_llm("causal", config=get_preset("tiny")), 2, 16)["total"] > 0
+        True
+    """
+    from zoo.errors import UsageError
+
+    config = llm_config_of(model)
+    if config is None or not seq_len:
+        return None
+    try:
+        return check_available_memory(config, int(batch_size), int(seq_len), kind=kind)
+    except ValueError as err:  # MemoryBudgetError
+        raise UsageError(str(err)) from None
+
+
 def largest_batch(config, seq_len, budget, precision="float32", remat=False, accum_steps=1, kind="causal", upper=4096):
     """The largest batch (at most `upper`) whose estimate fits `budget` bytes; 0 if not even one does.
 

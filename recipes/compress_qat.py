@@ -46,6 +46,7 @@ def run_qat(args, run):
     from zoo.compress import ptq, qat
     from zoo.compress.bridge import copy_weights_back
     from zoo.compress.sizes import bytes_size
+    from zoo.train.tensorboard import StepScalars
 
     run.name = f"compress-qat-{args.model}"
     model, (x, y), (x_test, y_test) = baseline(
@@ -69,6 +70,7 @@ def run_qat(args, run):
         only=args.only,
         validation_data=(x_test, y_test),
         verbose=args.verbose,
+        callbacks=[StepScalars(run.summaries)],
     )
     content = qat.qat_tflite(result.tf_keras_model)
     write_bytes_atomic(run.file("qat_int8.tflite"), content)

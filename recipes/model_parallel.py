@@ -115,6 +115,7 @@ def train(args, run):
         weight_shardings,
     )
     from zoo.train.pretraining import TrainingOptions, model_config
+    from zoo.train.tensorboard import StepScalars
 
     require_jax()
     for name in ("batch_size", "seq_len", "steps"):
@@ -152,6 +153,7 @@ def train(args, run):
     for path, axes in layout.items():
         if any(axes):
             print(f"  {path}: axes {axes}, per-device piece {shard_shapes(model, path)[0]}")
+    run.note(llm_config=config.get_config())  # before the TensorBoard writer opens the run folder
     with distribution.scope():
         # zoo's AdamW default (zoo.train.optimizer.build_optimizer): no decay on biases, norms, embeddings.
         model.compile(learning_rate=args.learning_rate, weight_decay=0.01, loss="auto", metrics=[])
@@ -163,6 +165,7 @@ def train(args, run):
             epochs=1,
             shuffle=False,
             verbose=args.verbose,
+            callbacks=[StepScalars(run.summaries)],  # TensorBoard scalars on the global-step axis
         )
         seconds = time.perf_counter() - started
         usable = len(val_x) // args.batch_size * args.batch_size
@@ -174,7 +177,6 @@ def train(args, run):
                 verbose=0,
             )
         )
-    run.note(llm_config=config.get_config())
     results = run.finish(
         model,
         history,

@@ -10,8 +10,12 @@ from zoo.compress.qat import qat_tflite, quantize_aware_train
 
 
 def test_qat_cnn_to_int8_tflite(small_cnn, cnn_float32_tflite):
+    from zoo.train.tensorboard import RunSummaries, StepScalars
+
     model, (x, y), (x_test, _) = small_cnn
-    result = quantize_aware_train(model, x, y, epochs=1, batch_size=64)
+    steps = RunSummaries(None)  # counts the global step without writing (as --no-tensorboard)
+    result = quantize_aware_train(model, x, y, epochs=1, batch_size=64, callbacks=[StepScalars(steps)])
+    assert steps.step == -(-len(x) // 64) and steps.epoch_steps == [steps.step]  # Keras 3 callback saw each batch
     assert {"conv1", "conv2", "conv3", "dense", "probabilities"} <= set(result.quantized)
     content = qat_tflite(result.tf_keras_model)
     assert len(content) < len(cnn_float32_tflite) - 2 * model.count_params()

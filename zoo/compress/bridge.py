@@ -327,3 +327,28 @@ def _copy(weights, target, name):
     if expected != got:
         raise BridgeError(f"Weights of layer {name!r} do not fit: the target expects shapes {expected}, got {got}.")
     target.set_weights(weights)
+
+
+def tf_keras_callback(callback):
+    """A tf_keras callback that forwards the batch, epoch and end-of-training events to a Keras 3 `callback`,
+    so a Keras 2 fit() (TF-MOT's QAT) writes the same TensorBoard steps and logs as every other run.
+
+    Example:
+        >>> import keras
+        >>> import tf_keras
+        >>> isinstance(tf_keras_callback(keras.callbacks.Callback()), tf_keras.callbacks.Callback)
+        True
+    """
+    import tf_keras
+
+    class Forward(tf_keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            callback.on_train_batch_end(batch, logs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            callback.on_epoch_end(epoch, logs)
+
+        def on_train_end(self, logs=None):
+            callback.on_train_end(logs)
+
+    return Forward()

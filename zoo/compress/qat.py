@@ -71,6 +71,7 @@ def quantize_aware_train(
     validation_data=None,
     from_logits=False,
     verbose=0,
+    callbacks=(),
 ):
     """Fine-tune a trained Keras 3 model with TF-MOT's fake quantization; returns a `QATResult`.
 
@@ -123,8 +124,17 @@ def quantize_aware_train(
         name="accuracy"
     )
     qat_model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=[metric])
+    from zoo.compress.bridge import tf_keras_callback
+
     history = qat_model.fit(
-        x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=verbose
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        verbose=verbose,
+        # tf_keras' fit() takes only tf_keras callbacks: Keras 3 ones (TensorBoard steps) ride in an adapter.
+        callbacks=[tf_keras_callback(callback) for callback in callbacks],
     )
     quantized = [n for n in names if n in chosen and any(layer.name == f"quant_{n}" for layer in qat_model.layers)]
     return QATResult(

@@ -133,10 +133,10 @@ def test_select_cache_write_equals_slice_update(index, count):
     from zoo.llm.attention.full import write_cache
 
     rng = np.random.default_rng(index)
-    cache = rng.normal(size=(2, 2, 6, 1, 3)).astype("float32")
-    new = rng.normal(size=(2, 2, count, 1, 3)).astype("float32")
+    cache = rng.normal(size=(2, 2, 1, 6, 3)).astype("float32")
+    new = rng.normal(size=(2, 2, 1, count, 3)).astype("float32")
     expected = cache.copy()
-    expected[:, :, index : index + count] = new
+    expected[:, :, :, index : index + count] = new
     for mode in ("select", "slice"):
         np.testing.assert_array_equal(np.asarray(write_cache(cache, new, index, mode)), expected)
 

@@ -80,13 +80,13 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
     use_cache = supports_kv_cache(config) if use_cache is None else bool(use_cache)
 
     def prefill(tokens, start, total):
-        """The KV cache [b, 2, total, kv_heads, head_dim] per block, holding every row's first start - 1 tokens.
+        """The KV cache [2, b, kv_heads, total, head_dim] per block, holding every row's first start - 1 tokens.
 
         As in Keras' generate: the shared prefix is cached in one pass, and the loop
         feeds the last of the shortest prompt's tokens as its first step.
         """
         batch = tf.shape(tokens)[0]
-        shape = [batch, 2, total, config.key_value_heads, config.head_dim]
+        shape = [2, batch, config.key_value_heads, total, config.head_dim]
         empty = tuple(tf.zeros(shape, model.compute_dtype) for _ in range(config.num_layers))
 
         def run():
@@ -179,7 +179,7 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
 
         start = tf.reduce_min(lengths)
         cache = prefill(tokens, start, total) if use_cache else ()
-        cache_shape = tf.TensorShape([None, 2, None, config.key_value_heads, config.head_dim])
+        cache_shape = tf.TensorShape([2, None, config.key_value_heads, None, config.head_dim])
         _, tokens, _, _ = tf.while_loop(
             cond,
             body,

@@ -35,19 +35,19 @@ class MultiHeadAttention(keras.layers.Layer):
         x: [batch, query_len, hidden] queries (and keys/values for self-attention).
         context: [batch, key_len, hidden] encoder output, for cross-attention.
         padding_mask: [batch, key_len], 1 where a key is a real token.
-        cache: self-attention: [batch, 2, max_len, heads, head_dim] keys and values
-            of earlier positions; this call writes its own at `cache_index` and
-            returns `(output, cache)`. Cross-attention: keys and values from
+        cache: self-attention: [2, batch, kv_heads, max_len, head_dim] keys and values
+            of earlier positions (keys and values first, so reading either is a free slice;
+            heads before positions, so attention reads it without a transpose); this call writes its own at `cache_index` and returns `(output, cache)`. Cross-attention: keys and values from
             `project_key_value(context)`, computed once per encoder output.
         cache_index: position of the first query token in the sequence.
 
     Example:
         >>> import numpy as np
         >>> mha = MultiHeadAttention(num_heads=2, head_dim=4, causal=True)
-        >>> cache = np.zeros((1, 2, 6, 2, 4), "float32")
+        >>> cache = np.zeros((2, 1, 2, 6, 4), "float32")
         >>> out, cache = mha(np.ones((1, 1, 8), "float32"), cache=cache, cache_index=0)
         >>> tuple(out.shape), tuple(cache.shape)
-        ((1, 1, 8), (1, 2, 6, 2, 4))
+        ((1, 1, 8), (2, 1, 2, 6, 4))
     """
 
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
@@ -163,12 +163,13 @@ class MultiHeadAttention(keras.layers.Layer):
         value = ops.reshape(qkv[..., q_width + kv_width :], (batch, length, self.kv_heads, self.head_dim))
         return query, key, value
 
-    def _repeat_kv(self, x):
-        """Key/value heads repeated for their query-head groups: [b, n, kv_heads, d] -> [b, n, heads, d]."""
+    def _repeat_kv(self, x, axis=2):
+        """Key/value heads repeated for their query-head groups: [b, n, kv_heads, d] -> [b, n, heads, d]
+        (`axis=1` for the cache's heads-first [b, kv_heads, n, d])."""
         if self.kv_heads == self.num_heads:
             return x
         # Query head h reads key/value head h // group (Hugging Face's repeat_kv order).
-        return ops.repeat(x, self.num_heads // self.kv_heads, axis=2)
+        return ops.repeat(x, self.num_heads // self.kv_heads, axis=axis)
 
     def project_key_value(self, context):
         """Keys and values of an encoder output, [batch, 2, key_len, heads, head_dim]."""
@@ -195,11 +196,24 @@ class MultiHeadAttention(keras.layers.Layer):
         mask = None if mask is None else mask[None, None]
         return self.attend(query, key, value, _with_padding(mask, padding_mask), training=training)
 
-    def attend(self, query, key, value, mask, training=None):
-        """softmax(QK^T / sqrt(head_dim)) V; mask is bool, broadcastable to [b, h, q, k]."""
+    def attend(self, query, key, value, mask, training=None, heads_first=False):
+        """softmax(QK^T / sqrt(head_dim)) V; mask is bool, broadcastable to [b, h, q, k].
+
+        query [b, q, h, d]; key and value [b, k, h, d], or [b, h, k, d] with
+        `heads_first` (the KV cache's layout). Output [b, q, h, d].
+        """
+        # One query against the cache (a decode step): products and sums instead of two batched
+        # matmuls, which on CPU cost several times more for a [1, k] x [k, d] shape than the
+        # arithmetic they do; the sums accumulate in float32 as the matmuls do.
+        one_query = heads_first and query.shape[1] == 1
+        kv = "bhkd" if heads_first else "bkhd"
         # Scale the queries, not the [q, k] scores: a smaller tensor, and smaller float16 logits.
         query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
-        scores = ops.einsum("bqhd,bkhd->bhqk", query, key)
+        if one_query:
+            query = ops.reshape(query, (-1, self.num_heads, 1, self.head_dim))  # [b, h, 1, d]: same memory order
+            scores = ops.sum(_float32(query) * _float32(key), axis=-1)[:, :, None, :]
+        else:
+            scores = ops.einsum(f"bqhd,{kv}->bhqk", query, key)
         # Softmax in float32: float16 logits overflow and its exp underflows.
         scores = ops.cast(scores, "float32")
         if mask is not None:
@@ -207,7 +221,10 @@ class MultiHeadAttention(keras.layers.Layer):
             scores = scores + ops.cast(ops.logical_not(mask), "float32") * -1e9
         probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
         probs = self.probs_dropout(probs, training=training)
-        return ops.einsum("bhqk,bkhd->bqhd", probs, value)
+        if one_query:
+            out = ops.sum(_float32(probs[:, :, 0, :, None]) * _float32(value), axis=2)  # [b, h, d]
+            return ops.cast(ops.reshape(out, (-1, 1, self.num_heads, self.head_dim)), self.compute_dtype)
+        return ops.einsum(f"bhqk,{kv}->bqhd", probs, value)
 
     def call(self, x, context=None, padding_mask=None, cache=None, cache_index=None, training=None):
         batch, query_len = ops.shape(x)[0], ops.shape(x)[1]
@@ -240,15 +257,20 @@ class MultiHeadAttention(keras.layers.Layer):
                 # of it: the prefix is read back, never recomputed. Every kind with a
                 # cache states its pattern as a [q, k] mask here (q is one token or a
                 # prompt, so the mask is small).
-                new = ops.stack((key, value), axis=1)
+                # The cache is [2, b, kv_heads, max_len, d]: transposing the new token's keys is
+                # cheap, transposing the whole cache every step is not (on CPU it was most of a
+                # served decode step's time), and cache[0] is a view, not a copy.
+                new = ops.transpose(ops.stack((key, value), axis=0), (0, 1, 3, 2, 4))
                 core = self.cache_ops == "core"
                 cache = write_cache(cache, ops.cast(new, cache.dtype), cache_index, "select" if core else "slice")
-                key, value = self._repeat_kv(cache[:, 0]), self._repeat_kv(cache[:, 1])
+                key, value = self._repeat_kv(cache[0], axis=1), self._repeat_kv(cache[1], axis=1)
                 query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
-                key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
+                key_positions = ops.arange(ops.shape(key)[2], dtype="int32")
                 mask = self.attention_mask(query_positions, key_positions)
                 mask = None if mask is None else mask[None, None]
-                out = self.attend(query, key, value, _with_padding(mask, padding_mask), training=training)
+                out = self.attend(
+                    query, key, value, _with_padding(mask, padding_mask), training=training, heads_first=True
+                )
         out = self.output_dense(ops.reshape(out, (batch, query_len, self.hidden_dim)))
         # A self-attention cache changes every step, so it is returned; a cross-attention
         # cache (the encoder's keys and values) is fixed and is not.
@@ -277,7 +299,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
 
 def write_cache(cache, new, index, mode="slice"):
-    """`cache` [b, 2, max_len, h, d] with `new` [b, 2, q, h, d] written at positions index .. index + q - 1.
+    """`cache` [2, b, h, max_len, d] with `new` [2, b, h, q, d] written at positions index .. index + q - 1.
 
     "slice" uses `ops.slice_update`, which on the TensorFlow backend is XLA's
     XlaDynamicUpdateSlice op: fine inside a jit-compiled decode loop, but TF
@@ -288,23 +310,27 @@ def write_cache(cache, new, index, mode="slice"):
 
     Example:
         >>> import numpy as np
-        >>> cache = write_cache(np.zeros((1, 2, 4, 1, 1), "float32"), np.ones((1, 2, 2, 1, 1), "float32"), 1, "select")
-        >>> ops.convert_to_numpy(cache)[0, 0, :, 0, 0].tolist()
+        >>> cache = write_cache(np.zeros((2, 1, 1, 4, 1), "float32"), np.ones((2, 1, 1, 2, 1), "float32"), 1, "select")
+        >>> ops.convert_to_numpy(cache)[0, 0, 0, :, 0].tolist()
         [0.0, 1.0, 1.0, 0.0]
     """
     if mode == "slice":
-        return ops.slice_update(cache, (0, 0, index, 0, 0), new)
+        return ops.slice_update(cache, (0, 0, 0, index, 0), new)
     if mode != "select":
         raise ValueError(f"Unknown write_cache mode {mode!r}: use 'slice' or 'select'.")
-    offset = ops.arange(ops.shape(cache)[2], dtype="int32") - ops.cast(index, "int32")
-    count = ops.shape(new)[2]
+    offset = ops.arange(ops.shape(cache)[3], dtype="int32") - ops.cast(index, "int32")
+    count = ops.shape(new)[3]
     inside = ops.logical_and(offset >= 0, offset < count)
-    if new.shape[2] == 1:
+    if new.shape[3] == 1:
         spread = new  # one position (a decode step): `where` broadcasts it, no gather needed
     else:
         # Positions outside the new span read entry 0 (clipped); `where` then keeps the old cache there.
-        spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=2)
-    return ops.where(inside[None, None, :, None, None], spread, cache)
+        spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=3)
+    return ops.where(inside[None, None, None, :, None], spread, cache)
+
+
+def _float32(x):
+    return x if x.dtype == "float32" else ops.cast(x, "float32")
 
 
 def _with_padding(mask, padding_mask):

@@ -32,7 +32,9 @@ class MultiHeadAttention(keras.layers.Layer):
     decoder and K, V from the encoder output `context`.
 
     Call arguments:
-        x: [batch, query_len, hidden] queries (and keys/values for self-attention).
+        x: [batch, query_len, hidden] queries (and keys/values for self-attention); with a
+            self-attention cache also [batch, hidden], one token per row (a decode step:
+            the Dense layers then run a plain matmul, and the output is [batch, hidden] too).
         context: [batch, key_len, hidden] encoder output, for cross-attention.
         padding_mask: [batch, key_len], 1 where a key is a real token.
         cache: self-attention: [2, batch, kv_heads, max_len, head_dim] keys and values
@@ -156,7 +158,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _split_qkv(self, qkv):
         """Queries [b, n, heads, d] and keys, values [b, n, kv_heads, d] from the fused projection."""
-        batch, length = ops.shape(qkv)[0], ops.shape(qkv)[1]
+        batch, length = ops.shape(qkv)[0], 1 if len(qkv.shape) == 2 else ops.shape(qkv)[1]
         q_width, kv_width = self.num_heads * self.head_dim, self.kv_heads * self.head_dim
         query = ops.reshape(qkv[..., :q_width], (batch, length, self.num_heads, self.head_dim))
         key = ops.reshape(qkv[..., q_width : q_width + kv_width], (batch, length, self.kv_heads, self.head_dim))
@@ -227,7 +229,10 @@ class MultiHeadAttention(keras.layers.Layer):
         return ops.einsum(f"bhqk,{kv}->bqhd", probs, value)
 
     def call(self, x, context=None, padding_mask=None, cache=None, cache_index=None, training=None):
-        batch, query_len = ops.shape(x)[0], ops.shape(x)[1]
+        rows = len(x.shape) == 2  # [batch, hidden]: one token per row
+        if rows and (cache is None or self.cross_attention):
+            raise ValueError("A [batch, hidden] input (one token per row) needs a self-attention cache.")
+        batch, query_len = ops.shape(x)[0], 1 if rows else ops.shape(x)[1]
         start = 0 if cache_index is None else cache_index
         if self.cross_attention:
             query = self._split_heads(self.query_dense(x), 1)[:, :, 0]
@@ -271,7 +276,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 out = self.attend(
                     query, key, value, _with_padding(mask, padding_mask), training=training, heads_first=True
                 )
-        out = self.output_dense(ops.reshape(out, (batch, query_len, self.hidden_dim)))
+        out = ops.reshape(out, (batch, self.hidden_dim) if rows else (batch, query_len, self.hidden_dim))
+        out = self.output_dense(out)
         # A self-attention cache changes every step, so it is returned; a cross-attention
         # cache (the encoder's keys and values) is fixed and is not.
         return (out, cache) if cache is not None and not self.cross_attention else out

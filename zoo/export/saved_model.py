@@ -152,7 +152,9 @@ def describe_signatures(concrete):
 
 def build_serving_module(model, kind, assets=(), stop_token_id=None, batch_size=None, xla_generate=False):
     """A `tf.Module` holding the traced signatures, the variables they read and the asset files."""
-    concrete = trace_signatures(model, kind, stop_token_id=stop_token_id, batch_size=batch_size, xla_generate=xla_generate)
+    concrete = trace_signatures(
+        model, kind, stop_token_id=stop_token_id, batch_size=batch_size, xla_generate=xla_generate
+    )
     root = tf.Module()
     # Only the variables the signatures read are saved (a GAN's discriminator stays behind).
     used = {id(v): v for fn in concrete.values() for v in fn.variables}

@@ -58,6 +58,10 @@ class MultiHeadAttention(keras.layers.Layer):
     # Keras' XLA-compiled generate wants. "core": core TensorFlow ops only, for a serving graph
     # without XLA (TF Serving); zoo.export.generate_loop switches to it while it traces.
     cache_ops = "keras"
+    # Full attention over a sequence through keras.ops.dot_product_attention (flash attention
+    # where the backend and device have it): True, False, or None to choose per backend and
+    # device (`prefers_dot_product_attention`). A kernel choice, not architecture: not saved.
+    use_dot_product_attention = None
 
     def __init__(
         self,
@@ -193,6 +197,16 @@ class MultiHeadAttention(keras.layers.Layer):
         The full kind builds the [n, n] mask and calls `attend()`; the efficient
         kinds override this to compute on blocks, rows or hash buckets.
         """
+        if self._dot_product_attention(training) and type(self).attention_mask is MultiHeadAttention.attention_mask:
+            # The causal mask as a flag, not a tensor: what lets Keras pick a flash kernel.
+            return ops.dot_product_attention(
+                query,
+                key,
+                value,
+                mask=_with_padding(None, padding_mask),
+                is_causal=self.causal,
+                scale=1.0 / math.sqrt(self.head_dim),
+            )
         positions = ops.arange(ops.shape(query)[1], dtype="int32")
         mask = self.attention_mask(positions, positions)
         mask = None if mask is None else mask[None, None]
@@ -208,6 +222,8 @@ class MultiHeadAttention(keras.layers.Layer):
         # matmuls, which on CPU cost several times more for a [1, k] x [k, d] shape than the
         # arithmetic they do; the sums accumulate in float32 as the matmuls do.
         one_query = heads_first and query.shape[1] == 1
+        if not heads_first and self._dot_product_attention(training):
+            return ops.dot_product_attention(query, key, value, mask=mask, scale=1.0 / math.sqrt(self.head_dim))
         kv = "bhkd" if heads_first else "bkhd"
         # Scale the queries, not the [q, k] scores: a smaller tensor, and smaller float16 logits.
         query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
@@ -227,6 +243,13 @@ class MultiHeadAttention(keras.layers.Layer):
             out = ops.sum(_float32(probs[:, :, 0, :, None]) * _float32(value), axis=2)  # [b, h, d]
             return ops.cast(ops.reshape(out, (-1, 1, self.num_heads, self.head_dim)), self.compute_dtype)
         return ops.einsum(f"bhqk,{kv}->bqhd", probs, value)
+
+    def _dot_product_attention(self, training):
+        # Keras' fused attention has no dropout on the probabilities: with dropout active, the einsums.
+        if self.dropout > 0 and training:
+            return False
+        choice = self.use_dot_product_attention
+        return prefers_dot_product_attention() if choice is None else bool(choice)
 
     def call(self, x, context=None, padding_mask=None, cache=None, cache_index=None, training=None):
         rows = len(x.shape) == 2  # [batch, hidden]: one token per row
@@ -333,6 +356,30 @@ def write_cache(cache, new, index, mode="slice"):
         # Positions outside the new span read entry 0 (clipped); `where` then keeps the old cache there.
         spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=3)
     return ops.where(inside[None, None, None, :, None], spread, cache)
+
+
+def prefers_dot_product_attention():
+    """Whether full attention should go through keras.ops.dot_product_attention on this backend and device.
+
+    Yes where Keras runs a fused or flash kernel: JAX and PyTorch on a GPU (cuDNN flash
+    attention, PyTorch's scaled_dot_product_attention). No on the TensorFlow backend,
+    where Keras' version is the same two einsums plus a select and measured slower
+    (benchmarks/attention_kernels.py), and no on CPUs.
+
+    Example:
+        >>> prefers_dot_product_attention()  # TensorFlow on a CPU
+        False
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
 
 
 def _float32(x):

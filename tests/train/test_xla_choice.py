@@ -32,3 +32,11 @@ def test_probe_batch_has_the_model_inputs_in_range(model):
     assert set(batch) == {"token_ids", "padding_mask"}
     assert batch["token_ids"].shape == (3, 5) and batch["token_ids"].max() < 64
     assert (batch["padding_mask"] == 1).all()
+
+
+def test_auto_on_a_cpu_measures_both_and_keeps_the_faster(model):
+    lines = []
+    choice = choose_jit_compile(model, 2, 8, "auto", steps=MIN_PROBE_STEPS, repeats=1, report=lines.append)
+    assert isinstance(choice, bool)
+    # The report names both timings and the choice it made from them.
+    assert len(lines) == 1 and "with XLA" in lines[0] and f"XLA {'on' if choice else 'off'}" in lines[0]

@@ -5,7 +5,9 @@ Prints one JSON object:
   every configuration (the MFU denominator; other load on the machine lowers it);
 - `train`: for each preset, sequence length and XLA on/off: tokens/s and MFU of
   `build_llm("causal", preset)` and of a keras-hub `GPT2Backbone` with a tied LM
-  head of the same shape (same optimizer, loss, batch), and their ratio;
+  head of the same shape (same optimizer, loss, batch), and their ratio: the best
+  round, and the median with its range over the interleaved rounds, where each
+  round's MFU divides by a matmul peak measured in that round (`*_round_mfu_*`);
 - `generation`: new tokens/s with and without the KV cache.
 
 MFU = tokens/s x training FLOPs per token (from `zoo explain`: 3 x forward
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 
@@ -108,13 +111,22 @@ def best_tokens_per_second(models, x, y, rounds, steps, warmup, min_round_second
     count = max(steps_per_round.values())
     tokens = x["token_ids"].size * count
     best = dict.fromkeys(models, 0.0)
+    per_round = {name: [] for name in [*models, "peak"]}
     for _ in range(rounds):
+        # The matmul peak of this round, measured between the models: load from other
+        # processes then weighs on the peak as on the step it divides.
+        per_round["peak"].append(measure_peak_matmul(sizes=(1024,), repeats=2))
         for name, model in models.items():
             start = time.perf_counter()
             for _ in range(count):
                 model.train_on_batch(x, y)
-            best[name] = max(best[name], tokens / (time.perf_counter() - start))
-    return best, count
+            per_round[name].append(tokens / (time.perf_counter() - start))
+            best[name] = max(best[name], per_round[name][-1])
+    return best, count, per_round
+
+
+def median_and_range(values, digits=3):
+    return round(statistics.median(values), digits), [round(min(values), digits), round(max(values), digits)]
 
 
 def bench_train(preset, seq_len, jit, args):
@@ -134,14 +146,19 @@ def bench_train(preset, seq_len, jit, args):
     for model in models.values():
         compile_like_zoo(model, jit)
     x, y = training_batch(config, args.batch_size, seq_len)
-    best, row["steps_per_round"] = best_tokens_per_second(
+    best, row["steps_per_round"], per_round = best_tokens_per_second(
         models, x, y, args.rounds, args.steps, args.warmup, args.min_round_seconds
     )
     for name, model in models.items():
         row[f"{name}_parameters"] = model.count_params()
         row[f"{name}_tokens_per_s"] = round(best[name], 1)
+        # Median over rounds of tokens/s x FLOPs per token / that round's matmul peak, and its range.
+        mfu = [t * flops / p for t, p in zip(per_round[name], per_round["peak"])]
+        row[f"{name}_round_mfu_median"], row[f"{name}_round_mfu_range"] = median_and_range(mfu)
     if "keras_hub" in best:
         row["zoo_over_keras_hub"] = round(best["zoo"] / best["keras_hub"], 3)
+        ratios = [z / k for z, k in zip(per_round["zoo"], per_round["keras_hub"])]
+        row["zoo_over_keras_hub_median"], row["zoo_over_keras_hub_range"] = median_and_range(ratios)
     del models
     keras.backend.clear_session()
     return row

@@ -47,9 +47,36 @@ def padded(prompts):
     return out
 
 
+# The XLA-compiled `generate_xla` (export option xla_generate): same tokens, also for a one-token prompt.
+XLA_CASES = {"batch": PROMPTS, "single": PROMPTS[:1], "one_token": [[9], [12]]}
+
+
+def _cases(model, root, name, prompt_sets, signature, expected):
+    cases = []
+    for case, prompts in prompt_sets.items():
+        tokens = model.generate(prompts, max_new_tokens=NEW_TOKENS)
+        expected[name, case] = tokens
+        stem = str(root / f"{name}-{case}")
+        np.savez(
+            f"{stem}-in.npz",
+            prompt_ids=padded(prompts),
+            max_new_tokens=np.full(len(prompts), NEW_TOKENS, "int32"),
+            temperature=np.zeros(len(prompts), "float32"),
+        )
+        np.savez(
+            f"{stem}-out.npz",
+            generated_ids=np.array(tokens, "int32"),
+            num_generated=np.full(len(prompts), NEW_TOKENS, "int32"),
+        )
+        cases.append(
+            {"signature": signature, "inputs": f"{stem}-in.npz", "expected": f"{stem}-out.npz", "tolerance": 0}
+        )
+    return cases
+
+
 @pytest.fixture(scope="module")
 def verified(tmp_path_factory):
-    """{config: (keras tokens per case, the verifier's report)} for every config, one verifier process."""
+    """(exit code, the verifier's report, Keras tokens per case) for every config, one verifier process."""
     from zoo.export.saved_model import export_saved_model
 
     root = tmp_path_factory.mktemp("generate-cache")
@@ -57,26 +84,11 @@ def verified(tmp_path_factory):
     for name, overrides in CONFIGS.items():
         model = tiny(**overrides)
         path = export_saved_model(model, str(root / "models"), name=name, check=False).path
-        cases = []
-        for case, prompts in {"batch": PROMPTS, "single": PROMPTS[:1]}.items():
-            tokens = model.generate(prompts, max_new_tokens=NEW_TOKENS)
-            expected[name, case] = tokens
-            stem = str(root / f"{name}-{case}")
-            np.savez(
-                f"{stem}-in.npz",
-                prompt_ids=padded(prompts),
-                max_new_tokens=np.full(len(prompts), NEW_TOKENS, "int32"),
-                temperature=np.zeros(len(prompts), "float32"),
-            )
-            np.savez(
-                f"{stem}-out.npz",
-                generated_ids=np.array(tokens, "int32"),
-                num_generated=np.full(len(prompts), NEW_TOKENS, "int32"),
-            )
-            cases.append(
-                {"signature": "generate", "inputs": f"{stem}-in.npz", "expected": f"{stem}-out.npz", "tolerance": 0}
-            )
-        entries.append({"path": path, "cases": cases})
+        prompt_sets = {"batch": PROMPTS, "single": PROMPTS[:1]}
+        entries.append({"path": path, "cases": _cases(model, root, name, prompt_sets, "generate", expected)})
+    model = tiny(**CONFIGS["llama_style"])
+    path = export_saved_model(model, str(root / "models"), name="xla", check=False, xla_generate=True).path
+    entries.append({"path": path, "cases": _cases(model, root, "xla", XLA_CASES, "generate_xla", expected)})
     with open(root / "plan.json", "w", encoding="utf-8") as f:
         json.dump({"saved_models": entries}, f)
     code, report = run_verifier(["--plan", str(root / "plan.json")])
@@ -86,11 +98,18 @@ def verified(tmp_path_factory):
 def test_tensorflow_only_process_returns_keras_greedy_tokens_with_core_ops_only(verified):
     code, report, _ = verified
     assert not report["zoo_imported"]
-    for saved in report["saved_models"]:
+    *plain, xla = report["saved_models"]
+    for saved in plain:
         assert "load_error" not in saved, saved
         assert saved["non_core_ops"] == [], saved["path"]
         assert [c["passed"] for c in saved["cases"]] == [True, True], saved["cases"]
-    assert code == 0
+    # generate_xla loads and runs in the TensorFlow-only process with Keras' tokens; its XLA ops
+    # (the in-place cache write) are what TF Serving runs only with XLA enabled, and the verifier's
+    # exit code says so.
+    assert "load_error" not in xla, xla
+    assert [c["passed"] for c in xla["cases"]] == [True] * len(XLA_CASES), xla["cases"]
+    assert xla["non_core_ops"] and all(op.startswith("Xla") for op in xla["non_core_ops"]), xla["non_core_ops"]
+    assert code == 1
 
 
 def test_keras_tokens_are_not_trivial(verified):
@@ -133,10 +152,10 @@ def test_select_cache_write_equals_slice_update(index, count):
     from zoo.llm.attention.full import write_cache
 
     rng = np.random.default_rng(index)
-    cache = rng.normal(size=(2, 2, 6, 1, 3)).astype("float32")
-    new = rng.normal(size=(2, 2, count, 1, 3)).astype("float32")
+    cache = rng.normal(size=(2, 2, 1, 6, 3)).astype("float32")
+    new = rng.normal(size=(2, 2, 1, count, 3)).astype("float32")
     expected = cache.copy()
-    expected[:, :, index : index + count] = new
+    expected[:, :, :, index : index + count] = new
     for mode in ("select", "slice"):
         np.testing.assert_array_equal(np.asarray(write_cache(cache, new, index, mode)), expected)
 

@@ -164,7 +164,7 @@ def test_cached_decoding_equals_the_blocked_sequence(kind, options):
     layer = get_attention_class(kind)(HEADS, HEAD_DIM, causal=True, **options)
     x = _x(9, batch=1)
     whole = np.asarray(layer(x))
-    cache = np.zeros((1, 2, 9, HEADS, HEAD_DIM), "float32")
+    cache = np.zeros((2, 1, HEADS, 9, HEAD_DIM), "float32")
     steps = []
     for t in range(9):
         out, cache = layer(x[:, t : t + 1], cache=cache, cache_index=t)
@@ -175,7 +175,7 @@ def test_cached_decoding_equals_the_blocked_sequence(kind, options):
 def test_kinds_without_cache_refuse_one():
     layer = get_attention_class("axial")(HEADS, HEAD_DIM, causal=True, row_length=4)
     with pytest.raises(ValueError, match="no key/value cache"):
-        layer(_x(1), cache=np.zeros((2, 2, 8, HEADS, HEAD_DIM), "float32"), cache_index=0)
+        layer(_x(1), cache=np.zeros((2, 2, HEADS, 8, HEAD_DIM), "float32"), cache_index=0)
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,12 @@ def build_parser(prog=None):
         help="TFLite weights: float32 (none), float16, or int8 dynamic range (default: none)",
     )
     parser.add_argument(
+        "--xla-generate",
+        action="store_true",
+        help="a causal LM also gets a `generate_xla` signature, its decode loop compiled with XLA: several "
+        "times faster per token on CPU, for servers that run XLA (TF Serving: --xla_cpu_compilation_enabled)",
+    )
+    parser.add_argument(
         "--no-check", action="store_true", help="skip comparing the export with the Keras model before publishing it"
     )
     return parser
@@ -130,6 +136,7 @@ def main(argv=None, prog=None):
                 version=args.version,
                 tokenizer_dir=args.tokenizer,
                 check=not args.no_check,
+                xla_generate=args.xla_generate,
             )
     except EnvironmentFault as err:  # a full disk or read-only output folder: the machine, not the options
         print(f"zoo export: error: {err}", file=sys.stderr)

@@ -179,9 +179,11 @@ def describe_signatures(concrete):
     return result
 
 
-def build_serving_module(model, kind, assets=(), stop_token_id=None, batch_size=None):
+def build_serving_module(model, kind, assets=(), stop_token_id=None, batch_size=None, xla_generate=False):
     """A `tf.Module` holding the traced signatures, the variables they read and the asset files."""
-    concrete = trace_signatures(model, kind, stop_token_id=stop_token_id, batch_size=batch_size)
+    concrete = trace_signatures(
+        model, kind, stop_token_id=stop_token_id, batch_size=batch_size, xla_generate=xla_generate
+    )
     root = tf.Module()
     # Only the variables the signatures read are saved (a GAN's discriminator stays behind).
     used = {id(v): v for fn in concrete.values() for v in fn.variables}
@@ -219,7 +221,9 @@ def folder_size(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
 
 
-def export_saved_model(source, output="saved_models", name=None, version=None, tokenizer_dir=None, check=True):
+def export_saved_model(
+    source, output="saved_models", name=None, version=None, tokenizer_dir=None, check=True, xla_generate=False
+):
     """Export a run folder, .keras file or Keras model to `<output>/<name>/<version>/`.
 
     Args:
@@ -229,6 +233,8 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
         version: a positive integer that must not exist yet (default: the next one).
         tokenizer_dir: the SentencePiece tokenizer folder of a causal LM (default: the run's own).
         check: compare the written SavedModel with the Keras model before publishing it.
+        xla_generate: a causal LM also gets `generate_xla`, its decode loop compiled with XLA (the server
+            must run XLA: TF Serving on CPU needs `--xla_cpu_compilation_enabled`).
 
     Returns:
         An `ExportResult`.
@@ -248,7 +254,7 @@ def export_saved_model(source, output="saved_models", name=None, version=None, t
     check_finite_weights(model)
     kind = model_kind(model)
     assets, stop_token_id = export_assets(source, kind)
-    root, concrete = build_serving_module(model, kind, assets, stop_token_id)
+    root, concrete = build_serving_module(model, kind, assets, stop_token_id, xla_generate=xla_generate)
     signatures = describe_signatures(concrete)
     # TensorFlow's writer leaves a half-written variables file on a full disk: refuse before writing.
     check_free_space(output, int(weights_bytes(model) * 1.05) + sum(map(os.path.getsize, assets)) + (4 << 20))

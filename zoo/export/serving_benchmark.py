@@ -8,11 +8,15 @@ server would, and times the same inputs through both paths:
   `predict`, median of `--repeats` calls after two warm-up calls;
   `keras_over_saved_model` > 1 means the SavedModel is faster.
 - `generate` rows (batches 1 and 8): greedy decoding of `--new-tokens` (128)
-  tokens after a `--prompt-len` (4) token prompt, the `generate` signature
-  (a graph loop with a KV cache) against `model.generate` (XLA-compiled, with
-  a KV cache). The two run in alternation for `--rounds` rounds after a
-  warm-up of each, and the medians are compared: `saved_model_over_keras` < 1
-  means the SavedModel is faster. `same_tokens` says whether both gave the same ids.
+  tokens after a `--prompt-len` (4) token prompt: the `generate` signature (a
+  graph loop of core ops with a KV cache, what TF Serving runs) and the
+  `generate_xla` signature (the same loop compiled with XLA; export option
+  `xla_generate`) against `model.generate` (XLA-compiled, with a KV cache). The
+  three run in alternation for `--rounds` rounds after a warm-up of each;
+  `saved_model_over_keras` is the ratio of the medians (< 1: the SavedModel is
+  faster), `ratio_per_round` its spread, `cpu_over_keras` the same for the
+  process's CPU time, which other jobs on a shared machine disturb less than
+  wall time. `same_tokens` says whether all gave the same ids.
 
 Example:
     $ python -m zoo.export.serving_benchmark --repeats 10 --rounds 3
@@ -58,31 +62,50 @@ def compare(name, batch, keras_fn, served_fn, repeats):
     }
 
 
-def compare_generate(name, batch, keras_fn, served_fn, rounds):
-    """Alternate the two decoders `rounds` times after one warm-up call each; medians and their ratio."""
-    expected, got = keras_fn(), served_fn()
-    keras_times, served_times = [], []
+def compare_generate(name, batch, keras_fn, served_fns, rounds):
+    """Alternate Keras and each served decoder `rounds` times after one warm-up call each.
+
+    One row per served signature: medians of wall and CPU time, their ratios to Keras
+    and the per-round wall ratios (the spread).
+    """
+    expected = keras_fn()
+    same = {signature: fn() == expected for signature, fn in served_fns.items()}
+    fns = {"keras": keras_fn, **served_fns}
+    wall, cpu = {key: [] for key in fns}, {key: [] for key in fns}
     for _ in range(rounds):
-        # Interleaved, so that load from other processes hits both sides alike.
-        for fn, times in ((keras_fn, keras_times), (served_fn, served_times)):
-            start = time.perf_counter()
+        # Interleaved, so that load from other processes hits every side alike.
+        for key, fn in fns.items():
+            start_cpu, start = time.process_time(), time.perf_counter()
             fn()
-            times.append((time.perf_counter() - start) * 1000)
-    keras_ms, served_ms = statistics.median(keras_times), statistics.median(served_times)
-    return {
-        "model": name,
-        "batch": batch,
-        "keras_ms": round(keras_ms, 3),
-        "saved_model_ms": round(served_ms, 3),
-        "saved_model_over_keras": round(served_ms / keras_ms, 3),
-        "same_tokens": got == expected,
-    }
+            wall[key].append((time.perf_counter() - start) * 1000)
+            cpu[key].append((time.process_time() - start_cpu) * 1000)
+    keras_ms, keras_cpu = statistics.median(wall["keras"]), statistics.median(cpu["keras"])
+    rows = []
+    for signature in served_fns:
+        served_ms, served_cpu = statistics.median(wall[signature]), statistics.median(cpu[signature])
+        per_round = sorted(round(s / k, 3) for s, k in zip(wall[signature], wall["keras"]))
+        rows.append(
+            {
+                "model": name,
+                "signature": signature,
+                "batch": batch,
+                "keras_ms": round(keras_ms, 3),
+                "saved_model_ms": round(served_ms, 3),
+                "saved_model_over_keras": round(served_ms / keras_ms, 3),
+                "ratio_per_round": per_round,
+                "keras_cpu_ms": round(keras_cpu, 3),
+                "saved_model_cpu_ms": round(served_cpu, 3),
+                "cpu_over_keras": round(served_cpu / keras_cpu, 3),
+                "same_tokens": same[signature],
+            }
+        )
+    return rows
 
 
 def main(argv=None, prog=None):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per cnn/logits row (default: 10)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per generate row (default: 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per generate row (default: 5)")
     parser.add_argument("--lm-preset", default="small", help="causal LM preset (default: small)")
     parser.add_argument("--vocab-size", type=int, default=2000, help="the LM's vocabulary (default: 2000)")
     parser.add_argument(
@@ -124,7 +147,7 @@ def main(argv=None, prog=None):
                         args.repeats,
                     )
                 )
-        served_lm = tf.saved_model.load(export_saved_model(lm, root, check=False).path)
+        served_lm = tf.saved_model.load(export_saved_model(lm, root, check=False, xla_generate=True).path)
         if "logits" in parts:
             for batch in BATCHES:
                 ids = rng.integers(7, vocab, size=(batch, args.seq_len)).astype("int32")
@@ -143,20 +166,20 @@ def main(argv=None, prog=None):
                 prompts = rng.integers(7, vocab, size=(batch, args.prompt_len)).astype("int32")
                 limits, temperature = np.full(batch, args.new_tokens, "int32"), np.zeros(batch, "float32")
 
-                def served(prompts=prompts, limits=limits, temperature=temperature):
-                    out = served_lm.signatures["generate"](
+                def served(signature, prompts=prompts, limits=limits, temperature=temperature):
+                    out = served_lm.signatures[signature](
                         prompt_ids=tf.constant(prompts),
                         max_new_tokens=tf.constant(limits),
                         temperature=tf.constant(temperature),
                     )
                     return out["generated_ids"].numpy().tolist()
 
-                rows.append(
+                rows.extend(
                     compare_generate(
                         f"{args.lm_preset}_lm_generate_{args.new_tokens}",
                         batch,
                         lambda prompts=prompts: lm.generate(prompts.tolist(), max_new_tokens=args.new_tokens),
-                        served,
+                        {name: lambda name=name, s=served: s(name) for name in ("generate", "generate_xla")},
                         args.rounds,
                     )
                 )

@@ -52,6 +52,7 @@ class TrainingOptions:
     accum_steps: int = 1
     precision: str = "float32"
     remat: bool = False
+    jit_compile: str = "auto"  # "on", "off", or "auto" (zoo.train.xla_choice)
     max_memory: str | None = None
     checkpoint_every: int | None = None
     resume: str | None = None
@@ -187,6 +188,13 @@ def add_training_args(
     )
     optim.add_argument("--remat", action="store_true", help="gradient checkpointing per transformer block")
     optim.add_argument(
+        "--jit-compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="train with XLA: auto measures both on a CPU for runs of 100+ steps, Keras decides elsewhere "
+        "(default: auto)",
+    )
+    optim.add_argument(
         "--max-memory", default=None, help="memory budget such as 2GiB: fail before training if the estimate is larger"
     )
 
@@ -279,7 +287,10 @@ def build_model(options, config, total_steps, kind="causal", loss="auto"):
         accum_steps=options.accum_steps,
         decay_embeddings=options.decay_embeddings,
     )
-    model.compile(optimizer=wrap_optimizer(optimizer, options.precision), loss=loss)
+    from zoo.train.xla_choice import choose_jit_compile
+
+    jit = choose_jit_compile(model, options.batch_size, options.seq_len, options.jit_compile, steps=total_steps)
+    model.compile(optimizer=wrap_optimizer(optimizer, options.precision), loss=loss, jit_compile=jit)
     return model
 
 

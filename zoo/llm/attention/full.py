@@ -32,22 +32,24 @@ class MultiHeadAttention(keras.layers.Layer):
     decoder and K, V from the encoder output `context`.
 
     Call arguments:
-        x: [batch, query_len, hidden] queries (and keys/values for self-attention).
+        x: [batch, query_len, hidden] queries (and keys/values for self-attention); with a
+            self-attention cache also [batch, hidden], one token per row (a decode step:
+            the Dense layers then run a plain matmul, and the output is [batch, hidden] too).
         context: [batch, key_len, hidden] encoder output, for cross-attention.
         padding_mask: [batch, key_len], 1 where a key is a real token.
-        cache: self-attention: [batch, 2, max_len, heads, head_dim] keys and values
-            of earlier positions; this call writes its own at `cache_index` and
-            returns `(output, cache)`. Cross-attention: keys and values from
+        cache: self-attention: [2, batch, kv_heads, max_len, head_dim] keys and values
+            of earlier positions (keys and values first, so reading either is a free slice;
+            heads before positions, so attention reads it without a transpose); this call writes its own at `cache_index` and returns `(output, cache)`. Cross-attention: keys and values from
             `project_key_value(context)`, computed once per encoder output.
         cache_index: position of the first query token in the sequence.
 
     Example:
         >>> import numpy as np
         >>> mha = MultiHeadAttention(num_heads=2, head_dim=4, causal=True)
-        >>> cache = np.zeros((1, 2, 6, 2, 4), "float32")
+        >>> cache = np.zeros((2, 1, 2, 6, 4), "float32")
         >>> out, cache = mha(np.ones((1, 1, 8), "float32"), cache=cache, cache_index=0)
         >>> tuple(out.shape), tuple(cache.shape)
-        ((1, 1, 8), (1, 2, 6, 2, 4))
+        ((1, 1, 8), (2, 1, 2, 6, 4))
     """
 
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
@@ -56,6 +58,10 @@ class MultiHeadAttention(keras.layers.Layer):
     # Keras' XLA-compiled generate wants. "core": core TensorFlow ops only, for a serving graph
     # without XLA (TF Serving); zoo.export.generate_loop switches to it while it traces.
     cache_ops = "keras"
+    # Full attention over a sequence through keras.ops.dot_product_attention (flash attention
+    # where the backend and device have it): True, False, or None to choose per backend and
+    # device (`prefers_dot_product_attention`). A kernel choice, not architecture: not saved.
+    use_dot_product_attention = None
 
     def __init__(
         self,
@@ -156,19 +162,20 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _split_qkv(self, qkv):
         """Queries [b, n, heads, d] and keys, values [b, n, kv_heads, d] from the fused projection."""
-        batch, length = ops.shape(qkv)[0], ops.shape(qkv)[1]
+        batch, length = ops.shape(qkv)[0], 1 if len(qkv.shape) == 2 else ops.shape(qkv)[1]
         q_width, kv_width = self.num_heads * self.head_dim, self.kv_heads * self.head_dim
         query = ops.reshape(qkv[..., :q_width], (batch, length, self.num_heads, self.head_dim))
         key = ops.reshape(qkv[..., q_width : q_width + kv_width], (batch, length, self.kv_heads, self.head_dim))
         value = ops.reshape(qkv[..., q_width + kv_width :], (batch, length, self.kv_heads, self.head_dim))
         return query, key, value
 
-    def _repeat_kv(self, x):
-        """Key/value heads repeated for their query-head groups: [b, n, kv_heads, d] -> [b, n, heads, d]."""
+    def _repeat_kv(self, x, axis=2):
+        """Key/value heads repeated for their query-head groups: [b, n, kv_heads, d] -> [b, n, heads, d]
+        (`axis=1` for the cache's heads-first [b, kv_heads, n, d])."""
         if self.kv_heads == self.num_heads:
             return x
         # Query head h reads key/value head h // group (Hugging Face's repeat_kv order).
-        return ops.repeat(x, self.num_heads // self.kv_heads, axis=2)
+        return ops.repeat(x, self.num_heads // self.kv_heads, axis=axis)
 
     def project_key_value(self, context):
         """Keys and values of an encoder output, [batch, 2, key_len, heads, head_dim]."""
@@ -190,16 +197,41 @@ class MultiHeadAttention(keras.layers.Layer):
         The full kind builds the [n, n] mask and calls `attend()`; the efficient
         kinds override this to compute on blocks, rows or hash buckets.
         """
+        if self._dot_product_attention(training) and type(self).attention_mask is MultiHeadAttention.attention_mask:
+            # The causal mask as a flag, not a tensor: what lets Keras pick a flash kernel.
+            return ops.dot_product_attention(
+                query,
+                key,
+                value,
+                mask=_with_padding(None, padding_mask),
+                is_causal=self.causal,
+                scale=1.0 / math.sqrt(self.head_dim),
+            )
         positions = ops.arange(ops.shape(query)[1], dtype="int32")
         mask = self.attention_mask(positions, positions)
         mask = None if mask is None else mask[None, None]
         return self.attend(query, key, value, _with_padding(mask, padding_mask), training=training)
 
-    def attend(self, query, key, value, mask, training=None):
-        """softmax(QK^T / sqrt(head_dim)) V; mask is bool, broadcastable to [b, h, q, k]."""
+    def attend(self, query, key, value, mask, training=None, heads_first=False):
+        """softmax(QK^T / sqrt(head_dim)) V; mask is bool, broadcastable to [b, h, q, k].
+
+        query [b, q, h, d]; key and value [b, k, h, d], or [b, h, k, d] with
+        `heads_first` (the KV cache's layout). Output [b, q, h, d].
+        """
+        # One query against the cache (a decode step): products and sums instead of two batched
+        # matmuls, which on CPU cost several times more for a [1, k] x [k, d] shape than the
+        # arithmetic they do; the sums accumulate in float32 as the matmuls do.
+        one_query = heads_first and query.shape[1] == 1
+        if not heads_first and self._dot_product_attention(training):
+            return ops.dot_product_attention(query, key, value, mask=mask, scale=1.0 / math.sqrt(self.head_dim))
+        kv = "bhkd" if heads_first else "bkhd"
         # Scale the queries, not the [q, k] scores: a smaller tensor, and smaller float16 logits.
         query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
-        scores = ops.einsum("bqhd,bkhd->bhqk", query, key)
+        if one_query:
+            query = ops.reshape(query, (-1, self.num_heads, 1, self.head_dim))  # [b, h, 1, d]: same memory order
+            scores = ops.sum(_float32(query) * _float32(key), axis=-1)[:, :, None, :]
+        else:
+            scores = ops.einsum(f"bqhd,{kv}->bhqk", query, key)
         # Softmax in float32: float16 logits overflow and its exp underflows.
         scores = ops.cast(scores, "float32")
         if mask is not None:
@@ -207,10 +239,23 @@ class MultiHeadAttention(keras.layers.Layer):
             scores = scores + ops.cast(ops.logical_not(mask), "float32") * -1e9
         probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
         probs = self.probs_dropout(probs, training=training)
-        return ops.einsum("bhqk,bkhd->bqhd", probs, value)
+        if one_query:
+            out = ops.sum(_float32(probs[:, :, 0, :, None]) * _float32(value), axis=2)  # [b, h, d]
+            return ops.cast(ops.reshape(out, (-1, 1, self.num_heads, self.head_dim)), self.compute_dtype)
+        return ops.einsum(f"bhqk,{kv}->bqhd", probs, value)
+
+    def _dot_product_attention(self, training):
+        # Keras' fused attention has no dropout on the probabilities: with dropout active, the einsums.
+        if self.dropout > 0 and training:
+            return False
+        choice = self.use_dot_product_attention
+        return prefers_dot_product_attention() if choice is None else bool(choice)
 
     def call(self, x, context=None, padding_mask=None, cache=None, cache_index=None, training=None):
-        batch, query_len = ops.shape(x)[0], ops.shape(x)[1]
+        rows = len(x.shape) == 2  # [batch, hidden]: one token per row
+        if rows and (cache is None or self.cross_attention):
+            raise ValueError("A [batch, hidden] input (one token per row) needs a self-attention cache.")
+        batch, query_len = ops.shape(x)[0], 1 if rows else ops.shape(x)[1]
         start = 0 if cache_index is None else cache_index
         if self.cross_attention:
             query = self._split_heads(self.query_dense(x), 1)[:, :, 0]
@@ -240,16 +285,22 @@ class MultiHeadAttention(keras.layers.Layer):
                 # of it: the prefix is read back, never recomputed. Every kind with a
                 # cache states its pattern as a [q, k] mask here (q is one token or a
                 # prompt, so the mask is small).
-                new = ops.stack((key, value), axis=1)
+                # The cache is [2, b, kv_heads, max_len, d]: transposing the new token's keys is
+                # cheap, transposing the whole cache every step is not (on CPU it was most of a
+                # served decode step's time), and cache[0] is a view, not a copy.
+                new = ops.transpose(ops.stack((key, value), axis=0), (0, 1, 3, 2, 4))
                 core = self.cache_ops == "core"
                 cache = write_cache(cache, ops.cast(new, cache.dtype), cache_index, "select" if core else "slice")
-                key, value = self._repeat_kv(cache[:, 0]), self._repeat_kv(cache[:, 1])
+                key, value = self._repeat_kv(cache[0], axis=1), self._repeat_kv(cache[1], axis=1)
                 query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
-                key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
+                key_positions = ops.arange(ops.shape(key)[2], dtype="int32")
                 mask = self.attention_mask(query_positions, key_positions)
                 mask = None if mask is None else mask[None, None]
-                out = self.attend(query, key, value, _with_padding(mask, padding_mask), training=training)
-        out = self.output_dense(ops.reshape(out, (batch, query_len, self.hidden_dim)))
+                out = self.attend(
+                    query, key, value, _with_padding(mask, padding_mask), training=training, heads_first=True
+                )
+        out = ops.reshape(out, (batch, self.hidden_dim) if rows else (batch, query_len, self.hidden_dim))
+        out = self.output_dense(out)
         # A self-attention cache changes every step, so it is returned; a cross-attention
         # cache (the encoder's keys and values) is fixed and is not.
         return (out, cache) if cache is not None and not self.cross_attention else out
@@ -277,7 +328,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
 
 def write_cache(cache, new, index, mode="slice"):
-    """`cache` [b, 2, max_len, h, d] with `new` [b, 2, q, h, d] written at positions index .. index + q - 1.
+    """`cache` [2, b, h, max_len, d] with `new` [2, b, h, q, d] written at positions index .. index + q - 1.
 
     "slice" uses `ops.slice_update`, which on the TensorFlow backend is XLA's
     XlaDynamicUpdateSlice op: fine inside a jit-compiled decode loop, but TF
@@ -288,23 +339,51 @@ def write_cache(cache, new, index, mode="slice"):
 
     Example:
         >>> import numpy as np
-        >>> cache = write_cache(np.zeros((1, 2, 4, 1, 1), "float32"), np.ones((1, 2, 2, 1, 1), "float32"), 1, "select")
-        >>> ops.convert_to_numpy(cache)[0, 0, :, 0, 0].tolist()
+        >>> cache = write_cache(np.zeros((2, 1, 1, 4, 1), "float32"), np.ones((2, 1, 1, 2, 1), "float32"), 1, "select")
+        >>> ops.convert_to_numpy(cache)[0, 0, 0, :, 0].tolist()
         [0.0, 1.0, 1.0, 0.0]
     """
     if mode == "slice":
-        return ops.slice_update(cache, (0, 0, index, 0, 0), new)
+        return ops.slice_update(cache, (0, 0, 0, index, 0), new)
     if mode != "select":
         raise ValueError(f"Unknown write_cache mode {mode!r}: use 'slice' or 'select'.")
-    offset = ops.arange(ops.shape(cache)[2], dtype="int32") - ops.cast(index, "int32")
-    count = ops.shape(new)[2]
+    offset = ops.arange(ops.shape(cache)[3], dtype="int32") - ops.cast(index, "int32")
+    count = ops.shape(new)[3]
     inside = ops.logical_and(offset >= 0, offset < count)
-    if new.shape[2] == 1:
+    if new.shape[3] == 1:
         spread = new  # one position (a decode step): `where` broadcasts it, no gather needed
     else:
         # Positions outside the new span read entry 0 (clipped); `where` then keeps the old cache there.
-        spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=2)
-    return ops.where(inside[None, None, :, None, None], spread, cache)
+        spread = ops.take(new, ops.clip(offset, 0, ops.maximum(count - 1, 0)), axis=3)
+    return ops.where(inside[None, None, None, :, None], spread, cache)
+
+
+def prefers_dot_product_attention():
+    """Whether full attention should go through keras.ops.dot_product_attention on this backend and device.
+
+    Yes where Keras runs a fused or flash kernel: JAX and PyTorch on a GPU (cuDNN flash
+    attention, PyTorch's scaled_dot_product_attention). No on the TensorFlow backend,
+    where Keras' version is the same two einsums plus a select and measured slower
+    (benchmarks/attention_kernels.py), and no on CPUs.
+
+    Example:
+        >>> prefers_dot_product_attention()  # TensorFlow on a CPU
+        False
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def _float32(x):
+    return x if x.dtype == "float32" else ops.cast(x, "float32")
 
 
 def _with_padding(mask, padding_mask):

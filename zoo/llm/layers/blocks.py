@@ -39,7 +39,8 @@ class TransformerBlock(keras.layers.Layer):
     """A residual transformer block with optional cache for incremental decoding.
 
     Call arguments:
-        x: [batch, seq, hidden_dim].
+        x: [batch, seq, hidden_dim]; with a cache and no cross-attention also
+            [batch, hidden_dim], one token per row (a decode step without tensordot's shape ops).
         padding_mask: [batch, seq] 1 for real tokens (keys of self-attention).
         context, context_padding_mask: encoder output and its mask (decoder blocks).
         cache, cache_index: self-attention key/value cache; the call then

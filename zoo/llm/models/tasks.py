@@ -159,10 +159,15 @@ def _run_with_cache(
 ):
     """Run new tokens through a decoder stack with per-block KV caches: (logits, hidden, cache).
 
-    `cache` is a tuple with one [batch, 2, max_len, heads, head_dim] tensor per
+    `cache` is a tuple with one [2, batch, kv_heads, max_len, head_dim] tensor per
     block (separate tensors: no slicing and restacking of one big tensor per step).
     """
     x = embeddings(token_ids, start_index=cache_index)
+    # One token per row (a decode step): the blocks run on [batch, hidden], so every Dense layer is
+    # one matmul instead of a tensordot with a dozen shape ops (most of a served step's op count).
+    rows = cross_cache is None and token_ids.shape[1] == 1
+    if rows:
+        x = ops.reshape(x, (-1, x.shape[-1]))
     caches = []
     for i, block in enumerate(blocks):
         cross = (
@@ -172,14 +177,17 @@ def _run_with_cache(
         caches.append(layer_cache)
     if final_norm is not None:
         x = final_norm(x)
-    return embeddings.logits(x), x, tuple(caches)
+    logits = embeddings.logits(x)
+    if rows:
+        x, logits = x[:, None], logits[:, None]
+    return logits, x, tuple(caches)
 
 
 def empty_cache(model, batch_size, max_len):
-    """A zero KV cache for `call_with_cache`: one [b, 2, max_len, heads, head_dim] per block."""
+    """A zero KV cache for `call_with_cache`: one [2, b, kv_heads, max_len, head_dim] per block."""
     config = model.llm_config
     layers = config.decoder_layers if isinstance(model, Seq2SeqLM) else config.num_layers
-    shape = (batch_size, 2, max_len, config.key_value_heads, config.head_dim)
+    shape = (2, batch_size, config.key_value_heads, max_len, config.head_dim)
     return tuple(ops.zeros(shape, dtype=model.compute_dtype) for _ in range(layers))
 
 
@@ -219,7 +227,7 @@ class CausalLM(LLMTask):
     def call_with_cache(self, token_ids, cache, cache_index):
         """Logits of `token_ids` placed at `cache_index`, reading and extending the KV cache.
 
-        cache: a tuple of one [batch, 2, max_len, heads, head_dim] tensor per block
+        cache: a tuple of one [2, batch, kv_heads, max_len, head_dim] tensor per block
         (see `empty_cache`). Returns `(logits, hidden, cache)`. Only the new tokens
         pass through the model.
         """

@@ -7,7 +7,7 @@ out, nothing stored inside the interpreter):
 - `prefill(token_ids [1, max_length], length [])`: runs the prompt, right-padded
   to max_length, through the model once (`CausalLM.call_with_cache` at index 0)
   and returns the next-token `logits` [1, vocab] at position length - 1, the greedy
-  `next_token` [1] and the filled `kv_cache` [layers, 1, 2, max_length, kv_heads, head_dim].
+  `next_token` [1] and the filled `kv_cache` [layers, 2, 1, kv_heads, max_length, head_dim].
 - `decode(token_id [1, 1], index [], kv_cache)`: runs one token at position
   `index`, writes its keys/values there and returns `logits`, `next_token` and the
   new `kv_cache`.
@@ -72,9 +72,10 @@ def _core_cache_writes(model):
 
 
 def cache_shape(model, max_length):
-    """[layers, 1, 2, max_length, kv_heads, head_dim]: the state `prefill` returns and `decode` takes."""
+    """[layers, 2, 1, kv_heads, max_length, head_dim]: the state `prefill` returns and `decode` takes (one
+    `call_with_cache` cache per layer, keys and values first, stacked)."""
     config = model.llm_config
-    return [config.num_layers, 1, 2, int(max_length), config.key_value_heads, config.head_dim]
+    return [config.num_layers, 2, 1, config.key_value_heads, int(max_length), config.head_dim]
 
 
 def generate_module(model, max_length):

@@ -269,6 +269,17 @@ def _flexible_crossentropy():
     run_serialization_test(FlexibleCrossentropy(), lambda loss: loss(np.array([0, 2]), probs))
 
 
+def _softened_distillation():
+    from zoo.compress.distill import SoftenedDistillation
+
+    teacher = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], "float32")
+    student = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]], "float32")
+    loss = SoftenedDistillation(temperature=2.0, from_logits=False)
+    again = run_serialization_test(loss, lambda copy: copy.compute_loss(teacher, student))
+    assert again.from_logits is False and again.temperature == 2.0
+    assert float(loss.compute_loss(teacher, student)) > 0.0 == float(loss.compute_loss(teacher, teacher))
+
+
 _TEXTS = ["吾輩は猫である。名前はまだ無い。", "The cat sat on the mat.", "A dog ran in the park."] * 40
 
 
@@ -348,6 +359,7 @@ CASES = {
     ),
     "zoo>GAN": _gan,
     "zoo>Distiller": _distiller,
+    "zoo>SoftenedDistillation": _softened_distillation,
     "zoo>DPOTrainer": _dpo_trainer,
     "zoo>WarmupDecay": _warmup_decay,
     "zoo>FlexibleCrossentropy": _flexible_crossentropy,

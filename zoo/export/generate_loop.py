@@ -173,7 +173,8 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
             (start, tokens, tf.zeros([batch], tf.bool), cache),
             shape_invariants=(
                 tf.TensorShape([]),
-                tokens.shape,
+                # The batch may lose its static size in the body (a batch-one export's decode step is [batch, hidden]).
+                tf.TensorShape([None, tokens.shape[1]]),
                 tf.TensorShape([None]),
                 tuple(cache_shape for _ in cache),
             ),

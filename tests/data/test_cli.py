@@ -20,6 +20,7 @@ def test_prepare_with_no_input_writes_the_builtin_corpus(tmp_path, capsys):
     assert [s["stage"] for s in report["stages"]] == ["acquire", "clean", "filter", "dedup"]
     assert report["inputs"]["builtin"] is True
     assert (out / "funnel.png").read_bytes()[:4] == b"\x89PNG"  # report.json drawn beside it
+    assert (out / "tokenizer_splits.png").read_bytes()[:4] == b"\x89PNG"  # the corpus's own tokenizer at work
     assert report["summary"]["docs_in"] == len(load_builtin_corpus())
     docs = list(read_shards(out / "shards"))
     assert len(docs) == report["summary"]["docs_out"] == report["corpus"]["documents"] > 40

@@ -74,6 +74,7 @@ def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_pa
         "checkpoints/state.json",
         "attention.png",
         "memory.png",
+        "block.png",
     ):
         assert (run / name).is_file(), name
     # TensorBoard on the step axis: validation every 3 steps lands at steps 3 and 6 (not 1 and 2),
@@ -86,7 +87,7 @@ def test_recipe_trains_with_every_option_and_fills_the_run_folder(corpus, tmp_pa
         logs[split].Reload()
     assert [e.step for e in logs["validation"].Tensors("loss")] == [3, 6]
     assert [e.step for e in logs["train"].Tensors("samples")] == [3, 6]
-    assert {"pictures/attention", "pictures/memory"} <= set(logs["train"].Tags()["tensors"])
+    assert {"pictures/attention", "pictures/memory", "pictures/block"} <= set(logs["train"].Tags()["tensors"])
     results = json.loads((run / "results.json").read_text())
     assert results["steps"] == 6 and math.isfinite(results["val_loss"])
     # The corpus's unigram entropy lies below the uniform distribution's over its 400 tokens.

@@ -416,16 +416,22 @@ def _cmd_prepare(args):
         print("no inputs or URLs given: using the built-in corpus (pydoc topics)")
     result = prepare_corpus(args.inputs, urls, config, progress=not args.quiet)
     data = result["report_data"]
-    from zoo.pictures.funnel import draw_funnel  # the application edge draws; zoo.data itself draws nothing
+    # The application edge draws; zoo.data itself draws nothing.
+    from zoo.data.tokenizer import load_tokenizer
+    from zoo.pictures.funnel import draw_funnel
+    from zoo.pictures.tokenizers import draw_corpus_tokenizer
 
     draw_funnel(data, Path(result["output"]) / "funnel.png")
+    draw_corpus_tokenizer(
+        load_tokenizer(Path(result["output"]) / "tokenizer"), Path(result["output"]) / "tokenizer_splits.png"
+    )
     _summary(data["stages"])
     corpus = data["corpus"]
     print(
         f"corpus: {corpus['documents']} documents, {corpus['bytes']:,} bytes, {corpus['tokens']:,} tokens "
         f"({corpus['bytes_per_token']} bytes/token)"
     )
-    print(f"wrote {result['output']} (shards/, tokenizer/, report.json, funnel.png)")
+    print(f"wrote {result['output']} (shards/, tokenizer/, report.json, funnel.png, tokenizer_splits.png)")
 
 
 def build_parser(prog=None):

@@ -150,3 +150,19 @@ def draw_token_splits(rows, path, title=None):
     ax.set_title(title or "How each tokenizer kind splits an English and a Japanese sentence (␣ = space)", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def draw_corpus_tokenizer(tokenizer, path):
+    """Draw how a corpus's own trained tokenizer splits the English and the Japanese sentence (`zoo data prepare`
+    writes it as tokenizer_splits.png next to the corpus); returns the rows drawn.
+
+    Example:
+        >>> from zoo.data.tokenizer import load_tokenizer
+        >>> draw_corpus_tokenizer(load_tokenizer("data/corpus-builtin/tokenizer"), "splits.png")   # doctest: +SKIP
+    """
+    from zoo.data.tokenizer import tokenizer_kind
+
+    kind = tokenizer_kind(tokenizer)
+    rows = [{"kind": kind, "sentence": text, "pieces": pieces_of(tokenizer, kind, text)} for text in SENTENCES]
+    draw_token_splits(rows, path, title=f"this corpus's {kind} tokenizer ({tokenizer.vocabulary_size():,} pieces)")
+    return rows

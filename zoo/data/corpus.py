@@ -46,6 +46,28 @@ def as_model_inputs(dataset):
     )
 
 
+def known_length(dataset):
+    """`dataset` with its number of batches stated (counted in one pass) when tf.data cannot tell it.
+
+    Keras 3.15 on TensorFlow without XLA averages `evaluate()`'s loss and metrics (and so fit's
+    val_loss) over one batch more than a dataset of unknown cardinality holds: the step that meets
+    the end of the data is counted. A 6-batch validation set then reads 6/7 of its true loss. With
+    the cardinality stated, Keras stops at the last batch and the mean is right.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> data = tf.data.Dataset.range(10).filter(lambda x: x < 7).batch(2)
+        >>> int(data.cardinality()) < 0, int(known_length(data).cardinality())
+        (True, 4)
+    """
+    import tensorflow as tf
+
+    if int(dataset.cardinality()) >= 0 or int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+        return dataset
+    count = int(dataset.reduce(tf.constant(0, tf.int64), lambda count, *_: count + 1))
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
+
+
 def document_start_id(tokenizer):
     """The id to put before each document: a checkpoint tokenizer's start token, when apart from its end token.
 

@@ -416,8 +416,10 @@ def fit_from(model, stream, validation, start_step, total_steps, eval_every, cal
     `stream` is an endless dataset whose order is fixed by the seed, so `stream.skip(step)` continues
     exactly where a killed run stopped.
     """
+    from zoo.data.corpus import known_length
     from zoo.runs import merge_histories
 
+    validation = known_length(validation)  # else Keras counts one empty batch into val_loss (see known_length)
     # The stream is endless and the validation set is finite by design; Keras' warnings about both are noise here.
     warnings.filterwarnings("ignore", message=".*ran out of data.*")
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")

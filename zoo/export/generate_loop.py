@@ -10,9 +10,9 @@ same Keras layers traced into the graph) over the shared prompt prefix, then
 one token per step against the cache. Keras writes the cache with
 `slice_update`, which on the TensorFlow backend is XLA's
 `XlaDynamicUpdateSlice` op; TF Serving has no kernel for it, so while the
-signature is traced the attention layers write it with core ops instead
-(`MultiHeadAttention.cache_ops = "core"`: a where over the cache positions,
-see `zoo.llm.attention.full.write_cache`).
+signature is traced the attention layers write it with `write_in_place`
+instead: the core op `InplaceUpdate`, which writes the new rows into the
+cache's own buffer, so a step costs the size of its token, not of the cache.
 Attention kinds without a cache ("axial", "lsh") and reversible stacks run the
 model over the whole sequence so far every step (O(t^2) work).
 
@@ -39,6 +39,31 @@ PAD_TOKEN_ID = 0
 SPAN_STEP = 32
 
 
+def write_in_place(cache, new, index):
+    """`cache` [2, b, h, len, d] with `new` [2, b, h, q, d] written at positions index .. index + q - 1, in place.
+
+    `InplaceUpdate` writes rows of its input's own buffer (it aliases, it does not
+    copy): O(q) work per call where a select or a scatter copies the whole cache.
+    Safe here because each cache buffer has one owner: the loop that threads it
+    through its steps, which reads it only after the write (a data dependency).
+    The buffer must not be a constant or be read elsewhere: `build_generate_fn`
+    allocates a fresh one per request.
+
+    Example:
+        >>> cache = tf.zeros([2, 1, 1, 4, 1]) + 0.0                  # a fresh buffer, not a constant
+        >>> write_in_place(cache, tf.ones([2, 1, 1, 2, 1]), 1)[0, 0, 0, :, 0].numpy().tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    shape = tf.shape(cache)
+    length, width = shape[3], shape[4]
+    count = tf.shape(new)[3]
+    # Row r of the [2 * b * h * len, d] view is position r % len of sequence r // len.
+    starts = tf.range(shape[0] * shape[1] * shape[2]) * length + tf.cast(index, tf.int32)
+    rows = tf.reshape(starts[:, None] + tf.range(count)[None, :], [-1])
+    flat = tf.raw_ops.InplaceUpdate(x=tf.reshape(cache, [-1, width]), i=rows, v=tf.reshape(new, [-1, width]))
+    return tf.reshape(flat, shape)
+
+
 @contextlib.contextmanager
 def core_op_decoding(model):
     """While tracing a serving graph, every attention layer of `model` decodes with core TensorFlow ops.
@@ -52,7 +77,7 @@ def core_op_decoding(model):
     layers = [layer for layer in model._flatten_layers() if isinstance(layer, MultiHeadAttention)]
     before = [layer.cache_ops for layer in layers]
     for layer in layers:
-        layer.cache_ops = "core"
+        layer.cache_ops = write_in_place
     try:
         yield
     finally:
@@ -98,12 +123,19 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
         """
         batch = tf.shape(tokens)[0]
         shape = [2, batch, config.key_value_heads, total, config.head_dim]
-        empty = tuple(tf.zeros(shape, model.compute_dtype) for _ in range(config.num_layers))
+
+        def empty():
+            # One fresh zeroed buffer per block and call, which the core-op loop writes in place
+            # (`write_in_place`). `Empty` is never folded or merged by the graph optimizer, where
+            # identical `tf.zeros` would be merged into one buffer that every block then shares.
+            return tuple(
+                tf.raw_ops.Empty(shape=shape, dtype=model.compute_dtype, init=True) for _ in range(config.num_layers)
+            )
 
         def run():
-            return model.call_with_cache(tokens[:, : start - 1], empty, 0)[2]
+            return model.call_with_cache(tokens[:, : start - 1], empty(), 0)[2]
 
-        return tf.cond(start > 1, run, lambda: empty)
+        return tf.cond(start > 1, run, empty)
 
     def generate(prompt_ids, max_new_tokens, temperature):
         if use_cache and not xla:
@@ -153,10 +185,13 @@ def build_generate_fn(model, stop_token_id=None, pad_token_id=None, use_cache=No
                 logits = logits[:, -1, :]
             logits = tf.cast(logits, tf.float32)
             greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
-            sampled = tf.random.categorical(
-                logits / tf.where(temperature > 0, temperature, 1.0)[:, None], 1, dtype=tf.int32
-            )[:, 0]
-            chosen = tf.where(temperature > 0, sampled, greedy)
+
+            def sample():
+                scaled = logits / tf.where(temperature > 0, temperature, 1.0)[:, None]
+                return tf.where(temperature > 0, tf.random.categorical(scaled, 1, dtype=tf.int32)[:, 0], greedy)
+
+            # An all-greedy batch skips the sampler: drawing [batch, vocab] uniforms costs more than the argmax.
+            chosen = tf.cond(tf.reduce_any(temperature > 0), sample, lambda: greedy)
             # Rows still inside their prompt keep their own token; finished rows stay padded.
             write = tf.logical_and(index >= lengths, tf.logical_not(done(index, finished)))
             tokens = tf.where(

@@ -55,8 +55,9 @@ class MultiHeadAttention(keras.layers.Layer):
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
     supports_cache = True
     # How the cached call writes keys/values (see `write_cache`). "keras": slice_update, what
-    # Keras' XLA-compiled generate wants. "core": core TensorFlow ops only, for a serving graph
-    # without XLA (TF Serving); zoo.export.generate_loop switches to it while it traces.
+    # Keras' XLA-compiled generate wants. "core": a select, core ops any converter knows (the
+    # LiteRT export). Or a function (cache, new, index) -> cache that a serving graph installs
+    # while it traces: zoo.export.generate_loop writes in place with a core TensorFlow op.
     cache_ops = "keras"
     # Full attention over a sequence through keras.ops.dot_product_attention (flash attention
     # where the backend and device have it): True, False, or None to choose per backend and
@@ -218,9 +219,8 @@ class MultiHeadAttention(keras.layers.Layer):
         query [b, q, h, d]; key and value [b, k, h, d], or [b, h, k, d] with
         `heads_first` (the KV cache's layout). Output [b, q, h, d].
         """
-        # One query against the cache (a decode step): products and sums instead of two batched
-        # matmuls, which on CPU cost several times more for a [1, k] x [k, d] shape than the
-        # arithmetic they do; the sums accumulate in float32 as the matmuls do.
+        # One query against the cache (a decode step): [b, h, 1, d] has the memory order of
+        # [b, 1, h, d], so the einsums need no transpose of the query or the output.
         one_query = heads_first and query.shape[1] == 1
         if not heads_first and self._dot_product_attention(training):
             return ops.dot_product_attention(query, key, value, mask=mask, scale=1.0 / math.sqrt(self.head_dim))
@@ -229,7 +229,7 @@ class MultiHeadAttention(keras.layers.Layer):
         query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
         if one_query:
             query = ops.reshape(query, (-1, self.num_heads, 1, self.head_dim))  # [b, h, 1, d]: same memory order
-            scores = ops.sum(_float32(query) * _float32(key), axis=-1)[:, :, None, :]
+            scores = ops.einsum("bhqd,bhkd->bhqk", query, key)
         else:
             scores = ops.einsum(f"bqhd,{kv}->bhqk", query, key)
         # Softmax in float32: float16 logits overflow and its exp underflows.
@@ -240,8 +240,8 @@ class MultiHeadAttention(keras.layers.Layer):
         probs = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
         probs = self.probs_dropout(probs, training=training)
         if one_query:
-            out = ops.sum(_float32(probs[:, :, 0, :, None]) * _float32(value), axis=2)  # [b, h, d]
-            return ops.cast(ops.reshape(out, (-1, 1, self.num_heads, self.head_dim)), self.compute_dtype)
+            out = ops.einsum("bhqk,bhkd->bhqd", probs, value)  # [b, h, 1, d]
+            return ops.reshape(out, (-1, 1, self.num_heads, self.head_dim))
         return ops.einsum(f"bhqk,{kv}->bqhd", probs, value)
 
     def _dot_product_attention(self, training):
@@ -289,8 +289,11 @@ class MultiHeadAttention(keras.layers.Layer):
                 # cheap, transposing the whole cache every step is not (on CPU it was most of a
                 # served decode step's time), and cache[0] is a view, not a copy.
                 new = ops.transpose(ops.stack((key, value), axis=0), (0, 1, 3, 2, 4))
-                core = self.cache_ops == "core"
-                cache = write_cache(cache, ops.cast(new, cache.dtype), cache_index, "select" if core else "slice")
+                new = ops.cast(new, cache.dtype)
+                if callable(self.cache_ops):
+                    cache = self.cache_ops(cache, new, cache_index)
+                else:
+                    cache = write_cache(cache, new, cache_index, "select" if self.cache_ops == "core" else "slice")
                 key, value = self._repeat_kv(cache[0], axis=1), self._repeat_kv(cache[1], axis=1)
                 query_positions = ops.arange(query_len, dtype="int32") + ops.cast(start, "int32")
                 key_positions = ops.arange(ops.shape(key)[2], dtype="int32")
@@ -380,10 +383,6 @@ def prefers_dot_product_attention():
 
         return torch.cuda.is_available()
     return False
-
-
-def _float32(x):
-    return x if x.dtype == "float32" else ops.cast(x, "float32")
 
 
 def _with_padding(mask, padding_mask):

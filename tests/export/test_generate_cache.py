@@ -141,6 +141,8 @@ def test_cached_loop_equals_the_uncached_loop_and_restores_the_keras_cache_ops()
     assert cached == uncached
     ops = {node.op for f in graphs[True].graph.as_graph_def().library.function for node in f.node_def}
     assert not any(op.startswith("Xla") for op in ops)
+    # The cache is written in place, one fresh buffer per block (Empty is never merged by the optimizer).
+    assert {"InplaceUpdate", "Empty"} <= ops
     # Tracing put the layers back the way Keras' own (XLA) generate wants them.
     from zoo.llm.attention.full import MultiHeadAttention
 
@@ -158,6 +160,25 @@ def test_select_cache_write_equals_slice_update(index, count):
     expected[:, :, :, index : index + count] = new
     for mode in ("select", "slice"):
         np.testing.assert_array_equal(np.asarray(write_cache(cache, new, index, mode)), expected)
+
+
+@pytest.mark.parametrize("index, count", [(0, 3), (2, 1), (5, 1), (3, 3)])
+def test_in_place_cache_write_equals_the_numpy_assignment(index, count):
+    from zoo.export.generate_loop import write_in_place
+
+    rng = np.random.default_rng(index)
+    cache = rng.normal(size=(2, 2, 3, 8, 4)).astype("float32")
+    new = rng.normal(size=(2, 2, 3, count, 4)).astype("float32")
+    expected = cache.copy()
+    expected[:, :, :, index : index + count] = new
+
+    @tf.function(autograph=False)
+    def write(cache, new, index):
+        # A buffer of its own (the op writes into its input), as the decode loop's caches are.
+        return write_in_place(tf.identity(cache) + 0.0, new, index)
+
+    np.testing.assert_array_equal(write(cache, new, tf.constant(index)).numpy(), expected)
+    np.testing.assert_array_equal(cache[:, :, :, :index], expected[:, :, :, :index])  # the numpy input is untouched
 
 
 def test_attention_without_a_cache_keeps_the_recomputing_loop_and_keras_tokens():

@@ -114,13 +114,34 @@ def main(argv=None, prog=None):
     parser.add_argument("--prompt-len", type=int, default=4, help="prompt tokens per row for generate (default: 4)")
     parser.add_argument("--new-tokens", type=int, default=128, help="tokens generated per row (default: 128)")
     parser.add_argument("--only", choices=PARTS, action="append", help="time only these parts (repeatable)")
+    parser.add_argument(
+        "--intra-op-threads",
+        type=int,
+        default=0,
+        help="TensorFlow's intra-op threads, as a server sets them (TF Serving: --tensorflow_intra_op_parallelism); "
+        "0 = TensorFlow's default (default: 0)",
+    )
+    parser.add_argument(
+        "--inter-op-threads",
+        type=int,
+        default=0,
+        help="TensorFlow's inter-op threads (TF Serving: --tensorflow_inter_op_parallelism); 0 = default (default: 0)",
+    )
     args = parser.parse_args(argv)
     for flag in ("repeats", "rounds", "vocab_size", "seq_len", "prompt_len", "new_tokens"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    for flag in ("intra_op_threads", "inter_op_threads"):
+        if getattr(args, flag) < 0:
+            parser.error(f"--{flag.replace('_', '-')} must be 0 (TensorFlow's default) or more")
     parts = args.only or PARTS
 
     import tensorflow as tf
+
+    # Both apply to the whole process and only before TensorFlow runs its first op: Keras and the
+    # SavedModel then run under the same setting, as they would in one server.
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
 
     from zoo.export.saved_model import export_saved_model
     from zoo.llm import build_llm
@@ -191,6 +212,8 @@ def main(argv=None, prog=None):
                 "cpu_count": os.cpu_count(),
                 "repeats": args.repeats,
                 "rounds": args.rounds,
+                "intra_op_threads": args.intra_op_threads,
+                "inter_op_threads": args.inter_op_threads,
                 "lm": {
                     "preset": args.lm_preset,
                     "vocab_size": vocab,

@@ -26,6 +26,7 @@ machine are noisy: compare ratios.
 Example:
     $ python benchmarks/attention_scaling.py --quick        # n = 512..2048, 30 quality steps
     $ python benchmarks/attention_scaling.py                # n = 512..8192, 300 quality steps
+    $ python benchmarks/attention_scaling.py --quality-only benchmarks/attention_scaling.json  # training runs only
 """
 
 import argparse
@@ -225,6 +226,34 @@ def plot(scaling, lengths, path):
     write_bytes_atomic(path, buffer.getvalue())
 
 
+def quality_section(steps, log):
+    return {
+        "steps": steps,
+        "seq_len": 128,
+        "batch": 16,
+        "preset": "tiny",
+        "fields": QUALITY_FIELDS,
+        "measured": time.strftime("%Y-%m-%d"),
+        "results": quality(QUALITY_FIELDS, steps, log=log),
+    }
+
+
+def update_quality(path, steps):
+    """Rerun only the training runs and write them into an earlier output file (write, then rename)."""
+    try:
+        with open(path) as f:
+            results = json.load(f)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"--quality-only needs this benchmark's earlier JSON output: cannot read {path} ({error})")
+    results["quality"] = quality_section(steps, lambda message: print(message, file=sys.stderr, flush=True))
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w") as f:
+        f.write(json.dumps(results, indent=2) + "\n")
+    os.replace(temporary, path)
+    print(json.dumps(results["quality"], indent=2))
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="n = 512..2048, depths 1-4, 30 quality steps")
@@ -234,11 +263,18 @@ def main(argv=None):
     parser.add_argument("--no-quality", action="store_true", help="skip the training runs")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case (median)")
     parser.add_argument("--plot", default=DEFAULT_PLOT, help=f"PNG to write (default {DEFAULT_PLOT})")
+    parser.add_argument(
+        "--quality-only",
+        metavar="JSON",
+        help="run only the training runs and replace the `quality` section of this earlier output file",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(run_cases(json.loads(args.worker))))
         return None
+    if args.quality_only:
+        return update_quality(args.quality_only, args.quality_steps or (30 if args.quick else 300))
 
     lengths = args.lengths or ([512, 1024, 2048] if args.quick else [512, 1024, 2048, 4096, 8192])
     if any(n < 8 for n in lengths):
@@ -297,14 +333,7 @@ def main(argv=None):
         "reversible": reversible,
     }
     if not args.no_quality:
-        results["quality"] = {
-            "steps": steps,
-            "seq_len": 128,
-            "batch": 16,
-            "preset": "tiny",
-            "fields": QUALITY_FIELDS,
-            "results": quality(QUALITY_FIELDS, steps, log=log),
-        }
+        results["quality"] = quality_section(steps, log)
 
     targets = {}
     top = str(max(lengths))

@@ -37,6 +37,7 @@ import shutil
 import time
 
 import numpy as np
+from keras import ops
 
 GENERATE_FILE = "generate.tflite"
 SIGNATURES = ("prefill", "decode")
@@ -56,14 +57,57 @@ class LiteRTGenerateResult:
     size_bytes: int
 
 
+class KeyValues:
+    """One block's cache as its keys and values, two tensors [b, kv_heads, max_length, head_dim].
+
+    The attention layers read a cache as `cache[0]` (keys) and `cache[1]` (values); on
+    one stacked tensor each read is a STRIDED_SLICE that TFLite runs with its reference
+    kernel, one element at a time (profiled: about half of a decode step). Here the two
+    reads are the tensors themselves, no op at all.
+
+    Example:
+        >>> import numpy as np
+        >>> kv = KeyValues(np.zeros((1, 2, 4, 8), "float32"), np.ones((1, 2, 4, 8), "float32"))
+        >>> float(kv[1].sum()), str(kv.dtype)
+        (64.0, 'float32')
+    """
+
+    def __init__(self, keys, values):
+        self.keys, self.values = keys, values
+
+    def __getitem__(self, index):
+        return (self.keys, self.values)[index]
+
+    @property
+    def dtype(self):
+        return self.keys.dtype
+
+
+def write_key_values(cache, new, index):
+    """`cache` (KeyValues) with `new` [2, b, kv_heads, q, head_dim] written at positions index .. index + q - 1.
+
+    `ops.slice_update` becomes XLA's dynamic-update-slice, which the TFLite converter
+    lowers to the built-in DYNAMIC_UPDATE_SLICE: it writes the new token's rows, where
+    the attention layers' "core" mode (a select) rewrites every cache position.
+
+    Example:
+        >>> import numpy as np
+        >>> kv = write_key_values(KeyValues(*np.zeros((2, 1, 1, 4, 1), "float32")), np.ones((2, 1, 1, 2, 1), "float32"), 1)
+        >>> ops.convert_to_numpy(kv.keys)[0, 0, :, 0].tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    at = (0, 0, index, 0)
+    keys, values = ops.unstack(new, 2, axis=0)
+    return KeyValues(ops.slice_update(cache.keys, at, keys), ops.slice_update(cache.values, at, values))
+
+
 @contextlib.contextmanager
-def _core_cache_writes(model):
-    # XLA's dynamic-update-slice (what ops.slice_update becomes in TF) is not a TFLite built-in;
-    # the attention layers' "core" mode writes the cache with where/select instead.
+def _litert_cache_writes(model):
+    # While the signatures are traced, every attention layer writes its cache with `write_key_values`.
     layers = [layer for layer in model._flatten_layers() if hasattr(layer, "cache_ops")]
     before = [layer.cache_ops for layer in layers]
     for layer in layers:
-        layer.cache_ops = "core"
+        layer.cache_ops = write_key_values
     try:
         yield
     finally:
@@ -82,18 +126,23 @@ def generate_module(model, max_length):
     """A tf.Module with the `prefill` and `decode` tf.functions of a zoo CausalLM (fixed max_length)."""
     import tensorflow as tf
 
-    from zoo.llm.models.tasks import empty_cache
-
     shape = cache_shape(model, max_length)
     layers = shape[0]
 
     def outputs(logits, cache):
         last = tf.cast(logits, tf.float32)
+        # One PACK of every block's keys and values, then a free reshape to [layers, 2, ...].
+        stacked = tf.stack([tensor for kv in cache for tensor in (kv.keys, kv.values)], axis=0)
         return {
             "logits": last,
             "next_token": tf.argmax(last, axis=-1, output_type=tf.int32),
-            "kv_cache": tf.stack(list(cache), axis=0),
+            "kv_cache": tf.reshape(stacked, shape),
         }
+
+    def split(kv_cache):
+        # One UNPACK into every block's keys and values (a reshape of the leading axes is free).
+        tensors = tf.unstack(tf.reshape(kv_cache, [2 * layers] + shape[2:]), num=2 * layers, axis=0)
+        return tuple(KeyValues(tensors[2 * i], tensors[2 * i + 1]) for i in range(layers))
 
     class Generate(tf.Module):
         def __init__(self):
@@ -107,7 +156,7 @@ def generate_module(model, max_length):
             ]
         )
         def prefill(self, token_ids, length):
-            cache = empty_cache(model, 1, max_length)
+            cache = split(tf.zeros(shape, model.compute_dtype))
             logits, _, cache = model.call_with_cache(token_ids, cache, 0)
             return outputs(tf.gather(logits, length - 1, axis=1), cache)
 
@@ -119,9 +168,8 @@ def generate_module(model, max_length):
             ]
         )
         def decode(self, token_id, index, kv_cache):
-            cache = tuple(tf.unstack(kv_cache, num=layers, axis=0))
-            logits, _, cache = model.call_with_cache(token_id, cache, index)
-            return outputs(logits[:, 0], cache)
+            logits, _, cache = model.call_with_cache(token_id, split(kv_cache), index)
+            return outputs(tf.reshape(logits, [1, -1]), cache)
 
     return Generate()
 
@@ -141,7 +189,7 @@ def convert_generate(model, max_length):
         )
     if not 2 <= int(max_length) <= config.max_length:
         raise ValueError(f"max_length must lie in [2, {config.max_length}] (the model's positions), got {max_length}.")
-    with _core_cache_writes(model):
+    with _litert_cache_writes(model):
         module = generate_module(model, int(max_length))
         functions = [getattr(module, name).get_concrete_function() for name in SIGNATURES]
     # Weights become constants first: with two signatures sharing them, the converter otherwise keeps

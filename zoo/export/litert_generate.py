@@ -16,8 +16,10 @@ The padded prompt positions write keys/values past the prompt too; they are
 never read, because each decode step writes its own position before attending
 and attention masks keys after the query (causal). Shapes are fixed
 (max_length = the cache length, `--max-length` or the model's), which is what
-TFLite's built-in ops and a mobile runtime want; the cache writes use core
-where/select ops, not XLA's dynamic-update-slice.
+TFLite's built-in ops and a mobile runtime want. Inside the file each block's
+keys and values are separate tensors (`KeyValues`), written with the built-in
+DYNAMIC_UPDATE_SLICE (`write_key_values`): a decode step writes one position
+and reads the cache without slicing it.
 
 `LiteRTGenerator` runs such a file with `ai_edge_litert`'s interpreter: greedy
 decoding, the same tokens as `model.generate` (checked before a file is
@@ -37,7 +39,6 @@ import shutil
 import time
 
 import numpy as np
-from keras import ops
 
 GENERATE_FILE = "generate.tflite"
 SIGNATURES = ("prefill", "decode")
@@ -93,9 +94,11 @@ def write_key_values(cache, new, index):
     Example:
         >>> import numpy as np
         >>> kv = write_key_values(KeyValues(*np.zeros((2, 1, 1, 4, 1), "float32")), np.ones((2, 1, 1, 2, 1), "float32"), 1)
-        >>> ops.convert_to_numpy(kv.keys)[0, 0, :, 0].tolist()
+        >>> np.asarray(kv.keys)[0, 0, :, 0].tolist()
         [0.0, 1.0, 1.0, 0.0]
     """
+    from keras import ops
+
     at = (0, 0, index, 0)
     keys, values = ops.unstack(new, 2, axis=0)
     return KeyValues(ops.slice_update(cache.keys, at, keys), ops.slice_update(cache.values, at, values))
@@ -226,8 +229,46 @@ def _calling(frozen, original, name):
     return call
 
 
+class _SignatureTensors:
+    """A signature's subgraph in an interpreter, with numpy views of its input and output buffers.
+
+    The public `SignatureRunner` resizes and reallocates every input and copies every
+    input and output on each call; for a decode step of a small model that costs as much
+    as the step's ops. A view writes and reads the interpreter's buffers in place; they
+    stay put because no input is ever resized. Scalar inputs are set by value (a view
+    of a 0-d tensor is a copy).
+    """
+
+    def __init__(self, interpreter, name):
+        self.wrapper = interpreter._interpreter  # the C++ interpreter: Invoke/SetTensor/tensor per subgraph
+        signature = interpreter._get_full_signature_list()[name]
+        self.subgraph = self.wrapper.GetSubgraphIndexFromSignature(name)
+        self.wrapper.AllocateTensors(self.subgraph)
+        self.inputs, self.outputs = dict(signature["inputs"]), dict(signature["outputs"])
+
+    def view(self, index):
+        return self.wrapper.tensor(self.wrapper, index, self.subgraph)
+
+    def input(self, name):
+        return self.view(self.inputs[name])
+
+    def output(self, name):
+        return self.view(self.outputs[name])
+
+    def set_scalar(self, name, value):
+        self.wrapper.SetTensor(self.inputs[name], np.array(value, "int32"), self.subgraph)
+
+    def invoke(self):
+        self.wrapper.Invoke(self.subgraph)
+
+
 class LiteRTGenerator:
     """Greedy generation with a `prefill`/`decode` LiteRT file and `ai_edge_litert`'s interpreter.
+
+    The loop calls the interpreter the way an app does: it writes the inputs into the
+    interpreter's buffers, invokes, and copies the decode step's `kv_cache` output
+    into its input for the next step (one copy of the cache per token).
+    num_threads: the interpreter's CPU threads (None: its default, one).
 
     Example:
         >>> generator = LiteRTGenerator("saved_models/tiny_lm/litert_generate/1/generate.tflite")  # doctest: +SKIP
@@ -247,9 +288,10 @@ class LiteRTGenerator:
             raise ValueError(
                 f"This TFLite file has no {missing} signature(s); export it with `zoo export --format litert-generate`."
             )
-        self.prefill = interpreter.get_signature_runner("prefill")
-        self.decode = interpreter.get_signature_runner("decode")
-        self.max_length = int(self.prefill.get_input_details()["token_ids"]["shape"][1])
+        self.interpreter = interpreter  # owns the buffers the views below point into
+        self.prefill = _SignatureTensors(interpreter, "prefill")
+        self.decode = _SignatureTensors(interpreter, "decode")
+        self.max_length = int(self.prefill.input("token_ids").shape[1])
         self.timings = {}
 
     def generate(self, prompt, max_new_tokens=32, stop_token_ids=()):
@@ -262,13 +304,19 @@ class LiteRTGenerator:
                 f"The prompt ({len(prompt)} tokens) + max_new_tokens ({max_new_tokens}) exceeds the file's "
                 f"max_length {self.max_length}; export with a larger --max-length."
             )
-        ids = np.zeros((1, self.max_length), "int32")
-        ids[0, : len(prompt)] = prompt
+        prefill, decode = self.prefill, self.decode
         started = time.perf_counter()
-        out = self.prefill(token_ids=ids, length=np.array(len(prompt), "int32"))
+        ids = prefill.input("token_ids")
+        ids[...] = 0
+        ids[0, : len(prompt)] = prompt
+        prefill.set_scalar("length", len(prompt))
+        prefill.invoke()
+        token = int(prefill.output("next_token")[0])
+        cache_in, cache_out, token_in = decode.input("kv_cache"), decode.output("kv_cache"), decode.input("token_id")
+        cache_in[...] = prefill.output("kv_cache")
         prefill_ms = (time.perf_counter() - started) * 1000.0
+        next_token = decode.output("next_token")
         stops, tokens, steps = set(int(t) for t in stop_token_ids or ()), [], []
-        token, cache = int(out["next_token"][0]), out["kv_cache"]
         for index in range(len(prompt), len(prompt) + max_new_tokens):
             if token in stops:
                 break
@@ -276,9 +324,12 @@ class LiteRTGenerator:
             if len(tokens) == max_new_tokens:
                 break
             started = time.perf_counter()
-            out = self.decode(token_id=np.array([[token]], "int32"), index=np.array(index, "int32"), kv_cache=cache)
+            token_in[0, 0] = token
+            decode.set_scalar("index", index)
+            decode.invoke()
+            token = int(next_token[0])
+            cache_in[...] = cache_out  # the next step's input: the file passes the cache out, not in place
             steps.append((time.perf_counter() - started) * 1000.0)
-            token, cache = int(out["next_token"][0]), out["kv_cache"]
         self.timings = {"prefill_ms": prefill_ms, "decode_ms": steps}
         return tokens
 

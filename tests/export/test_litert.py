@@ -56,7 +56,7 @@ def test_litert_generate_gives_keras_greedy_tokens_with_a_kv_cache(tmp_path):
     )
     # check=False: the test compares with Keras itself, on its own prompt (the check is the same comparison).
     result = export_litert_generate(model, str(tmp_path), name="tiny_lm", max_length=12, check=False)
-    assert result.cache_shape == [2, 2, 1, 2, 12, 8]  # [layers, keys and values, batch, kv heads, max_length, head_dim]
+    assert result.cache_shape == [4, 1, 2, 12, 8]  # [2 * layers (keys, values), batch, kv heads, max_length, head_dim]
     assert os.path.basename(result.path) == "generate.tflite"
     # The decode step writes the cache with the built-in DYNAMIC_UPDATE_SLICE, not a select over every position,
     # and reads it without slicing (each block's keys and values are their own tensors).

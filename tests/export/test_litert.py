@@ -68,11 +68,13 @@ def test_litert_generate_gives_keras_greedy_tokens_with_a_kv_cache(tmp_path):
     want = model.generate([prompt], max_new_tokens=8, sampler="greedy", jit_compile=False)[0]
     assert generator.generate(prompt, max_new_tokens=8) == want
     assert len(generator.timings["decode_ms"]) == 7  # the first new token comes from the prefill
-    # A shorter prompt on the same interpreter: the previous run's tokens and cache leave no trace.
-    assert (
-        generator.generate([9], max_new_tokens=5)
-        == model.generate([[9]], max_new_tokens=5, sampler="greedy", jit_compile=False)[0]
-    )
+    assert generator.timings["prompt_by"] == "prefill"  # 4 tokens > max_length // 8
+    # The prompt run as decode steps instead of the prefill signature: the same tokens.
+    assert generator.generate(prompt, max_new_tokens=8, use_prefill=False) == want
+    # A shorter prompt on the same interpreter, both ways: the previous run's tokens and cache leave no trace.
+    short = model.generate([[9]], max_new_tokens=5, sampler="greedy", jit_compile=False)[0]
+    assert generator.generate([9], max_new_tokens=5) == short and generator.timings["prompt_by"] == "decode"
+    assert generator.generate([9], max_new_tokens=5, use_prefill=True) == short
     # Stopping: the row ends before the first stop token, as Keras' generate does.
     assert generator.generate(prompt, max_new_tokens=8, stop_token_ids=[want[2]]) == want[: want.index(want[2])]
     with pytest.raises(ValueError, match="exceeds the file's max_length 12; export with a larger --max-length"):

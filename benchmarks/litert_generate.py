@@ -4,9 +4,10 @@ A causal LM of the `tiny` (and `small`) preset shape is exported with
 `zoo.export.litert_generate` (KV cache as state, fixed max_length) and run with
 `ai_edge_litert`'s interpreter, greedy, batch 1: a prompt of 4 tokens and
 `--new-tokens` new ones, with one interpreter thread (a phone core; also the
-Python interpreter's default) and with two. Reported: the prefill time, the
-median time of one decode step (ms per token), the whole generation, its
-process CPU time, and Keras' cached, XLA-compiled `model.generate` for the same
+Python interpreter's default) and with two. Reported: the prompt's time (a
+4-token prompt runs as decode steps, see `LiteRTGenerator.generate`; the
+prefill signature's time is reported too), the median time of one decode step
+(ms per token), the whole generation, its process CPU time, and Keras' cached, XLA-compiled `model.generate` for the same
 prompt, plus whether both give the same tokens. The three run interleaved
 (LiteRT 1 thread, LiteRT 2 threads, Keras; `--rounds` times after a warm-up):
 medians, with the spread over rounds of the whole-run time. Weights are random
@@ -60,7 +61,10 @@ def measure(preset, new_tokens, threads, rounds):
     for _ in range(rounds):
         for t, generator in generators.items():
             tokens, wall, cpu = timed(lambda: generator.generate(PROMPT, new_tokens))
-            runs[t].append((wall, cpu, dict(generator.timings), tokens))
+            timings = dict(generator.timings)
+            generator.generate(PROMPT, 1, use_prefill=True)
+            timings["prefill_signature_ms"] = generator.timings["prefill_ms"]
+            runs[t].append((wall, cpu, timings, tokens))
         want, wall, cpu = timed(lambda: model.generate([PROMPT], max_new_tokens=new_tokens, sampler="greedy")[0])
         keras_runs.append((wall, cpu, list(want)))
 
@@ -68,7 +72,9 @@ def measure(preset, new_tokens, threads, rounds):
         walls = [r[0] for r in runs[t]]
         total = float(np.median(walls))
         return {
-            "prefill_ms": round(float(np.median([r[2]["prefill_ms"] for r in runs[t]])), 3),
+            "prompt_by": runs[t][0][2]["prompt_by"],
+            "prompt_ms": round(float(np.median([r[2]["prefill_ms"] for r in runs[t]])), 3),
+            "prefill_signature_ms": round(float(np.median([r[2]["prefill_signature_ms"] for r in runs[t]])), 3),
             "decode_ms_per_token": round(float(np.median([s for r in runs[t] for s in r[2]["decode_ms"]])), 3),
             "total_ms": round(total, 2),
             "total_ms_spread": [round(min(walls), 2), round(max(walls), 2)],
@@ -88,7 +94,9 @@ def measure(preset, new_tokens, threads, rounds):
         "new_tokens": new_tokens,
         "file_bytes": len(content),
         "export_seconds": round(export_s, 1),
-        "litert_prefill_ms": row["prefill_ms"],
+        "litert_prompt_by": row["prompt_by"],
+        "litert_prompt_ms": row["prompt_ms"],
+        "litert_prefill_signature_ms": row["prefill_signature_ms"],
         "litert_decode_ms_per_token": row["decode_ms_per_token"],
         "litert_total_ms": row["total_ms"],
         "litert_total_ms_spread": row["total_ms_spread"],

@@ -119,7 +119,7 @@ def main(argv=None):
     parser.add_argument(
         "--threads", type=int, nargs="+", default=[1, 2], help="interpreter threads; the first is the headline row"
     )
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds after the warm-up")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved timed rounds after the warm-up")
     args = parser.parse_args(argv)
     if min(args.threads) < 1 or args.rounds < 1 or args.new_tokens < 2:
         parser.error("--threads must be >= 1, --rounds >= 1 and --new-tokens >= 2")

@@ -7,7 +7,8 @@ out, nothing stored inside the interpreter):
 - `prefill(token_ids [1, max_length], length [])`: runs the prompt, right-padded
   to max_length, through the model once (`CausalLM.call_with_cache` at index 0)
   and returns the next-token `logits` [1, vocab] at position length - 1, the greedy
-  `next_token` [1] and the filled `kv_cache` [layers, 2, 1, kv_heads, max_length, head_dim].
+  `next_token` [1] and the filled `kv_cache` [2 * layers, 1, kv_heads, max_length, head_dim]
+  (block i's keys at 2i, its values at 2i + 1).
 - `decode(token_id [1, 1], index [], kv_cache)`: runs one token at position
   `index`, writes its keys/values there and returns `logits`, `next_token` and the
   new `kv_cache`.
@@ -16,12 +17,16 @@ The padded prompt positions write keys/values past the prompt too; they are
 never read, because each decode step writes its own position before attending
 and attention masks keys after the query (causal). Shapes are fixed
 (max_length = the cache length, `--max-length` or the model's), which is what
-TFLite's built-in ops and a mobile runtime want; the cache writes use core
-where/select ops, not XLA's dynamic-update-slice.
+TFLite's built-in ops and a mobile runtime want. Inside the file each block's
+keys and values are separate tensors (`KeyValues`), written with the built-in
+DYNAMIC_UPDATE_SLICE (`write_key_values`): a decode step writes one position
+and reads the cache without slicing it.
 
 `LiteRTGenerator` runs such a file with `ai_edge_litert`'s interpreter: greedy
 decoding, the same tokens as `model.generate` (checked before a file is
-published), with the time of the prefill and of each decode step.
+published), with the time of the prompt and of each decode step. A short prompt
+goes through `decode` one token at a time: the fixed-shape prefill costs as much
+as a dozen or more decode steps.
 
 Example:
     >>> result = export_litert_generate("runs/pretrain-clm-20260101-120000")   # doctest: +SKIP
@@ -56,14 +61,59 @@ class LiteRTGenerateResult:
     size_bytes: int
 
 
+class KeyValues:
+    """One block's cache as its keys and values, two tensors [b, kv_heads, max_length, head_dim].
+
+    The attention layers read a cache as `cache[0]` (keys) and `cache[1]` (values) and
+    cast new entries to `cache.dtype`; on one stacked tensor each read is a STRIDED_SLICE
+    that TFLite runs with its reference kernel, one element at a time (profiled: about 45%
+    of a small-preset decode step). Here the two reads are the tensors themselves, no op.
+
+    Example:
+        >>> import numpy as np
+        >>> kv = KeyValues(np.zeros((1, 2, 4, 8), "float32"), np.ones((1, 2, 4, 8), "float32"))
+        >>> float(kv[1].sum()), str(kv.dtype)
+        (64.0, 'float32')
+    """
+
+    def __init__(self, keys, values):
+        self.keys, self.values = keys, values
+
+    def __getitem__(self, index):
+        return (self.keys, self.values)[index]
+
+    @property
+    def dtype(self):
+        return self.keys.dtype
+
+
+def write_key_values(cache, new, index):
+    """`cache` (KeyValues) with `new` [2, b, kv_heads, q, head_dim] written at positions index .. index + q - 1.
+
+    `ops.slice_update` becomes XLA's dynamic-update-slice, which the TFLite converter
+    lowers to the built-in DYNAMIC_UPDATE_SLICE: it writes the new token's rows, where
+    the attention layers' "core" mode (a select) rewrites every cache position.
+
+    Example:
+        >>> import numpy as np
+        >>> kv = write_key_values(KeyValues(*np.zeros((2, 1, 1, 4, 1), "float32")), np.ones((2, 1, 1, 2, 1), "float32"), 1)
+        >>> np.asarray(kv.keys)[0, 0, :, 0].tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    from keras import ops
+
+    at = (0, 0, index, 0)
+    keys, values = ops.unstack(new, 2, axis=0)
+    return KeyValues(ops.slice_update(cache.keys, at, keys), ops.slice_update(cache.values, at, values))
+
+
 @contextlib.contextmanager
-def _core_cache_writes(model):
-    # XLA's dynamic-update-slice (what ops.slice_update becomes in TF) is not a TFLite built-in;
-    # the attention layers' "core" mode writes the cache with where/select instead.
+def _litert_cache_writes(model):
+    # While the signatures are traced, every attention layer writes its cache with `write_key_values`.
     layers = [layer for layer in model._flatten_layers() if hasattr(layer, "cache_ops")]
     before = [layer.cache_ops for layer in layers]
     for layer in layers:
-        layer.cache_ops = "core"
+        layer.cache_ops = write_key_values
     try:
         yield
     finally:
@@ -72,28 +122,32 @@ def _core_cache_writes(model):
 
 
 def cache_shape(model, max_length):
-    """[layers, 2, 1, kv_heads, max_length, head_dim]: the state `prefill` returns and `decode` takes (one
-    `call_with_cache` cache per layer, keys and values first, stacked)."""
+    """[2 * layers, 1, kv_heads, max_length, head_dim]: the state `prefill` returns and `decode` takes, block i's
+    keys at 2i and its values at 2i + 1. Keys and values share the leading axis because a decode step splits the
+    cache into them with one UNPACK and joins them with one PACK: a [layers, 2, ...] layout costs a reshape on
+    each side, two more copies of the whole cache per token (measured: about 7% of a decode step)."""
     config = model.llm_config
-    return [config.num_layers, 2, 1, config.key_value_heads, int(max_length), config.head_dim]
+    return [2 * config.num_layers, 1, config.key_value_heads, int(max_length), config.head_dim]
 
 
 def generate_module(model, max_length):
     """A tf.Module with the `prefill` and `decode` tf.functions of a zoo CausalLM (fixed max_length)."""
     import tensorflow as tf
 
-    from zoo.llm.models.tasks import empty_cache
-
     shape = cache_shape(model, max_length)
-    layers = shape[0]
+    layers = shape[0] // 2
 
     def outputs(logits, cache):
         last = tf.cast(logits, tf.float32)
         return {
             "logits": last,
             "next_token": tf.argmax(last, axis=-1, output_type=tf.int32),
-            "kv_cache": tf.stack(list(cache), axis=0),
+            "kv_cache": tf.stack([tensor for kv in cache for tensor in (kv.keys, kv.values)], axis=0),
         }
+
+    def split(kv_cache):
+        tensors = tf.unstack(kv_cache, num=2 * layers, axis=0)
+        return tuple(KeyValues(tensors[2 * i], tensors[2 * i + 1]) for i in range(layers))
 
     class Generate(tf.Module):
         def __init__(self):
@@ -107,7 +161,7 @@ def generate_module(model, max_length):
             ]
         )
         def prefill(self, token_ids, length):
-            cache = empty_cache(model, 1, max_length)
+            cache = split(tf.zeros(shape, model.compute_dtype))
             logits, _, cache = model.call_with_cache(token_ids, cache, 0)
             return outputs(tf.gather(logits, length - 1, axis=1), cache)
 
@@ -119,9 +173,8 @@ def generate_module(model, max_length):
             ]
         )
         def decode(self, token_id, index, kv_cache):
-            cache = tuple(tf.unstack(kv_cache, num=layers, axis=0))
-            logits, _, cache = model.call_with_cache(token_id, cache, index)
-            return outputs(logits[:, 0], cache)
+            logits, _, cache = model.call_with_cache(token_id, split(kv_cache), index)
+            return outputs(tf.reshape(logits, [1, -1]), cache)
 
     return Generate()
 
@@ -141,7 +194,7 @@ def convert_generate(model, max_length):
         )
     if not 2 <= int(max_length) <= config.max_length:
         raise ValueError(f"max_length must lie in [2, {config.max_length}] (the model's positions), got {max_length}.")
-    with _core_cache_writes(model):
+    with _litert_cache_writes(model):
         module = generate_module(model, int(max_length))
         functions = [getattr(module, name).get_concrete_function() for name in SIGNATURES]
     # Weights become constants first: with two signatures sharing them, the converter otherwise keeps
@@ -178,8 +231,46 @@ def _calling(frozen, original, name):
     return call
 
 
+class _SignatureTensors:
+    """A signature's subgraph in an interpreter, with numpy views of its input and output buffers.
+
+    The public `SignatureRunner` resizes and reallocates every input and copies every
+    input and output on each call; for a decode step of a small model that costs as much
+    as the step's ops. A view writes and reads the interpreter's buffers in place; they
+    stay put because no input is ever resized. Scalar inputs are set by value (a view
+    of a 0-d tensor is a copy).
+    """
+
+    def __init__(self, interpreter, name):
+        self.wrapper = interpreter._interpreter  # the C++ interpreter: Invoke/SetTensor/tensor per subgraph
+        signature = interpreter._get_full_signature_list()[name]
+        self.subgraph = self.wrapper.GetSubgraphIndexFromSignature(name)
+        self.wrapper.AllocateTensors(self.subgraph)
+        self.inputs, self.outputs = dict(signature["inputs"]), dict(signature["outputs"])
+
+    def view(self, index):
+        return self.wrapper.tensor(self.wrapper, index, self.subgraph)
+
+    def input(self, name):
+        return self.view(self.inputs[name])
+
+    def output(self, name):
+        return self.view(self.outputs[name])
+
+    def set_scalar(self, name, value):
+        self.wrapper.SetTensor(self.inputs[name], np.array(value, "int32"), self.subgraph)
+
+    def invoke(self):
+        self.wrapper.Invoke(self.subgraph)
+
+
 class LiteRTGenerator:
     """Greedy generation with a `prefill`/`decode` LiteRT file and `ai_edge_litert`'s interpreter.
+
+    The loop calls the interpreter the way an app does: it writes the inputs into the
+    interpreter's buffers, invokes, and copies the decode step's `kv_cache` output
+    into its input for the next step (one copy of the cache per token).
+    num_threads: the interpreter's CPU threads (None: its default, one).
 
     Example:
         >>> generator = LiteRTGenerator("saved_models/tiny_lm/litert_generate/1/generate.tflite")  # doctest: +SKIP
@@ -199,13 +290,21 @@ class LiteRTGenerator:
             raise ValueError(
                 f"This TFLite file has no {missing} signature(s); export it with `zoo export --format litert-generate`."
             )
-        self.prefill = interpreter.get_signature_runner("prefill")
-        self.decode = interpreter.get_signature_runner("decode")
-        self.max_length = int(self.prefill.get_input_details()["token_ids"]["shape"][1])
+        self.interpreter = interpreter  # owns the buffers the views below point into
+        self.prefill = _SignatureTensors(interpreter, "prefill")
+        self.decode = _SignatureTensors(interpreter, "decode")
+        self.max_length = int(self.prefill.input("token_ids").shape[1])
         self.timings = {}
 
-    def generate(self, prompt, max_new_tokens=32, stop_token_ids=()):
-        """New token ids after `prompt` (greedy); `self.timings` then holds prefill and per-step milliseconds."""
+    def generate(self, prompt, max_new_tokens=32, stop_token_ids=(), use_prefill=None):
+        """New token ids after `prompt` (greedy); `self.timings` then holds the prompt's and per-step milliseconds.
+
+        use_prefill: run the prompt through the `prefill` signature (True) or one `decode`
+        step per prompt token (False); None chooses: decode steps for a prompt of at most
+        max_length // 8 tokens. The prefill always runs all max_length positions (its
+        shape is fixed), which costs about 11 decode steps at max_length 32, 17 at 68 and
+        35-47 at 256 (measured, one thread), so a short prompt is cheaper step by step.
+        """
         prompt = [int(t) for t in prompt]
         if not prompt:
             raise ValueError("Empty prompt: give at least one token id (start with a BOS token).")
@@ -214,13 +313,37 @@ class LiteRTGenerator:
                 f"The prompt ({len(prompt)} tokens) + max_new_tokens ({max_new_tokens}) exceeds the file's "
                 f"max_length {self.max_length}; export with a larger --max-length."
             )
-        ids = np.zeros((1, self.max_length), "int32")
-        ids[0, : len(prompt)] = prompt
+        if use_prefill is None:
+            use_prefill = len(prompt) > self.max_length // 8
+        decode = self.decode
+        cache_in, cache_out = decode.input("kv_cache"), decode.output("kv_cache")
+        token_in, next_token = decode.input("token_id"), decode.output("next_token")
+
+        def step(token, index):
+            token_in[0, 0] = token
+            decode.set_scalar("index", index)
+            decode.invoke()
+            cache_in[...] = cache_out  # the next step's input: the file passes the cache out, not in place
+            return int(next_token[0])
+
         started = time.perf_counter()
-        out = self.prefill(token_ids=ids, length=np.array(len(prompt), "int32"))
-        prefill_ms = (time.perf_counter() - started) * 1000.0
+        if use_prefill:
+            prefill = self.prefill
+            ids = prefill.input("token_ids")
+            ids[...] = 0
+            ids[0, : len(prompt)] = prompt
+            prefill.set_scalar("length", len(prompt))
+            prefill.invoke()
+            token = int(prefill.output("next_token")[0])
+            cache_in[...] = prefill.output("kv_cache")
+        else:
+            # A fresh cache: the positions past the prompt are masked, but a masked NaN left in the
+            # buffer would still turn the attention output into NaN (0 * NaN).
+            cache_in[...] = 0
+            for index, token in enumerate(prompt):
+                token = step(token, index)
+        prompt_ms = (time.perf_counter() - started) * 1000.0
         stops, tokens, steps = set(int(t) for t in stop_token_ids or ()), [], []
-        token, cache = int(out["next_token"][0]), out["kv_cache"]
         for index in range(len(prompt), len(prompt) + max_new_tokens):
             if token in stops:
                 break
@@ -228,10 +351,13 @@ class LiteRTGenerator:
             if len(tokens) == max_new_tokens:
                 break
             started = time.perf_counter()
-            out = self.decode(token_id=np.array([[token]], "int32"), index=np.array(index, "int32"), kv_cache=cache)
+            token = step(token, index)
             steps.append((time.perf_counter() - started) * 1000.0)
-            token, cache = int(out["next_token"][0]), out["kv_cache"]
-        self.timings = {"prefill_ms": prefill_ms, "decode_ms": steps}
+        self.timings = {
+            "prefill_ms": prompt_ms,
+            "prompt_by": "prefill" if use_prefill else "decode",
+            "decode_ms": steps,
+        }
         return tokens
 
 
@@ -244,8 +370,8 @@ def check_against_keras(content, model, max_length, prompts=((5, 9, 2), (7,)), m
         new = max_new_tokens or max(1, min(8, max_length - len(prompt)))
         # Eager decoding: for a few tokens an XLA compile costs more than it saves.
         want = model.generate([prompt], max_new_tokens=new, sampler="greedy", jit_compile=False)[0]
-        got = generator.generate(prompt, max_new_tokens=new)
-        if list(want) != got:
+        # Both ways of running the prompt: the prefill signature and decode steps.
+        if any(generator.generate(prompt, new, use_prefill=way) != list(want) for way in (True, False)):
             return False
     return True
 

@@ -55,9 +55,10 @@ class MultiHeadAttention(keras.layers.Layer):
     # Whether a key/value cache gives the same outputs as recomputing the sequence.
     supports_cache = True
     # How the cached call writes keys/values (see `write_cache`). "keras": slice_update, what
-    # Keras' XLA-compiled generate wants. "core": a select, core ops any converter knows (the
-    # LiteRT export). Or a function (cache, new, index) -> cache that a serving graph installs
-    # while it traces: zoo.export.generate_loop writes in place with a core TensorFlow op.
+    # Keras' XLA-compiled generate wants. "core": a select over every position, plain ops any
+    # graph runtime has (the reference the export writers are tested against). Or a function
+    # (cache, new, index) -> cache that an export installs while it traces: the TF Serving graph
+    # writes in place (zoo.export.generate_loop), the LiteRT file with DYNAMIC_UPDATE_SLICE.
     cache_ops = "keras"
     # Full attention over a sequence through keras.ops.dot_product_attention (flash attention
     # where the backend and device have it): True, False, or None to choose per backend and

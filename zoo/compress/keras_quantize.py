@@ -45,6 +45,7 @@ Example:
     ['block_0/ffn_in', 'block_0/ffn_out']
 """
 
+import contextlib
 import gzip
 import math
 import os
@@ -105,6 +106,89 @@ def quantization_structure(model):
             "(use int8 or int4 for it)."
         )
     return {"pre_block_layers": [backbone.embeddings], "sequential_blocks": list(blocks)}
+
+
+@contextlib.contextmanager
+def calibration_through_call(structure):
+    """While Keras runs GPTQ/AWQ, send each not-yet-calibrated Dense/EinsumDense layer through its `call`.
+
+    Keras 3.15 collects the calibration statistics (GPTQ's Hessians, AWQ's activation maxima) by
+    wrapping each layer's `call` (`gptq_core.stream_hessians`, `awq_core.stream_activations`), but
+    `model.quantize` has already switched the layers to the gptq/awq mode by then, and
+    `Operation.__call__` sends a layer with a quantization mode to `quantized_call`, never to
+    `call`. The hook never ran: every Hessian stayed zero and both modes fell back to plain
+    round-to-nearest. Until a layer is calibrated, its `quantized_call` (`_gptq_call`/`_awq_call`)
+    computes exactly what `call` does (inputs @ float kernel + bias), so routing it through
+    `call` changes no output and lets the hook see the inputs. Calibrated layers keep Keras'
+    quantized path (the next block's inputs come from the quantized blocks, as GPTQ/AWQ intend).
+    The per-layer override is removed on exit.
+
+    Example:
+        >>> with calibration_through_call(quantization_structure(model)):   # doctest: +SKIP
+        ...     model.quantize("gptq", config=config)
+    """
+    import keras
+
+    layers = [
+        leaf
+        for block in structure["sequential_blocks"]
+        for leaf in block._flatten_layers(include_self=True)
+        if isinstance(leaf, (keras.layers.Dense, keras.layers.EinsumDense))
+    ]
+
+    def route(layer):
+        quantized_call = type(layer).quantized_call
+
+        def call_until_calibrated(*args, **kwargs):
+            if getattr(layer, "is_gptq_calibrated", False) or getattr(layer, "is_awq_calibrated", False):
+                return quantized_call(layer, *args, **kwargs)
+            return layer.call(*args, **kwargs)  # the instance attribute: Keras' hook while it is installed
+
+        return call_until_calibrated
+
+    for layer in layers:
+        layer.quantized_call = route(layer)
+    try:
+        yield layers
+    finally:
+        for layer in layers:
+            layer.__dict__.pop("quantized_call", None)
+
+
+@contextlib.contextmanager
+def gptq_cholesky_error_feedback():
+    """While Keras runs GPTQ, hand its column loop the Cholesky factor of H^-1 (as the GPTQ paper does), not H^-1.
+
+    After rounding column j, GPTQ moves the rounding error onto the columns not yet rounded with
+    the optimal (Optimal Brain Surgeon) update, which needs the inverse Hessian of *those*
+    columns only. The paper gets every such row at once from the upper Cholesky factor U of
+    H^-1 (H^-1 = U^T U): row j of U divided by U[j, j]. Keras 3.15's `gptq_quantize_matrix` runs
+    that loop on the plain inverse, whose row j still couples column j to the columns already
+    rounded; that is right for the first column only. Giving the same loop U (same groups, same
+    rounding) makes it the paper's algorithm. Measured on zoo's `tiny` LM: each layer's output
+    error on the calibration windows drops 2.6-10x below round-to-nearest, against 1.0-2.3x
+    with the plain inverse. (Keras permutes H^-1 inside the loop for `activation_order`, which
+    zoo does not use; that case is passed through unchanged.)
+
+    Example:
+        >>> with gptq_cholesky_error_feedback():   # doctest: +SKIP
+        ...     model.quantize("gptq", config=config)
+    """
+    from keras import ops
+    from keras.src.quantizers import gptq as keras_gptq
+
+    plain = keras_gptq.gptq_quantize_matrix
+
+    def with_cholesky_factor(weights_transpose, inv_hessian, *args, activation_order=False, **kwargs):
+        if not activation_order:
+            inv_hessian = ops.transpose(ops.linalg.cholesky(inv_hessian))  # upper U, H^-1 = U^T U
+        return plain(weights_transpose, inv_hessian, *args, activation_order=activation_order, **kwargs)
+
+    keras_gptq.gptq_quantize_matrix = with_cholesky_factor
+    try:
+        yield
+    finally:
+        keras_gptq.gptq_quantize_matrix = plain
 
 
 def _already_tokenized(text):
@@ -192,7 +276,12 @@ def quantize_model(model, mode="int8", calibration=None, num_samples=128):
         # for float8/GPTQ/AWQ, once per layer whose mode it skips; the report lists those layers instead.
         warnings.filterwarnings("ignore", message=".*does not have a `quantize` method.*")
         warnings.filterwarnings("ignore", message=".*Invalid quantization mode.*")
-        model.quantize(mode, config=config)
+        with contextlib.ExitStack() as fixes:
+            if config is not None:
+                fixes.enter_context(calibration_through_call(config.quantization_layer_structure))
+            if mode == "gptq":
+                fixes.enter_context(gptq_cholesky_error_feedback())
+            model.quantize(mode, config=config)
     done = quantized_layers(model)
     kept = [
         layer.path or layer.name

@@ -219,7 +219,9 @@ def test_gptq_and_awq_calibrate_a_zoo_model(monkeypatch):
     rtn = {path: relative_error("gptq", path, _round_to_nearest(floats[path].kernel.numpy())) for path in floats}
     for path, layer in floats.items():
         gptq_error = relative_error("gptq", path)
-        reference = relative_error("gptq", path, _reference_gptq(layer.kernel.numpy(), np.concatenate(seen["gptq"][path])))
+        reference = relative_error(
+            "gptq", path, _reference_gptq(layer.kernel.numpy(), np.concatenate(seen["gptq"][path]))
+        )
         assert gptq_error < rtn[path], path
         # Keras' loop run on the Cholesky factor is the paper's algorithm (float32 vs float64 rounding aside).
         assert gptq_error == pytest.approx(reference, rel=0.1), path

@@ -119,10 +119,11 @@ def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn"), base_qu
         )
     # Shapes are checked on the float kernels, before quantizing: a bad rank must not leave a quantized model behind.
     _check_rank(layers, rank)
-    if base_quantize is not None:
-        from zoo.compress.keras_quantize import quantize_model
+    from zoo.compress.keras_quantize import quantize_model, straight_through_int8_output
 
+    if base_quantize is not None:
         quantize_model(model, base_quantize)
+    straight_through_int8_output(model)  # an int8 model loaded from a file needs it too
     adapted = {id(layer) for _, layer in layers}
     for leaf in model._flatten_layers(include_self=False):
         if list(leaf._flatten_layers(include_self=False)):

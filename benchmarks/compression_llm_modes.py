@@ -15,7 +15,7 @@ fires, so it rounds to nearest). Ratios are against float32 / plain LoRA of the 
 JSON object (`benchmarks/compression_llm_modes.json` holds the latest).
 
 Run:
-    python benchmarks/compression_llm_modes.py            # about 15 minutes on 2 shared CPU cores (GPTQ/AWQ most of it)
+    python benchmarks/compression_llm_modes.py            # 2-10 minutes on 2 shared CPU cores
     python benchmarks/compression_llm_modes.py --quick    # tiny sizes, to check that it runs
 """
 

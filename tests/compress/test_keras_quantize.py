@@ -223,10 +223,11 @@ def test_gptq_and_awq_calibrate_a_zoo_model(monkeypatch):
             "gptq", path, _reference_gptq(layer.kernel.numpy(), np.concatenate(seen["gptq"][path]))
         )
         assert gptq_error < rtn[path], path
-        # Keras' loop run on the Cholesky factor is the paper's algorithm (float32 vs float64 rounding aside).
-        assert gptq_error == pytest.approx(reference, rel=0.1), path
+        # Keras' loop on the Cholesky factor is the paper's algorithm (measured equal to 1e-6, float32 aside).
+        assert gptq_error == pytest.approx(reference, rel=0.01), path
         x = np.concatenate(seen["awq"][path])
-        assert np.max(np.abs(np.asarray(quantized["gptq"][path](x)) - np.asarray(quantized["awq"][path](x)))) > 1e-3
+        gap = np.asarray(quantized["gptq"][path](x)) - np.asarray(quantized["awq"][path](x))
+        assert np.sum(gap**2) > 1e-4 * np.sum(np.asarray(floats[path](x)) ** 2), path  # two different roundings
     assert sum(relative_error("gptq", path) for path in floats) < 0.8 * sum(rtn.values())
     # AWQ scales the outlier channel up before rounding: the feed-forward input projection gains most.
     ffn_in = "block_0/ffn_in"

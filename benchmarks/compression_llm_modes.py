@@ -2,18 +2,20 @@
 
 A `tiny` causal LM is trained on the built-in corpus, then:
 
-    quantization  float32 | int8 | int4 | float8 | GPTQ (4-bit) | AWQ (4-bit)
+    quantization  float32 | int8 | int4 | float8 | GPTQ, Keras alone | GPTQ (4-bit) | AWQ (4-bit)
                   each: held-out perplexity, weight bytes (.npz of the variables, own dtypes),
                   CPU latency of one predict_on_batch (median of 10), seconds to quantize
     fine-tuning   LoRA | QLoRA on an int8 base | QLoRA on an int4 base
                   each: weight bytes in memory while training (frozen base + adapters),
                   held-out perplexity after the same steps on the same data
 
-GPTQ/AWQ calibrate on training windows. Ratios are against float32 / plain LoRA of
-the same run. Prints one JSON object (`benchmarks/compression_llm_modes.json` holds the latest).
+GPTQ/AWQ calibrate on training windows ("calibration_updates": input batches their hooks saw).
+"gptq (Keras alone)" is Keras 3.15's `model.quantize("gptq")` without zoo's fixes (its hook never
+fires, so it rounds to nearest). Ratios are against float32 / plain LoRA of the same run. Prints one
+JSON object (`benchmarks/compression_llm_modes.json` holds the latest).
 
 Run:
-    python benchmarks/compression_llm_modes.py            # about 15 minutes on 2 shared CPU cores (GPTQ/AWQ most of it)
+    python benchmarks/compression_llm_modes.py            # 2-10 minutes on 2 shared CPU cores
     python benchmarks/compression_llm_modes.py --quick    # tiny sizes, to check that it runs
 """
 
@@ -37,20 +39,59 @@ def log(message):
     print(message, file=sys.stderr)
 
 
+@contextlib.contextmanager
+def counting_calibration_updates():
+    """{"updates": n}: how many input batches Keras' GPTQ/AWQ calibration hooks passed on while inside."""
+    from keras.src.quantizers import awq, gptq
+
+    counter = {"updates": 0}
+    methods = [(gptq.GPTQ, "update_hessian_with_batch"), (awq.AWQ, "update_activation_magnitudes")]
+    saved = [getattr(owner, name) for owner, name in methods]
+
+    def counting(method):
+        def update(self, batch):
+            counter["updates"] += 1
+            return method(self, batch)
+
+        return update
+
+    for (owner, name), method in zip(methods, saved):
+        setattr(owner, name, counting(method))
+    try:
+        yield counter
+    finally:
+        for (owner, name), method in zip(methods, saved):
+            setattr(owner, name, method)
+
+
+# "gptq (Keras alone)": model.quantize("gptq") without zoo's two fixes (calibration hook, Cholesky error
+# feedback); Keras 3.15's hook never fires there, so it is 4-bit groups of 128 rounded to nearest.
+MODES = ("float32", "int8", "int4", "float8", "gptq (Keras alone)", "gptq", "awq")
+
+
 def quantization_rows(s, float_path, train, held, batch):
     from benchmarks.compression_extra import weight_sizes
-    from zoo.compress.keras_quantize import latency_ms, perplexity, quantize_model, quantized_layers
+    from zoo.compress.keras_quantize import (
+        calibration_config,
+        latency_ms,
+        perplexity,
+        quantize_model,
+        quantized_layers,
+    )
     from zoo.llm import load_llm
 
     rows = []
-    for mode in ("float32", "int8", "int4", "float8", "gptq", "awq"):
+    calibration = train[0][: s["calibration"]]
+    for mode in MODES:
         log(f"quantization: {mode}")
         model = load_llm(float_path, compile=False)
         started = time.perf_counter()
-        if mode != "float32":
-            # GPTQ/AWQ draw a Keras progress bar on stdout, which holds the JSON only.
-            with contextlib.redirect_stdout(sys.stderr):
-                quantize_model(model, mode, calibration=train[0][: s["calibration"]])
+        # GPTQ/AWQ draw a Keras progress bar on stdout, which holds the JSON only.
+        with contextlib.redirect_stdout(sys.stderr), counting_calibration_updates() as counter:
+            if mode == "gptq (Keras alone)":
+                model.quantize("gptq", config=calibration_config(model, "gptq", calibration))
+            elif mode != "float32":
+                quantize_model(model, mode, calibration=calibration)
         seconds = time.perf_counter() - started
         size, gz = weight_sizes(model)
         rows.append(
@@ -62,6 +103,7 @@ def quantization_rows(s, float_path, train, held, batch):
                 "latency_ms": round(latency_ms(model, batch), 3),
                 "quantize_seconds": round(seconds, 1),
                 "quantized_layers": len(quantized_layers(model)),
+                "calibration_updates": counter["updates"],
             }
         )
     base = rows[0]

@@ -91,3 +91,42 @@ def test_qlora_int4_base_takes_fewer_bytes_and_starts_near_the_float_model():
     assert 0 < np.max(np.abs(after - before)) < 0.1 * np.max(np.abs(before)) + 1e-3
     with pytest.raises(ValueError, match="base_quantize must be one of int8, int4"):
         enable_lora(build_llm("causal", "tiny", compile=False, **config), rank=4, base_quantize="gptq")
+
+
+def test_qlora_int8_base_trains_like_lora():
+    """QLoRA on an int8 base: same adapters, same data, a few steps move the adapters as LoRA on the float base does.
+
+    Keras 3.15's int8 output projection (the tied token table called in reverse) rounds its inputs
+    with no straight-through gradient, so every adapter below it got a gradient unrelated to the
+    float model's (cosine ~0) and training diverged; zoo replaces that call.
+    """
+    import keras
+
+    from zoo.compress.lora import enable_lora
+    from zoo.llm import build_llm
+
+    keras.utils.set_random_seed(0)
+    plain, qlora = (build_llm("causal", "tiny", compile=False, **TINY) for _ in range(2))
+    qlora.set_weights(plain.get_weights())
+    targets = ("attention", "ffn", "embedding")
+    enable_lora(plain, rank=2, targets=targets)
+    enable_lora(qlora, rank=2, targets=targets, base_quantize="int8")
+    start = {v.path: v.numpy() for v in plain.trainable_weights}
+    for v in qlora.trainable_weights:
+        v.assign(start[v.path])
+    x, y = data()
+    losses = {}
+    for name, model in (("lora", plain), ("qlora", qlora)):
+        model.compile(learning_rate=1e-2, weight_decay=0.0, run_eagerly=True)
+        losses[name] = model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    moved = {
+        name: {v.path: v.numpy() - start[v.path] for v in m.trainable_weights}
+        for name, m in (("lora", plain), ("qlora", qlora))
+    }
+    for path, step in moved["lora"].items():
+        other = moved["qlora"][path]
+        cosine = np.sum(step * other) / (np.linalg.norm(step) * np.linalg.norm(other))
+        assert cosine > 0.9, (path, cosine)
+        assert np.linalg.norm(other) == pytest.approx(np.linalg.norm(step), rel=0.1), path
+    assert losses["qlora"][-1] < losses["qlora"][0]
+    np.testing.assert_allclose(losses["qlora"], losses["lora"], rtol=0.01)

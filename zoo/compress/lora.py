@@ -22,6 +22,9 @@ QLoRA (Dettmers et al. 2023) is the same with the frozen base quantized first:
 take adapters and dequantize the kernel in the forward pass. The frozen weights
 then take a quarter (int8) or an eighth (int4) of their float32 bytes while the
 adapters learn in float32; saving merges the update and quantizes the result again.
+On an int8 base the tied output projection also gets a straight-through gradient
+(`keras_quantize.straight_through_int8_output`): Keras 3.15's int8 reverse call passes
+back almost nothing, and QLoRA on int8 diverged without it.
 (The paper's NF4 data type and double quantization are not in Keras: this is
 plain int4/int8 with per-channel scales.) `weight_bytes` is the memory measure.
 
@@ -119,10 +122,11 @@ def enable_lora(model, rank=8, alpha=None, targets=("attention", "ffn"), base_qu
         )
     # Shapes are checked on the float kernels, before quantizing: a bad rank must not leave a quantized model behind.
     _check_rank(layers, rank)
-    if base_quantize is not None:
-        from zoo.compress.keras_quantize import quantize_model
+    from zoo.compress.keras_quantize import quantize_model, straight_through_int8_output
 
+    if base_quantize is not None:
         quantize_model(model, base_quantize)
+    straight_through_int8_output(model)  # an int8 model loaded from a file needs it too
     adapted = {id(layer) for _, layer in layers}
     for leaf in model._flatten_layers(include_self=False):
         if list(leaf._flatten_layers(include_self=False)):

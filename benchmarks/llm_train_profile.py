@@ -32,8 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
-
 from llm_train_throughput import compile_like_zoo, training_batch  # noqa: E402
+
 from zoo.llm import build_llm, get_preset  # noqa: E402
 
 MATMUL_TYPES = ("MatMul", "BatchMatMul", "Einsum", "Conv")
@@ -81,7 +81,9 @@ def leaf_events(xspace):
 
 def shared_time(events):
     """Each event's wall time divided among the events running at the same moment (sweep over the edges)."""
-    edges = sorted([(s, 1, i) for i, (s, *_rest) in enumerate(events)] + [(e, -1, i) for i, (_s, e, *_r) in enumerate(events)])
+    edges = sorted(
+        [(s, 1, i) for i, (s, *_rest) in enumerate(events)] + [(e, -1, i) for i, (_s, e, *_r) in enumerate(events)]
+    )
     share = [0.0] * len(events)
     running = set()
     last = None
@@ -136,10 +138,10 @@ def summarize(events, steps, flops_per_step, step_ms):
     matmul_ms = (by_class["matmul"] + by_class["matmul (LM head)"]) * to_ms
     return {
         "op_time_ms_per_step": round(busy_ms, 1),
-        "matmul_gflops_per_s_during_matmuls": round(flops_per_step / (matmul_ms * 1e-3) / 1e9, 1) if matmul_ms else None,
-        "classes": {
-            k: {"ms": round(v * to_ms, 1), "share": round(v / busy, 3)} for k, v in by_class.most_common()
-        },
+        "matmul_gflops_per_s_during_matmuls": round(flops_per_step / (matmul_ms * 1e-3) / 1e9, 1)
+        if matmul_ms
+        else None,
+        "classes": {k: {"ms": round(v * to_ms, 1), "share": round(v / busy, 3)} for k, v in by_class.most_common()},
         "op_types": {
             k: {"ms": round(v * to_ms, 1), "share": round(v / busy, 3), "count": count[k] // steps}
             for k, v in by_type.most_common(25)
@@ -160,6 +162,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from llm_train_throughput import keras_hub_gpt2
+
     from zoo.llm.sizing.explain import flops_per_token
 
     config = get_preset(args.preset)

@@ -29,6 +29,7 @@ from keras import ops
 from zoo.llm.layers.blocks import activation_fn
 from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
 from zoo.llm.validation import check_token_ids
+from zoo.losses import TokenCrossentropy  # imported here so loading a compiled .keras file finds it
 
 
 class LLMTask(keras.Model):
@@ -79,8 +80,6 @@ class LLMTask(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def _default_loss(self):
-        from zoo.losses import TokenCrossentropy
-
         return TokenCrossentropy()
 
     def _default_metrics(self):
@@ -301,8 +300,6 @@ class MaskedLM(LLMTask):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     def _default_loss(self):
-        from zoo.losses import TokenCrossentropy
-
         loss = TokenCrossentropy()
         if self.backbone.llm_config.next_sentence_prediction:
             return {"mlm": loss, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}

@@ -125,14 +125,18 @@ def profile(model, x, y, steps, warmup):
     return step_ms, traced_ms, leaf_events(xspace)
 
 
-def summarize(events, steps, flops_per_step, step_ms):
+def summarize(events, steps, flops_per_step, step_ms, top=0):
     share, busy = shared_time(events)
     by_class, by_type, count = collections.Counter(), collections.Counter(), collections.Counter()
+    by_scope = collections.Counter()
     for (_s, _e, name, op_type), t in zip(events, share):
         label = classify(name, op_type)
         by_class[label] += t
         by_type[op_type] += t
         count[op_type] += 1
+        # Layers i of a stack are one entry: "block_3_1/ffn_in_1/..." -> "block_i/ffn_in/...".
+        scope = re.sub(r"_\d+(?=/|$)", "", re.sub(r"block_\d+", "block_i", name))
+        by_scope[f"{scope}:{op_type}"] += t
     to_ms = 1e-9 / steps
     busy_ms = busy * to_ms
     matmul_ms = (by_class["matmul"] + by_class["matmul (LM head)"]) * to_ms
@@ -147,6 +151,7 @@ def summarize(events, steps, flops_per_step, step_ms):
             for k, v in by_type.most_common(25)
         },
         "step_ms_untraced": round(step_ms, 1),
+        "top_ops": {k: round(v * to_ms, 1) for k, v in by_scope.most_common(top)},
     }
 
 
@@ -159,6 +164,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--xla", choices=("off", "on"), default="off")
     parser.add_argument("--model", choices=("zoo", "keras_hub"), default="zoo")
+    parser.add_argument("--top", type=int, default=0, help="also list the N costliest ops (layers of a stack summed)")
     args = parser.parse_args(argv)
 
     from llm_train_throughput import keras_hub_gpt2
@@ -185,7 +191,7 @@ def main(argv=None):
         "steps": args.steps,
         "step_ms_traced": round(traced_ms, 1),
         "train_flops_per_step": flops,
-        **summarize(events, args.steps, flops, step_ms),
+        **summarize(events, args.steps, flops, step_ms, args.top),
     }
     print(json.dumps(report, indent=2))
     return 0

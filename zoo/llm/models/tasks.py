@@ -10,7 +10,7 @@
 `compile()` has defaults that work: zoo's one AdamW default
 (`zoo.train.optimizer.build_optimizer`: decay on weight matrices only, not on biases,
 LayerNorm parameters or embedding tables; global-norm clipping at 1), sparse categorical
-cross-entropy on logits, and accuracy as a *weighted* metric, so positions whose sample
+cross-entropy on logits (`zoo.losses.TokenCrossentropy`), and accuracy as a *weighted* metric, so positions whose sample
 weight is 0 (padding) count in neither the loss nor the accuracy (keras-hub's
 `weighted_metrics="auto"`).
 
@@ -29,6 +29,7 @@ from keras import ops
 from zoo.llm.layers.blocks import activation_fn
 from zoo.llm.models.backbone import CausalBackbone, EncoderBackbone, Seq2SeqBackbone
 from zoo.llm.validation import check_token_ids
+from zoo.losses import TokenCrossentropy  # imported here so loading a compiled .keras file finds it
 
 
 class LLMTask(keras.Model):
@@ -79,7 +80,7 @@ class LLMTask(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def _default_loss(self):
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return TokenCrossentropy()
 
     def _default_metrics(self):
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
@@ -299,7 +300,7 @@ class MaskedLM(LLMTask):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     def _default_loss(self):
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        loss = TokenCrossentropy()
         if self.backbone.llm_config.next_sentence_prediction:
             return {"mlm": loss, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
         return loss

@@ -269,6 +269,16 @@ def _flexible_crossentropy():
     run_serialization_test(FlexibleCrossentropy(), lambda loss: loss(np.array([0, 2]), probs))
 
 
+def _token_crossentropy():
+    from zoo.losses import TokenCrossentropy
+
+    logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.3, 1.2]], "float32")
+    again = run_serialization_test(TokenCrossentropy(), lambda loss: loss(np.array([0, 2]), logits))
+    # Independent of the class: the mean of logsumexp(row) - logit[label], in numpy.
+    expected = np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[[0, 1], [0, 2]])
+    np.testing.assert_allclose(float(again(np.array([0, 2]), logits)), expected, rtol=1e-5)
+
+
 def _softened_distillation():
     from zoo.compress.distill import SoftenedDistillation
 
@@ -363,6 +373,7 @@ CASES = {
     "zoo>DPOTrainer": _dpo_trainer,
     "zoo>WarmupDecay": _warmup_decay,
     "zoo>FlexibleCrossentropy": _flexible_crossentropy,
+    "zoo>TokenCrossentropy": _token_crossentropy,
     "zoo>ZooSentencePieceTokenizer": _tokenizer_case("sentencepiece-unigram", 297),
     "zoo>ZooWordPieceTokenizer": _tokenizer_case("wordpiece", 60),
     "zoo>ZooBytePairTokenizer": _tokenizer_case("byte-bpe", 300),

@@ -22,9 +22,7 @@ Example:
 """
 
 import dataclasses
-import json
 import os
-import shutil
 import sys
 import tempfile
 
@@ -129,7 +127,7 @@ def export_litert(
     """
     from zoo.export.saved_model import export_assets, resolve_source
     from zoo.export.signatures import model_kind
-    from zoo.export.versions import check_model_name, check_version, versioned_folder
+    from zoo.export.versions import check_model_name, check_version, versioned_folder, write_file_export
 
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}.")
@@ -167,29 +165,24 @@ def export_litert(
     assets, _ = export_assets(resolved, kind)
     report = {"serving_default": {"output_0": diff}} if diff is not None else {}
     with versioned_folder(os.path.join(output, resolved.name), "tflite", version) as (tmp, version):
-        with open(os.path.join(tmp, TFLITE_FILE), "wb") as f:
-            f.write(content)
-        if assets:
-            os.makedirs(os.path.join(tmp, "assets"))
-            for path in assets:
-                shutil.copy2(path, os.path.join(tmp, "assets", os.path.basename(path)))
-        with open(os.path.join(tmp, "zoo_export.json"), "w", encoding="utf-8") as f:
-            json.dump(
-                {
-                    "name": resolved.name,
-                    "version": version,
-                    "kind": kind,
-                    "format": "litert",
-                    "engine": ENGINE_KERAS,
-                    "quantization": quantization,
-                    "batch_size": batch_size,
-                    "signatures": ["serving_default"],
-                    "source": resolved.path,
-                    "max_abs_diff_vs_keras": report,
-                },
-                f,
-                indent=2,
-            )
+        write_file_export(
+            tmp,
+            TFLITE_FILE,
+            content,
+            assets,
+            {
+                "name": resolved.name,
+                "version": version,
+                "kind": kind,
+                "format": "litert",
+                "engine": ENGINE_KERAS,
+                "quantization": quantization,
+                "batch_size": batch_size,
+                "signatures": ["serving_default"],
+                "source": resolved.path,
+                "max_abs_diff_vs_keras": report,
+            },
+        )
     path = os.path.join(output, resolved.name, "tflite", str(version), TFLITE_FILE)
     return LiteRTResult(
         path,

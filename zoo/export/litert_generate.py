@@ -36,9 +36,7 @@ Example:
 
 import contextlib
 import dataclasses
-import json
 import os
-import shutil
 import time
 
 import numpy as np
@@ -386,7 +384,7 @@ def export_litert_generate(
     """
     from zoo.export.saved_model import export_assets, resolve_source
     from zoo.export.signatures import model_kind
-    from zoo.export.versions import check_model_name, check_version, versioned_folder
+    from zoo.export.versions import check_model_name, check_version, versioned_folder, write_file_export
 
     resolved = resolve_source(source, name, tokenizer_dir)
     check_model_name(resolved.name)
@@ -403,29 +401,24 @@ def export_litert_generate(
     assets, stop_token_id = export_assets(resolved, kind)
     shape = cache_shape(model, max_length)
     with versioned_folder(os.path.join(output, resolved.name), "litert_generate", version) as (tmp, version):
-        with open(os.path.join(tmp, GENERATE_FILE), "wb") as f:
-            f.write(content)
-        if assets:
-            os.makedirs(os.path.join(tmp, "assets"))
-            for path in assets:
-                shutil.copy2(path, os.path.join(tmp, "assets", os.path.basename(path)))
-        with open(os.path.join(tmp, "zoo_export.json"), "w", encoding="utf-8") as f:
-            json.dump(
-                {
-                    "name": resolved.name,
-                    "version": version,
-                    "kind": kind,
-                    "format": "litert-generate",
-                    "max_length": max_length,
-                    "signatures": list(SIGNATURES),
-                    "kv_cache_shape": shape,
-                    "stop_token_id": stop_token_id,
-                    "source": resolved.path,
-                    "greedy_tokens_match_keras": matches,
-                },
-                f,
-                indent=2,
-            )
+        write_file_export(
+            tmp,
+            GENERATE_FILE,
+            content,
+            assets,
+            {
+                "name": resolved.name,
+                "version": version,
+                "kind": kind,
+                "format": "litert-generate",
+                "max_length": max_length,
+                "signatures": list(SIGNATURES),
+                "kv_cache_shape": shape,
+                "stop_token_id": stop_token_id,
+                "source": resolved.path,
+                "greedy_tokens_match_keras": matches,
+            },
+        )
     path = os.path.join(output, resolved.name, "litert_generate", str(version), GENERATE_FILE)
     return LiteRTGenerateResult(
         path, resolved.name, version, max_length, list(SIGNATURES), shape, matches, len(content)

@@ -23,9 +23,7 @@ Example:
 """
 
 import dataclasses
-import json
 import os
-import shutil
 import sys
 import tempfile
 
@@ -36,7 +34,7 @@ from zoo.data.atomic_files import writing_to
 from zoo.export.reference import keras_outputs, max_differences, sample_inputs
 from zoo.export.saved_model import build_serving_module, check_finite_weights, export_assets, resolve_source
 from zoo.export.signatures import model_kind
-from zoo.export.versions import check_model_name, check_version, versioned_folder
+from zoo.export.versions import check_model_name, check_version, versioned_folder, write_file_export
 
 QUANTIZATIONS = ("none", "float16", "dynamic")
 TFLITE_FILE = "model.tflite"
@@ -166,29 +164,24 @@ def export_tflite(
         versioned_folder(os.path.join(output, source.name), "tflite", version) as (tmp, version),
         writing_to(os.path.join(output, source.name, "tflite", str(version))),
     ):
-        with open(os.path.join(tmp, TFLITE_FILE), "wb") as f:
-            f.write(content)
-        if assets:
-            os.makedirs(os.path.join(tmp, "assets"))
-            for path in assets:
-                shutil.copy2(path, os.path.join(tmp, "assets", os.path.basename(path)))
-        with open(os.path.join(tmp, "zoo_export.json"), "w", encoding="utf-8") as f:
-            json.dump(
-                {
-                    "name": source.name,
-                    "version": version,
-                    "kind": kind,
-                    "format": "tflite",
-                    "quantization": quantization,
-                    "batch_size": batch_size,
-                    "signatures": signatures,
-                    "source": source.path,
-                    "max_abs_diff_vs_keras": report,
-                    "tensorflow_version": tf.__version__,
-                },
-                f,
-                indent=2,
-            )
+        write_file_export(
+            tmp,
+            TFLITE_FILE,
+            content,
+            assets,
+            {
+                "name": source.name,
+                "version": version,
+                "kind": kind,
+                "format": "tflite",
+                "quantization": quantization,
+                "batch_size": batch_size,
+                "signatures": signatures,
+                "source": source.path,
+                "max_abs_diff_vs_keras": report,
+                "tensorflow_version": tf.__version__,
+            },
+        )
     path = os.path.join(output, source.name, "tflite", str(version), TFLITE_FILE)
     return TFLiteResult(path, source.name, version, kind, signatures, quantization, batch_size, report, len(content))
 

@@ -16,6 +16,7 @@ Example:
 """
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -99,3 +100,23 @@ def versioned_folder(root, name, version=None):
             os.rename(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_file_export(folder, filename, content, assets, manifest):
+    """Fill an export folder of one model file: `filename` (bytes), `assets/` and `zoo_export.json`.
+
+    The layout TFLite and LiteRT exports share; `folder` is the temporary folder
+    `versioned_folder` yields, so a failure here publishes nothing.
+
+    Example:
+        >>> with versioned_folder(root, "cnn") as (tmp, version):            # doctest: +SKIP
+        ...     write_file_export(tmp, "model.tflite", content, [], {"name": "cnn", "version": version})
+    """
+    with open(os.path.join(folder, filename), "wb") as f:
+        f.write(content)
+    if assets:
+        os.makedirs(os.path.join(folder, "assets"))
+        for path in assets:
+            shutil.copy2(path, os.path.join(folder, "assets", os.path.basename(path)))
+    with open(os.path.join(folder, "zoo_export.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
